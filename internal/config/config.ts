@@ -1,0 +1,185 @@
+/**
+ * Configuration shared by pmond and pmon3: one YAML file named by PMON3_CONF,
+ * or the default path for the caller (system paths for root, XDG paths for
+ * everyone else). A missing file means defaults; an unknown key, a wrong type
+ * or an unreadable file is an error naming the key or the file.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { invalidArgument } from '../protocol/errors';
+
+const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+
+const hookPath = z.string().refine((s) => s === '' || s.startsWith('/'), 'must be an absolute path or empty');
+const absDir = z.string().min(1).refine((s) => s.startsWith('/'), 'must be an absolute path');
+const mode = z
+  .union([z.number().int(), z.string().regex(/^0?[0-7]{3,4}$/, 'must be an octal mode such as "0660"')])
+  .transform((v) => (typeof v === 'number' ? v : parseInt(v, 8)))
+  .refine((v) => v >= 0 && v <= 0o7777, 'must be an octal mode such as "0660"');
+
+/** Every key, its type and meaning; defaults are filled in by defaultsFor(). */
+const fileSchema = z
+  .object({
+    /** error, warn, info or debug (PMON3_DEBUG=true forces debug). */
+    log_level: z.enum(LOG_LEVELS),
+    /** Directory of the SQLite database data.db. */
+    data_dir: absDir,
+    /** Directory of process logs and pmond.log. */
+    logs_dir: absDir,
+    /** Path of pmond's Unix socket. */
+    socket_path: absDir,
+    /** Mode of the socket file (who may connect; the daemon authorizes each request). */
+    socket_mode: mode,
+    /** Group of the socket file, empty for the daemon's own. */
+    socket_group: z.string(),
+    /** Members of this group may act on every process, as root can. Empty: nobody but root. */
+    admin_group: z.string(),
+    /** Milliseconds between liveness checks of processes pmond did not spawn itself (re-adopted ones). */
+    process_monitor_interval: z.number().int().min(10).max(3_600_000),
+    /** On SIGTERM/SIGINT, stop every child (true) or leave them running for re-adoption (false). */
+    handle_interrupts: z.boolean(),
+    /** Seconds between the stop signal and SIGKILL. */
+    stop_timeout: z.number().min(0).max(3600),
+    /** Signal sent to a process group to stop it. */
+    stop_signal: z.enum(['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGKILL']),
+    /** First restart delay after an unstable run, in milliseconds (doubles each time). */
+    restart_backoff_initial: z.number().int().min(0).max(3_600_000),
+    /** Cap of the restart delay, in milliseconds. */
+    restart_backoff_max: z.number().int().min(0).max(86_400_000),
+    /** A run this many milliseconds long counts as stable and resets the backoff. */
+    restart_stable_after: z.number().int().min(0).max(86_400_000),
+    /** Hook run after a process is restarted by pmond. */
+    on_process_restart_exec: hookPath,
+    /** Hook run when a process fails and will not be restarted. */
+    on_process_failure_exec: hookPath,
+    /** Hook run when a process enters backoff. */
+    on_process_backoff_exec: hookPath,
+    /** Hook run when a process is started. */
+    on_process_start_exec: hookPath,
+    /** Hook run when a process is stopped on request. */
+    on_process_stop_exec: hookPath,
+    /** Seconds a hook may run before it is killed. */
+    hook_timeout: z.number().min(0.1).max(3600),
+    /** Most hooks running at once; further ones wait in a bounded queue. */
+    hook_concurrency: z.number().int().min(1).max(64),
+    /** Largest request or reply frame, in bytes. */
+    max_frame_bytes: z.number().int().min(1024).max(64 * 1024 * 1024),
+    /** Most client connections at once. */
+    max_connections: z.number().int().min(1).max(65536),
+    /** Seconds a connection may stay silent before pmond closes it. */
+    idle_timeout: z.number().min(0.1).max(86400),
+  })
+  .strict();
+
+/** The resolved configuration. */
+export type Config = z.infer<typeof fileSchema> & {
+  /** Path the configuration was read from (it may not exist). */
+  config_path: string;
+};
+
+/** Environment the defaults depend on (injectable for tests). */
+export interface ConfigEnv {
+  uid: number;
+  home: string;
+  env: NodeJS.ProcessEnv;
+}
+
+export function currentConfigEnv(): ConfigEnv {
+  return { uid: process.getuid?.() ?? 0, home: os.homedir(), env: process.env };
+}
+
+/** Where the configuration file is looked for. */
+export function configPathFor(ce: ConfigEnv): string {
+  if (ce.env.PMON3_CONF) return path.resolve(ce.env.PMON3_CONF);
+  if (ce.uid === 0) return '/etc/pmond/config/config.yaml';
+  const base = ce.env.XDG_CONFIG_HOME || path.join(ce.home, '.config');
+  return path.join(base, 'pmon3', 'config.yaml');
+}
+
+/** The embedded defaults: system paths for root, per-user paths otherwise. */
+export function defaultsFor(ce: ConfigEnv): z.input<typeof fileSchema> {
+  let data_dir: string;
+  let logs_dir: string;
+  let socket_path: string;
+  if (ce.uid === 0) {
+    data_dir = '/var/lib/pmon3';
+    logs_dir = '/var/log/pmond';
+    socket_path = '/var/run/pmon3/pmon3.sock';
+  } else {
+    const state = path.join(ce.env.XDG_STATE_HOME || path.join(ce.home, '.local', 'state'), 'pmon3');
+    data_dir = state;
+    logs_dir = path.join(state, 'logs');
+    socket_path = ce.env.XDG_RUNTIME_DIR
+      ? path.join(ce.env.XDG_RUNTIME_DIR, 'pmon3', 'pmon3.sock')
+      : path.join(state, 'pmon3.sock');
+  }
+  return {
+    log_level: 'info',
+    data_dir,
+    logs_dir,
+    socket_path,
+    socket_mode: '0666',
+    socket_group: '',
+    admin_group: '',
+    process_monitor_interval: 500,
+    handle_interrupts: true,
+    stop_timeout: 10,
+    stop_signal: 'SIGTERM',
+    restart_backoff_initial: 100,
+    restart_backoff_max: 30_000,
+    restart_stable_after: 10_000,
+    on_process_restart_exec: '',
+    on_process_failure_exec: '',
+    on_process_backoff_exec: '',
+    on_process_start_exec: '',
+    on_process_stop_exec: '',
+    hook_timeout: 30,
+    hook_concurrency: 4,
+    max_frame_bytes: 1024 * 1024,
+    max_connections: 256,
+    idle_timeout: 60,
+  };
+}
+
+/**
+ * Parse configuration text (YAML) over the defaults. Throws INVALID_ARGUMENT
+ * with one line naming the file and the key.
+ */
+export function parseConfig(text: string, file: string, ce: ConfigEnv): Config {
+  let raw: unknown;
+  try {
+    raw = text.trim() === '' ? {} : parseYaml(text);
+  } catch (e) {
+    throw invalidArgument(`config ${file}: not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (raw === null || raw === undefined) raw = {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw invalidArgument(`config ${file}: must be a mapping of keys to values`);
+  const merged = { ...defaultsFor(ce), ...(raw as Record<string, unknown>) };
+  const res = fileSchema.safeParse(merged);
+  if (!res.success) {
+    const issue = res.error.issues[0]!;
+    if (issue.code === 'unrecognized_keys') {
+      throw invalidArgument(`config ${file}: unknown key "${issue.keys[0]}"`);
+    }
+    throw invalidArgument(`config ${file}: key "${issue.path.join('.')}": ${issue.message}`);
+  }
+  const cfg: Config = { ...res.data, config_path: file };
+  if (ce.env.PMON3_DEBUG === 'true') cfg.log_level = 'debug';
+  return cfg;
+}
+
+/** Load the configuration for this process (pmond or pmon3). */
+export function loadConfig(ce: ConfigEnv = currentConfigEnv()): Config {
+  const file = configPathFor(ce);
+  let text = '';
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') throw invalidArgument(`config ${file}: cannot be read (${code ?? (e as Error).message})`);
+  }
+  return parseConfig(text, file, ce);
+}

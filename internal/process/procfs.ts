@@ -1,0 +1,78 @@
+/**
+ * Facts about live processes from /proc. "Alive" always means the pid exists
+ * AND its start time matches the one recorded at spawn: a reused pid belongs
+ * to somebody else.
+ */
+import * as fs from 'node:fs';
+
+/**
+ * Start time of a pid in clock ticks since boot (field 22 of /proc/PID/stat),
+ * or null if there is no such process. The command name (field 2) may hold
+ * spaces and parentheses, so fields are counted after the last ')'.
+ */
+export function readStartTime(pid: number): number | null {
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  const close = stat.lastIndexOf(')');
+  if (close < 0) return null;
+  // After ") " come field 3 (state) onwards; starttime is field 22 → index 19.
+  const fields = stat.slice(close + 2).split(' ');
+  const state = fields[0];
+  if (state === 'Z' || state === 'X') return null; // a zombie is dead for our purposes
+  const v = Number(fields[19]);
+  return Number.isFinite(v) ? v : null;
+}
+
+/** Whether pid is alive and is the same process that started at startTime. */
+export function isSameProcess(pid: number, startTime: number): boolean {
+  return readStartTime(pid) === startTime;
+}
+
+/**
+ * Live (non-zombie) pids in process group pgid. Scans /proc rather than
+ * kill(-pgid, 0), which also succeeds while only unreaped zombies remain
+ * (and in a container, pid 1 may never reap them).
+ */
+export function groupMembers(pgid: number): number[] {
+  const out: number[] = [];
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    const c = e.charCodeAt(0);
+    if (c < 48 || c > 57) continue;
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const close = stat.lastIndexOf(')');
+    const fields = stat.slice(close + 2).split(' ');
+    if (fields[0] === 'Z' || fields[0] === 'X') continue;
+    if (Number(fields[2]) === pgid) out.push(Number(e));
+  }
+  return out;
+}
+
+/** Whether any live process is left in process group pgid. */
+export function groupAlive(pgid: number): boolean {
+  return groupMembers(pgid).length > 0;
+}
+
+/** Send a signal to a whole process group; false if nothing was there. */
+export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}

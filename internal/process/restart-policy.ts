@@ -1,0 +1,51 @@
+/**
+ * Restart policy as a pure function: given how a process ended and its recent
+ * history, decide whether to restart now, after a delay, or not at all.
+ * Tested without any process (test/unit/restart-policy.test.ts).
+ */
+
+/** Tunables, from config. */
+export interface RestartPolicy {
+  /** Delay before the second consecutive restart, in ms; it doubles after that. */
+  initialDelayMs: number;
+  /** Cap on the delay, in ms. */
+  maxDelayMs: number;
+  /** A run at least this long is stable: the next crash restarts at once. */
+  stableAfterMs: number;
+}
+
+/** How the last run ended and what came before it. */
+export interface ExitFacts {
+  /** Whether the process is restarted automatically at all. */
+  autoRestart: boolean;
+  /** Exit code, or null if killed by a signal or unknown (adopted process). */
+  exitCode: number | null;
+  /** Terminating signal name, or null. */
+  signal: string | null;
+  /** How long the run lasted, in ms. */
+  uptimeMs: number;
+  /** Unstable exits in a row before this one (persisted). */
+  consecutiveFailures: number;
+}
+
+export type RestartDecision =
+  /** Restart after delayMs (0 = at once); failures is the new consecutive count. */
+  | { action: 'restart'; delayMs: number; failures: number }
+  /** Do not restart; the process ends in this status. */
+  | { action: 'give_up'; status: 'failed' | 'stopped'; failures: number };
+
+/** Whether an exit counts as a failure (anything but a clean exit 0). */
+export function isFailure(f: Pick<ExitFacts, 'exitCode' | 'signal'>): boolean {
+  return !(f.exitCode === 0 && f.signal === null);
+}
+
+export function decideRestart(f: ExitFacts, p: RestartPolicy): RestartDecision {
+  const stable = f.uptimeMs >= p.stableAfterMs;
+  const failures = stable ? 1 : f.consecutiveFailures + 1;
+  if (!f.autoRestart) return { action: 'give_up', status: isFailure(f) ? 'failed' : 'stopped', failures };
+  if (failures <= 1) return { action: 'restart', delayMs: 0, failures };
+  // failures 2, 3, 4 ... → initial, 2×initial, 4×initial ... capped.
+  const exp = Math.min(failures - 2, 30);
+  const delayMs = Math.min(p.initialDelayMs * 2 ** exp, p.maxDelayMs);
+  return { action: 'restart', delayMs, failures };
+}

@@ -1,0 +1,170 @@
+/**
+ * The one table of methods pmond serves: each method's params and result
+ * schemas. The client validates results with it, the server validates params
+ * with it, and TypeScript derives both sides' types from it.
+ */
+import { z } from 'zod';
+
+/** Version of the framed protocol; a peer speaking another version is refused. */
+export const PROTOCOL_VERSION = 1;
+
+/** The statuses a process can be in, exactly as they appear in --json. */
+export const STATUSES = ['queued', 'init', 'running', 'stopped', 'failed', 'backoff', 'restarting'] as const;
+export type Status = (typeof STATUSES)[number];
+
+const noNul = (s: string): boolean => !s.includes('\0');
+
+/** Process names: safe as file names and in logs, no shell metacharacters. */
+export const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
+export const MAX_NAME = 64;
+export const nameSchema = z
+  .string()
+  .min(1, 'name must not be empty')
+  .max(MAX_NAME, `name must be at most ${MAX_NAME} characters`)
+  .regex(NAME_RE, 'name may hold only letters, digits, ".", "_" and "-", and must not start with "." or "-"')
+  .refine((s) => !s.includes('..'), 'name must not contain ".."');
+
+/** An id (digits) or a name; resolved by the daemon. */
+export const targetSchema = z.string().min(1, 'id or name must not be empty').max(MAX_NAME).refine(noNul, 'NUL byte');
+
+const absPath = (what: string) =>
+  z
+    .string()
+    .min(1)
+    .max(4096, `${what} is longer than 4096 bytes`)
+    .refine((s) => s.startsWith('/'), `${what} must be an absolute path`)
+    .refine(noNul, `${what} contains a NUL byte`);
+
+export const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export const MAX_ARGS = 1024;
+export const MAX_ARG_LEN = 128 * 1024;
+export const MAX_ENV = 512;
+
+const argSchema = z.string().max(MAX_ARG_LEN, `an argument is longer than ${MAX_ARG_LEN} bytes`).refine(noNul, 'argument contains a NUL byte');
+
+const envSchema = z
+  .record(z.string().max(256).regex(ENV_NAME_RE, 'environment variable names are letters, digits and _'), argSchema)
+  .refine((e) => Object.keys(e).length <= MAX_ENV, `at most ${MAX_ENV} environment variables`);
+
+/** A user given by name or numeric uid. */
+const userSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9_][A-Za-z0-9._-]*\$?$/, 'not a valid user name');
+
+/** What `exec` asks for. Paths are absolute: the CLI resolves them against its own cwd. */
+export const execParams = z
+  .object({
+    file: absPath('binary path'),
+    name: nameSchema.optional(),
+    args: z.array(argSchema).max(MAX_ARGS, `at most ${MAX_ARGS} arguments`),
+    env: envSchema,
+    cwd: absPath('cwd'),
+    user: userSchema.optional(),
+    log: absPath('log file').optional(),
+    log_dir: absPath('log dir').optional(),
+    auto_restart: z.boolean(),
+  })
+  .strict();
+export type ExecParams = z.infer<typeof execParams>;
+
+/** A process as the daemon reports it. */
+export const processView = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  status: z.enum(STATUSES),
+  pid: z.number().int().nullable(),
+  restarts: z.number().int(),
+  user: z.string(),
+  uid: z.number().int(),
+  gid: z.number().int(),
+  process_file: z.string(),
+  args: z.array(z.string()),
+  env: z.record(z.string(), z.string()),
+  cwd: z.string(),
+  log: z.string(),
+  auto_restart: z.boolean(),
+  cpu: z.number().nullable(),
+  memory: z.number().nullable(),
+  uptime_ms: z.number().nullable(),
+  last_exit_code: z.number().int().nullable(),
+  last_signal: z.string().nullable(),
+  started_at: z.string().nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+export type ProcessView = z.infer<typeof processView>;
+
+const target = z.object({ target: targetSchema }).strict();
+const targetForce = z.object({ target: targetSchema, force: z.boolean() }).strict();
+const forceOnly = z.object({ force: z.boolean() }).strict();
+const empty = z.object({}).strict();
+const views = z.array(processView);
+
+/** The method table. Adding a method here types it for client and server. */
+export const METHODS = {
+  /** Liveness and version. */
+  ping: { params: empty, result: z.object({ protocol: z.number(), version: z.string(), pid: z.number() }) },
+  /** Every process the caller may see. */
+  list: { params: empty, result: views },
+  /** One process by id or name. */
+  describe: { params: target, result: processView },
+  /** Create and start a process. */
+  exec: { params: execParams, result: processView },
+  /** Stop one process (force: SIGKILL at once). */
+  stop: { params: targetForce, result: processView },
+  /** (Re)start one process; count says whether it counts as a restart. */
+  restart: { params: z.object({ target: targetSchema, count: z.boolean() }).strict(), result: processView },
+  /** Delete one process; a running one only with force (stopped first). */
+  delete: { params: targetForce, result: processView },
+  /** Stop every process the caller owns. */
+  kill: { params: forceOnly, result: views },
+  /** Start every stopped or failed process the caller owns. */
+  init: { params: empty, result: views },
+  /** Stop and delete every process the caller owns. */
+  drop: { params: forceOnly, result: views },
+  /** Reset restart counters of one process, or of all the caller owns. */
+  reset: { params: z.object({ target: targetSchema.optional() }).strict(), result: views },
+  /**
+   * The last `lines` lines of a process's log. With follow, the server then
+   * streams appended text as `data` events until the client disconnects.
+   */
+  log: {
+    params: z.object({ target: targetSchema, lines: z.number().int().min(0).max(100000), follow: z.boolean() }).strict(),
+    result: z.object({ path: z.string(), text: z.string() }),
+  },
+} as const;
+
+export type MethodName = keyof typeof METHODS;
+export type Params<M extends MethodName> = z.infer<(typeof METHODS)[M]['params']>;
+export type Result<M extends MethodName> = z.infer<(typeof METHODS)[M]['result']>;
+
+export const METHOD_NAMES = Object.keys(METHODS) as MethodName[];
+
+/** Envelope of a request frame. */
+export const requestEnvelope = z
+  .object({
+    v: z.number().int(),
+    id: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    method: z.string().max(64),
+    params: z.unknown(),
+  })
+  .strict();
+
+/** A reply frame: exactly one per request, after any events. */
+export type Reply =
+  | { v: number; id: number; ok: true; result: unknown }
+  | { v: number; id: number; ok: false; error: { code: string; message: string } };
+
+/** An event frame, sent before the reply of a streaming request. */
+export interface EventFrame {
+  v: number;
+  id: number;
+  event: 'data';
+  data: string;
+}
+
+/** Turn a zod error into one line naming the field. */
+export function describeZodError(err: z.ZodError): string {
+  const issue = err.issues[0];
+  if (!issue) return 'invalid request';
+  const path = issue.path.length ? issue.path.join('.') : 'request';
+  return `${path}: ${issue.message}`;
+}

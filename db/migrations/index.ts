@@ -1,0 +1,10 @@
+/**
+ * Every migration, listed explicitly (no directory scan), in order. Add new
+ * ones at the end with the next number.
+ */
+import type { Migration } from 'kysely';
+import * as m0001 from './0001_init';
+
+export const MIGRATIONS: Record<string, Migration> = {
+  '0001_init': m0001,
+};

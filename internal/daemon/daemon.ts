@@ -1,0 +1,110 @@
+/**
+ * Composition of the daemon: config, logger, store, spawner, hooks,
+ * supervisor and server, built here and injected, never module singletons.
+ * cmd/pmond/main.ts only calls runDaemon().
+ */
+import * as fs from 'node:fs';
+import type { Config } from '../config/config';
+import { ExecHookRunner } from '../hooks/hooks';
+import { createLogger, type Logger } from '../logger/logger';
+import { loadPeerCredReader } from '../peercred';
+import { ProcessSpawner } from '../process/spawner';
+import { GetentUserResolver } from '../process/users';
+import { invalidArgument, PmonError } from '../protocol/errors';
+import { Server } from '../server/server';
+import { openStore } from '../store/store';
+import { systemClock } from '../supervisor/clock';
+import { Supervisor } from '../supervisor/supervisor';
+import { acquireDaemonLock } from './lockfile';
+
+/** Create a directory (and parents) or fail naming the config key. */
+function ensureDir(key: string, dir: string, mode: number): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode });
+    fs.accessSync(dir, fs.constants.R_OK | fs.constants.W_OK | fs.constants.X_OK);
+  } catch (e) {
+    throw invalidArgument(`${key} ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+export interface RunningDaemon {
+  logger: Logger;
+  /** Stop serving; stop children too if stopChildren. */
+  shutdown(stopChildren: boolean): Promise<void>;
+}
+
+export async function startDaemon(config: Config, version: string): Promise<RunningDaemon> {
+  const daemonUid = process.getuid?.() ?? 0;
+  ensureDir('data_dir', config.data_dir, 0o700);
+  ensureDir('logs_dir', config.logs_dir, 0o755);
+  const logger = createLogger(config.logs_dir, config.log_level);
+  const lock = acquireDaemonLock(config.data_dir);
+  const store = await openStore(config.data_dir);
+  const users = new GetentUserResolver();
+  const { reader, error } = loadPeerCredReader();
+  if (!reader) logger.warn(`SO_PEERCRED addon unavailable (${error}); only uid ${daemonUid} may connect (socket mode 0600)`);
+  const groupGid = async (key: string, name: string): Promise<number | null> => {
+    if (!name) return null;
+    const gid = await users.groupId(name);
+    if (gid === null) throw invalidArgument(`${key}: group "${name}" does not exist`);
+    return gid;
+  };
+  const hooks = new ExecHookRunner(
+    {
+      paths: {
+        restart: config.on_process_restart_exec,
+        failure: config.on_process_failure_exec,
+        backoff: config.on_process_backoff_exec,
+        start: config.on_process_start_exec,
+        stop: config.on_process_stop_exec,
+      },
+      timeoutMs: config.hook_timeout * 1000,
+      concurrency: config.hook_concurrency,
+      maxQueued: 1000,
+    },
+    logger,
+  );
+  const supervisor = new Supervisor({
+    store,
+    spawner: new ProcessSpawner(),
+    hooks,
+    users,
+    clock: systemClock,
+    logger,
+    config,
+    daemonUid,
+  });
+  const server = new Server({
+    supervisor,
+    logger,
+    config,
+    peerCred: reader,
+    daemonUid,
+    adminGid: await groupGid('admin_group', config.admin_group),
+    socketGid: await groupGid('socket_group', config.socket_group),
+    version,
+  });
+  try {
+    await server.listen();
+  } catch (e) {
+    await store.close();
+    lock.release();
+    throw e;
+  }
+  await supervisor.boot();
+  logger.info(`pmond ${version} listening on ${config.socket_path} (pid ${process.pid}, uid ${daemonUid})`);
+  return {
+    logger,
+    async shutdown(stopChildren) {
+      logger.info(`pmond shutting down (${stopChildren ? 'stopping' : 'leaving'} children)`);
+      await server.close();
+      await supervisor.shutdown(stopChildren);
+      await hooks.idle();
+      await store.close();
+      lock.release();
+      await logger.close();
+    },
+  };
+}
+
+export { PmonError };

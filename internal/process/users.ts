@@ -1,0 +1,50 @@
+/**
+ * User and group look-ups through getent (so NSS sources such as LDAP work),
+ * always with an argv, never a shell.
+ */
+import { execFile } from 'node:child_process';
+import { notFound } from '../protocol/errors';
+
+/** A user as the passwd database knows it. */
+export interface UserInfo {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+  shell: string;
+}
+
+/** Resolves users and groups; an interface so tests and later waves can swap it. */
+export interface UserResolver {
+  /** By name or numeric uid; NOT_FOUND if there is no such user. */
+  user(spec: string | number): Promise<UserInfo>;
+  /** Gid of a group by name, or null. */
+  groupId(name: string): Promise<number | null>;
+}
+
+function getent(db: 'passwd' | 'group', key: string): Promise<string | null> {
+  return new Promise((resolve) => {
+    execFile('getent', [db, key], { timeout: 5000 }, (err, stdout) => resolve(err ? null : stdout.split('\n')[0] ?? null));
+  });
+}
+
+export class GetentUserResolver implements UserResolver {
+  private cache = new Map<string, { at: number; info: UserInfo }>();
+
+  async user(spec: string | number): Promise<UserInfo> {
+    const key = String(spec);
+    const hit = this.cache.get(key);
+    if (hit && Date.now() - hit.at < 30_000) return hit.info;
+    const line = await getent('passwd', key);
+    const f = line?.split(':');
+    if (!f || f.length < 7) throw notFound(`user "${key}" does not exist`);
+    const info: UserInfo = { name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), home: f[5]!, shell: f[6]! };
+    this.cache.set(key, { at: Date.now(), info });
+    return info;
+  }
+
+  async groupId(name: string): Promise<number | null> {
+    const f = (await getent('group', name))?.split(':');
+    return f && f.length >= 3 ? Number(f[2]) : null;
+  }
+}

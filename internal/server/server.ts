@@ -1,0 +1,287 @@
+/**
+ * pmond's Unix-socket server: framed JSON (internal/protocol), caller
+ * identity from the kernel (SO_PEERCRED), every request validated against
+ * the shared method table before a handler sees it. Hardening: a frame-size
+ * cap, an idle timeout, a connection cap, a cap on requests in flight per
+ * connection. A bad frame costs the sender its connection, never the daemon.
+ */
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import type { Config } from '../config/config';
+import type { Logger } from '../logger/logger';
+import type { PeerCred, PeerCredReader } from '../peercred';
+import {
+  DEFAULT_MAX_FRAME,
+  encodeFrame,
+  FrameDecoder,
+  describeZodError,
+  failedPrecondition,
+  invalidArgument,
+  METHODS,
+  type MethodName,
+  type Params,
+  permissionDenied,
+  PROTOCOL_VERSION,
+  requestEnvelope,
+  type Result,
+  toWireError,
+  unavailable,
+} from '../protocol';
+import type { Caller, Supervisor } from '../supervisor/supervisor';
+import { follow, openLog, tail } from './logs';
+
+/** Per-request context handed to handlers. */
+export interface RequestContext {
+  caller: Caller;
+  /** Send a streaming event (only meaningful for streaming methods). */
+  emit(data: string): Promise<void>;
+  /** Resolves when the connection closes. */
+  closed: Promise<void>;
+}
+
+type Handlers = { [M in MethodName]: (p: Params<M>, ctx: RequestContext) => Promise<Result<M>> };
+
+export interface ServerDeps {
+  supervisor: Supervisor;
+  logger: Logger;
+  config: Pick<Config, 'socket_path' | 'socket_mode' | 'socket_group' | 'admin_group' | 'max_frame_bytes' | 'max_connections' | 'idle_timeout'>;
+  /** null when the addon could not be loaded: then only pmond's own uid may connect. */
+  peerCred: PeerCredReader | null;
+  daemonUid: number;
+  /** gid of admin_group, or null. */
+  adminGid: number | null;
+  /** gid of socket_group, or null. */
+  socketGid: number | null;
+  version: string;
+}
+
+const MAX_IN_FLIGHT = 32;
+
+export class Server {
+  private server?: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+  private readonly handlers: Handlers;
+
+  constructor(private readonly d: ServerDeps) {
+    this.handlers = makeHandlers(d);
+  }
+
+  /**
+   * Listen on socket_path. Refuses if another pmond answers there; removes a
+   * stale socket file left by a dead one.
+   */
+  async listen(): Promise<void> {
+    const p = this.d.config.socket_path;
+    if (Buffer.byteLength(p) > 107) throw invalidArgument(`socket_path ${p} is longer than the 107 bytes a Unix socket path may have`);
+    const dir = path.dirname(p);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+    const st = fs.statSync(dir);
+    if ((st.mode & 0o002) !== 0 && (st.mode & 0o1000) === 0) {
+      throw failedPrecondition(`socket directory ${dir} is writable by others; refusing to use it`);
+    }
+    if (fs.existsSync(p)) {
+      if (await answers(p)) throw failedPrecondition(`another pmond is already running on ${p}`);
+      fs.unlinkSync(p);
+    }
+    const server = net.createServer((s) => this.onConnection(s));
+    server.maxConnections = this.d.config.max_connections;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      // Created 0600 and opened up only after chmod: no window with a wider mode.
+      const old = process.umask(0o177);
+      server.listen(p, () => {
+        process.umask(old);
+        resolve();
+      });
+    });
+    const mode = this.d.peerCred ? this.d.config.socket_mode : 0o600;
+    fs.chmodSync(p, mode);
+    if (this.d.socketGid !== null) fs.chownSync(p, -1, this.d.socketGid);
+    this.server = server;
+  }
+
+  /** Stop accepting, close every connection. */
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    try {
+      fs.unlinkSync(this.d.config.socket_path);
+    } catch {
+      /* already gone */
+    }
+  }
+
+  private callerOf(socket: net.Socket): Caller | null {
+    let cred: PeerCred | null;
+    if (this.d.peerCred) {
+      cred = this.d.peerCred(socket);
+      if (!cred) return null;
+    } else {
+      // No kernel identity: the socket is 0600, so only our own uid got here.
+      cred = { uid: this.d.daemonUid, gid: -1, pid: -1 };
+    }
+    const own = cred.uid === this.d.daemonUid;
+    if (this.d.daemonUid !== 0 && !own && cred.uid !== 0) return { ...cred, admin: false, foreign: true } as Caller & { foreign: true };
+    const admin = cred.uid === 0 || (this.d.daemonUid !== 0 && own) || this.inAdminGroup(cred);
+    return { ...cred, admin };
+  }
+
+  private inAdminGroup(cred: PeerCred): boolean {
+    const g = this.d.adminGid;
+    if (g === null) return false;
+    if (cred.gid === g) return true;
+    try {
+      const status = fs.readFileSync(`/proc/${cred.pid}/status`, 'utf8');
+      const line = status.split('\n').find((l) => l.startsWith('Groups:'));
+      return !!line && line.slice(7).trim().split(/\s+/).map(Number).includes(g);
+    } catch {
+      return false;
+    }
+  }
+
+  private onConnection(socket: net.Socket): void {
+    const caller = this.callerOf(socket);
+    const maxFrame = this.d.config.max_frame_bytes ?? DEFAULT_MAX_FRAME;
+    const send = (v: unknown): boolean => {
+      if (socket.destroyed) return false;
+      return socket.write(encodeFrame(v, Math.max(maxFrame, DEFAULT_MAX_FRAME) * 4));
+    };
+    if (!caller) {
+      send({ v: PROTOCOL_VERSION, id: 0, ok: false, error: toWireError(permissionDenied('caller identity could not be established')) });
+      socket.end();
+      return;
+    }
+    this.sockets.add(socket);
+    const decoder = new FrameDecoder(maxFrame);
+    let inFlight = 0;
+    let streaming = 0;
+    let resolveClosed!: () => void;
+    const closed = new Promise<void>((r) => (resolveClosed = r));
+    socket.setTimeout(this.d.config.idle_timeout * 1000, () => {
+      if (streaming === 0 && inFlight === 0) socket.destroy();
+    });
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      resolveClosed();
+    });
+    socket.on('error', () => undefined);
+
+    const fail = (id: number, err: unknown): void => {
+      send({ v: PROTOCOL_VERSION, id, ok: false, error: toWireError(err) });
+    };
+
+    socket.on('data', (chunk: Buffer) => {
+      let frames: unknown[];
+      try {
+        frames = decoder.push(chunk);
+      } catch (e) {
+        fail(0, e);
+        socket.end();
+        socket.destroySoon?.();
+        return;
+      }
+      for (const f of frames) {
+        const env = requestEnvelope.safeParse(f);
+        if (!env.success) {
+          const id = typeof (f as { id?: unknown })?.id === 'number' ? (f as { id: number }).id : 0;
+          fail(id, invalidArgument(`malformed request: ${describeZodError(env.error)}`));
+          continue;
+        }
+        const { id, method, params, v } = env.data;
+        if (v !== PROTOCOL_VERSION) {
+          fail(id, failedPrecondition(`protocol version ${v} is not supported (pmond speaks ${PROTOCOL_VERSION})`));
+          continue;
+        }
+        if ((caller as Caller & { foreign?: boolean }).foreign) {
+          fail(id, permissionDenied(`this pmond belongs to uid ${this.d.daemonUid}; uid ${caller.uid} may not use it`));
+          continue;
+        }
+        if (!Object.prototype.hasOwnProperty.call(METHODS, method)) {
+          fail(id, invalidArgument(`unknown method "${method.slice(0, 64)}"`));
+          continue;
+        }
+        if (inFlight >= MAX_IN_FLIGHT) {
+          fail(id, unavailable(`too many requests in flight on this connection (max ${MAX_IN_FLIGHT})`));
+          continue;
+        }
+        const m = method as MethodName;
+        const parsed = METHODS[m].params.safeParse(params ?? {});
+        if (!parsed.success) {
+          fail(id, invalidArgument(describeZodError(parsed.error)));
+          continue;
+        }
+        inFlight++;
+        const ctx: RequestContext = {
+          caller,
+          closed,
+          emit: async (data) => {
+            streaming = 1;
+            if (!send({ v: PROTOCOL_VERSION, id, event: 'data', data })) {
+              await new Promise<void>((r) => {
+                socket.once('drain', r);
+                socket.once('close', r);
+              });
+            }
+          },
+        };
+        const handler = this.handlers[m] as (p: unknown, c: RequestContext) => Promise<unknown>;
+        handler(parsed.data, ctx)
+          .then((result) => send({ v: PROTOCOL_VERSION, id, ok: true, result }))
+          .catch((e: unknown) => {
+            if (!(e instanceof Error && 'code' in e)) this.d.logger.error(`${m} failed: ${(e as Error)?.stack ?? String(e)}`);
+            fail(id, e);
+          })
+          .finally(() => {
+            inFlight--;
+          });
+      }
+    });
+  }
+}
+
+/** Whether something answers on the socket at p. */
+function answers(p: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(p);
+    const done = (v: boolean): void => {
+      s.destroy();
+      resolve(v);
+    };
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+    setTimeout(() => done(false), 2000).unref();
+  });
+}
+
+function makeHandlers(d: ServerDeps): Handlers {
+  const sup = d.supervisor;
+  const maxText = Math.max(1024, (d.config.max_frame_bytes ?? DEFAULT_MAX_FRAME) - 4096);
+  return {
+    ping: async () => ({ protocol: PROTOCOL_VERSION, version: d.version, pid: process.pid }),
+    list: async (_p, c) => sup.list(c.caller),
+    describe: async (p, c) => sup.describe(c.caller, p.target),
+    exec: async (p, c) => sup.exec(c.caller, p),
+    stop: async (p, c) => sup.stop(c.caller, p.target, p.force),
+    restart: async (p, c) => sup.restart(c.caller, p.target, p.count),
+    delete: async (p, c) => sup.delete(c.caller, p.target, p.force),
+    kill: async (p, c) => sup.killAll(c.caller, p.force),
+    init: async (_p, c) => sup.initAll(c.caller),
+    drop: async (p, c) => sup.dropAll(c.caller, p.force),
+    reset: async (p, c) => sup.reset(c.caller, p.target),
+    log: async (p, c) => {
+      const row = await sup.find(c.caller, p.target);
+      const opened = openLog(row.log, row.uid, row.uid === 0 && c.caller.admin);
+      const text = tail(opened.fd, opened.size, p.lines, maxText);
+      if (!p.follow) {
+        fs.closeSync(opened.fd);
+        return { path: row.log, text };
+      }
+      if (text) await c.emit(text);
+      const f = follow(row.log, opened, (t) => c.emit(t), Math.min(256 * 1024, maxText));
+      await c.closed;
+      f.stop();
+      return { path: row.log, text: '' };
+    },
+  };
+}

@@ -1,0 +1,41 @@
+/** Row types of the SQLite database, as kysely sees them. */
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { Status } from '../protocol/methods';
+
+export interface ProcessesTable {
+  id: Generated<number>;
+  name: string;
+  process_file: string;
+  /** JSON array of strings. */
+  args: string;
+  /** JSON object of string → string. */
+  env: string;
+  cwd: string;
+  user: string;
+  uid: number;
+  gid: number;
+  status: Status;
+  /** What the user asked for: 'running' or 'stopped'. Decides what a restarted pmond does. */
+  desired: 'running' | 'stopped';
+  pid: number | null;
+  /** /proc/PID/stat start time (clock ticks since boot) of pid. */
+  pid_start_time: number | null;
+  restarts: number;
+  consecutive_failures: number;
+  auto_restart: number;
+  log: string;
+  last_exit_code: number | null;
+  last_signal: string | null;
+  started_at: string | null;
+  stopped_at: string | null;
+  created_at: Generated<string>;
+  updated_at: Generated<string>;
+}
+
+export interface Database {
+  processes: ProcessesTable;
+}
+
+export type ProcessRow = Selectable<ProcessesTable>;
+export type NewProcessRow = Insertable<ProcessesTable>;
+export type ProcessPatch = Updateable<ProcessesTable>;

@@ -13,7 +13,7 @@ export default class Del extends PmonCommand {
 
   async run(): Promise<ProcessView> {
     const { args, flags } = await this.parse(Del);
-    const p = await withClient((c) => c.call('delete', { target: args.target, force: flags.force }));
+    const p = await withClient((c) => c.call('delete', { target: args.target, force: flags.force === true }));
     this.say(`deleted ${p.name} (id ${p.id})`);
     return p;
   }

@@ -10,7 +10,7 @@ export default class Drop extends PmonCommand {
 
   async run(): Promise<ProcessView[]> {
     const { flags } = await this.parse(Drop);
-    const list = await withClient((c) => c.call('drop', { force: flags.force }));
+    const list = await withClient((c) => c.call('drop', { force: flags.force === true }));
     this.say(`deleted ${list.length} process${list.length === 1 ? '' : 'es'}`);
     return list;
   }

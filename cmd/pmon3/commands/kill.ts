@@ -11,7 +11,7 @@ export default class Kill extends PmonCommand {
 
   async run(): Promise<ProcessView[]> {
     const { flags } = await this.parse(Kill);
-    const list = await withClient((c) => c.call('kill', { force: flags.force }));
+    const list = await withClient((c) => c.call('kill', { force: flags.force === true }));
     this.say(processTable(list));
     return list;
   }

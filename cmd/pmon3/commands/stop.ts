@@ -12,7 +12,7 @@ export default class Stop extends PmonCommand {
 
   async run(): Promise<ProcessView> {
     const { args, flags } = await this.parse(Stop);
-    const p = await withClient((c) => c.call('stop', { target: args.target, force: flags.force }));
+    const p = await withClient((c) => c.call('stop', { target: args.target, force: flags.force === true }));
     this.say(processTable([p]));
     return p;
   }

@@ -1,0 +1,202 @@
+/**
+ * An isolated pmond per test suite: its own temp dir, config (PMON3_CONF),
+ * socket, database and logs. Drives the built bin/pmon3 as a real process.
+ * stop() ends pmond and every process it ever reported, by pid.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { pidAlive, waitFor } from './wait';
+
+export const ROOT = path.resolve(__dirname, '..', '..', '..');
+export const PMON3 = path.join(ROOT, 'bin', 'pmon3');
+export const PMOND = path.join(ROOT, 'bin', 'pmond');
+export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface DaemonOptions {
+  /** Extra config keys (YAML scalars). */
+  config?: Record<string, string | number | boolean>;
+  /** Start pmond as this uid/gid (needs root). */
+  uid?: number;
+  gid?: number;
+  /** Reuse this directory (a restart of the same daemon). */
+  dir?: string;
+}
+
+export class TestDaemon {
+  proc?: ChildProcess;
+  pid = 0;
+  readonly conf: string;
+  readonly socket: string;
+  readonly logs: string;
+  readonly data: string;
+  /** Every pid any command reported, so stop() can make sure none survives. */
+  readonly seenPids = new Set<number>();
+  private stderrText = '';
+
+  constructor(
+    readonly dir: string,
+    private readonly opts: DaemonOptions = {},
+  ) {
+    this.conf = path.join(dir, 'pmon3.yaml');
+    this.socket = path.join(dir, 's.sock');
+    this.logs = path.join(dir, 'logs');
+    this.data = path.join(dir, 'data');
+  }
+
+  /** Create a fresh temp dir with a short path (Unix socket paths max 107 bytes). */
+  static async start(opts: DaemonOptions = {}): Promise<TestDaemon> {
+    const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'pmt-'));
+    fs.chmodSync(dir, 0o755);
+    const d = new TestDaemon(dir, opts);
+    d.writeConfig();
+    await d.launch();
+    return d;
+  }
+
+  writeConfig(extra: Record<string, string | number | boolean> = {}): void {
+    const cfg: Record<string, string | number | boolean> = {
+      data_dir: this.data,
+      logs_dir: this.logs,
+      socket_path: this.socket,
+      stop_timeout: 3,
+      restart_backoff_initial: 50,
+      restart_backoff_max: 400,
+      restart_stable_after: 1000,
+      process_monitor_interval: 100,
+      ...this.opts.config,
+      ...extra,
+    };
+    const text = Object.entries(cfg)
+      .map(([k, v]) => `${k}: ${typeof v === 'string' ? JSON.stringify(v) : String(v)}`)
+      .join('\n');
+    fs.writeFileSync(this.conf, `${text}\n`);
+  }
+
+  /** Start pmond and wait until it answers. */
+  async launch(): Promise<void> {
+    const env = { ...process.env, PMON3_CONF: this.conf };
+    this.stderrText = '';
+    const p = spawn(process.execPath, [PMOND], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      ...(this.opts.uid !== undefined ? { uid: this.opts.uid, gid: this.opts.gid } : {}),
+    });
+    p.stderr!.on('data', (b: Buffer) => {
+      this.stderrText += b.toString();
+    });
+    this.proc = p;
+    this.pid = p.pid!;
+    const exited = new Promise<void>((r) => p.once('exit', () => r()));
+    await Promise.race([
+      waitFor('pmond to listen', () => this.stderrText.includes('listening on'), 20_000),
+      exited.then(() => {
+        throw new Error(`pmond exited at start: ${this.stderrText.trim()}`);
+      }),
+    ]);
+  }
+
+  /** pmond's stderr so far. */
+  get stderr(): string {
+    return this.stderrText;
+  }
+
+  /** Run bin/pmon3 with args against this daemon. */
+  run(args: string[], opts: { cwd?: string; uid?: number; gid?: number; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+    return new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        [PMON3, ...args],
+        {
+          cwd: opts.cwd ?? this.dir,
+          env: { ...process.env, PMON3_CONF: this.conf, ...opts.env },
+          timeout: opts.timeoutMs ?? 60_000,
+          maxBuffer: 64 * 1024 * 1024,
+          ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.gid } : {}),
+        },
+        (err, stdout, stderr) => {
+          const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+          resolve({ code, stdout, stderr });
+        },
+      );
+    });
+  }
+
+  /** Run with --json, expect success, return the parsed value. */
+  async json<T = any>(args: string[], opts: Parameters<TestDaemon['run']>[1] = {}): Promise<T> {
+    const r = await this.run([...args, '--json'], opts);
+    if (r.code !== 0) throw new Error(`pmon3 ${args.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
+    const v = JSON.parse(r.stdout) as T;
+    this.remember(v);
+    return v;
+  }
+
+  /** The process list. */
+  async ls(): Promise<any[]> {
+    return this.json<any[]>(['ls']);
+  }
+
+  /** One process by name from ls. */
+  async get(name: string): Promise<any> {
+    return (await this.ls()).find((p) => p.name === name);
+  }
+
+  /** Wait until process `name` satisfies pred. */
+  async waitProc(name: string, what: string, pred: (p: any) => boolean, ms = 15_000): Promise<any> {
+    return waitFor(`${name} ${what}`, async () => {
+      const p = await this.get(name);
+      return p && pred(p) ? p : undefined;
+    }, ms, 50);
+  }
+
+  private remember(v: unknown): void {
+    const list = Array.isArray(v) ? v : [v];
+    for (const p of list) if (p && typeof p === 'object' && typeof (p as any).pid === 'number') this.seenPids.add((p as any).pid);
+  }
+
+  /** SIGKILL pmond (children keep running). */
+  async crash(): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null) return;
+    const gone = new Promise<void>((r) => p.once('exit', () => r()));
+    process.kill(this.pid, 'SIGKILL');
+    await gone;
+  }
+
+  /** SIGTERM pmond and wait for it to exit. */
+  async terminate(): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const gone = new Promise<void>((r) => p.once('exit', () => r()));
+    process.kill(this.pid, 'SIGTERM');
+    await Promise.race([gone, new Promise((r) => setTimeout(r, 20_000))]);
+    if (pidAlive(this.pid)) process.kill(this.pid, 'SIGKILL');
+  }
+
+  /** End pmond, then make sure no process it reported survives (by pid, process group). */
+  async stop(): Promise<void> {
+    try {
+      if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) {
+        await this.run(['drop', '--force']).catch(() => undefined);
+        await this.terminate();
+      }
+    } finally {
+      for (const pid of this.seenPids) {
+        for (const target of [-pid, pid]) {
+          try {
+            process.kill(target, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
+        }
+      }
+    }
+  }
+}

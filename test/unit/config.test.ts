@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { configPathFor, defaultsFor, loadConfig, parseConfig } from '../../internal/config/config';
+
+const user = { uid: 1000, home: '/home/u', env: {} };
+const root = { uid: 0, home: '/root', env: {} };
+
+test('root and per-user defaults', () => {
+  assert.equal(configPathFor(root), '/etc/pmond/config/config.yaml');
+  assert.equal(configPathFor(user), '/home/u/.config/pmon3/config.yaml');
+  assert.equal(configPathFor({ ...user, env: { XDG_CONFIG_HOME: '/x' } }), '/x/pmon3/config.yaml');
+  assert.equal(configPathFor({ ...user, env: { PMON3_CONF: '/etc/p.yaml' } }), '/etc/p.yaml');
+  const r = defaultsFor(root);
+  assert.equal(r.data_dir, '/var/lib/pmon3');
+  assert.equal(r.logs_dir, '/var/log/pmond');
+  assert.equal(r.socket_path, '/var/run/pmon3/pmon3.sock');
+  const u = defaultsFor(user);
+  assert.equal(u.data_dir, '/home/u/.local/state/pmon3');
+  assert.equal(u.socket_path, '/home/u/.local/state/pmon3/pmon3.sock');
+  assert.equal(defaultsFor({ ...user, env: { XDG_RUNTIME_DIR: '/run/user/1000', XDG_STATE_HOME: '/s' } }).socket_path, '/run/user/1000/pmon3/pmon3.sock');
+  assert.equal(defaultsFor({ ...user, env: { XDG_STATE_HOME: '/s' } }).logs_dir, '/s/pmon3/logs');
+});
+
+test('an empty file means defaults', () => {
+  const c = parseConfig('', 'f.yaml', root);
+  assert.equal(c.stop_timeout, 10);
+  assert.equal(c.handle_interrupts, true);
+  assert.equal(c.socket_mode, 0o666);
+});
+
+test('keys override defaults; octal modes parse', () => {
+  const c = parseConfig('log_level: debug\nstop_timeout: 2.5\nsocket_mode: "0660"\non_process_restart_exec: /usr/local/bin/hook\n', 'f.yaml', root);
+  assert.equal(c.log_level, 'debug');
+  assert.equal(c.stop_timeout, 2.5);
+  assert.equal(c.socket_mode, 0o660);
+  assert.equal(c.on_process_restart_exec, '/usr/local/bin/hook');
+});
+
+test('PMON3_DEBUG=true forces debug', () => {
+  assert.equal(parseConfig('log_level: error', 'f', { ...root, env: { PMON3_DEBUG: 'true' } }).log_level, 'debug');
+});
+
+test('unknown keys, wrong types, bad YAML: one line naming the key and file', () => {
+  assert.throws(() => parseConfig('data_dri: /x', 'c.yaml', root), { message: 'config c.yaml: unknown key "data_dri"' });
+  assert.throws(() => parseConfig('stop_timeout: soon', 'c.yaml', root), (e: any) => e.code === 'INVALID_ARGUMENT' && /key "stop_timeout"/.test(e.message));
+  assert.throws(() => parseConfig('data_dir: relative/path', 'c.yaml', root), /key "data_dir": must be an absolute path/);
+  assert.throws(() => parseConfig('log_level: [', 'c.yaml', root), /config c.yaml: not valid YAML/);
+  assert.throws(() => parseConfig('- a\n- b', 'c.yaml', root), /must be a mapping/);
+  assert.throws(() => parseConfig('handle_interrupts: "yes"', 'c.yaml', root), /key "handle_interrupts"/);
+});
+
+test('loadConfig: missing file = defaults; unreadable file = error naming it', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pmcfg-'));
+  try {
+    const missing = path.join(dir, 'nope.yaml');
+    assert.equal(loadConfig({ ...user, env: { PMON3_CONF: missing } }).config_path, missing);
+    assert.throws(() => loadConfig({ ...user, env: { PMON3_CONF: dir } }), (e: any) => e.message.includes(dir) && /cannot be read/.test(e.message));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -131,7 +131,10 @@ export class TestDaemon {
 
   /** Run with --json, expect success, return the parsed value. */
   async json<T = any>(args: string[], opts: Parameters<TestDaemon['run']>[1] = {}): Promise<T> {
-    const r = await this.run([...args, '--json'], opts);
+    // --json must come before a `--` that ends pmon3's own flags.
+    const dd = args.indexOf('--');
+    const full = dd < 0 ? [...args, '--json'] : [...args.slice(0, dd), '--json', ...args.slice(dd)];
+    const r = await this.run(full, opts);
     if (r.code !== 0) throw new Error(`pmon3 ${args.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
     const v = JSON.parse(r.stdout) as T;
     this.remember(v);

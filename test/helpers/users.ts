@@ -1,0 +1,37 @@
+/**
+ * Real test users for tests that need root: created with groupadd/useradd
+ * (argv, no shell) if missing. Tests call isRoot() and skip visibly otherwise.
+ */
+import { execFileSync } from 'node:child_process';
+
+export const isRoot = (): boolean => process.getuid?.() === 0;
+
+export interface TestUser {
+  name: string;
+  uid: number;
+  gid: number;
+  groups: number[];
+}
+
+function gidOf(group: string): number | null {
+  try {
+    return Number(execFileSync('getent', ['group', group], { encoding: 'utf8' }).split(':')[2]);
+  } catch {
+    return null;
+  }
+}
+
+/** Ensure a user exists with the given supplementary groups; returns its ids. */
+export function ensureUser(name: string, supplementary: string[] = []): TestUser {
+  for (const g of supplementary) if (gidOf(g) === null) execFileSync('groupadd', [g]);
+  try {
+    execFileSync('id', ['-u', name], { stdio: 'ignore' });
+  } catch {
+    execFileSync('useradd', ['--create-home', '--shell', '/bin/sh', ...(supplementary.length ? ['-G', supplementary.join(',')] : []), name]);
+  }
+  if (supplementary.length) execFileSync('usermod', ['-a', '-G', supplementary.join(','), name]);
+  const uid = Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }));
+  const gid = Number(execFileSync('id', ['-g', name], { encoding: 'utf8' }));
+  const groups = execFileSync('id', ['-G', name], { encoding: 'utf8' }).trim().split(/\s+/).map(Number);
+  return { name, uid, gid, groups };
+}

@@ -1,4 +1,4 @@
 /** pmon3: the CLI. Thin: oclif dispatches to cmd/pmon3/commands. */
-import { execute } from '@oclif/core';
-
-execute({ dir: __dirname }).catch(() => process.exit(1));
+// A shell asking for completions (TAB) is answered without loading oclif: internal/cli/completion.
+if (process.argv.includes('--compgen')) require('../../internal/cli/completion').runCompletion();
+else void import('@oclif/core').then(({ execute }) => execute({ dir: __dirname })).catch(() => process.exit(1));

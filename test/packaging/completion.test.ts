@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { COMMAND_SPECS, SHELLS } from '../../internal/cli/completion';
 import { PMON3, ROOT, TestDaemon } from '../helpers/daemon';
+import { stopDaemon } from './daemon-stop';
 
 interface Out {
   code: number;
@@ -73,7 +74,7 @@ before(async () => {
 });
 
 after(async () => {
-  await d?.stop();
+  await stopDaemon(d);
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 

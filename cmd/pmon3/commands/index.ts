@@ -1,4 +1,5 @@
 /** Every pmon3 command (oclif's explicit discovery: no directory scan at start-up). */
+import Completion from './completion';
 import Del from './del';
 import Desc from './desc';
 import Drop from './drop';
@@ -15,6 +16,7 @@ import Stop from './stop';
 import Version from './version';
 
 export const COMMANDS = {
+  completion: Completion,
   del: Del,
   desc: Desc,
   drop: Drop,

@@ -1,0 +1,281 @@
+/**
+ * Shell completion for pmon3: the scripts `pmon3 completion bash|zsh|fish`
+ * prints, and the answer to the shell's question "what may come next?".
+ *
+ * The shell asks by running `pmon3 --comp<shell> --compgen <index> <prev> <word>…`
+ * (omelette's protocol; omelette parses it and prints the reply). That path
+ * is taken in cmd/pmon3/main.ts before oclif loads, so a TAB costs one Node
+ * start-up plus, where a process name is wanted, one `list` call to pmond
+ * bounded by QUERY_TIMEOUT_MS. When pmond is down or slow the reply is just
+ * what needs no daemon (commands, aliases, flags): completion never prints
+ * an error and never waits long.
+ *
+ * The scripts are ours rather than omelette's generated ones: omelette's bash
+ * script needs bash-completion's _get_comp_words_by_ref (absent on minimal
+ * servers), its fish script loses an empty current word, and its zsh script
+ * cannot be autoloaded from $fpath. Ours pass the words one argv entry each.
+ *
+ * The command table below mirrors cmd/pmon3/commands (test/packaging checks
+ * that they agree), so completing never needs oclif.
+ */
+import * as fs from 'node:fs';
+import { Client } from '../client/client';
+import { loadConfig } from '../config/config';
+import { NAME_RE } from '../protocol/methods';
+
+/** Longest wait for pmond's process list during a completion. */
+export const QUERY_TIMEOUT_MS = 300;
+
+/** What a positional argument takes. */
+type ArgKind = 'process' | 'file' | 'shell';
+/** What a flag's value takes ('file' and 'free' leave it to the shell's file completion). */
+type ValueKind = 'none' | 'file' | 'free' | 'user';
+
+interface FlagSpec {
+  long: string;
+  short?: string;
+  value: ValueKind;
+}
+
+/** One pmon3 command as completion sees it. */
+export interface CommandSpec {
+  name: string;
+  aliases: string[];
+  args: ArgKind[];
+  flags: FlagSpec[];
+}
+
+const force: FlagSpec = { long: 'force', short: 'f', value: 'none' };
+const lines: FlagSpec = { long: 'lines', short: 'n', value: 'free' };
+
+/** Every command, its aliases, positional arguments and own flags (--json and --help are on all). */
+export const COMMAND_SPECS: readonly CommandSpec[] = [
+  { name: 'completion', aliases: [], args: ['shell'], flags: [] },
+  { name: 'del', aliases: ['delete'], args: ['process'], flags: [force] },
+  { name: 'desc', aliases: ['show'], args: ['process'], flags: [] },
+  { name: 'drop', aliases: [], args: [], flags: [force] },
+  {
+    name: 'exec',
+    aliases: ['run'],
+    args: ['file'],
+    flags: [
+      { long: 'name', value: 'free' },
+      { long: 'args', short: 'a', value: 'free' },
+      { long: 'env-vars', short: 'e', value: 'free' },
+      { long: 'user', short: 'u', value: 'user' },
+      { long: 'log', short: 'l', value: 'file' },
+      { long: 'log-dir', short: 'd', value: 'file' },
+      { long: 'no-autorestart', short: 'n', value: 'none' },
+      { long: 'cwd', value: 'file' },
+    ],
+  },
+  { name: 'init', aliases: [], args: [], flags: [] },
+  { name: 'kill', aliases: [], args: [], flags: [force] },
+  { name: 'log', aliases: [], args: ['process'], flags: [lines] },
+  { name: 'logf', aliases: [], args: ['process'], flags: [lines] },
+  { name: 'ls', aliases: ['list'], args: [], flags: [] },
+  { name: 'reset', aliases: [], args: ['process'], flags: [] },
+  { name: 'restart', aliases: [], args: ['process'], flags: [] },
+  { name: 'start', aliases: [], args: ['process'], flags: [] },
+  { name: 'stop', aliases: [], args: ['process'], flags: [force] },
+  { name: 'version', aliases: [], args: [], flags: [] },
+];
+
+const COMMON_FLAGS: readonly FlagSpec[] = [
+  { long: 'json', value: 'none' },
+  { long: 'help', value: 'none' },
+];
+const TOP_FLAGS = ['--help', '--version'];
+export const SHELLS = ['bash', 'zsh', 'fish'] as const;
+export type Shell = (typeof SHELLS)[number];
+
+/** What completing one word needs from outside: pmond's processes and the local users. */
+export interface CompletionSources {
+  processes(): Promise<Array<{ id: number; name: string }>>;
+  users(): string[];
+}
+
+/**
+ * The candidates for the last of `words` (the word being completed, maybe
+ * empty); words[0] is the program. Unfiltered by prefix except for process
+ * ids: the shell matches, so zsh's matcher styles keep working. An empty
+ * answer lets the shell fall back to file names.
+ */
+export async function candidates(words: string[], src: CompletionSources): Promise<string[]> {
+  const cur = words[words.length - 1] ?? '';
+  const before = words.slice(1, -1);
+  const cmdIndex = before.findIndex((w) => !w.startsWith('-'));
+  if (cmdIndex < 0) {
+    if (cur.startsWith('-')) return TOP_FLAGS;
+    return COMMAND_SPECS.flatMap((c) => [c.name, ...c.aliases]);
+  }
+  const spec = COMMAND_SPECS.find((c) => c.name === before[cmdIndex] || c.aliases.includes(before[cmdIndex]!));
+  if (!spec) return [];
+  const flags = [...spec.flags, ...COMMON_FLAGS];
+
+  // Walk what follows the command: flags, flag values and positional arguments.
+  let positional = 0;
+  let pendingValue: ValueKind = 'none';
+  let afterDashDash = false;
+  for (const w of before.slice(cmdIndex + 1)) {
+    if (pendingValue !== 'none') {
+      pendingValue = 'none';
+      continue;
+    }
+    if (afterDashDash) continue;
+    if (w === '--') {
+      afterDashDash = true;
+      continue;
+    }
+    if (w.startsWith('-') && w.length > 1) {
+      const f = findFlag(flags, w);
+      if (f && f.value !== 'none' && !w.includes('=')) pendingValue = f.value;
+      continue;
+    }
+    positional++;
+  }
+  if (afterDashDash) return []; // the program's own arguments
+  if (pendingValue !== 'none') return valueCandidates(pendingValue, src);
+  if (cur.startsWith('-')) {
+    return flags.map((f) => `--${f.long}`);
+  }
+  const kind = spec.args[positional];
+  if (kind === 'shell') return [...SHELLS];
+  if (kind === 'process') {
+    const list = await src.processes();
+    const names = list.map((p) => p.name);
+    // Ids only once a digit is typed: a bare TAB lists names, not numbers as well.
+    const ids = /^\d/.test(cur) ? list.map((p) => String(p.id)) : [];
+    return [...names, ...ids];
+  }
+  return [];
+}
+
+function findFlag(flags: FlagSpec[], word: string): FlagSpec | undefined {
+  if (word.startsWith('--')) {
+    const name = word.slice(2).split('=')[0];
+    return flags.find((f) => f.long === name);
+  }
+  // -f, or a bundle like -nf: its last letter may take a value.
+  const last = word.slice(-1);
+  return flags.find((f) => f.short === last);
+}
+
+function valueCandidates(kind: ValueKind, src: CompletionSources): string[] {
+  return kind === 'user' ? src.users() : [];
+}
+
+/** The real sources: pmond (bounded by QUERY_TIMEOUT_MS, [] on any failure) and /etc/passwd. */
+export const liveSources: CompletionSources = {
+  async processes() {
+    let client: Client | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('timeout')), QUERY_TIMEOUT_MS);
+      });
+      const cfg = loadConfig();
+      client = await Promise.race([Client.connect(cfg.socket_path, QUERY_TIMEOUT_MS), deadline]);
+      const c = client;
+      const list = await Promise.race([c.call('list', {}), deadline]);
+      // Only names the daemon could have accepted reach the shell (bash's compgen -W expands its words).
+      return list.filter((p) => NAME_RE.test(p.name)).map((p) => ({ id: p.id, name: p.name }));
+    } catch {
+      return [];
+    } finally {
+      if (timer) clearTimeout(timer);
+      client?.close();
+    }
+  },
+  users() {
+    try {
+      return fs
+        .readFileSync('/etc/passwd', 'utf8')
+        .split('\n')
+        .map((l) => l.split(':')[0] ?? '')
+        .filter((u) => NAME_RE.test(u));
+    } catch {
+      return [];
+    }
+  },
+};
+
+/** The part of omelette's Omelette we use (it ships no types). */
+interface Omelette {
+  onAsync(event: 'complete', handler: (fragment: string, data: { line: string; reply: (w: Promise<string[]>) => void }) => void): void;
+  init(): void;
+}
+
+/** Whether argv is a shell asking for completions. */
+export function isCompletionRequest(argv: readonly string[]): boolean {
+  return argv.includes('--compgen');
+}
+
+/** Answer the shell (argv from the scripts below) and exit. Never prints to stderr. */
+export function runCompletion(): void {
+  const omelette = require('omelette') as (template: string) => Omelette;
+  const comp = omelette('pmon3');
+  comp.onAsync('complete', (_fragment, { line, reply }) => {
+    // The scripts pass one word per argv entry, the current one last (even when
+    // empty); omelette joins them with single spaces.
+    const words = line.split(' ');
+    reply(candidates(words, liveSources).catch(() => []));
+  });
+  comp.init();
+}
+
+/** The completion script for shell. */
+export function completionScript(shell: Shell): string {
+  return SCRIPTS[shell];
+}
+
+const SCRIPTS: Record<Shell, string> = {
+  bash: `# pmon3 completion for bash.
+# Source it from ~/.bashrc, or install it as
+# /usr/share/bash-completion/completions/pmon3 (loaded on demand by bash-completion).
+# Generated by \`pmon3 completion bash\`.
+_pmon3_completion() {
+  local cur="\${COMP_WORDS[COMP_CWORD]}" prev=""
+  (( COMP_CWORD > 0 )) && prev="\${COMP_WORDS[COMP_CWORD-1]}"
+  local IFS=$'\\n'
+  COMPREPLY=( $(compgen -W "$(pmon3 --compbash --compgen "$COMP_CWORD" "$prev" "\${COMP_WORDS[@]:0:COMP_CWORD}" "$cur" 2>/dev/null)" -- "$cur") )
+}
+complete -o default -F _pmon3_completion pmon3
+`,
+  zsh: `#compdef pmon3
+# pmon3 completion for zsh.
+# Put it in a directory of $fpath as _pmon3 (e.g. /usr/share/zsh/site-functions),
+# or source it from ~/.zshrc after compinit.
+# Generated by \`pmon3 completion zsh\`.
+_pmon3() {
+  local -a candidates
+  candidates=(\${(f)"$(pmon3 --compzsh --compgen "$CURRENT" "\${words[CURRENT-1]}" "\${(@)words[1,CURRENT]}" 2>/dev/null)"})
+  if (( \${#candidates} )); then
+    compadd -a candidates
+  else
+    _files
+  fi
+}
+if [[ "\${funcstack[1]-}" == _pmon3 ]]; then
+  _pmon3 "$@"
+else
+  compdef _pmon3 pmon3
+fi
+`,
+  fish: `# pmon3 completion for fish.
+# Install it as /usr/share/fish/vendor_completions.d/pmon3.fish (or
+# ~/.config/fish/completions/pmon3.fish), or run: pmon3 completion fish | source
+# Generated by \`pmon3 completion fish\`.
+function __pmon3_complete
+    set -l tokens (commandline -poc)
+    set -l cur (commandline -ct)
+    set -l out (pmon3 --compfish --compgen (count $tokens) "$tokens[-1]" $tokens "$cur" 2>/dev/null | string match -r -- '.+')
+    if test (count $out) -gt 0
+        printf '%s\\n' $out
+    else
+        __fish_complete_path "$cur"
+    end
+end
+complete -c pmon3 -f -a '(__pmon3_complete)'
+`,
+};

@@ -5,7 +5,6 @@
  * commands, quickly and silently, when no pmond answers.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -13,38 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { COMMAND_SPECS, SHELLS } from '../../internal/cli/completion';
 import { PMON3, ROOT, TestDaemon } from '../helpers/daemon';
 import { stopDaemon } from './daemon-stop';
-
-interface Out {
-  code: number;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-function run(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<Out> {
-  const t0 = Date.now();
-  return new Promise((resolve) => {
-    execFile(file, args, { env, timeout: 20_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, stdout, stderr, ms: Date.now() - t0 });
-    });
-  });
-}
-
-function which(cmd: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
-    const f = path.join(dir, cmd);
-    try {
-      fs.accessSync(f, fs.constants.X_OK);
-      return f;
-    } catch {
-      /* next */
-    }
-  }
-  return undefined;
-}
-
-const lines = (s: string): string[] => s.split('\n').map((l) => l.trim()).filter(Boolean);
+import { lines, run, which } from './util';
 
 let d: TestDaemon;
 let tmp: string;
@@ -66,7 +34,7 @@ before(async () => {
   fs.writeFileSync(downConf, `socket_path: ${JSON.stringify(path.join(tmp, 'nobody.sock'))}\n`);
   downEnv = { ...env, PMON3_CONF: downConf };
   for (const shell of SHELLS) {
-    const r = await run(process.execPath, [PMON3, 'completion', shell], env);
+    const r = await run(process.execPath, [PMON3, 'completion', shell], { env });
     assert.equal(r.code, 0, r.stderr);
     scripts[shell] = path.join(tmp, `pmon3.${shell}`);
     fs.writeFileSync(scripts[shell]!, r.stdout);
@@ -107,14 +75,14 @@ describe('bash', () => {
   // Fixed text: the script path and the words arrive as positional parameters.
   const DRIVER = 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMPREPLY=(); _pmon3_completion; printf "%s\\n" "${COMPREPLY[@]}"';
   const complete = async (words: string[], e = env): Promise<string[]> => {
-    const r = await run('bash', ['--norc', '--noprofile', '-c', DRIVER, 'bash', scripts.bash!, ...words], e);
+    const r = await run('bash', ['--norc', '--noprofile', '-c', DRIVER, 'bash', scripts.bash!, ...words], { env: e });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr, '', 'completion is silent');
     return lines(r.stdout);
   };
 
   test('registers _pmon3_completion for pmon3', async () => {
-    const r = await run('bash', ['--norc', '--noprofile', '-c', 'source "$1" && complete -p pmon3', 'bash', scripts.bash!], env);
+    const r = await run('bash', ['--norc', '--noprofile', '-c', 'source "$1" && complete -p pmon3', 'bash', scripts.bash!], { env });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /-F _pmon3_completion pmon3/);
   });
@@ -162,7 +130,7 @@ describe('bash', () => {
     const conf = path.join(tmp, 'hung.yaml');
     fs.writeFileSync(conf, `socket_path: ${JSON.stringify(sock)}\n`);
     try {
-      const direct = await run(process.execPath, [PMON3, '--compbash', '--compgen', '2', 'stop', 'pmon3', 'stop', ''], { ...env, PMON3_CONF: conf });
+      const direct = await run(process.execPath, [PMON3, '--compbash', '--compgen', '2', 'stop', 'pmon3', 'stop', ''], { env: { ...env, PMON3_CONF: conf } });
       assert.equal(direct.code, 0);
       assert.equal(direct.stderr, '');
       assert.equal(direct.stdout.trim(), '');
@@ -186,7 +154,7 @@ describe('zsh', () => {
     '_pmon3',
   ].join('\n');
   const complete = async (words: string[], e = env): Promise<string[]> => {
-    const r = await run(zsh!, ['-f', '-c', DRIVER, 'zsh', scripts.zsh!, ...words], e);
+    const r = await run(zsh!, ['-f', '-c', DRIVER, 'zsh', scripts.zsh!, ...words], { env: e });
     assert.equal(r.code, 0, r.stderr);
     return lines(r.stdout);
   };
@@ -214,7 +182,7 @@ describe('zsh', () => {
       'words=("$@"); CURRENT=$#',
       '_pmon3',
     ].join('\n');
-    const r = await run(zsh, ['-f', '-c', AUTO, 'zsh', fdir, 'pmon3', 'stop', 'a'], env);
+    const r = await run(zsh, ['-f', '-c', AUTO, 'zsh', fdir, 'pmon3', 'stop', 'a'], { env });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(lines(r.stdout).sort(), ['api-server', 'worker']);
   });
@@ -225,7 +193,7 @@ describe('fish', () => {
   // `complete -C LINE` runs fish's real completion machinery on LINE.
   const DRIVER = 'source $argv[1]; complete -C $argv[2]';
   const complete = async (line: string, e = env): Promise<string[]> => {
-    const r = await run(fish!, ['--no-config', '-c', DRIVER, scripts.fish!, line], { ...e, XDG_CONFIG_HOME: tmp, XDG_DATA_HOME: tmp });
+    const r = await run(fish!, ['--no-config', '-c', DRIVER, scripts.fish!, line], { env: { ...e, XDG_CONFIG_HOME: tmp, XDG_DATA_HOME: tmp } });
     assert.equal(r.code, 0, r.stderr);
     return lines(r.stdout).map((l) => l.split('\t')[0]!);
   };

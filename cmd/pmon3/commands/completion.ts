@@ -6,8 +6,9 @@ export default class Completion extends PmonCommand {
   static override description =
     'Print the shell completion script for bash, zsh or fish (commands, flags, and process names from the running pmond)';
   static override examples = [
-    'source <(<%= config.bin %> completion bash)',
+    '<%= config.bin %> completion bash > ~/.local/share/bash-completion/completions/pmon3',
     '<%= config.bin %> completion zsh > "${fpath[1]}/_pmon3"',
+    'source <(<%= config.bin %> completion bash)',
     '<%= config.bin %> completion fish > ~/.config/fish/completions/pmon3.fish',
   ];
   static override args = { shell: Args.string({ description: 'the shell', options: [...SHELLS], required: true }) };

@@ -43,3 +43,107 @@ demo-stop:
 
 clean:
 	rm -rf dist build .demo
+
+# ---------------------------------------------------------------------------------------------
+# Install, service, completions, rpm. Layout: $(LIBDIR) holds the built app (package.json,
+# dist/, bin/, the production part of node_modules, build/Release/peercred.node);
+# $(BINDIR)/pmon3 and pmond are relative symlinks into it (valid inside DESTDIR too).
+# Config, data and logs stay at the paths pmond uses for root, whatever PREFIX is.
+SYSCONFDIR   ?= /etc
+CONFDIR      ?= $(SYSCONFDIR)/pmond/config
+UNITDIR      ?= $(SYSCONFDIR)/systemd/system
+LOGROTATEDIR ?= $(SYSCONFDIR)/logrotate.d
+SHAREDIR     ?= $(PREFIX)/share/pmon3
+DOCDIR       ?= $(PREFIX)/share/doc/pmon3
+BASHCOMPDIR  ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR   ?= $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR  ?= $(PREFIX)/share/fish/vendor_completions.d
+PMON_DATADIR ?= /var/lib/pmon3
+PMON_LOGDIR  ?= /var/log/pmond
+RPMTOPDIR    ?= $(CURDIR)/rpmbuild
+PMON3_VERSION := $(shell sed -n 's/^  "version": "\([^"]*\)".*/\1/p' package.json)
+# What install and rpm build first. The packaging tests set it empty to reuse the tree
+# `make test` has just built (tsc rewriting dist/ under tests running in parallel is a race).
+INSTALL_PREREQS ?= build completions
+# systemd is running here (not in a chroot, container build or DESTDIR staging).
+SYSTEMD_LIVE = [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]
+
+.PHONY: completions install uninstall systemd_install systemd_uninstall systemd_permissions rpm
+
+completions: build
+	@mkdir -p completions
+	$(NODE) bin/pmon3 completion bash > completions/pmon3.bash.tmp && mv completions/pmon3.bash.tmp completions/pmon3.bash
+	$(NODE) bin/pmon3 completion zsh > completions/_pmon3.tmp && mv completions/_pmon3.tmp completions/_pmon3
+	$(NODE) bin/pmon3 completion fish > completions/pmon3.fish.tmp && mv completions/pmon3.fish.tmp completions/pmon3.fish
+
+install: $(INSTALL_PREREQS)
+	@case "$(LIBDIR)" in */pmon3) ;; *) echo "install: LIBDIR must end in /pmon3 (it is replaced as a whole)" >&2; exit 2;; esac
+	@test -f dist/cmd/pmond/main.js -a -f build/Release/peercred.node -a -f completions/pmon3.bash \
+	  || { echo "install: nothing built; run make build completions" >&2; exit 2; }
+	install -d -m 0755 "$(DESTDIR)$(LIBDIR)/build/Release" "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(SHAREDIR)/hooks" \
+	  "$(DESTDIR)$(DOCDIR)" "$(DESTDIR)$(BASHCOMPDIR)" "$(DESTDIR)$(ZSHCOMPDIR)" "$(DESTDIR)$(FISHCOMPDIR)"
+	rm -rf "$(DESTDIR)$(LIBDIR)/dist" "$(DESTDIR)$(LIBDIR)/bin" "$(DESTDIR)$(LIBDIR)/node_modules"
+	cp -R dist bin "$(DESTDIR)$(LIBDIR)/"
+	rm -rf "$(DESTDIR)$(LIBDIR)/dist/test" "$(DESTDIR)$(LIBDIR)/dist/bench"
+	install -m 0644 package.json package-lock.json "$(DESTDIR)$(LIBDIR)/"
+	install -m 0755 build/Release/peercred.node "$(DESTDIR)$(LIBDIR)/build/Release/"
+	@# The installed node_modules: a copy of the built one (better-sqlite3 compiled already),
+	@# pruned to production dependencies offline, minus better-sqlite3's sources and objects.
+	cp -R node_modules "$(DESTDIR)$(LIBDIR)/"
+	cd "$(DESTDIR)$(LIBDIR)" && $(NPM) prune --omit=dev --offline --ignore-scripts --no-audit --no-fund --loglevel=error
+	cd "$(DESTDIR)$(LIBDIR)/node_modules/better-sqlite3" && rm -rf deps src build/deps build/Release/obj \
+	  build/Release/obj.target build/Release/.deps build/Release/sqlite3.a build/Release/test_extension.node
+	ln -sfr "$(DESTDIR)$(LIBDIR)/bin/pmon3" "$(DESTDIR)$(BINDIR)/pmon3"
+	ln -sfr "$(DESTDIR)$(LIBDIR)/bin/pmond" "$(DESTDIR)$(BINDIR)/pmond"
+	install -m 0644 completions/pmon3.bash "$(DESTDIR)$(BASHCOMPDIR)/pmon3"
+	install -m 0644 completions/_pmon3 "$(DESTDIR)$(ZSHCOMPDIR)/_pmon3"
+	install -m 0644 completions/pmon3.fish "$(DESTDIR)$(FISHCOMPDIR)/pmon3.fish"
+	install -m 0755 contrib/hooks/on_restart.sh "$(DESTDIR)$(SHAREDIR)/hooks/on_restart.sh"
+	install -m 0644 README.md rpm/config.yaml "$(DESTDIR)$(DOCDIR)/"
+
+uninstall:
+	@case "$(LIBDIR)" in */pmon3) ;; *) echo "uninstall: LIBDIR must end in /pmon3" >&2; exit 2;; esac
+	rm -f "$(DESTDIR)$(BINDIR)/pmon3" "$(DESTDIR)$(BINDIR)/pmond"
+	rm -f "$(DESTDIR)$(BASHCOMPDIR)/pmon3" "$(DESTDIR)$(ZSHCOMPDIR)/_pmon3" "$(DESTDIR)$(FISHCOMPDIR)/pmon3.fish"
+	rm -rf "$(DESTDIR)$(LIBDIR)" "$(DESTDIR)$(SHAREDIR)" "$(DESTDIR)$(DOCDIR)"
+	@echo "uninstall: kept $(CONFDIR), $(PMON_DATADIR) and $(PMON_LOGDIR) (config, database, logs): remove them by hand to purge"
+
+# The directories pmond writes to, with their modes (also fixes the modes of existing ones).
+systemd_permissions:
+	install -d -m 0755 "$(DESTDIR)$(SYSCONFDIR)/pmond" "$(DESTDIR)$(CONFDIR)"
+	install -d -m 0700 "$(DESTDIR)$(PMON_DATADIR)"
+	install -d -m 0755 "$(DESTDIR)$(PMON_LOGDIR)"
+	chmod 0700 "$(DESTDIR)$(PMON_DATADIR)"
+	chmod 0755 "$(DESTDIR)$(PMON_LOGDIR)" "$(DESTDIR)$(CONFDIR)"
+
+# The app plus the unit (ExecStart pointing at $(BINDIR)/pmond), logrotate, a default config
+# unless one exists; enabled and started only when systemd runs here and DESTDIR is empty.
+systemd_install: install systemd_permissions
+	install -d -m 0755 "$(DESTDIR)$(UNITDIR)" "$(DESTDIR)$(LOGROTATEDIR)"
+	sed -e 's#^ExecStart=/usr/bin/pmond#ExecStart=$(BINDIR)/pmond#' -e 's#/usr/share/doc/pmon3#$(DOCDIR)#' \
+	  rpm/pmond.service > "$(DESTDIR)$(UNITDIR)/pmond.service.tmp"
+	chmod 0644 "$(DESTDIR)$(UNITDIR)/pmond.service.tmp" && mv "$(DESTDIR)$(UNITDIR)/pmond.service.tmp" "$(DESTDIR)$(UNITDIR)/pmond.service"
+	sed -e 's#^/var/log/pmond/#$(PMON_LOGDIR)/#' rpm/pmond.logrotate > "$(DESTDIR)$(LOGROTATEDIR)/pmond.tmp"
+	chmod 0644 "$(DESTDIR)$(LOGROTATEDIR)/pmond.tmp" && mv "$(DESTDIR)$(LOGROTATEDIR)/pmond.tmp" "$(DESTDIR)$(LOGROTATEDIR)/pmond"
+	test -e "$(DESTDIR)$(CONFDIR)/config.yaml" || install -m 0644 rpm/config.yaml "$(DESTDIR)$(CONFDIR)/config.yaml"
+	@if $(SYSTEMD_LIVE); then \
+	  systemctl daemon-reload && systemctl enable --now pmond; \
+	else \
+	  echo "systemd_install: pmond not enabled (DESTDIR is set or systemd is not running here); then run: systemctl daemon-reload && systemctl enable --now pmond"; \
+	fi
+
+# Stops and disables pmond (with handle_interrupts: true it stops its processes first), removes
+# the unit and logrotate file, then uninstalls the app. Config, data and logs are kept.
+systemd_uninstall:
+	@if $(SYSTEMD_LIVE); then systemctl disable --now pmond || true; fi
+	rm -f "$(DESTDIR)$(UNITDIR)/pmond.service" "$(DESTDIR)$(LOGROTATEDIR)/pmond"
+	@if $(SYSTEMD_LIVE); then systemctl daemon-reload; fi
+	$(MAKE) --no-print-directory uninstall
+
+# rpmbuild/RPMS/<arch>/pmon3-<version>-1.<arch>.rpm, from the built tree (rpm/pmond.spec).
+rpm: $(INSTALL_PREREQS)
+	rm -rf "$(RPMTOPDIR)"
+	mkdir -p "$(RPMTOPDIR)/BUILD" "$(RPMTOPDIR)/BUILDROOT" "$(RPMTOPDIR)/RPMS" "$(RPMTOPDIR)/SOURCES" "$(RPMTOPDIR)/SPECS" "$(RPMTOPDIR)/SRPMS"
+	rpmbuild -bb --quiet rpm/pmond.spec --define "_topdir $(RPMTOPDIR)" \
+	  --define "pmon3_srcdir $(CURDIR)" --define "pmon3_version $(PMON3_VERSION)"
+	@find "$(RPMTOPDIR)/RPMS" -name '*.rpm'

@@ -4,7 +4,9 @@
  */
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_init';
+import * as m0002 from './0002_spawn_token';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '0001_init': m0001,
+  '0002_spawn_token': m0002,
 };

@@ -51,6 +51,14 @@ const fileSchema = z
     restart_backoff_max: z.number().int().min(0).max(86_400_000),
     /** A run this many milliseconds long counts as stable and resets the backoff. */
     restart_stable_after: z.number().int().min(0).max(86_400_000),
+    /** The Go pmon3's flap detection: after threshold_restarted quick restarts, wait threshold_countdown monitor intervals. */
+    flap_detection: z
+      .object({
+        is_enabled: z.boolean(),
+        threshold_restarted: z.number().int().min(1).max(1_000_000),
+        threshold_countdown: z.number().int().min(1).max(1_000_000),
+      })
+      .strict(),
     /** Hook run after a process is restarted by pmond. */
     on_process_restart_exec: hookPath,
     /** Hook run when a process fails and will not be restarted. */
@@ -131,6 +139,7 @@ export function defaultsFor(ce: ConfigEnv): z.input<typeof fileSchema> {
     restart_backoff_initial: 100,
     restart_backoff_max: 30_000,
     restart_stable_after: 10_000,
+    flap_detection: { is_enabled: false, threshold_restarted: 5, threshold_countdown: 120 },
     on_process_restart_exec: '',
     on_process_failure_exec: '',
     on_process_backoff_exec: '',
@@ -157,7 +166,13 @@ export function parseConfig(text: string, file: string, ce: ConfigEnv): Config {
   }
   if (raw === null || raw === undefined) raw = {};
   if (typeof raw !== 'object' || Array.isArray(raw)) throw invalidArgument(`config ${file}: must be a mapping of keys to values`);
-  const merged = { ...defaultsFor(ce), ...(raw as Record<string, unknown>) };
+  const defaults = defaultsFor(ce);
+  const given = raw as Record<string, unknown>;
+  const merged: Record<string, unknown> = { ...defaults, ...given };
+  // Nested sections merge key by key, so a file may set just one of them.
+  if (given.flap_detection && typeof given.flap_detection === 'object' && !Array.isArray(given.flap_detection)) {
+    merged.flap_detection = { ...defaults.flap_detection, ...(given.flap_detection as object) };
+  }
   const res = fileSchema.safeParse(merged);
   if (!res.success) {
     const issue = res.error.issues[0]!;

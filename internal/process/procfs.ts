@@ -76,3 +76,30 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
     return false;
   }
 }
+
+/**
+ * Pids whose initial environment holds NAME=value (from /proc/PID/environ,
+ * readable for our own uid, or any as root). Used once at start-up to find
+ * a child whose pid was never recorded.
+ */
+export function findByEnv(name: string, value: string): number[] {
+  const needle = Buffer.from(`${name}=${value}\0`);
+  const out: number[] = [];
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    const c = e.charCodeAt(0);
+    if (c < 48 || c > 57) continue;
+    try {
+      const env = fs.readFileSync(`/proc/${e}/environ`);
+      if (env.subarray(0, needle.length).equals(needle) || env.includes(Buffer.concat([Buffer.from([0]), needle]))) out.push(Number(e));
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  return out;
+}

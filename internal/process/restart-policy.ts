@@ -12,6 +12,12 @@ export interface RestartPolicy {
   maxDelayMs: number;
   /** A run at least this long is stable: the next crash restarts at once. */
   stableAfterMs: number;
+  /**
+   * Flap detection (the Go pmon3's flap_detection): after more than
+   * `threshold` quick failures in a row, wait at least `delayMs` before each
+   * further restart.
+   */
+  flap?: { threshold: number; delayMs: number };
 }
 
 /** How the last run ended and what came before it. */
@@ -30,7 +36,7 @@ export interface ExitFacts {
 
 export type RestartDecision =
   /** Restart after delayMs (0 = at once); failures is the new consecutive count. */
-  | { action: 'restart'; delayMs: number; failures: number }
+  | { action: 'restart'; delayMs: number; failures: number; flapping?: boolean }
   /** Do not restart; the process ends in this status. */
   | { action: 'give_up'; status: 'failed' | 'stopped'; failures: number };
 
@@ -47,5 +53,6 @@ export function decideRestart(f: ExitFacts, p: RestartPolicy): RestartDecision {
   // failures 2, 3, 4 ... → initial, 2×initial, 4×initial ... capped.
   const exp = Math.min(failures - 2, 30);
   const delayMs = Math.min(p.initialDelayMs * 2 ** exp, p.maxDelayMs);
+  if (p.flap && failures > p.flap.threshold) return { action: 'restart', delayMs: Math.max(delayMs, p.flap.delayMs), failures, flapping: true };
   return { action: 'restart', delayMs, failures };
 }

@@ -35,7 +35,7 @@ export type SupervisorEvent =
 
 export const TRANSITIONS: Readonly<Record<Status, Partial<Record<SupervisorEvent, Status>>>> = {
   queued: { start: 'init', stop: 'stopped', adopt: 'running' },
-  init: { spawned: 'running', spawn_failed: 'failed', stop: 'stopped' },
+  init: { spawned: 'running', spawn_failed: 'failed', stop: 'stopped', adopt: 'running' },
   running: {
     exit_restart: 'restarting',
     exit_backoff: 'backoff',
@@ -45,7 +45,7 @@ export const TRANSITIONS: Readonly<Record<Status, Partial<Record<SupervisorEvent
     stop: 'stopped',
     adopt: 'running',
   },
-  restarting: { start: 'init', stop: 'stopped', restart: 'restarting', spawn_failed: 'failed' },
+  restarting: { start: 'init', stop: 'stopped', restart: 'restarting', spawn_failed: 'failed', adopt: 'running' },
   backoff: { start: 'init', restart: 'restarting', stop: 'stopped', spawn_failed: 'failed' },
   stopped: { enqueue: 'queued', start: 'init', restart: 'restarting', stop: 'stopped', adopt: 'running' },
   failed: { enqueue: 'queued', start: 'init', restart: 'restarting', stop: 'stopped', adopt: 'running' },

@@ -28,6 +28,8 @@ export interface ProcessesTable {
   last_signal: string | null;
   started_at: string | null;
   stopped_at: string | null;
+  /** Token given to the last spawned child (PMON3_SPAWN_TOKEN), to find it if pmond died before recording its pid. */
+  spawn_token: Generated<string | null>;
   created_at: Generated<string>;
   updated_at: Generated<string>;
 }

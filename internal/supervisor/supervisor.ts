@@ -11,6 +11,7 @@
  * - a process is watched by exactly one Watched at a time; an exit that
  *   arrives for a process no longer watched (stopped, replaced) is ignored.
  */
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import pidusage from 'pidusage';
@@ -18,7 +19,7 @@ import type { Config } from '../config/config';
 import type { HookEvent, HookRunner } from '../hooks/hooks';
 import type { Logger } from '../logger/logger';
 import { decideRestart } from '../process/restart-policy';
-import { groupAlive, isSameProcess, signalGroup } from '../process/procfs';
+import { findByEnv, groupAlive, isSameProcess, readStartTime, signalGroup } from '../process/procfs';
 import { checkExecutable, type ExitInfo, type Spawner, type Watched } from '../process/spawner';
 import { isActive, transition, type SupervisorEvent } from '../process/status';
 import type { UserInfo, UserResolver } from '../process/users';
@@ -47,6 +48,7 @@ export type SupervisorConfig = Pick<
   | 'restart_backoff_max'
   | 'restart_stable_after'
   | 'process_monitor_interval'
+  | 'flap_detection'
 >;
 
 export interface SupervisorDeps {
@@ -108,19 +110,36 @@ export class Supervisor {
       this.d.logger.info(`${row.name}: re-adopted pid ${w.pid}`);
       return;
     }
+    if (row.status === 'init' && row.spawn_token) {
+      // pmond died between spawning and recording the pid: find the child by its token.
+      const found = this.findSpawned(row.spawn_token);
+      if (found) {
+        this.adopt(row.id, found.pid, found.startTime);
+        const cur = await this.update(row, { pid: found.pid, pid_start_time: found.startTime, started_at: new Date().toISOString() });
+        if (row.desired === 'stopped') {
+          await this.stopLocked(cur, { force: false, event: 'stop', desired: 'stopped' });
+          return;
+        }
+        await this.update(cur, { status: transition(cur.status, 'adopt', cur.name) });
+        this.d.logger.info(`${row.name}: found unrecorded child pid ${found.pid} by its spawn token; re-adopted`);
+        return;
+      }
+    }
     if (row.pid !== null) {
       this.d.logger.info(`${row.name}: pid ${row.pid} is gone (or now belongs to another program)`);
     }
     if (row.desired === 'running') {
-      // It should run. If it was running, it died while pmond was away: that is a restart.
-      const wasActive = isActive(row.status);
-      let cur = await this.update(row, { pid: null, pid_start_time: null, status: row.status === 'running' ? 'restarting' : row.status });
-      if (!cur.auto_restart && wasActive) {
+      // It should run. If it was running (or about to be restarted), it was lost while pmond
+      // was away: that is a restart. A row caught mid-spawn ('init') never ran: start it afresh.
+      const wasRunning = row.status === 'running' || row.status === 'backoff' || row.status === 'restarting';
+      const status: Status = row.status === 'running' ? 'restarting' : row.status === 'init' ? 'queued' : row.status;
+      let cur = await this.update(row, { pid: null, pid_start_time: null, status });
+      if (!cur.auto_restart && wasRunning) {
         cur = await this.update(cur, { status: 'failed', desired: 'stopped', stopped_at: new Date().toISOString() });
         this.fireHook('failure', cur);
         return;
       }
-      await this.startLocked(cur, { countRestart: wasActive, hook: wasActive ? 'restart' : 'start' }).catch((e) =>
+      await this.startLocked(cur, { countRestart: wasRunning, hook: wasRunning ? 'restart' : 'start' }).catch((e) =>
         this.d.logger.error(`${row.name}: could not be started at boot: ${(e as Error).message}`),
       );
       return;
@@ -128,6 +147,15 @@ export class Supervisor {
     if (isActive(row.status) || row.pid !== null) {
       await this.update(row, { status: 'stopped', pid: null, pid_start_time: null });
     }
+  }
+
+  /** The live process started with this spawn token, if any. */
+  private findSpawned(token: string): { pid: number; startTime: number } | null {
+    for (const pid of findByEnv('PMON3_SPAWN_TOKEN', token)) {
+      const startTime = readStartTime(pid);
+      if (startTime !== null) return { pid, startTime };
+    }
+    return null;
   }
 
   /** Watch a process pmond did not spawn (found alive at boot). */
@@ -404,7 +432,9 @@ export class Supervisor {
     const rt = this.rt(row.id);
     rt.backoff?.cancel();
     rt.backoff = undefined;
-    let cur = await this.update(row, { status: transition(row.status, 'start', row.name), desired: 'running' });
+    const token = randomUUID();
+    // Recorded before the spawn, so a pmond killed right after it can still find the child.
+    let cur = await this.update(row, { status: transition(row.status, 'start', row.name), desired: 'running', spawn_token: token });
     let user: UserInfo;
     let w: Watched;
     try {
@@ -413,7 +443,7 @@ export class Supervisor {
       w = await this.d.spawner.spawn({
         file: cur.process_file,
         args: JSON.parse(cur.args) as string[],
-        env: this.childEnv(cur, user),
+        env: { ...this.childEnv(cur, user), PMON3_SPAWN_TOKEN: token },
         cwd: cur.cwd,
         uid: cur.uid,
         gid: cur.gid,
@@ -475,6 +505,12 @@ export class Supervisor {
           initialDelayMs: this.d.config.restart_backoff_initial,
           maxDelayMs: this.d.config.restart_backoff_max,
           stableAfterMs: this.d.config.restart_stable_after,
+          flap: this.d.config.flap_detection.is_enabled
+            ? {
+                threshold: this.d.config.flap_detection.threshold_restarted,
+                delayMs: this.d.config.flap_detection.threshold_countdown * this.d.config.process_monitor_interval,
+              }
+            : undefined,
         },
       );
       const ended: ProcessPatch = {

@@ -1,0 +1,409 @@
+/**
+ * The CLI's fast path: the hot commands (`ls`, `desc`, `exec`, `stop`,
+ * `start`, `restart` and their aliases) served without loading oclif.
+ *
+ * Why: oclif alone costs ~0.2 s of start-up, three times `node -e 0`, and a
+ * process manager's `ls` is run by scripts and shells all day. The fast path
+ * recognises a strict, unambiguous subset of each hot command's argv and
+ * answers it with the same modules the oclif commands use (internal/client,
+ * internal/config, internal/cli/render, internal/cli/args, the protocol), so
+ * stdout, stderr and exit codes are the oclif command's, byte for byte.
+ * Everything else — --help, unknown or repeated flags, values that start
+ * with "-", a missing argument (oclif would read it from stdin), JSON that
+ * oclif might colour — returns false and goes to oclif unchanged.
+ * PMON3_NO_FASTPATH=1 sends everything to oclif (tests compare both paths).
+ *
+ * Loading cost: internal/client and internal/config pull in zod and yaml,
+ * ~100 ms of module loading spread over ~170 files. `make build` therefore
+ * bundles this file and its imports with esbuild into one file
+ * (dist/fast/pmon3-fast.js) and stores a V8 code cache of it taken after a
+ * warm-up run (dist/fast/pmon3-fast.cache), which cuts that to ~20 ms.
+ * When the bundle is missing or older than a source it was built from,
+ * this module serves the command from dist/ itself: correct, only slower.
+ *
+ * This file is loaded on every pmon3 start, so at the top it imports only
+ * Node built-ins; everything else is required when a command is served.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tty from 'node:tty';
+import * as vm from 'node:vm';
+import type { Client } from '../client/client';
+import type { ExecParams, ProcessView } from '../protocol/methods';
+
+/** A hot command, parsed: what the oclif command would do with that argv. */
+export type Plan =
+  | { cmd: 'ls'; json: boolean }
+  | { cmd: 'desc'; json: boolean; target: string }
+  | { cmd: 'stop'; json: boolean; target: string; force: boolean }
+  /** `restart` (count: true) and `start` (count: false). */
+  | { cmd: 'restart'; json: boolean; target: string; count: boolean }
+  | { cmd: 'exec'; json: boolean; exec: ExecArgv };
+
+/** exec's argv as oclif parses it (flags by their long names, unresolved). */
+export interface ExecArgv {
+  binary: string;
+  /** Positional arguments after the binary, in order (with and without `--`). */
+  extra: string[];
+  name?: string;
+  args?: string;
+  envVars?: string;
+  user?: string;
+  log?: string;
+  logDir?: string;
+  cwd?: string;
+  noAutorestart: boolean;
+}
+
+/** What decides whether oclif would print anything else (debug output, coloured JSON). */
+export interface Surroundings {
+  env: NodeJS.ProcessEnv;
+  /** Whether stdout and stderr are both terminals (oclif may colour JSON then). */
+  colorTerminal: boolean;
+}
+
+const ALIASES: Readonly<Record<string, string>> = {
+  ls: 'ls',
+  list: 'ls',
+  desc: 'desc',
+  show: 'desc',
+  stop: 'stop',
+  start: 'start',
+  restart: 'restart',
+  exec: 'exec',
+  run: 'exec',
+};
+
+/** exec's value flags: every spelling → long name. */
+const EXEC_VALUE_FLAGS: Readonly<Record<string, keyof ExecArgv>> = {
+  '--name': 'name',
+  '--args': 'args',
+  '-a': 'args',
+  '--env-vars': 'envVars',
+  '-e': 'envVars',
+  '--user': 'user',
+  '-u': 'user',
+  '--log': 'log',
+  '-l': 'log',
+  '--log-dir': 'logDir',
+  '-d': 'logDir',
+  '--cwd': 'cwd',
+};
+
+/**
+ * The plan for argv (after `pmon3`), or undefined when oclif must handle it.
+ * Pure: no I/O, so it is unit-testable and costs nothing to call.
+ */
+export function planFast(argv: readonly string[], s: Surroundings): Plan | undefined {
+  const env = s.env;
+  if (env.PMON3_NO_FASTPATH) return undefined;
+  // oclif's own environment switches: --json forced on, debug output.
+  if (env.PMON3_CONTENT_TYPE !== undefined || env.DEBUG !== undefined) return undefined;
+  if (env.PMON3_DEBUG === '1' || env.PMON3_DEBUG === 'true') return undefined;
+  const cmd = ALIASES[argv[0] ?? ''];
+  if (!cmd) return undefined;
+  const rest = argv.slice(1);
+  const plan = cmd === 'exec' ? planExec(rest) : planSimple(cmd, rest);
+  // With a colour-capable terminal (or FORCE_COLOR) oclif may colour JSON with a theme: leave that to it.
+  if (plan?.json && (s.colorTerminal || 'FORCE_COLOR' in env)) return undefined;
+  return plan;
+}
+
+/** ls, desc, stop, start, restart: at most one positional, known flags once each, any order. */
+function planSimple(cmd: string, rest: readonly string[]): Plan | undefined {
+  let json = false;
+  let force = false;
+  const positional: string[] = [];
+  for (const tok of rest) {
+    if (tok === '--json' && !json) json = true;
+    else if ((tok === '-f' || tok === '--force') && cmd === 'stop' && !force) force = true;
+    else if (tok !== '' && !tok.startsWith('-')) positional.push(tok);
+    else return undefined; // --help, --, repeated or unknown flags, empty words: oclif's business
+  }
+  if (cmd === 'ls') return positional.length === 0 ? { cmd: 'ls', json } : undefined;
+  // A missing target is read from stdin by oclif; more than one is its error.
+  if (positional.length !== 1) return undefined;
+  const target = positional[0]!;
+  if (cmd === 'desc') return { cmd: 'desc', json, target };
+  if (cmd === 'stop') return { cmd: 'stop', json, target, force };
+  return { cmd: 'restart', json, target, count: cmd === 'restart' };
+}
+
+/**
+ * exec (oclif strict: false): flags anywhere before `--`, positionals after
+ * the binary become the child's arguments, everything after `--` too.
+ */
+function planExec(rest: readonly string[]): Plan | undefined {
+  const flags: Partial<Record<keyof ExecArgv, string>> = {};
+  const positional: string[] = [];
+  let json = false;
+  let noAutorestart = false;
+  let passThrough = false;
+  for (let i = 0; i < rest.length; i++) {
+    const tok = rest[i]!;
+    if (passThrough) {
+      // oclif checks for --help up to `--` only, but keep the subset obvious.
+      if (tok === '--help') return undefined;
+      positional.push(tok);
+      continue;
+    }
+    if (tok === '--') {
+      passThrough = true;
+      continue;
+    }
+    if (tok === '') return undefined;
+    if (!tok.startsWith('-')) {
+      positional.push(tok);
+      continue;
+    }
+    if (tok === '--json' && !json) {
+      json = true;
+      continue;
+    }
+    if ((tok === '-n' || tok === '--no-autorestart') && !noAutorestart) {
+      noAutorestart = true;
+      continue;
+    }
+    const eq = tok.startsWith('--') ? tok.indexOf('=') : -1;
+    const spelling = eq > 0 ? tok.slice(0, eq) : tok;
+    const key = EXEC_VALUE_FLAGS[spelling];
+    if (!key || flags[key] !== undefined) return undefined; // unknown (oclif passes it on as an argument) or repeated
+    const value = eq > 0 ? tok.slice(eq + 1) : rest[++i];
+    // oclif takes a "-…" value unless it names a flag; leave every such case to it.
+    if (value === undefined || value === '' || value.startsWith('-')) return undefined;
+    flags[key] = value;
+  }
+  const binary = positional[0];
+  if (binary === undefined) return undefined;
+  // oclif sorts its argv by each word's first position in the input, which
+  // reorders repeated words (`-- b a b` → `b b a`). Only serve argv it keeps in order.
+  let last = -1;
+  for (const word of positional) {
+    const at = rest.indexOf(word);
+    if (at < last) return undefined;
+    last = at;
+  }
+  return {
+    cmd: 'exec',
+    json,
+    exec: { ...flags, binary, extra: positional.slice(1), noAutorestart } as ExecArgv,
+  };
+}
+
+/** exec's request, built exactly as cmd/pmon3/commands/exec.ts builds it. */
+export function execParams(a: ExecArgv, here: string): ExecParams {
+  const { parseEnvVars, splitArgs } = require('./args') as typeof import('./args');
+  return {
+    file: path.resolve(here, a.binary),
+    ...(a.name !== undefined ? { name: a.name } : {}),
+    args: [...(a.args !== undefined ? splitArgs(a.args) : []), ...a.extra],
+    env: a.envVars !== undefined ? parseEnvVars(a.envVars) : {},
+    cwd: path.resolve(here, a.cwd ?? '.'),
+    ...(a.user !== undefined ? { user: a.user } : {}),
+    ...(a.log !== undefined ? { log: path.resolve(here, a.log) } : {}),
+    ...(a.logDir !== undefined ? { log_dir: path.resolve(here, a.logDir) } : {}),
+    auto_restart: !a.noAutorestart,
+  };
+}
+
+/** Run one plan: same request, same output, same exit status as the oclif command. */
+export async function serve(plan: Plan): Promise<void> {
+  const { exitCodeFor, toWireError } = require('../protocol/errors') as typeof import('../protocol/errors');
+  try {
+    const { text, value } = await execute(plan);
+    if (plan.json) writeJson(value);
+    else process.stdout.write(`${text}\n`);
+  } catch (err) {
+    // cmd/pmon3/base.ts's catch: one line on stderr, the JSON error on stdout with --json.
+    const wire = toWireError(err);
+    process.stderr.write(`pmon3: ${wire.message}\n`);
+    if (plan.json) writeJson({ error: wire });
+    process.exitCode = exitCodeFor(err);
+  }
+}
+
+async function execute(plan: Plan): Promise<{ text: string; value: unknown }> {
+  const render = require('./render') as typeof import('./render');
+  const one = (p: ProcessView): { text: string; value: unknown } => ({ text: render.processTable([p]), value: p });
+  switch (plan.cmd) {
+    case 'ls': {
+      const list = await withClient((c) => c.call('list', {}));
+      return { text: render.processTable(list), value: list };
+    }
+    case 'desc': {
+      const p = await withClient((c) => c.call('describe', { target: plan.target }));
+      return { text: render.describeTable(p), value: p };
+    }
+    case 'stop':
+      return one(await withClient((c) => c.call('stop', { target: plan.target, force: plan.force })));
+    case 'restart':
+      return one(await withClient((c) => c.call('restart', { target: plan.target, count: plan.count })));
+    case 'exec': {
+      const params = execParams(plan.exec, process.cwd());
+      return one(await withClient((c) => c.call('exec', params)));
+    }
+  }
+}
+
+/** internal/cli/session's withClient, required here so this file stays cheap to load. */
+function withClient<T>(fn: (c: Client) => Promise<T>): Promise<T> {
+  const session = require('./session') as typeof import('./session');
+  return session.withClient(fn);
+}
+
+/** oclif's logJson without a theme: two-space JSON and a newline. */
+function writeJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, undefined, 2)}\n`);
+}
+
+// ------------------------------------------------------------ loading
+
+/** Whether this copy of the module is the bundle (loaded by loadBundle or by `make build`). */
+const IS_BUNDLE = path.basename(__filename) === 'pmon3-fast.js';
+/** Where `make build` puts the bundle and its code cache (dist/fast/), seen from dist/internal/cli. */
+const BUNDLE = IS_BUNDLE ? __filename : path.join(__dirname, '..', '..', 'fast', 'pmon3-fast.js');
+const CACHE = BUNDLE.replace(/\.js$/, '.cache');
+
+/** Header of the cache file: which bundle it belongs to and what the bundle was built from. */
+interface CacheHeader {
+  /** Size and mtime of the bundle the cache was taken from. */
+  size: number;
+  mtimeMs: number;
+  /** Our own source files in the bundle, relative to the repository root. */
+  inputs: string[];
+}
+
+/**
+ * Serve argv on the fast path if it is a hot command; false means "not
+ * handled, run oclif". The serving itself is asynchronous and sets
+ * process.exitCode on failure.
+ */
+export function tryFastPath(argv: readonly string[]): boolean {
+  const plan = planFast(argv, { env: process.env, colorTerminal: tty.isatty(1) && tty.isatty(2) });
+  if (!plan) return false;
+  let impl = serve;
+  try {
+    impl = loadBundle()?.serve ?? serve;
+  } catch {
+    impl = serve; // a damaged bundle costs speed, never the command
+  }
+  void impl(plan);
+  return true;
+}
+
+/** The bundled copy of this module, compiled with its code cache; undefined if missing or stale. */
+function loadBundle(): typeof import('./fast') | undefined {
+  if (IS_BUNDLE) return undefined;
+  let st: fs.Stats;
+  let source: string;
+  let header: CacheHeader | undefined;
+  let data: Buffer | undefined;
+  try {
+    st = fs.statSync(BUNDLE);
+    source = fs.readFileSync(BUNDLE, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const raw = fs.readFileSync(CACHE);
+    const len = raw.readUInt32BE(0);
+    header = JSON.parse(raw.subarray(4, 4 + len).toString('utf8')) as CacheHeader;
+    data = raw.subarray(4 + len);
+  } catch {
+    header = undefined; // no cache: still one file instead of ~170, just compiled from scratch
+  }
+  if (header && (header.size !== st.size || header.mtimeMs !== st.mtimeMs)) data = undefined;
+  if (header && isStale(st.mtimeMs, header.inputs)) return undefined;
+  const exports = {};
+  const mod = { exports };
+  const fn = compile(source, data).runInThisContext() as (...a: unknown[]) => void;
+  fn(exports, require, mod, BUNDLE, path.dirname(BUNDLE));
+  return mod.exports as typeof import('./fast');
+}
+
+/**
+ * In a source checkout, a source newer than the bundle means someone rebuilt
+ * dist/ with tsc alone: the bundle would run old code, so do not use it.
+ * In an installed tree the sources are absent and this costs a few stats.
+ */
+function isStale(bundleMtimeMs: number, inputs: string[]): boolean {
+  const root = path.join(__dirname, '..', '..', '..');
+  for (const rel of inputs) {
+    try {
+      if (fs.statSync(path.join(root, rel)).mtimeMs > bundleMtimeMs) return true;
+    } catch {
+      /* not a source checkout */
+    }
+  }
+  return false;
+}
+
+function compile(source: string, cachedData: Buffer | undefined): vm.Script {
+  // The same wrapper and file name when the cache is written and when it is used, or V8 rejects it.
+  const wrapped = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
+  return new vm.Script(wrapped, { filename: BUNDLE, cachedData });
+}
+
+/**
+ * Called by `make build` through the bundle: compile and run the bundle the
+ * way loadBundle does, exercise the code a command runs (config, protocol
+ * schemas, rendering), then store V8's code cache with every function that
+ * was compiled meanwhile. `inputs` are the bundle's inputs (esbuild's metafile), relative to the root.
+ */
+export function writeCodeCache(inputs: string[]): void {
+  const st = fs.statSync(BUNDLE);
+  const script = compile(fs.readFileSync(BUNDLE, 'utf8'), undefined);
+  const exports = {};
+  const mod = { exports };
+  (script.runInThisContext() as (...a: unknown[]) => void)(exports, require, mod, BUNDLE, path.dirname(BUNDLE));
+  (mod.exports as typeof import('./fast')).warmUp();
+  const data = script.createCachedData();
+  const own = inputs.filter((f) => !f.startsWith('node_modules/'));
+  const head = Buffer.from(JSON.stringify({ size: st.size, mtimeMs: st.mtimeMs, inputs: own } satisfies CacheHeader));
+  const len = Buffer.allocUnsafe(4);
+  len.writeUInt32BE(head.length, 0);
+  const tmp = `${CACHE}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, Buffer.concat([len, head, data]));
+  fs.renameSync(tmp, CACHE);
+}
+
+/** Run, without I/O to pmond, the code a hot command runs, so the code cache holds it compiled. */
+export function warmUp(): void {
+  const { parseConfig } = require('../config/config') as typeof import('../config/config');
+  const { METHODS, encodeFrame, FrameDecoder } = require('../protocol') as typeof import('../protocol');
+  const render = require('./render') as typeof import('./render');
+  const ce = { uid: 0, home: '/root', env: {} };
+  parseConfig('socket_path: /run/pmon3/pmon3.sock\nstop_timeout: 3\n', '/dev/null', ce);
+  const now = new Date(0).toISOString();
+  const view: ProcessView = {
+    id: 1,
+    name: 'warm',
+    status: 'running',
+    pid: 1,
+    restarts: 0,
+    user: 'root',
+    uid: 0,
+    gid: 0,
+    process_file: '/bin/true',
+    args: ['a'],
+    env: { A: '1' },
+    cwd: '/',
+    log: '/dev/null',
+    auto_restart: true,
+    cpu: 0.5,
+    memory: 1 << 20,
+    uptime_ms: 1000,
+    last_exit_code: null,
+    last_signal: null,
+    started_at: now,
+    created_at: now,
+    updated_at: now,
+  };
+  const reply = new FrameDecoder(1 << 20).push(encodeFrame({ v: 1, id: 1, ok: true, result: [view] }))[0] as { result: unknown };
+  METHODS.list.result.safeParse(reply.result);
+  METHODS.describe.result.safeParse(view);
+  METHODS.exec.result.safeParse(view);
+  render.processTable([view]);
+  render.describeTable(view);
+  execParams({ binary: 'x', extra: [], args: "-a 'b c'", envVars: 'A=1', noAutorestart: false }, '/');
+}

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { COMMANDS } from '../../cmd/pmon3/commands/index';
 import { COMMAND_SPECS, SHELLS } from '../../internal/cli/completion';
 import { PMON3, ROOT, TestDaemon } from '../helpers/daemon';
 import { stopDaemon } from './daemon-stop';
@@ -55,11 +56,10 @@ test('the committed completions/ files are what `pmon3 completion` prints (make 
 });
 
 test('the completion table agrees with the oclif commands (names, aliases, flags, args)', () => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { COMMANDS } = require('../../cmd/pmon3/commands/index') as { COMMANDS: Record<string, any> };
-  assert.deepEqual(COMMAND_SPECS.map((c) => c.name).sort(), Object.keys(COMMANDS).sort());
+  const commands = COMMANDS as unknown as Record<string, any>;
+  assert.deepEqual(COMMAND_SPECS.map((c) => c.name).sort(), Object.keys(commands).sort());
   for (const spec of COMMAND_SPECS) {
-    const cmd = COMMANDS[spec.name];
+    const cmd = commands[spec.name];
     assert.deepEqual([...spec.aliases].sort(), [...(cmd.aliases ?? [])].sort(), `${spec.name} aliases`);
     const flags = Object.entries<any>(cmd.flags ?? {}).map(([long, f]) => ({ long, short: f.char, value: f.type === 'boolean' }));
     assert.deepEqual(

@@ -31,17 +31,25 @@ type ArgKind = 'process' | 'file' | 'shell';
 /** What a flag's value takes ('file' and 'free' leave it to the shell's file completion). */
 type ValueKind = 'none' | 'file' | 'free' | 'user';
 
-interface FlagSpec {
+/** One flag of a command. */
+export interface FlagSpec {
+  /** Long name, without the leading --. */
   long: string;
+  /** One-letter name, without the leading -. */
   short?: string;
+  /** What its value takes; 'none' for a boolean flag. */
   value: ValueKind;
 }
 
 /** One pmon3 command as completion sees it. */
 export interface CommandSpec {
+  /** The command's name. */
   name: string;
+  /** Other names oclif accepts for it. */
   aliases: string[];
+  /** Its positional arguments, in order. */
   args: ArgKind[];
+  /** Its own flags (not --json and --help). */
   flags: FlagSpec[];
 }
 
@@ -91,15 +99,17 @@ export type Shell = (typeof SHELLS)[number];
 
 /** What completing one word needs from outside: pmond's processes and the local users. */
 export interface CompletionSources {
+  /** The caller's processes as pmond lists them; [] when pmond cannot say. */
   processes(): Promise<Array<{ id: number; name: string }>>;
+  /** Local user names (for exec --user). */
   users(): string[];
 }
 
 /**
  * The candidates for the last of `words` (the word being completed, maybe
- * empty); words[0] is the program. Unfiltered by prefix except for process
- * ids: the shell matches, so zsh's matcher styles keep working. An empty
- * answer lets the shell fall back to file names.
+ * empty); words[0] is the program. Not filtered by prefix: the shell
+ * matches (so zsh's matcher styles keep working). An empty answer lets the
+ * shell fall back to file names (exec's binary, --log, --cwd ...).
  */
 export async function candidates(words: string[], src: CompletionSources): Promise<string[]> {
   const cur = words[words.length - 1] ?? '';

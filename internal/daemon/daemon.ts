@@ -15,6 +15,7 @@ import { Server } from '../server/server';
 import { openStore } from '../store/store';
 import { systemClock } from '../supervisor/clock';
 import { Supervisor } from '../supervisor/supervisor';
+import { assertRootOnly } from '../config/strict-modes';
 import { acquireDaemonLock } from './lockfile';
 
 /** Create a directory (and parents) or fail naming the config key. */
@@ -35,6 +36,18 @@ export interface RunningDaemon {
 
 export async function startDaemon(config: Config, version: string): Promise<RunningDaemon> {
   const daemonUid = process.getuid?.() ?? 0;
+  const hookPaths = {
+    restart: config.on_process_restart_exec,
+    failure: config.on_process_failure_exec,
+    backoff: config.on_process_backoff_exec,
+    start: config.on_process_start_exec,
+    stop: config.on_process_stop_exec,
+  };
+  if (daemonUid === 0) {
+    // What decides what root runs must be root's alone (sshd's StrictModes).
+    if (fs.existsSync(config.config_path)) assertRootOnly('config', config.config_path);
+    for (const [event, file] of Object.entries(hookPaths)) if (file) assertRootOnly(`hook on_process_${event}_exec`, file);
+  }
   ensureDir('data_dir', config.data_dir, 0o700);
   ensureDir('logs_dir', config.logs_dir, 0o755);
   const logger = createLogger(config.logs_dir, config.log_level);
@@ -51,13 +64,8 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
   };
   const hooks = new ExecHookRunner(
     {
-      paths: {
-        restart: config.on_process_restart_exec,
-        failure: config.on_process_failure_exec,
-        backoff: config.on_process_backoff_exec,
-        start: config.on_process_start_exec,
-        stop: config.on_process_stop_exec,
-      },
+      paths: hookPaths,
+      check: daemonUid === 0 ? (file) => assertRootOnly('hook', file) : undefined,
       timeoutMs: config.hook_timeout * 1000,
       concurrency: config.hook_concurrency,
       maxQueued: 1000,

@@ -26,6 +26,8 @@ export interface HookOptions {
   concurrency: number;
   /** Most hooks waiting; beyond that new ones are dropped (and logged). */
   maxQueued: number;
+  /** Checked before every run (StrictModes for a root pmond); throws to refuse. */
+  check?: (file: string) => void;
 }
 
 export class ExecHookRunner implements HookRunner {
@@ -58,6 +60,13 @@ export class ExecHookRunner implements HookRunner {
   }
 
   private exec(event: HookEvent, file: string, json: string): void {
+    try {
+      this.opts.check?.(file);
+    } catch (e) {
+      this.log.warn(`hook ${event} not run: ${(e as Error).message}`, { hook: file });
+      if (this.running === 0 && this.queue.length === 0) for (const w of this.idleWaiters.splice(0)) w();
+      return;
+    }
     this.running++;
     const started = Date.now();
     execFile(

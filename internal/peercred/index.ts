@@ -23,7 +23,9 @@ export type PeerCredReader = (socket: net.Socket) => PeerCred | null;
  * Load the addon. Returns null (with the reason) if it cannot be loaded, so
  * the daemon can fall back to refusing everyone but its own user.
  */
-export function loadPeerCredReader(): { reader: PeerCredReader | null; error?: string } {
+export function loadPeerCredReader(env: NodeJS.ProcessEnv = process.env): { reader: PeerCredReader | null; error?: string } {
+  // PMON3_NO_PEERCRED=1 forces the stricter fallback (own uid only), e.g. to test it.
+  if (env.PMON3_NO_PEERCRED === '1') return { reader: null, error: 'disabled by PMON3_NO_PEERCRED=1' };
   let addon: Addon;
   try {
     // dist/internal/peercred/index.js → <root>/build/Release/peercred.node

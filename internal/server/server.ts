@@ -171,10 +171,19 @@ export class Server {
       send({ v: PROTOCOL_VERSION, id, ok: false, error: toWireError(err) });
     };
 
+    // A frame, once begun, must arrive whole within idle_timeout (no byte-a-minute clients).
+    let partialSince = 0;
+    const partialTimer = setInterval(() => {
+      if (partialSince && Date.now() - partialSince > this.d.config.idle_timeout * 1000) socket.destroy();
+    }, Math.min(1000, this.d.config.idle_timeout * 500));
+    partialTimer.unref();
+    socket.on('close', () => clearInterval(partialTimer));
+
     socket.on('data', (chunk: Buffer) => {
       let frames: unknown[];
       try {
         frames = decoder.push(chunk);
+        partialSince = decoder.pending() > 0 ? partialSince || Date.now() : 0;
       } catch (e) {
         fail(0, e);
         socket.end();

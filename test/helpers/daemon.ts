@@ -109,14 +109,22 @@ export class TestDaemon {
   }
 
   /** Run bin/pmon3 with args against this daemon. */
-  run(args: string[], opts: { cwd?: string; uid?: number; gid?: number; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+  run(
+    args: string[],
+    opts: { cwd?: string; uid?: number; gid?: number; env?: NodeJS.ProcessEnv; timeoutMs?: number; as?: { uid: number; gid: number; name: string } } = {},
+  ): Promise<RunResult> {
+    // `as`: run the CLI as that user with all its groups (setpriv --init-groups), HOME set to theirs.
+    const [cmd, argv] = opts.as
+      ? ['setpriv', ['--reuid', String(opts.as.uid), '--regid', String(opts.as.gid), '--init-groups', '--', process.execPath, PMON3, ...args]]
+      : [process.execPath, [PMON3, ...args]];
+    const asEnv = opts.as ? { HOME: `/home/${opts.as.name}`, USER: opts.as.name, LOGNAME: opts.as.name } : {};
     return new Promise((resolve) => {
       execFile(
-        process.execPath,
-        [PMON3, ...args],
+        cmd,
+        argv,
         {
-          cwd: opts.cwd ?? this.dir,
-          env: { ...process.env, PMON3_CONF: this.conf, ...opts.env },
+          cwd: opts.cwd ?? (opts.as ? '/tmp' : this.dir),
+          env: { ...process.env, PMON3_CONF: this.conf, ...asEnv, ...opts.env },
           timeout: opts.timeoutMs ?? 60_000,
           maxBuffer: 64 * 1024 * 1024,
           ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.gid } : {}),

@@ -35,3 +35,11 @@ export function ensureUser(name: string, supplementary: string[] = []): TestUser
   const groups = execFileSync('id', ['-G', name], { encoding: 'utf8' }).trim().split(/\s+/).map(Number);
   return { name, uid, gid, groups };
 }
+
+/**
+ * argv that runs `cmd` as user u with uid, gid and supplementary groups
+ * (setpriv --init-groups), the way a login shell would have them.
+ */
+export function asUserArgv(u: TestUser, cmd: string[]): [string, string[]] {
+  return ['setpriv', ['--reuid', String(u.uid), '--regid', String(u.gid), '--init-groups', '--', ...cmd]];
+}

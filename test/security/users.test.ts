@@ -1,0 +1,158 @@
+/**
+ * Attacks as unprivileged users against a root pmond. Identity comes from
+ * the kernel (SO_PEERCRED); authorization is the daemon's. Needs root to
+ * create users; skips visibly otherwise.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { FIXTURES, TestDaemon } from '../helpers/daemon';
+import { ensureUser, isRoot, type TestUser } from '../helpers/users';
+import { pidAlive, waitFor } from '../helpers/wait';
+
+const skip = isRoot() ? false : 'needs root to create users and switch to them';
+let d: TestDaemon;
+let alice: TestUser;
+let bob: TestUser;
+let carol: TestUser;
+let bobProc: any;
+let playground: string;
+
+before(async () => {
+  if (skip) return;
+  alice = ensureUser('pmon3-alice', ['pmon3-devs']);
+  bob = ensureUser('pmon3-bob');
+  carol = ensureUser('pmon3-carol', ['pmon3-admins']);
+  d = await TestDaemon.start({ config: { admin_group: 'pmon3-admins' } });
+  playground = fs.mkdtempSync('/tmp/pms-');
+  fs.chownSync(playground, alice.uid, alice.gid);
+  bobProc = await d.json(['exec', '/bin/sleep', '--name', 'bobs-app', '-a', '300'], { as: bob });
+});
+after(async () => {
+  await d?.stop();
+  if (playground) fs.rmSync(playground, { recursive: true, force: true });
+});
+
+async function denied(args: string[], u: TestUser, code: number, pattern: RegExp): Promise<void> {
+  const r = await d.run(args, { as: u });
+  assert.equal(r.code, code, `${u.name} ${args.join(' ')}: ${r.stderr}`);
+  assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
+  assert.match(r.stderr, pattern);
+}
+
+describe('identity and exec', { skip }, () => {
+  test('exec --user root is refused for a plain user', async () => {
+    await denied(['exec', '/bin/sleep', '--name', 'rootkit', '-u', 'root', '-a', '1'], alice, 5, /uid \d+ may not run processes as user "root"/);
+    await denied(['exec', '/bin/sleep', '--name', 'as-bob', '-u', bob.name, '-a', '1'], alice, 5, /may not run processes as user "pmon3-bob"/);
+    assert.equal((await d.ls()).some((p: any) => p.name === 'rootkit' || p.name === 'as-bob'), false);
+  });
+
+  test('exec as yourself runs with your uid, gid and supplementary groups; the log is yours', async () => {
+    const p = await d.json(['exec', path.join(FIXTURES, 'echo-args.js'), '--name', 'alices-app'], { as: alice });
+    assert.equal(p.user, alice.name);
+    const log = path.join(d.logs, 'alices-app.log');
+    const out = JSON.parse(await waitFor('output', () => fs.readFileSync(log, 'utf8').split('\n').find((l) => l.startsWith('{'))));
+    assert.equal(out.uid, alice.uid);
+    assert.equal(out.gid, alice.gid);
+    assert.deepEqual([...out.groups].sort(), [...alice.groups].sort());
+    const st = fs.statSync(log);
+    assert.equal(st.uid, alice.uid);
+    assert.equal(st.mode & 0o777, 0o640);
+  });
+});
+
+describe('other users\' processes are invisible and untouchable', { skip }, () => {
+  test('ls shows only your own', async () => {
+    const mine = await d.json(['ls'], { as: alice });
+    assert.deepEqual(mine.map((p: any) => p.name), ['alices-app']);
+    const bobs = await d.json(['ls'], { as: bob });
+    assert.deepEqual(bobs.map((p: any) => p.name), ['bobs-app']);
+    assert.equal((await d.ls()).length, 2, 'root sees both');
+  });
+
+  for (const args of [['desc'], ['stop'], ['stop', '-f'], ['restart'], ['start'], ['del'], ['del', '-f'], ['log'], ['logf'], ['reset']]) {
+    test(`${args.join(' ')} on another user's process: not found, nothing changes`, async () => {
+      for (const target of ['bobs-app', String(bobProc.id)]) {
+        await denied([args[0]!, target, ...args.slice(1)], alice, 3, /not found/);
+      }
+      const b = await d.get('bobs-app');
+      assert.equal(b.pid, bobProc.pid);
+      assert.equal(b.restarts, 0);
+      assert.ok(pidAlive(bobProc.pid));
+    });
+  }
+
+  test('kill, drop and init act only on your own', async () => {
+    const k = await d.json(['kill', '-f'], { as: alice });
+    assert.deepEqual(k.map((p: any) => p.name), ['alices-app']);
+    assert.ok(pidAlive(bobProc.pid), "bob's process survives alice's kill");
+    const i = await d.json(['init'], { as: alice });
+    assert.deepEqual(i.map((p: any) => p.name), ['alices-app']);
+    const dr = await d.json(['drop', '-f'], { as: alice });
+    assert.deepEqual(dr.map((p: any) => p.name), ['alices-app']);
+    assert.equal((await d.get('bobs-app')).pid, bobProc.pid, "bob's process survives alice's drop");
+  });
+
+  test('a member of admin_group acts on everyone\'s processes, as root does', async () => {
+    const all = await d.json(['ls'], { as: carol });
+    assert.ok(all.some((p: any) => p.name === 'bobs-app'));
+    const r = await d.json(['restart', 'bobs-app'], { as: carol });
+    assert.equal(r.restarts, 1);
+    d.seenPids.add(r.pid);
+    bobProc = r;
+    const p = await d.json(['exec', '/bin/sleep', '--name', 'carol-for-bob', '-u', bob.name, '-a', '300'], { as: carol });
+    assert.equal(p.user, bob.name);
+    await d.json(['del', 'carol-for-bob'], { as: carol });
+  });
+});
+
+describe('log files cannot be turned against root', { skip }, () => {
+  test('--log into a root-owned place is refused and nothing is written there', async () => {
+    for (const target of ['/etc/pmon3-pwned.log', '/root/pmon3-pwned.log', '/etc/passwd']) {
+      const before = fs.existsSync(target) ? fs.readFileSync(target) : null;
+      await denied(['exec', '/bin/sleep', '--name', 'evil', '-l', target, '-a', '1'], alice, 2, /permission denied/);
+      const now = fs.existsSync(target) ? fs.readFileSync(target) : null;
+      assert.deepEqual(now, before, `${target} untouched`);
+    }
+  });
+
+  test('a planted symlink (file or directory) does not redirect root\'s writes', async () => {
+    const link = path.join(playground, 'app.log');
+    fs.symlinkSync('/etc/pmon3-symlinked.log', link);
+    fs.lchownSync(link, alice.uid, alice.gid);
+    await denied(['exec', '/bin/sleep', '--name', 'evil', '-l', link, '-a', '1'], alice, 2, /symbolic link/);
+    const dirLink = path.join(playground, 'etc');
+    fs.symlinkSync('/etc', dirLink);
+    fs.lchownSync(dirLink, alice.uid, alice.gid);
+    await denied(['exec', '/bin/sleep', '--name', 'evil', '-l', path.join(dirLink, 'pmon3-through-dir.log'), '-a', '1'], alice, 2, /permission denied/);
+    assert.equal(fs.existsSync('/etc/pmon3-symlinked.log'), false);
+    assert.equal(fs.existsSync('/etc/pmon3-through-dir.log'), false);
+  });
+
+  test('a log swapped for a symlink to a secret cannot be read through pmond', async () => {
+    const log = path.join(playground, 'real.log');
+    await d.json(['exec', path.join(FIXTURES, 'crash.sh'), '--name', 'swapper', '-n', '-l', log, '-a', '0 0'], { as: alice });
+    await waitFor('log written', () => fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('out pid'));
+    assert.equal(fs.statSync(log).uid, alice.uid, 'created with the user\'s rights');
+    const ok = await d.json(['log', 'swapper'], { as: alice });
+    assert.match(ok.text, /out pid/);
+    fs.unlinkSync(log);
+    fs.symlinkSync('/etc/shadow', log);
+    await denied(['log', 'swapper'], alice, 5, /symbolic link/);
+    // a hard link (or any file not owned by the process's user) is refused too
+    fs.unlinkSync(log);
+    fs.writeFileSync(log, 'root secret\n');
+    await denied(['log', 'swapper'], alice, 5, /not a regular file owned by the process's user/);
+    await d.json(['del', 'swapper'], { as: alice });
+  });
+});
+
+describe('files', { skip }, () => {
+  test('database, pmond.log and the socket have the documented modes', () => {
+    assert.equal(fs.statSync(path.join(d.data, 'data.db')).mode & 0o777, 0o600);
+    assert.equal(fs.statSync(d.data).mode & 0o777, 0o700);
+    assert.equal(fs.statSync(path.join(d.logs, 'pmond.log')).mode & 0o777, 0o600);
+    assert.equal(fs.statSync(d.socket).mode & 0o777, 0o666);
+  });
+});

@@ -187,7 +187,7 @@ export class TestDaemon {
     if (!p || p.exitCode !== null || p.signalCode !== null) return;
     const gone = new Promise<void>((r) => p.once('exit', () => r()));
     process.kill(this.pid, 'SIGTERM');
-    await Promise.race([gone, new Promise((r) => setTimeout(r, 20_000))]);
+    await Promise.race([gone, new Promise((r) => setTimeout(r, 20_000).unref())]);
     if (pidAlive(this.pid)) process.kill(this.pid, 'SIGKILL');
   }
 

@@ -112,19 +112,25 @@ export class Server {
     }
   }
 
-  private callerOf(socket: net.Socket): Caller | null {
+  /**
+   * Who is calling, from the kernel; or why they may not call at all.
+   * A per-user (unprivileged) pmond serves only its owner and root.
+   */
+  private callerOf(socket: net.Socket): { caller: Caller } | { refuse: string; hangUp: boolean } {
     let cred: PeerCred | null;
     if (this.d.peerCred) {
       cred = this.d.peerCred(socket);
-      if (!cred) return null;
+      if (!cred) return { refuse: 'caller identity could not be established', hangUp: true };
     } else {
       // No kernel identity: the socket is 0600, so only our own uid got here.
       cred = { uid: this.d.daemonUid, gid: -1, pid: -1 };
     }
     const own = cred.uid === this.d.daemonUid;
-    if (this.d.daemonUid !== 0 && !own && cred.uid !== 0) return { ...cred, admin: false, foreign: true } as Caller & { foreign: true };
+    if (this.d.daemonUid !== 0 && !own && cred.uid !== 0) {
+      return { refuse: `this pmond belongs to uid ${this.d.daemonUid}; uid ${cred.uid} may not use it`, hangUp: false };
+    }
     const admin = cred.uid === 0 || (this.d.daemonUid !== 0 && own) || this.inAdminGroup(cred);
-    return { ...cred, admin };
+    return { caller: { ...cred, admin } };
   }
 
   private inAdminGroup(cred: PeerCred): boolean {
@@ -141,14 +147,14 @@ export class Server {
   }
 
   private onConnection(socket: net.Socket): void {
-    const caller = this.callerOf(socket);
+    const who = this.callerOf(socket);
     const maxFrame = this.d.config.max_frame_bytes ?? DEFAULT_MAX_FRAME;
     const send = (v: unknown): boolean => {
       if (socket.destroyed) return false;
       return socket.write(encodeFrame(v, Math.max(maxFrame, DEFAULT_MAX_FRAME) * 4));
     };
-    if (!caller) {
-      send({ v: PROTOCOL_VERSION, id: 0, ok: false, error: toWireError(permissionDenied('caller identity could not be established')) });
+    if ('refuse' in who && who.hangUp) {
+      send({ v: PROTOCOL_VERSION, id: 0, ok: false, error: toWireError(permissionDenied(who.refuse)) });
       socket.end();
       return;
     }
@@ -202,10 +208,12 @@ export class Server {
           fail(id, failedPrecondition(`protocol version ${v} is not supported (pmond speaks ${PROTOCOL_VERSION})`));
           continue;
         }
-        if ((caller as Caller & { foreign?: boolean }).foreign) {
-          fail(id, permissionDenied(`this pmond belongs to uid ${this.d.daemonUid}; uid ${caller.uid} may not use it`));
+        if ('refuse' in who) {
+          // Answered per request, so the client sees PERMISSION_DENIED rather than a hang-up.
+          fail(id, permissionDenied(who.refuse));
           continue;
         }
+        const { caller } = who;
         if (!Object.prototype.hasOwnProperty.call(METHODS, method)) {
           fail(id, invalidArgument(`unknown method "${method.slice(0, 64)}"`));
           continue;

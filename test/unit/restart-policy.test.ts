@@ -38,3 +38,14 @@ test('huge failure counts do not overflow the delay', () => {
   const d = decideRestart({ ...crash, consecutiveFailures: 1e6 }, policy);
   assert.deepEqual(d, { action: 'restart', delayMs: 1000, failures: 1e6 + 1 });
 });
+
+test('flap detection: past the threshold, at least the flap delay before each restart', () => {
+  const flap = { ...policy, flap: { threshold: 3, delayMs: 5000 } };
+  const ds = [0, 1, 2, 3, 4].map((n) => decideRestart({ ...crash, consecutiveFailures: n }, flap));
+  assert.deepEqual(
+    ds.map((d) => (d.action === 'restart' ? [d.delayMs, d.flapping ?? false] : d.action)),
+    [[0, false], [100, false], [200, false], [5000, true], [5000, true]],
+  );
+  // a stable run ends the flapping
+  assert.deepEqual(decideRestart({ ...crash, uptimeMs: 10_000, consecutiveFailures: 9 }, flap), { action: 'restart', delayMs: 0, failures: 1 });
+});

@@ -38,28 +38,28 @@ export function isSameProcess(pid: number, startTime: number): boolean {
  * (and in a container, pid 1 may never reap them).
  */
 export function groupMembers(pgid: number): number[] {
-  const out: number[] = [];
-  let entries: string[];
-  try {
-    entries = fs.readdirSync('/proc');
-  } catch {
-    return out;
-  }
-  for (const e of entries) {
-    const c = e.charCodeAt(0);
-    if (c < 48 || c > 57) continue;
+  return allPids().filter((pid) => {
     let stat: string;
     try {
-      stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
+      stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     } catch {
-      continue;
+      return false;
     }
-    const close = stat.lastIndexOf(')');
-    const fields = stat.slice(close + 2).split(' ');
-    if (fields[0] === 'Z' || fields[0] === 'X') continue;
-    if (Number(fields[2]) === pgid) out.push(Number(e));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] !== 'Z' && fields[0] !== 'X' && Number(fields[2]) === pgid;
+  });
+}
+
+/** Every pid in /proc right now. */
+function allPids(): number[] {
+  try {
+    return fs
+      .readdirSync('/proc')
+      .filter((e) => e.charCodeAt(0) >= 48 && e.charCodeAt(0) <= 57)
+      .map(Number);
+  } catch {
+    return [];
   }
-  return out;
 }
 
 /** Whether any live process is left in process group pgid. */
@@ -84,22 +84,13 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
  */
 export function findByEnv(name: string, value: string): number[] {
   const needle = Buffer.from(`${name}=${value}\0`);
-  const out: number[] = [];
-  let entries: string[];
-  try {
-    entries = fs.readdirSync('/proc');
-  } catch {
-    return out;
-  }
-  for (const e of entries) {
-    const c = e.charCodeAt(0);
-    if (c < 48 || c > 57) continue;
+  const inner = Buffer.concat([Buffer.from([0]), needle]);
+  return allPids().filter((pid) => {
     try {
-      const env = fs.readFileSync(`/proc/${e}/environ`);
-      if (env.subarray(0, needle.length).equals(needle) || env.includes(Buffer.concat([Buffer.from([0]), needle]))) out.push(Number(e));
+      const env = fs.readFileSync(`/proc/${pid}/environ`);
+      return env.subarray(0, needle.length).equals(needle) || env.includes(inner);
     } catch {
-      /* gone, or not ours to read */
+      return false; // gone, or not ours to read
     }
-  }
-  return out;
+  });
 }

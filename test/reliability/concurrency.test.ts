@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import { Client } from '../../internal/client/client';
 import { ERROR_CODES, PmonError } from '../../internal/protocol';
 import { TestDaemon } from '../helpers/daemon';
+import { rng } from '../helpers/rng';
 import { liveInstances, zombieChildren } from '../helpers/os';
 import { waitFor } from '../helpers/wait';
 
@@ -20,15 +21,6 @@ before(async () => {
 after(async () => {
   await d?.stop();
 });
-
-/** A small deterministic PRNG, so a failure can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 test(`${CLIENTS} concurrent clients × ${COMMANDS} mixed commands`, async () => {
   const stats = { ok: 0, errors: 0, byCode: {} as Record<string, number> };

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { encodeFrame, METHOD_NAMES } from '../../internal/protocol';
 import { TestDaemon } from '../helpers/daemon';
+import { rng } from '../helpers/rng';
 import { integrity } from '../helpers/os';
 import { waitFor } from '../helpers/wait';
 
@@ -25,14 +26,6 @@ before(async () => {
 after(async () => {
   await d?.stop();
 });
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 const rssKiB = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
 

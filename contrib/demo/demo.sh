@@ -19,15 +19,13 @@ if [ "$(id -u)" = 0 ]; then
 fi
 
 # Embedded defaults, resolved against these XDG variables (no config file).
-run() {
-  "${as_user[@]}" env -u PMON3_CONF -u XDG_RUNTIME_DIR HOME="$DEMO/home" \
-    XDG_STATE_HOME="$DEMO/state" XDG_CONFIG_HOME="$DEMO/config" "$@"
-}
+prefix=("${as_user[@]}" env -u PMON3_CONF -u XDG_RUNTIME_DIR HOME="$DEMO/home"
+  XDG_STATE_HOME="$DEMO/state" XDG_CONFIG_HOME="$DEMO/config")
 if [ "$(id -u)" = 0 ] && [ ${#as_user[@]} -eq 0 ]; then
   # Root without nobody: per-user defaults need a non-root uid, so name the same paths.
-  run() { env PMON3_CONF="$DEMO/config.yaml" "$@"; }
+  prefix=(env PMON3_CONF="$DEMO/config.yaml")
 fi
-pmon3() { run node "$ROOT/bin/pmon3" "$@"; }
+pmon3() { "${prefix[@]}" node "$ROOT/bin/pmon3" "$@"; }
 
 alive() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
 
@@ -38,7 +36,8 @@ start() {
   if alive; then
     echo "demo: pmond already running (pid $(cat "$PIDFILE"))"
   else
-    run nohup node "$ROOT/bin/pmond" > "$DEMO/pmond.out" 2>&1 &
+    # exec all the way down (subshell → setpriv → env → node), so $! is pmond's own pid.
+    (exec "${prefix[@]}" node "$ROOT/bin/pmond") < /dev/null > "$DEMO/pmond.out" 2>&1 &
     echo $! > "$PIDFILE"
     for _ in $(seq 1 100); do
       pmon3 version 2>/dev/null | grep -q '^pmond ' && break
@@ -58,6 +57,7 @@ stop() {
     pmon3 drop --force >/dev/null 2>&1 || true
     kill -TERM "$(cat "$PIDFILE")"
     for _ in $(seq 1 100); do alive || break; sleep 0.1; done
+    if alive; then echo "demo: pmond did not stop" >&2; exit 1; fi
     echo "demo: pmond stopped"
   else
     echo "demo: not running"

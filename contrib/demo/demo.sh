@@ -37,7 +37,7 @@ start() {
     echo "demo: pmond already running (pid $(cat "$PIDFILE"))"
   else
     # exec all the way down (subshell → setpriv → env → node), so $! is pmond's own pid.
-    (exec "${prefix[@]}" node "$ROOT/bin/pmond") < /dev/null > "$DEMO/pmond.out" 2>&1 &
+    (exec "${prefix[@]}" "$ROOT/bin/pmond") < /dev/null > "$DEMO/pmond.out" 2>&1 &
     echo $! > "$PIDFILE"
     for _ in $(seq 1 100); do
       pmon3 version 2>/dev/null | grep -q '^pmond ' && break

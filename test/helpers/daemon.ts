@@ -84,7 +84,8 @@ export class TestDaemon {
   async launch(): Promise<void> {
     const env = { ...process.env, PMON3_CONF: this.conf };
     this.stderrText = '';
-    const p = spawn(process.execPath, [PMOND], {
+    // bin/pmond itself, so its shebang's V8 flags apply as in production.
+    const p = spawn(PMOND, [], {
       env,
       stdio: ['ignore', 'ignore', 'pipe'],
       ...(this.opts.uid !== undefined ? { uid: this.opts.uid, gid: this.opts.gid } : {}),

@@ -489,7 +489,9 @@ export class Supervisor {
       if (rt.watched !== w || this.closed) return; // a stop or restart owns this exit
       rt.watched = undefined;
       rt.adoptedGone = undefined;
-      if (groupAlive(w.pid)) signalGroup(w.pid, 'SIGKILL'); // no orphaned grandchildren
+      // No orphaned grandchildren: whatever is left of its group goes with it. (No /proc scan
+      // first: this is the restart hot path, and an empty group just answers ESRCH.)
+      signalGroup(w.pid, 'SIGKILL');
       const row = await this.d.store.get(id);
       if (!row) return;
       const uptimeMs = row.started_at ? this.d.clock.now() - Date.parse(row.started_at) : 0;

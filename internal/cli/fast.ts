@@ -266,11 +266,19 @@ const CACHE = BUNDLE.replace(/\.js$/, '.cache');
 
 /** Header of the cache file: which bundle it belongs to and what the bundle was built from. */
 interface CacheHeader {
-  /** Size and mtime of the bundle the cache was taken from. */
-  size: number;
-  mtimeMs: number;
+  /**
+   * The build tag `make build` ends the bundle with (a `//# pmon3-fast-build N` line).
+   * V8 checks a cache only against the source's length, and an install (cp -R)
+   * does not keep mtimes, so the tag is what ties the cache to its bundle.
+   */
+  build: string;
   /** Our own source files in the bundle, relative to the repository root. */
   inputs: string[];
+}
+
+/** The build tag at the end of a bundle's source, or undefined. */
+function buildTag(source: string): string | undefined {
+  return /\/\/# pmon3-fast-build (\S+)\s*$/.exec(source.slice(-80))?.[1];
 }
 
 /**
@@ -296,7 +304,7 @@ function loadBundle(): typeof import('./fast') | undefined {
   if (IS_BUNDLE) return undefined;
   let st: fs.Stats;
   let source: string;
-  let header: CacheHeader | undefined;
+  let header: CacheHeader;
   let data: Buffer | undefined;
   try {
     st = fs.statSync(BUNDLE);
@@ -310,10 +318,10 @@ function loadBundle(): typeof import('./fast') | undefined {
     header = JSON.parse(raw.subarray(4, 4 + len).toString('utf8')) as CacheHeader;
     data = raw.subarray(4 + len);
   } catch {
-    header = undefined; // no cache: still one file instead of ~170, just compiled from scratch
+    return undefined; // no cache, so no list of sources to check the bundle against
   }
-  if (header && (header.size !== st.size || header.mtimeMs !== st.mtimeMs)) data = undefined;
-  if (header && isStale(st.mtimeMs, header.inputs)) return undefined;
+  if (header.build !== buildTag(source)) data = undefined; // another build's cache: compile from scratch
+  if (isStale(st.mtimeMs, header.inputs)) return undefined;
   const exports = {};
   const mod = { exports };
   const fn = compile(source, data).runInThisContext() as (...a: unknown[]) => void;
@@ -351,15 +359,17 @@ function compile(source: string, cachedData: Buffer | undefined): vm.Script {
  * was compiled meanwhile. `inputs` are the bundle's inputs (esbuild's metafile), relative to the root.
  */
 export function writeCodeCache(inputs: string[]): void {
-  const st = fs.statSync(BUNDLE);
-  const script = compile(fs.readFileSync(BUNDLE, 'utf8'), undefined);
+  const source = fs.readFileSync(BUNDLE, 'utf8');
+  const build = buildTag(source);
+  if (build === undefined) throw new Error(`${BUNDLE} does not end with a //# pmon3-fast-build tag`);
+  const script = compile(source, undefined);
   const exports = {};
   const mod = { exports };
   (script.runInThisContext() as (...a: unknown[]) => void)(exports, require, mod, BUNDLE, path.dirname(BUNDLE));
   (mod.exports as typeof import('./fast')).warmUp();
   const data = script.createCachedData();
   const own = inputs.filter((f) => !f.startsWith('node_modules/'));
-  const head = Buffer.from(JSON.stringify({ size: st.size, mtimeMs: st.mtimeMs, inputs: own } satisfies CacheHeader));
+  const head = Buffer.from(JSON.stringify({ build, inputs: own } satisfies CacheHeader));
   const len = Buffer.allocUnsafe(4);
   len.writeUInt32BE(head.length, 0);
   const tmp = `${CACHE}.${process.pid}.tmp`;

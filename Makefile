@@ -51,7 +51,7 @@ clean:
 FAST_BUNDLE := dist/fast/pmon3-fast.js
 ESBUILD     ?= node_modules/.bin/esbuild
 
-.PHONY: fastpath
+.PHONY: fastpath bench
 build: fastpath
 
 fastpath: deps
@@ -59,6 +59,10 @@ fastpath: deps
 	  --log-level=warning --metafile=dist/fast/meta.json --outfile=$(FAST_BUNDLE) \
 	  "--footer:js=//# pmon3-fast-build $$(date +%s%N)-$$$$"
 	$(NODE) -e 'require("./$(FAST_BUNDLE)").writeCodeCache(Object.keys(require("./dist/fast/meta.json").inputs))'
+
+# Benchmarks against PM2 and supervisord (bench/README.md); BENCH_QUICK=1 for a short run. Not part of `test`.
+bench: build
+	$(NODE) dist/bench/main.js
 
 # ---------------------------------------------------------------------------------------------
 # Install, service, completions, rpm. Layout: $(LIBDIR) holds the built app (package.json,

@@ -1,0 +1,52 @@
+/**
+ * One process manager as the workloads see it. Each adapter runs its
+ * manager with private state (a temp dir, its own socket, loopback only),
+ * remembers every pid it ever saw, and stops all of it by pid in shutdown().
+ */
+import type { Cmd } from '../lib/proc';
+
+/** A program to manage. */
+export interface ProgramSpec {
+  /** Unique name (letters, digits, '-'). */
+  name: string;
+  /** Absolute path of the executable (a Node script is run by process.execPath). */
+  file: string;
+  args: string[];
+  /** Whether file is a Node script (PM2 then runs it in its node fork mode, as PM2 users do). */
+  node?: boolean;
+  /** Where stdout and stderr go; the adapter's default log otherwise. */
+  log?: string;
+}
+
+export interface Manager {
+  /** Column name in the table. */
+  readonly name: string;
+  /** Set on a CLI-only view of another column's daemon (pmon3 through oclif): daemon workloads skip it. */
+  readonly cliVariantOf?: string;
+  /** Start the daemon and wait until it answers. */
+  start(): Promise<void>;
+  /** pid of the daemon (the one process whose RSS and CPU are the manager's footprint). */
+  daemonPid(): number;
+  /**
+   * Start programs the fastest way the manager offers (persistent client,
+   * ecosystem file, config include) and wait until all of them run.
+   */
+  startMany(specs: ProgramSpec[]): Promise<void>;
+  /**
+   * The CLI call that starts one new program, as a user types it; undefined
+   * if the manager has none. `prepare` runs before the timed call (untimed
+   * only if it is not part of what a user must do; supervisord's config file
+   * write is timed together with its update call).
+   */
+  cliStart?(spec: ProgramSpec): { prepare?: () => void; cmd: Cmd };
+  /** The CLI call that lists programs, human or JSON; undefined if there is none. */
+  listCmd(json: boolean): Cmd | undefined;
+  /** name → pid of every running program, from the manager itself. */
+  pids(): Promise<Map<string, number>>;
+  /** Stop and remove one program. */
+  remove(name: string): Promise<void>;
+  /** Stop and remove every program; the daemon keeps running, empty. */
+  clear(): Promise<void>;
+  /** Stop every program and the daemon, by pid; never throws. */
+  shutdown(): Promise<void>;
+}

@@ -1,0 +1,130 @@
+/**
+ * PM2 from bench/.peers (npm), with PM2_HOME in a temp dir: its God daemon,
+ * its rpc/pub Unix sockets, its logs and pid file all stay there. Bulk set-up
+ * goes through an ecosystem file; the CLI workloads use `pm2 start`, `pm2 ls`
+ * and `pm2 jlist`, as PM2 users do.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { alive, killRef, nowMs, ref, run, runOk, sleep, waitFor, type Cmd, type ProcRef } from '../lib/proc';
+import type { Manager, ProgramSpec } from './manager';
+import { ROOT } from './pmon3';
+
+export const PM2_BIN = path.join(ROOT, 'bench', '.peers', 'node_modules', 'pm2', 'bin', 'pm2');
+
+export class Pm2 implements Manager {
+  readonly name = 'PM2';
+  private pid = 0;
+  private readonly home: string;
+  private readonly seen = new Map<number, ProcRef>();
+  private batch = 0;
+
+  constructor(private readonly dir: string) {
+    // PM2_HOME holds rpc.sock and pub.sock: keep the path short (Unix socket paths max 107 bytes).
+    this.home = path.join(dir, 'h');
+    fs.mkdirSync(path.join(this.home, 'logs'), { recursive: true });
+  }
+
+  private cmd(args: string[]): Cmd {
+    return { file: process.execPath, args: [PM2_BIN, ...args], env: { PM2_HOME: this.home } };
+  }
+
+  async start(): Promise<void> {
+    await runOk(this.cmd(['ping']), 60_000); // spawns the God daemon
+    this.pid = await waitFor('PM2 pid file', () => {
+      try {
+        const pid = Number(fs.readFileSync(path.join(this.home, 'pm2.pid'), 'utf8').trim());
+        return pid > 0 && alive(pid) ? pid : 0;
+      } catch {
+        return 0;
+      }
+    }, 30_000);
+    this.remember(this.pid);
+  }
+
+  daemonPid(): number {
+    return this.pid;
+  }
+
+  /** An ecosystem entry. min_uptime 500 ms like the other managers' "stable after"; no cap on restarts. */
+  private app(s: ProgramSpec): Record<string, unknown> {
+    return {
+      name: s.name,
+      script: s.file,
+      args: s.args,
+      interpreter: s.node ? process.execPath : 'none',
+      exec_mode: 'fork',
+      cwd: this.dir,
+      autorestart: true,
+      min_uptime: 500,
+      max_restarts: 1_000_000,
+      out_file: s.log ?? path.join(this.home, 'logs', `${s.name}.out.log`),
+      error_file: path.join(this.home, 'logs', `${s.name}.err.log`),
+    };
+  }
+
+  async startMany(specs: ProgramSpec[]): Promise<void> {
+    const file = path.join(this.dir, `ecosystem-${++this.batch}.json`);
+    fs.writeFileSync(file, JSON.stringify({ apps: specs.map((s) => this.app(s)) }));
+    await runOk(this.cmd(['start', file]), 300_000);
+    const want = specs.map((s) => s.name);
+    await waitFor(`${specs.length} PM2 apps online`, async () => {
+      const running = await this.pids();
+      return want.every((n) => running.has(n));
+    }, 120_000, 200);
+  }
+
+  cliStart(spec: ProgramSpec): { cmd: Cmd } {
+    const args = spec.node
+      ? ['start', spec.file, '--name', spec.name]
+      : ['start', spec.file, '--name', spec.name, '--interpreter', 'none'];
+    return { cmd: this.cmd(spec.args.length ? [...args, '--', ...spec.args] : args) };
+  }
+
+  listCmd(json: boolean): Cmd {
+    return this.cmd([json ? 'jlist' : 'ls']);
+  }
+
+  async pids(): Promise<Map<string, number>> {
+    const r = await runOk(this.cmd(['jlist']), 120_000);
+    const list = JSON.parse(r.stdout.slice(r.stdout.indexOf('['))) as Array<{ name: string; pid: number; pm2_env?: { status?: string } }>;
+    const m = new Map<string, number>();
+    for (const p of list) {
+      if (p.pid > 0 && p.pm2_env?.status === 'online') {
+        m.set(p.name, p.pid);
+        this.remember(p.pid);
+      }
+    }
+    return m;
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.pids();
+    await runOk(this.cmd(['delete', name]), 120_000);
+  }
+
+  async clear(): Promise<void> {
+    await this.pids();
+    await run(this.cmd(['delete', 'all']), 300_000); // exits non-zero when there is nothing to delete
+  }
+
+  async shutdown(): Promise<void> {
+    try {
+      if (this.pid && alive(this.pid)) {
+        await this.pids().catch(() => undefined);
+        await run(this.cmd(['kill']), 120_000);
+        const deadline = nowMs() + 10_000;
+        while (alive(this.pid) && nowMs() < deadline) await sleep(50);
+      }
+    } catch {
+      /* fall through to the kill by pid */
+    } finally {
+      for (const r of this.seen.values()) killRef(r);
+    }
+  }
+
+  private remember(pid: number): void {
+    const r = ref(pid);
+    if (r) this.seen.set(pid, r);
+  }
+}

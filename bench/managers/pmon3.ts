@@ -1,0 +1,197 @@
+/**
+ * pmon3: pmond started from bin/pmond with its own PMON3_CONF (data, logs and
+ * socket in a temp dir), driven through bin/pmon3 for the CLI workloads and
+ * through internal/client (one persistent connection) for bulk set-up.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Client } from '../../internal/client/client';
+import { alive, killRef, nowMs, ref, sleep, waitFor, type Cmd, type ProcRef } from '../lib/proc';
+import type { Manager, ProgramSpec } from './manager';
+
+export const ROOT = path.resolve(__dirname, '..', '..', '..');
+const PMON3 = path.join(ROOT, 'bin', 'pmon3');
+const PMOND = path.join(ROOT, 'bin', 'pmond');
+
+export class Pmon3 implements Manager {
+  readonly name: string = 'pmon3';
+  private proc?: ChildProcess;
+  private pid = 0;
+  private readonly conf: string;
+  private readonly socket: string;
+  private readonly logs: string;
+  private readonly daemonLog: string;
+  /** Every process this adapter has seen, killed by pid at shutdown if still there. */
+  private readonly seen = new Map<number, ProcRef>();
+
+  constructor(private readonly dir: string) {
+    fs.mkdirSync(dir, { recursive: true });
+    this.conf = path.join(dir, 'pmon3.yaml');
+    this.socket = path.join(dir, 'pmon3.sock');
+    this.logs = path.join(dir, 'logs');
+    this.daemonLog = path.join(dir, 'pmond.out');
+  }
+
+  async start(): Promise<void> {
+    // restart_stable_after 500 ms: the restart workload kills a child that has run 0.7 s, and
+    // every manager gets the same "stable after 0.5 s" rule (PM2 min_uptime, supervisord startsecs).
+    const cfg = {
+      data_dir: path.join(this.dir, 'data'),
+      logs_dir: this.logs,
+      socket_path: this.socket,
+      stop_timeout: 3,
+      restart_stable_after: 500,
+      handle_interrupts: true,
+    };
+    fs.writeFileSync(this.conf, Object.entries(cfg).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join('\n') + '\n');
+    const out = fs.openSync(this.daemonLog, 'a');
+    try {
+      // stdout/stderr to a file, as a service manager's journal would take them.
+      // bin/pmond itself, not `node bin/pmond`: its shebang carries pmond's V8 flags.
+      this.proc = spawn(PMOND, [], { env: { ...process.env, ...this.env() }, stdio: ['ignore', out, out] });
+    } finally {
+      fs.closeSync(out);
+    }
+    this.pid = this.proc.pid!;
+    this.remember(this.pid);
+    await waitFor('pmond to listen', () => {
+      if (!alive(this.pid)) throw new Error(`pmond exited at start: ${fs.readFileSync(this.daemonLog, 'utf8').trim()}`);
+      return fs.readFileSync(this.daemonLog, 'utf8').includes('listening on');
+    }, 30_000);
+  }
+
+  daemonPid(): number {
+    return this.pid;
+  }
+
+  env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+    return { PMON3_CONF: this.conf, ...extra };
+  }
+
+  async startMany(specs: ProgramSpec[]): Promise<void> {
+    await this.withClient(async (c) => {
+      for (const s of specs) {
+        const v = await c.call('exec', {
+          file: s.node ? process.execPath : s.file,
+          name: s.name,
+          args: s.node ? [s.file, ...s.args] : s.args,
+          env: {},
+          cwd: this.dir,
+          auto_restart: true,
+          ...(s.log ? { log: s.log } : {}),
+        });
+        if (v.pid !== null) this.remember(v.pid);
+      }
+    });
+    const want = new Set(specs.map((s) => s.name));
+    await waitFor(`${specs.length} pmon3 programs to run`, async () => {
+      const running = await this.pids();
+      return [...want].every((n) => running.has(n));
+    }, 60_000, 50);
+  }
+
+  cliStart(spec: ProgramSpec): { cmd: Cmd } {
+    return {
+      cmd: {
+        file: process.execPath,
+        args: [PMON3, 'exec', spec.node ? process.execPath : spec.file, '--name', spec.name, '--', ...(spec.node ? [spec.file] : []), ...spec.args],
+        env: this.env(),
+      },
+    };
+  }
+
+  listCmd(json: boolean): Cmd {
+    return { file: process.execPath, args: [PMON3, 'ls', ...(json ? ['--json'] : [])], env: this.env() };
+  }
+
+  async pids(): Promise<Map<string, number>> {
+    const list = await this.withClient((c) => c.call('list', {}));
+    const m = new Map<string, number>();
+    for (const p of list) {
+      if (p.pid !== null && p.status === 'running') {
+        m.set(p.name, p.pid);
+        this.remember(p.pid);
+      }
+    }
+    return m;
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.pids();
+    await this.withClient((c) => c.call('delete', { target: name, force: true }));
+  }
+
+  async clear(): Promise<void> {
+    await this.pids();
+    await this.withClient((c) => c.call('drop', { force: true }), 120_000);
+  }
+
+  async shutdown(): Promise<void> {
+    try {
+      if (this.pid && alive(this.pid)) {
+        await this.clear().catch(() => undefined);
+        // handle_interrupts: true, so SIGTERM also stops any child still there.
+        process.kill(this.pid, 'SIGTERM');
+        const deadline = nowMs() + 20_000;
+        while (alive(this.pid) && nowMs() < deadline) await sleep(50);
+      }
+    } catch {
+      /* fall through to the kill by pid */
+    } finally {
+      for (const r of this.seen.values()) killRef(r);
+    }
+  }
+
+  private remember(pid: number): void {
+    const r = ref(pid);
+    if (r) this.seen.set(pid, r);
+  }
+
+  private async withClient<T>(fn: (c: Client) => Promise<T>, timeoutMs = 60_000): Promise<T> {
+    const c = await Client.connect(this.socket, timeoutMs);
+    try {
+      return await fn(c);
+    } finally {
+      c.close();
+    }
+  }
+}
+
+/**
+ * The same pmond through the oclif path of bin/pmon3 (PMON3_NO_FASTPATH=1):
+ * the "before" column of the CLI workloads. It owns no daemon.
+ */
+export class Pmon3Oclif implements Manager {
+  readonly name = 'pmon3 (oclif)';
+  /** Marks a CLI-only view of another column: daemon workloads skip it. */
+  readonly cliVariantOf = 'pmon3';
+
+  constructor(private readonly base: Pmon3) {}
+
+  async start(): Promise<void> {}
+  daemonPid(): number {
+    return this.base.daemonPid();
+  }
+  startMany(specs: ProgramSpec[]): Promise<void> {
+    return this.base.startMany(specs);
+  }
+  cliStart(spec: ProgramSpec): { cmd: Cmd } {
+    const { cmd } = this.base.cliStart(spec);
+    return { cmd: { ...cmd, env: { ...cmd.env, PMON3_NO_FASTPATH: '1' } } };
+  }
+  listCmd(json: boolean): Cmd {
+    const cmd = this.base.listCmd(json);
+    return { ...cmd, env: { ...cmd.env, PMON3_NO_FASTPATH: '1' } };
+  }
+  pids(): Promise<Map<string, number>> {
+    return this.base.pids();
+  }
+  remove(name: string): Promise<void> {
+    return this.base.remove(name);
+  }
+  clear(): Promise<void> {
+    return this.base.clear();
+  }
+  async shutdown(): Promise<void> {}
+}

@@ -1,0 +1,177 @@
+/**
+ * supervisord (Debian's `supervisor`) in the foreground (-n) with its own
+ * config in a temp dir: a unix_http_server socket there, no inet_http_server,
+ * programs in included files. supervisorctl talks to it over that socket.
+ * supervisord has no command that starts a new ad-hoc program; the CLI
+ * start workload writes one program file and runs `supervisorctl update NAME`,
+ * which is how one adds a program to a running supervisord.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { alive, killRef, nowMs, ref, run, runOk, sleep, waitFor, type Cmd, type ProcRef } from '../lib/proc';
+import type { Manager, ProgramSpec } from './manager';
+
+export const SUPERVISORD = '/usr/bin/supervisord';
+export const SUPERVISORCTL = '/usr/bin/supervisorctl';
+
+export class Supervisord implements Manager {
+  readonly name = 'supervisord';
+  private proc?: ChildProcess;
+  private pid = 0;
+  private readonly conf: string;
+  private readonly progs: string;
+  private readonly logs: string;
+  private readonly seen = new Map<number, ProcRef>();
+  private batch = 0;
+
+  constructor(private readonly dir: string) {
+    this.conf = path.join(dir, 'supervisord.conf');
+    this.progs = path.join(dir, 'programs');
+    this.logs = path.join(dir, 'logs');
+    fs.mkdirSync(this.progs, { recursive: true });
+    fs.mkdirSync(this.logs, { recursive: true });
+  }
+
+  private ctl(args: string[]): Cmd {
+    return { file: SUPERVISORCTL, args: ['-c', this.conf, ...args] };
+  }
+
+  async start(): Promise<void> {
+    const sock = path.join(this.dir, 's.sock');
+    fs.writeFileSync(
+      this.conf,
+      [
+        '[unix_http_server]',
+        `file=${sock}`,
+        'chmod=0700',
+        '[supervisord]',
+        `logfile=${path.join(this.dir, 'supervisord.log')}`,
+        `pidfile=${path.join(this.dir, 'supervisord.pid')}`,
+        `childlogdir=${this.logs}`,
+        'minfds=8192',
+        'minprocs=4096',
+        '[rpcinterface:supervisor]',
+        'supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface',
+        '[supervisorctl]',
+        `serverurl=unix://${sock}`,
+        '[include]',
+        `files = ${path.join(this.progs, '*.conf')}`,
+        '',
+      ].join('\n'),
+    );
+    const out = fs.openSync(path.join(this.dir, 'supervisord.out'), 'a');
+    try {
+      this.proc = spawn(SUPERVISORD, ['-n', '-c', this.conf], { stdio: ['ignore', out, out] });
+    } finally {
+      fs.closeSync(out);
+    }
+    this.pid = this.proc.pid!;
+    this.remember(this.pid);
+    await waitFor('supervisord to answer', async () => {
+      if (!alive(this.pid)) throw new Error('supervisord exited at start (see supervisord.out)');
+      return (await run(this.ctl(['pid']))).code === 0;
+    }, 30_000, 100);
+  }
+
+  daemonPid(): number {
+    return this.pid;
+  }
+
+  /**
+   * One [program:x] section. startsecs=0: running once spawned, as pmon3 and
+   * PM2 count it (with the default 1 s a kill within a second is a failed
+   * start, with backoff). Arguments are plain words (asserted), since
+   * supervisord splits `command` itself.
+   */
+  private section(s: ProgramSpec): string {
+    const argv = s.node ? [process.execPath, s.file, ...s.args] : [s.file, ...s.args];
+    for (const a of argv) if (!/^[A-Za-z0-9_./=:-]+$/.test(a)) throw new Error(`supervisord command word needs quoting: ${a}`);
+    return [
+      `[program:${s.name}]`,
+      `command=${argv.join(' ')}`,
+      `directory=${this.dir}`,
+      'autostart=true',
+      'autorestart=true',
+      'startsecs=0',
+      'stopwaitsecs=3',
+      'redirect_stderr=true',
+      `stdout_logfile=${s.log ?? path.join(this.logs, `${s.name}.log`)}`,
+      'stdout_logfile_maxbytes=0',
+      '',
+    ].join('\n');
+  }
+
+  async startMany(specs: ProgramSpec[]): Promise<void> {
+    // One program: its own file, so remove() can take it out alone.
+    const file = specs.length === 1 ? `${specs[0]!.name}.conf` : `batch-${++this.batch}.conf`;
+    fs.writeFileSync(path.join(this.progs, file), specs.map((s) => this.section(s)).join('\n'));
+    await runOk(this.ctl(['update']), 300_000);
+    const want = specs.map((s) => s.name);
+    await waitFor(`${specs.length} supervisord programs RUNNING`, async () => {
+      const running = await this.pids();
+      return want.every((n) => running.has(n));
+    }, 120_000, 200);
+  }
+
+  cliStart(spec: ProgramSpec): { prepare: () => void; cmd: Cmd } {
+    return {
+      prepare: () => fs.writeFileSync(path.join(this.progs, `${spec.name}.conf`), this.section(spec)),
+      cmd: this.ctl(['update', spec.name]),
+    };
+  }
+
+  listCmd(json: boolean): Cmd | undefined {
+    return json ? undefined : this.ctl(['status']);
+  }
+
+  async pids(): Promise<Map<string, number>> {
+    const r = await run(this.ctl(['status']), 120_000); // exit 3 while some program is not RUNNING
+    const m = new Map<string, number>();
+    for (const line of r.stdout.split('\n')) {
+      const f = /^(\S+)\s+RUNNING\s+pid (\d+),/.exec(line);
+      if (f) {
+        m.set(f[1]!, Number(f[2]));
+        this.remember(Number(f[2]));
+      }
+    }
+    return m;
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.pids();
+    await run(this.ctl(['stop', name]), 60_000);
+    fs.rmSync(path.join(this.progs, `${name}.conf`), { force: true });
+    await runOk(this.ctl(['update']), 120_000);
+  }
+
+  async clear(): Promise<void> {
+    await this.pids();
+    // `stop all` signals every program at once; `update` alone would stop removed groups one by one,
+    // each waiting for supervisord's 1 s main-loop tick (100 programs: 80 s).
+    await run(this.ctl(['stop', 'all']), 300_000);
+    for (const f of fs.readdirSync(this.progs)) fs.unlinkSync(path.join(this.progs, f));
+    await runOk(this.ctl(['update']), 300_000);
+    await waitFor('supervisord to drop every program', async () => (await run(this.ctl(['status']))).stdout.trim() === '', 60_000, 200);
+  }
+
+  async shutdown(): Promise<void> {
+    try {
+      if (this.pid && alive(this.pid)) {
+        await this.pids().catch(() => undefined);
+        await run(this.ctl(['shutdown']), 60_000);
+        const deadline = nowMs() + 20_000;
+        while (alive(this.pid) && nowMs() < deadline) await sleep(50);
+      }
+    } catch {
+      /* fall through to the kill by pid */
+    } finally {
+      for (const r of this.seen.values()) killRef(r);
+    }
+  }
+
+  private remember(pid: number): void {
+    const r = ref(pid);
+    if (r) this.seen.set(pid, r);
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * The results as one markdown table: workload × manager, median with
+ * min–max, pmon3 / best peer, and each target judged on this run's figures.
+ */
+import { cell, med, type Unit } from './lib/stats';
+import { FLOOR, type Knobs, type Results } from './workloads';
+
+export const PEERS = ['PM2', 'supervisord'];
+export const COLUMNS = ['pmon3', 'pmon3 (oclif)', 'PM2', 'supervisord', FLOOR];
+
+interface Verdict {
+  text: string;
+  met?: boolean;
+}
+
+interface RowDef {
+  id: string;
+  title: string;
+  unit: Unit;
+  target?: (r: Results) => Verdict;
+}
+
+/** Median of the faster peer on a row, with its name. */
+function bestPeer(r: Results, row: string): { name: string; v: number } | undefined {
+  let best: { name: string; v: number } | undefined;
+  for (const p of PEERS) {
+    const v = med(r.get(row, p));
+    if (v !== undefined && !Number.isNaN(v) && (!best || v < best.v)) best = { name: p, v };
+  }
+  return best;
+}
+
+function ratio(a: number | undefined, b: number | undefined): number | undefined {
+  return a !== undefined && b !== undefined && b > 0 ? a / b : undefined;
+}
+
+function x(v: number | undefined): string {
+  return v === undefined ? '?' : `${v.toFixed(2)}×`;
+}
+
+function all(...parts: Array<boolean | undefined>): boolean | undefined {
+  return parts.some((p) => p === undefined) ? undefined : parts.every(Boolean);
+}
+
+export function rowDefs(k: Knobs): RowDef[] {
+  const n = k.n;
+  const big = k.bigN;
+  const pm = (r: Results, row: string): number | undefined => med(r.get(row, 'pmon3'));
+  return [
+    { id: 'cli.floor', title: '`node -e 0` (floor of every CLI call)', unit: 's' },
+    { id: 'cli.ls.0', title: '`ls` with 0 processes (PM2 `ls`, supervisord `status`)', unit: 's' },
+    { id: 'cli.json.0', title: '`ls --json` with 0 processes (PM2 `jlist`)', unit: 's' },
+    {
+      id: `cli.ls.${n}`,
+      title: `\`ls\` with ${n} processes`,
+      unit: 's',
+      target: (r) => {
+        const peer = ratio(pm(r, `cli.ls.${n}`), bestPeer(r, `cli.ls.${n}`)?.v);
+        const floor = ratio(pm(r, `cli.ls.${n}`), med(r.get('cli.floor', FLOOR)));
+        return {
+          text: `≤ 0.5× faster peer (${x(peer)}), ≤ 1.6× \`node -e 0\` (${x(floor)})`,
+          met: all(peer === undefined ? undefined : peer <= 0.5, floor === undefined ? undefined : floor <= 1.6),
+        };
+      },
+    },
+    { id: `cli.json.${n}`, title: `\`ls --json\` with ${n} processes`, unit: 's' },
+    {
+      id: 'start.cli',
+      title: `start ${k.startN} \`sleep\`s by ${k.startN} sequential CLI calls, until all run`,
+      unit: 's',
+      target: (r) => {
+        const q = ratio(pm(r, 'start.cli'), med(r.get('start.cli', 'PM2')));
+        return { text: `≤ 0.5× PM2 (${x(q)})`, met: q === undefined ? undefined : q <= 0.5 };
+      },
+    },
+    {
+      id: 'restart.sleep',
+      title: `restart after SIGKILL → new pid exec'd, \`sleep\` (${k.restartKills} kills)`,
+      unit: 'ms',
+      target: (r) => {
+        const v = pm(r, 'restart.sleep');
+        return { text: `median ≤ 5 ms (${v === undefined ? '?' : v.toFixed(1)} ms)`, met: v === undefined ? undefined : v <= 5 };
+      },
+    },
+    { id: 'restart.node', title: `restart after SIGKILL → new pid exec'd, node script (${k.restartKills} kills)`, unit: 'ms' },
+    { id: `restart.sleep.${big}`, title: `restart after SIGKILL, \`sleep\`, with ${big} other processes managed`, unit: 'ms' },
+    { id: 'rss.0', title: 'daemon RSS, idle, 0 processes', unit: 'MiB' },
+    {
+      id: `rss.${n}`,
+      title: `daemon RSS, ${n} \`sleep\` processes`,
+      unit: 'MiB',
+      target: (r) => {
+        const q = ratio(pm(r, `rss.${n}`), med(r.get(`rss.${n}`, 'PM2')));
+        return { text: `≤ 0.8× PM2 (${x(q)})`, met: q === undefined ? undefined : q <= 0.8 };
+      },
+    },
+    { id: `rss.${big}`, title: `daemon RSS, ${big} \`sleep\` processes`, unit: 'MiB' },
+    { id: `cpu.${n}`, title: `daemon CPU over ${k.cpuWindowS} s, ${n} processes monitored`, unit: 'cpu-s' },
+    {
+      id: `cpu.${big}`,
+      title: `daemon CPU over ${k.cpuWindowS} s, ${big} processes monitored`,
+      unit: 'cpu-s',
+      target: (r) => {
+        const v = pm(r, `cpu.${big}`);
+        const pct = v === undefined ? undefined : (100 * v) / k.cpuWindowS;
+        return { text: `≤ 1 % of a core (${pct === undefined ? '?' : pct.toFixed(2)} %)`, met: pct === undefined ? undefined : pct <= 1 };
+      },
+    },
+    {
+      id: 'flood.wall',
+      title: `log flood ${Math.round(k.floodBytes / 1048576)} MiB: signal → whole log in the file (floor: \`cmd > file\`)`,
+      unit: 's',
+      target: (r) => {
+        const q = ratio(pm(r, 'flood.wall'), med(r.get('flood.wall', FLOOR)));
+        return { text: `≤ 1.1× \`cmd > file\` (${x(q)})`, met: q === undefined ? undefined : q <= 1.1 };
+      },
+    },
+    {
+      id: 'flood.cpu',
+      title: 'log flood: daemon CPU meanwhile',
+      unit: 'cpu-s',
+      target: (r) => {
+        const v = pm(r, 'flood.cpu');
+        return { text: `≤ 0.01 s (${v === undefined ? '?' : v.toFixed(2)} s)`, met: v === undefined ? undefined : v <= 0.01 };
+      },
+    },
+    {
+      id: `scale.json.${big}`,
+      title: `\`ls --json\` with ${big} processes (PM2 \`jlist\`, supervisord \`status\`)`,
+      unit: 's',
+      target: (r) => {
+        const v = pm(r, `scale.json.${big}`);
+        return { text: `≤ 0.3 s (${v === undefined ? '?' : v.toFixed(3)} s)`, met: v === undefined ? undefined : v <= 0.3 };
+      },
+    },
+    { id: `scale.ls.${big}`, title: `\`ls\` with ${big} processes`, unit: 's' },
+  ];
+}
+
+/** One figure cell; CPU cells also say what share of one core that is. */
+function show(r: Results, row: RowDef, column: string, k: Knobs): string {
+  const f = r.get(row.id, column);
+  const base = cell(f, row.unit);
+  if (row.unit !== 'cpu-s' || !f?.samples.length || row.id.startsWith('flood')) return base;
+  const v = med(f)!;
+  return `${base} = ${((100 * v) / k.cpuWindowS).toFixed(2)} %`;
+}
+
+export function table(r: Results, k: Knobs): string {
+  const head = ['workload', ...COLUMNS.map((c) => (c === 'pmon3 (oclif)' ? 'pmon3 via oclif (before)' : c)), 'pmon3 / best peer', 'target (this run)', 'met'];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  for (const row of rowDefs(k)) {
+    if (!r.rows.has(row.id)) continue;
+    const best = bestPeer(r, row.id);
+    const q = ratio(med(r.get(row.id, 'pmon3')), best?.v);
+    const v = row.target?.(r);
+    const cells = [
+      row.title,
+      ...COLUMNS.map((c) => show(r, row, c, k)),
+      q === undefined ? '' : `${q.toFixed(2)}× ${best!.name}`,
+      v?.text ?? '',
+      v ? (v.met === undefined ? '?' : v.met ? 'yes' : 'no') : '',
+    ];
+    lines.push(`| ${cells.join(' | ')} |`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,392 @@
+/**
+ * The workloads, each a function over the managers. They record figures in
+ * Results by row id and column; report.ts turns them into the table.
+ * Managers are always measured in the same run, interleaved where the
+ * workload allows, because the machine is shared and noisy.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { figure, missing, type Figure } from './lib/stats';
+import {
+  alive,
+  children,
+  cmdline,
+  cpuSeconds,
+  killRef,
+  nowMs,
+  ref,
+  rssBytes,
+  run,
+  sleep,
+  sleepSync,
+  waitFor,
+  type Cmd,
+  type ProcRef,
+} from './lib/proc';
+import type { Manager, ProgramSpec } from './managers/manager';
+import { ROOT } from './managers/pmon3';
+
+export const SLEEP = '/usr/bin/sleep';
+export const FIXTURES = path.join(ROOT, 'bench', 'fixtures');
+export const IDLE_JS = path.join(FIXTURES, 'idle.js');
+export const FLOOD_JS = path.join(FIXTURES, 'flood.js');
+/** The column of measurements that involve no manager. */
+export const FLOOR = 'floor';
+
+/** How big and how long; BENCH_QUICK shrinks every knob. */
+export interface Knobs {
+  quick: boolean;
+  /** Repeats of each CLI call. */
+  cliReps: number;
+  /** The "100 processes" of the CLI and footprint workloads. */
+  n: number;
+  /** Runs of the sequential-start workload, and its size. */
+  startReps: number;
+  startN: number;
+  /** Kills per restart series. */
+  restartKills: number;
+  /** The "1000 processes" of the footprint and scale workloads. */
+  bigN: number;
+  /** CPU measurement window, seconds. */
+  cpuWindowS: number;
+  /** Log flood size in bytes, and runs. */
+  floodBytes: number;
+  floodReps: number;
+  /** Samples of RSS, and the pause before the first. */
+  rssSamples: number;
+  rssGapMs: number;
+  settleMs: number;
+}
+
+/** Every figure of the run: row id → column → figure. */
+export class Results {
+  readonly rows = new Map<string, Map<string, Figure>>();
+
+  set(row: string, column: string, f: Figure): void {
+    let r = this.rows.get(row);
+    if (!r) this.rows.set(row, (r = new Map()));
+    r.set(column, f);
+  }
+
+  add(row: string, column: string, sample: number): void {
+    const f = this.rows.get(row)?.get(column);
+    if (f) f.samples.push(sample);
+    else this.set(row, column, figure([sample]));
+  }
+
+  get(row: string, column: string): Figure | undefined {
+    return this.rows.get(row)?.get(column);
+  }
+}
+
+/** Everything a workload needs. */
+export interface Ctx {
+  knobs: Knobs;
+  /** Every column, including CLI-only variants (pmon3 through oclif). */
+  managers: Manager[];
+  results: Results;
+  /** Scratch directory for logs and fixture files. */
+  dir: string;
+  log(msg: string): void;
+}
+
+/** Managers that own a daemon (daemon workloads skip CLI-only variants). */
+export function daemons(ctx: Ctx): Manager[] {
+  return ctx.managers.filter((m) => !m.cliVariantOf);
+}
+
+function sleepSpec(name: string): ProgramSpec {
+  return { name, file: SLEEP, args: ['3600'] };
+}
+
+/** Run cmd, record its wall time in seconds, note a failure instead of a number. */
+async function timeCmd(ctx: Ctx, row: string, column: string, cmd: Cmd): Promise<void> {
+  const r = await run(cmd);
+  // supervisorctl status exits 3 while some program is not RUNNING; anything else non-zero is a failure.
+  if (r.code !== 0 && !(column === 'supervisord' && r.code === 3)) {
+    ctx.log(`  ${column} ${row}: exit ${r.code}: ${(r.stderr || r.stdout).trim().slice(0, 200)}`);
+    ctx.results.set(row, column, missing(`failed (exit ${r.code})`));
+    return;
+  }
+  if (ctx.results.get(row, column)?.note?.startsWith('failed')) return;
+  ctx.results.add(row, column, r.ms / 1000);
+}
+
+// ------------------------------------------------------------ 1 and 6: CLI round trips
+
+/**
+ * `ls` and `ls --json` (PM2: `ls`, `jlist`; supervisord: `status`, no JSON)
+ * with the programs currently managed, round-robin over managers so noise
+ * hits every column alike; `node -e 0` as the floor in the same rounds.
+ */
+export async function cliRoundTrips(ctx: Ctx, suffix: string, withFloor: boolean, reps = ctx.knobs.cliReps): Promise<void> {
+  for (let i = 0; i < reps; i++) {
+    if (withFloor) await timeCmd(ctx, 'cli.floor', FLOOR, { file: process.execPath, args: ['-e', '0'] });
+    for (const m of ctx.managers) {
+      for (const json of [false, true]) {
+        const cmd = m.listCmd(json);
+        if (cmd) await timeCmd(ctx, `cli.${json ? 'json' : 'ls'}.${suffix}`, m.name, cmd);
+        else ctx.results.set(`cli.${json ? 'json' : 'ls'}.${suffix}`, m.name, missing('no JSON'));
+      }
+    }
+  }
+}
+
+// ------------------------------------------------------------ 2: N sequential CLI starts
+
+/** Start N `sleep` programs by N sequential CLI calls; time until all N have exec'd (seen in /proc). */
+export async function sequentialStarts(ctx: Ctx): Promise<void> {
+  const { startN: n, startReps } = ctx.knobs;
+  for (let rep = 0; rep < startReps; rep++) {
+    for (const m of ctx.managers) {
+      if (!m.cliStart) {
+        ctx.results.set('start.cli', m.name, missing('no CLI start'));
+        continue;
+      }
+      await guard(ctx, 'start.cli', m.name, () => startSeries(ctx, m, rep));
+    }
+  }
+}
+
+/** One run of N sequential CLI starts in one manager. */
+async function startSeries(ctx: Ctx, m: Manager, rep: number): Promise<void> {
+  const { startN: n, startReps } = ctx.knobs;
+  const cliStart = m.cliStart!.bind(m);
+  await m.clear();
+  const dpid = m.daemonPid();
+  const t0 = nowMs();
+  try {
+    for (let i = 0; i < n; i++) {
+      const { prepare, cmd } = cliStart(sleepSpec(`w2-${rep}-${i}`));
+      prepare?.();
+      const r = await run(cmd);
+      if (r.code !== 0) throw new Error(`start ${i + 1}: exit ${r.code}: ${(r.stderr || r.stdout).trim().slice(0, 200)}`);
+    }
+    if (!pollUntil(() => countPrograms(dpid, SLEEP) >= n, 60_000)) throw new Error(`fewer than ${n} programs running after 60 s`);
+    ctx.results.add('start.cli', m.name, (nowMs() - t0) / 1000);
+    ctx.log(`  ${m.name}: ${n} CLI starts, run ${rep + 1}/${startReps}: ${((nowMs() - t0) / 1000).toFixed(1)} s`);
+  } finally {
+    await m.clear();
+  }
+}
+
+/** Live children of the daemon that run file (exec'd, not zombies). */
+function countPrograms(dpid: number, file: string): number {
+  let n = 0;
+  for (const c of children(dpid)) if (cmdline(c)[0] === file && alive(c)) n++;
+  return n;
+}
+
+/** Poll cond every millisecond (blocking: nothing else runs meanwhile) until true or ms pass. */
+function pollUntil(cond: () => boolean, ms: number): boolean {
+  const deadline = nowMs() + ms;
+  while (!cond()) {
+    if (nowMs() > deadline) return false;
+    sleepSync(1);
+  }
+  return true;
+}
+
+// ------------------------------------------------------------ 3: restart latency
+
+/**
+ * SIGKILL the managed child, then poll the daemon's children in /proc every
+ * millisecond until a new one runs the program (its cmdline is the
+ * program's, so it has exec'd). The child has run 0.7 s before each kill,
+ * past every manager's "stable after 0.5 s".
+ */
+export async function restartLatency(ctx: Ctx, only?: Manager[], suffix = ''): Promise<void> {
+  // `sleep 3601`: told apart from any other managed `sleep 3600` by its argument.
+  const kinds: Array<{ row: string; spec: ProgramSpec; isIt: (argv: string[]) => boolean }> = [
+    { row: `restart.sleep${suffix}`, spec: { name: 'rs-sleep', file: SLEEP, args: ['3601'] }, isIt: (a) => a[0] === SLEEP && a[1] === '3601' },
+    {
+      row: 'restart.node',
+      spec: { name: 'rs-node', file: IDLE_JS, args: [], node: true },
+      // PM2 execs node with its ProcessContainerFork.js, which then sets process.title to the script path.
+      isIt: (a) => a.join(' ').includes(IDLE_JS) || a.some((w) => w.endsWith('/ProcessContainerFork.js')),
+    },
+  ];
+  for (const m of only ?? daemons(ctx)) {
+    for (const k of suffix ? kinds.slice(0, 1) : kinds) {
+      await guard(ctx, k.row, m.name, () => restartSeries(ctx, m, k));
+    }
+  }
+}
+
+/** One manager, one kind of program: the kill-and-detect series. */
+async function restartSeries(ctx: Ctx, m: Manager, k: { row: string; spec: ProgramSpec; isIt: (argv: string[]) => boolean }): Promise<void> {
+  await m.startMany([k.spec]);
+  const dpid = m.daemonPid();
+  const current = (): number | undefined => children(dpid).find((c) => k.isIt(cmdline(c)));
+  let pid = await waitFor(`${m.name} ${k.spec.name} to run`, current, 10_000);
+  const seen: ProcRef[] = [];
+  try {
+    for (let i = 0; i < ctx.knobs.restartKills; i++) {
+      await sleep(700);
+      const before = new Set(children(dpid));
+      const t0 = nowMs();
+      process.kill(pid, 'SIGKILL');
+      let next: number | undefined;
+      const ok = pollUntil(() => {
+        next = children(dpid).find((c) => !before.has(c) && k.isIt(cmdline(c)));
+        return next !== undefined;
+      }, 15_000);
+      if (!ok || next === undefined) {
+        ctx.log(`  ${m.name} ${k.row}: no restart within 15 s`);
+        ctx.results.set(k.row, m.name, missing('no restart'));
+        break;
+      }
+      ctx.results.add(k.row, m.name, nowMs() - t0);
+      pid = next;
+      const r = ref(pid);
+      if (r) seen.push(r);
+    }
+  } finally {
+    await m.remove(k.spec.name);
+    for (const r of seen) killRef(r);
+  }
+  const f = ctx.results.get(k.row, m.name);
+  ctx.log(`  ${m.name} ${k.row}: ${f?.samples.map((s) => s.toFixed(1)).join(' ') ?? f?.note}`);
+}
+
+/** Run one manager's part of a workload; a failure becomes a note in its cell, and the run goes on. */
+export async function guard(ctx: Ctx, row: string, column: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    ctx.log(`  ${column} ${row}: failed: ${(e as Error).message}`);
+    ctx.results.set(row, column, missing('failed'));
+  }
+}
+
+// ------------------------------------------------------------ 4: footprint
+
+/** RSS of each daemon in MiB: after a settle pause, a few samples. */
+export async function rss(ctx: Ctx, row: string, only?: Manager[]): Promise<void> {
+  const ms = only ?? daemons(ctx);
+  await sleep(ctx.knobs.settleMs);
+  for (let i = 0; i < ctx.knobs.rssSamples; i++) {
+    for (const m of ms) {
+      const b = rssBytes(m.daemonPid());
+      if (b !== null) ctx.results.add(row, m.name, b / 1024 / 1024);
+    }
+    await sleep(ctx.knobs.rssGapMs);
+  }
+}
+
+/** Daemon CPU seconds (utime+stime) over one window, every listed daemon in the same window. */
+export async function cpuWindow(ctx: Ctx, row: string, only?: Manager[]): Promise<void> {
+  const ms = only ?? daemons(ctx);
+  await sleep(ctx.knobs.settleMs);
+  const before = ms.map((m) => cpuSeconds(m.daemonPid()));
+  await sleep(ctx.knobs.cpuWindowS * 1000);
+  ms.forEach((m, i) => {
+    const a = before[i];
+    const b = cpuSeconds(m.daemonPid());
+    if (a !== null && a !== undefined && b !== null) ctx.results.set(row, m.name, figure([b - a]));
+    else ctx.results.set(row, m.name, missing('daemon gone'));
+  });
+}
+
+// ------------------------------------------------------------ 5: log flood
+
+/**
+ * A child (bench/fixtures/flood.js) started by the manager writes
+ * floodBytes of 100-byte lines to stdout when it gets SIGUSR1. Timed from
+ * the signal until the log file holds every byte (stat every ms), with the
+ * daemon's CPU over the same window. The floor: the same child started by
+ * bash with stdout redirected to a file.
+ */
+export async function logFlood(ctx: Ctx): Promise<void> {
+  const bytes = ctx.knobs.floodBytes;
+  const dir = path.join(ctx.dir, 'flood');
+  fs.mkdirSync(dir, { recursive: true });
+  const columns: Array<Manager | undefined> = [...daemons(ctx), undefined];
+  for (let rep = 0; rep < ctx.knobs.floodReps; rep++) {
+    // Rotate who goes first, and start every run with no dirty pages left by the one before.
+    for (const m of [...columns.slice(rep % columns.length), ...columns.slice(0, rep % columns.length)]) {
+      await run({ file: 'sync', args: [] });
+      const column = m?.name ?? FLOOR;
+      const tag = `${column.replace(/\W/g, '')}-${rep}`;
+      const log = path.join(dir, `${tag}.log`);
+      const ready = path.join(dir, `${tag}.ready`);
+      let floorRef: ProcRef | null = null;
+      try {
+        if (m) {
+          await m.startMany([{ name: `flood-${rep}`, file: FLOOD_JS, args: [ready, String(bytes)], node: true, log }]);
+        } else {
+          // `cmd > file`: bash only redirects and execs; the command line is fixed, the paths are arguments.
+          const b = spawn('bash', ['-c', 'out=$1; shift; exec "$@" > "$out"', 'bash', log, process.execPath, FLOOD_JS, ready, String(bytes)], {
+            stdio: 'ignore',
+          });
+          floorRef = b.pid ? ref(b.pid) : null;
+        }
+        const pid = await waitFor(`${column} flood child to be ready`, () => {
+          try {
+            return Number(fs.readFileSync(ready, 'utf8')) || 0;
+          } catch {
+            return 0;
+          }
+        }, 30_000, 5);
+        const dpid = m?.daemonPid();
+        const cpu0 = dpid ? cpuSeconds(dpid) : null;
+        const t0 = nowMs();
+        process.kill(pid, 'SIGUSR1');
+        const ok = pollUntil(() => {
+          try {
+            return fs.statSync(log).size >= bytes;
+          } catch {
+            return false;
+          }
+        }, 120_000);
+        const wall = (nowMs() - t0) / 1000;
+        const cpu1 = dpid ? cpuSeconds(dpid) : null;
+        if (!ok) {
+          ctx.results.set('flood.wall', column, missing('log incomplete after 120 s'));
+        } else {
+          ctx.results.add('flood.wall', column, wall);
+          if (cpu0 !== null && cpu1 !== null) ctx.results.add('flood.cpu', column, cpu1 - cpu0);
+        }
+        ctx.log(`  ${column} flood ${rep + 1}/${ctx.knobs.floodReps}: ${wall.toFixed(3)} s${cpu0 !== null && cpu1 !== null ? `, daemon CPU ${(cpu1 - cpu0).toFixed(2)} s` : ''}`);
+      } catch (e) {
+        ctx.log(`  ${column} flood: failed: ${(e as Error).message}`);
+        ctx.results.set('flood.wall', column, missing('failed'));
+      } finally {
+        if (m) await m.clear();
+        if (floorRef) killRef(floorRef);
+        try {
+          const p = Number(fs.readFileSync(ready, 'utf8'));
+          if (p > 0) {
+            const r = ref(p);
+            if (r) killRef(r);
+          }
+        } catch {
+          /* never became ready */
+        }
+        fs.rmSync(log, { force: true });
+        fs.rmSync(ready, { force: true });
+      }
+    }
+  }
+}
+
+// ------------------------------------------------------------ set-up helpers
+
+/** Start n `sleep` programs in every daemon (bulk path, untimed). */
+export async function populate(ctx: Ctx, n: number, only?: Manager[]): Promise<void> {
+  for (const m of only ?? daemons(ctx)) {
+    const t0 = nowMs();
+    const specs = Array.from({ length: n }, (_, i) => sleepSpec(`p${n}-${i}`));
+    await m.startMany(specs);
+    ctx.log(`  ${m.name}: ${n} programs running (${((nowMs() - t0) / 1000).toFixed(1)} s)`);
+  }
+}
+
+export async function clearAll(ctx: Ctx, only?: Manager[]): Promise<void> {
+  for (const m of only ?? daemons(ctx)) {
+    const t0 = nowMs();
+    await m.clear();
+    ctx.log(`  ${m.name}: cleared (${((nowMs() - t0) / 1000).toFixed(1)} s)`);
+  }
+}

@@ -41,8 +41,9 @@ demo: build
 demo-stop:
 	@bash contrib/demo/demo.sh stop
 
+# build/ (the peercred addon, built by npm ci) is kept: it is only rebuilt by npm ci.
 clean:
-	rm -rf dist build .demo
+	rm -rf dist .demo
 
 # The CLI's fast path (internal/cli/fast.ts and what it imports: client, config, protocol, zod, yaml)
 # bundled into one file, plus a V8 code cache taken after a warm-up run: the hot commands (`pmon3 ls` ...)

@@ -88,6 +88,14 @@ describe('arguments and environment', () => {
     await d.json(['del', 'quoting']);
   });
 
+  test('repeated words after -- keep their order (oclif path and fast path)', async () => {
+    for (const [name, env] of [['order-oclif', { PMON3_NO_FASTPATH: '1' }], ['order-fast', {}]] as const) {
+      const p = await d.json(['exec', path.join(FIXTURES, 'echo-args.js'), '--name', name, 'a', '--', 'b', 'a', 'b', '--flag'], { env });
+      assert.deepEqual(p.args, ['a', 'b', 'a', 'b', '--flag'], name);
+      await d.json(['del', name]);
+    }
+  });
+
   test('--cwd sets the working directory', async () => {
     await d.json(['exec', path.join(FIXTURES, 'echo-args.js'), '--name', 'cwd', '--cwd', '/tmp']);
     const line = await waitFor('output', () => readLog('cwd').split('\n').find((l) => l.startsWith('{')));

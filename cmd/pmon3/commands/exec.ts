@@ -30,9 +30,11 @@ export default class Exec extends PmonCommand {
   };
 
   async run(): Promise<ProcessView> {
-    const { args, flags, argv } = await this.parse(Exec);
+    const { args, flags, raw } = await this.parse(Exec);
     const here = process.cwd();
-    const extra = (argv as string[]).slice(1);
+    // oclif's `argv` is re-sorted by each word's first position (`-- b a b` → `b b a`);
+    // `raw` keeps the input order, so the arguments are taken from it.
+    const extra = raw.filter((t) => t.type === 'arg').map((t) => t.input).slice(1);
     const params = {
       file: path.resolve(here, args.binary),
       ...(flags.name !== undefined ? { name: flags.name } : {}),

@@ -32,26 +32,8 @@ export function isSameProcess(pid: number, startTime: number): boolean {
   return readStartTime(pid) === startTime;
 }
 
-/**
- * Live (non-zombie) pids in process group pgid. Scans /proc rather than
- * kill(-pgid, 0), which also succeeds while only unreaped zombies remain
- * (and in a container, pid 1 may never reap them).
- */
-export function groupMembers(pgid: number): number[] {
-  return allPids().filter((pid) => {
-    let stat: string;
-    try {
-      stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-      return false;
-    }
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[0] !== 'Z' && fields[0] !== 'X' && Number(fields[2]) === pgid;
-  });
-}
-
 /** Every pid in /proc right now. */
-function allPids(): number[] {
+export function allPids(): number[] {
   try {
     return fs
       .readdirSync('/proc')
@@ -60,11 +42,6 @@ function allPids(): number[] {
   } catch {
     return [];
   }
-}
-
-/** Whether any live process is left in process group pgid. */
-export function groupAlive(pgid: number): boolean {
-  return groupMembers(pgid).length > 0;
 }
 
 /** Send a signal to a whole process group; false if nothing was there. */

@@ -19,7 +19,8 @@ import type { Config } from '../config/config';
 import type { HookEvent, HookRunner } from '../hooks/hooks';
 import type { Logger } from '../logger/logger';
 import { decideRestart } from '../process/restart-policy';
-import { findByEnv, groupAlive, isSameProcess, readStartTime, signalGroup } from '../process/procfs';
+import { GroupWatch } from '../process/group-watch';
+import { findByEnv, isSameProcess, readStartTime, signalGroup } from '../process/procfs';
 import { checkExecutable, type ExitInfo, type Spawner, type Watched } from '../process/spawner';
 import { isActive, transition, type SupervisorEvent } from '../process/status';
 import type { UserInfo, UserResolver } from '../process/users';
@@ -79,6 +80,9 @@ const KILL_GRACE_MS = 3000;
 
 export class Supervisor {
   private readonly rts = new Map<number, Runtime>();
+  private readonly groups = new GroupWatch();
+  /** Watched processes that are not our children (re-adopted): their exit must be polled. */
+  private readonly adopted = new WeakSet<Watched>();
   private monitor?: { cancel(): void };
   private closed = false;
 
@@ -164,6 +168,7 @@ export class Supervisor {
     let resolve!: (i: ExitInfo) => void;
     const exited = new Promise<ExitInfo>((r) => (resolve = r));
     const w: Watched = { pid, startTime, exited };
+    this.adopted.add(w);
     rt.adoptedGone = resolve;
     this.watch(id, w);
     return w;
@@ -587,13 +592,13 @@ export class Supervisor {
     const deadline = this.d.clock.now() + this.d.config.stop_timeout * 1000;
     const gone = this.exitOf(w);
     signalGroup(pgid, signal);
+    // First the main process (an event for our children), then whatever is left of its group.
     let info = await raceDeadline(gone, deadline);
-    while (this.d.clock.now() < deadline && groupAlive(pgid)) await delay(10);
-    if (info === undefined || groupAlive(pgid)) {
+    const empty = info !== undefined && (await this.groups.waitEmpty(pgid, deadline));
+    if (!empty) {
       signalGroup(pgid, 'SIGKILL');
       info ??= await raceDeadline(gone, this.d.clock.now() + KILL_GRACE_MS);
-      const killDeadline = this.d.clock.now() + KILL_GRACE_MS;
-      while (this.d.clock.now() < killDeadline && groupAlive(pgid)) await delay(10);
+      await this.groups.waitEmpty(pgid, this.d.clock.now() + KILL_GRACE_MS);
     }
     return info ?? { code: null, signal: 'SIGKILL' };
   }
@@ -603,6 +608,7 @@ export class Supervisor {
    * polling of pid + start time (it is not our child, so no event comes).
    */
   private exitOf(w: Watched): Promise<ExitInfo> {
+    if (!this.adopted.has(w)) return w.exited;
     const poll = new Promise<ExitInfo>((resolve) => {
       const tick = (): void => {
         if (!isSameProcess(w.pid, w.startTime)) resolve({ code: null, signal: null });
@@ -693,10 +699,6 @@ export function toView(r: ProcessRow, u: { cpu: number; memory: number } | undef
     created_at: r.created_at,
     updated_at: r.updated_at,
   };
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms).unref());
 }
 
 /** p's value, or undefined once the wall clock passes deadline. */

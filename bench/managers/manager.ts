@@ -3,7 +3,7 @@
  * manager with private state (a temp dir, its own socket, loopback only),
  * remembers every pid it ever saw, and stops all of it by pid in shutdown().
  */
-import type { Cmd } from '../lib/proc';
+import { alive, killRef, nowMs, ref, sleep, type Cmd, type ProcRef } from '../lib/proc';
 
 /** A program to manage. */
 export interface ProgramSpec {
@@ -49,4 +49,29 @@ export interface Manager {
   clear(): Promise<void>;
   /** Stop every program and the daemon, by pid; never throws. */
   shutdown(): Promise<void>;
+}
+
+/** Remember pid (with its start time) so shutdown kills exactly that process. */
+export function rememberPid(seen: Map<number, ProcRef>, pid: number): void {
+  const r = ref(pid);
+  if (r) seen.set(pid, r);
+}
+
+/**
+ * The end every adapter shares: ask the manager to stop (stop), wait up to
+ * graceMs for its daemon to exit, and whatever happens, kill by pid every
+ * process it ever reported.
+ */
+export async function shutdownDaemon(pid: number | undefined, stop: () => Promise<unknown>, graceMs: number, seen: Map<number, ProcRef>): Promise<void> {
+  try {
+    if (pid && alive(pid)) {
+      await stop();
+      const deadline = nowMs() + graceMs;
+      while (alive(pid) && nowMs() < deadline) await sleep(50);
+    }
+  } catch {
+    /* fall through to the kill by pid */
+  } finally {
+    for (const r of seen.values()) killRef(r);
+  }
 }

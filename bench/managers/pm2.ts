@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { alive, killRef, nowMs, ref, run, runOk, sleep, waitFor, type Cmd, type ProcRef } from '../lib/proc';
-import type { Manager, ProgramSpec } from './manager';
+import { rememberPid, shutdownDaemon, type Manager, type ProgramSpec } from './manager';
 import { ROOT } from './pmon3';
 
 export const PM2_BIN = path.join(ROOT, 'bench', '.peers', 'node_modules', 'pm2', 'bin', 'pm2');
@@ -109,22 +109,18 @@ export class Pm2 implements Manager {
   }
 
   async shutdown(): Promise<void> {
-    try {
-      if (this.pid && alive(this.pid)) {
+    await shutdownDaemon(
+      this.pid,
+      async () => {
         await this.pids().catch(() => undefined);
         await run(this.cmd(['kill']), 120_000);
-        const deadline = nowMs() + 10_000;
-        while (alive(this.pid) && nowMs() < deadline) await sleep(50);
-      }
-    } catch {
-      /* fall through to the kill by pid */
-    } finally {
-      for (const r of this.seen.values()) killRef(r);
-    }
+      },
+      10_000,
+      this.seen,
+    );
   }
 
   private remember(pid: number): void {
-    const r = ref(pid);
-    if (r) this.seen.set(pid, r);
+    rememberPid(this.seen, pid);
   }
 }

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client } from '../../internal/client/client';
 import { alive, killRef, nowMs, ref, sleep, waitFor, type Cmd, type ProcRef } from '../lib/proc';
-import type { Manager, ProgramSpec } from './manager';
+import { rememberPid, shutdownDaemon, type Manager, type ProgramSpec } from './manager';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 const PMON3 = path.join(ROOT, 'bin', 'pmon3');
@@ -128,24 +128,20 @@ export class Pmon3 implements Manager {
   }
 
   async shutdown(): Promise<void> {
-    try {
-      if (this.pid && alive(this.pid)) {
+    await shutdownDaemon(
+      this.pid,
+      async () => {
         await this.clear().catch(() => undefined);
         // handle_interrupts: true, so SIGTERM also stops any child still there.
         process.kill(this.pid, 'SIGTERM');
-        const deadline = nowMs() + 20_000;
-        while (alive(this.pid) && nowMs() < deadline) await sleep(50);
-      }
-    } catch {
-      /* fall through to the kill by pid */
-    } finally {
-      for (const r of this.seen.values()) killRef(r);
-    }
+      },
+      20_000,
+      this.seen,
+    );
   }
 
   private remember(pid: number): void {
-    const r = ref(pid);
-    if (r) this.seen.set(pid, r);
+    rememberPid(this.seen, pid);
   }
 
   private async withClient<T>(fn: (c: Client) => Promise<T>, timeoutMs = 60_000): Promise<T> {

@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { alive, killRef, nowMs, ref, run, runOk, sleep, waitFor, type Cmd, type ProcRef } from '../lib/proc';
-import type { Manager, ProgramSpec } from './manager';
+import { rememberPid, shutdownDaemon, type Manager, type ProgramSpec } from './manager';
 
 export const SUPERVISORD = '/usr/bin/supervisord';
 export const SUPERVISORCTL = '/usr/bin/supervisorctl';
@@ -156,22 +156,18 @@ export class Supervisord implements Manager {
   }
 
   async shutdown(): Promise<void> {
-    try {
-      if (this.pid && alive(this.pid)) {
+    await shutdownDaemon(
+      this.pid,
+      async () => {
         await this.pids().catch(() => undefined);
         await run(this.ctl(['shutdown']), 60_000);
-        const deadline = nowMs() + 20_000;
-        while (alive(this.pid) && nowMs() < deadline) await sleep(50);
-      }
-    } catch {
-      /* fall through to the kill by pid */
-    } finally {
-      for (const r of this.seen.values()) killRef(r);
-    }
+      },
+      20_000,
+      this.seen,
+    );
   }
 
   private remember(pid: number): void {
-    const r = ref(pid);
-    if (r) this.seen.set(pid, r);
+    rememberPid(this.seen, pid);
   }
 }

@@ -137,7 +137,7 @@ export async function cliRoundTrips(ctx: Ctx, suffix: string, withFloor: boolean
 
 /** Start N `sleep` programs by N sequential CLI calls; time until all N have exec'd (seen in /proc). */
 export async function sequentialStarts(ctx: Ctx): Promise<void> {
-  const { startN: n, startReps } = ctx.knobs;
+  const { startReps } = ctx.knobs;
   for (let rep = 0; rep < startReps; rep++) {
     for (const m of ctx.managers) {
       if (!m.cliStart) {

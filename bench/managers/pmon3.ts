@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client } from '../../internal/client/client';
-import { alive, killRef, nowMs, ref, sleep, waitFor, type Cmd, type ProcRef } from '../lib/proc';
+import { alive, waitFor, type Cmd, type ProcRef } from '../lib/proc';
 import { rememberPid, shutdownDaemon, type Manager, type ProgramSpec } from './manager';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');

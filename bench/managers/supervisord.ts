@@ -9,7 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { alive, killRef, nowMs, ref, run, runOk, sleep, waitFor, type Cmd, type ProcRef } from '../lib/proc';
+import { alive, run, runOk, waitFor, type Cmd, type ProcRef } from '../lib/proc';
 import { rememberPid, shutdownDaemon, type Manager, type ProgramSpec } from './manager';
 
 export const SUPERVISORD = '/usr/bin/supervisord';

@@ -1,5 +1,4 @@
 import { Args, Flags } from '@oclif/core';
-import { processTable } from '../../../internal/cli/render';
 import { withClient } from '../../../internal/cli/session';
 import type { ProcessView } from '../../../internal/protocol/methods';
 import { PmonCommand } from '../base';

@@ -7,6 +7,7 @@ import {
   encodeFrame,
   FrameDecoder,
   fromWireError,
+  MAX_REPLY_FRAME,
   internal,
   METHODS,
   type MethodName,
@@ -35,7 +36,7 @@ export interface CallOptions {
 export class Client {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
-  private readonly decoder = new FrameDecoder(64 * 1024 * 1024);
+  private readonly decoder = new FrameDecoder(MAX_REPLY_FRAME);
   private closedError?: Error;
 
   private constructor(
@@ -74,7 +75,8 @@ export class Client {
     const id = this.nextId++;
     return new Promise<Result<M>>((resolve, reject) => {
       this.pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject, onEvent: opts.onEvent });
-      this.socket.write(encodeFrame({ v: PROTOCOL_VERSION, id, method, params }, 64 * 1024 * 1024));
+      // The server enforces its own request cap (max_frame_bytes) and says so.
+      this.socket.write(encodeFrame({ v: PROTOCOL_VERSION, id, method, params }, MAX_REPLY_FRAME));
     });
   }
 

@@ -5,8 +5,15 @@
  */
 import { invalidArgument } from './errors';
 
-/** Default cap on one frame's payload, in bytes (1 MiB). */
+/** Default cap on one request frame's payload, in bytes (1 MiB). */
 export const DEFAULT_MAX_FRAME = 1024 * 1024;
+
+/**
+ * Cap on one reply frame (64 MiB). Replies come from pmond, so this only
+ * bounds what a client buffers: `ls --json` of 1000 processes is ~0.4 MiB,
+ * so this leaves room for over 100 000.
+ */
+export const MAX_REPLY_FRAME = 64 * 1024 * 1024;
 
 /** Encode one value as a frame. */
 export function encodeFrame(value: unknown, maxFrame = DEFAULT_MAX_FRAME): Buffer {

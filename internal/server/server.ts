@@ -14,6 +14,7 @@ import type { PeerCred, PeerCredReader } from '../peercred';
 import {
   DEFAULT_MAX_FRAME,
   encodeFrame,
+  MAX_REPLY_FRAME,
   FrameDecoder,
   describeZodError,
   failedPrecondition,
@@ -151,7 +152,7 @@ export class Server {
     const maxFrame = this.d.config.max_frame_bytes ?? DEFAULT_MAX_FRAME;
     const send = (v: unknown): boolean => {
       if (socket.destroyed) return false;
-      return socket.write(encodeFrame(v, Math.max(maxFrame, DEFAULT_MAX_FRAME) * 4));
+      return socket.write(encodeFrame(v, MAX_REPLY_FRAME));
     };
     if ('refuse' in who && who.hangUp) {
       send({ v: PROTOCOL_VERSION, id: 0, ok: false, error: toWireError(permissionDenied(who.refuse)) });

@@ -6,8 +6,9 @@
  * are plain text. (A library such as shell-quote also parses operators and
  * expands variables, which is exactly what must not happen here.)
  */
+import * as path from 'node:path';
 import { invalidArgument } from '../protocol/errors';
-import { ENV_NAME_RE } from '../protocol/methods';
+import { ENV_NAME_RE, type ExecParams } from '../protocol/methods';
 
 export function splitArgs(input: string): string[] {
   const out: string[] = [];
@@ -73,4 +74,34 @@ export function parseEnvVars(input: string): Record<string, string> {
     env[name] = word.slice(eq + 1);
   }
   return env;
+}
+
+/** exec's argv as oclif parses it (flags by their long names, unresolved). */
+export interface ExecArgv {
+  binary: string;
+  /** Positional arguments after the binary, in order (with and without `--`). */
+  extra: string[];
+  name?: string;
+  args?: string;
+  envVars?: string;
+  user?: string;
+  log?: string;
+  logDir?: string;
+  cwd?: string;
+  noAutorestart: boolean;
+}
+
+/** exec's request from its argv: the one place both CLI paths build it. Paths resolve against `here`. */
+export function execParams(a: ExecArgv, here: string): ExecParams {
+  return {
+    file: path.resolve(here, a.binary),
+    ...(a.name !== undefined ? { name: a.name } : {}),
+    args: [...(a.args !== undefined ? splitArgs(a.args) : []), ...a.extra],
+    env: a.envVars !== undefined ? parseEnvVars(a.envVars) : {},
+    cwd: path.resolve(here, a.cwd ?? '.'),
+    ...(a.user !== undefined ? { user: a.user } : {}),
+    ...(a.log !== undefined ? { log: path.resolve(here, a.log) } : {}),
+    ...(a.logDir !== undefined ? { log_dir: path.resolve(here, a.logDir) } : {}),
+    auto_restart: !a.noAutorestart,
+  };
 }

@@ -29,7 +29,10 @@ import * as path from 'node:path';
 import * as tty from 'node:tty';
 import * as vm from 'node:vm';
 import type { Client } from '../client/client';
-import type { ExecParams, ProcessView } from '../protocol/methods';
+import type { ExecArgv } from './args';
+import type { ProcessView } from '../protocol/methods';
+
+export type { ExecArgv };
 
 /** A hot command, parsed: what the oclif command would do with that argv. */
 export type Plan =
@@ -39,21 +42,6 @@ export type Plan =
   /** `restart` (count: true) and `start` (count: false). */
   | { cmd: 'restart'; json: boolean; target: string; count: boolean }
   | { cmd: 'exec'; json: boolean; exec: ExecArgv };
-
-/** exec's argv as oclif parses it (flags by their long names, unresolved). */
-export interface ExecArgv {
-  binary: string;
-  /** Positional arguments after the binary, in order (with and without `--`). */
-  extra: string[];
-  name?: string;
-  args?: string;
-  envVars?: string;
-  user?: string;
-  log?: string;
-  logDir?: string;
-  cwd?: string;
-  noAutorestart: boolean;
-}
 
 /** What decides whether oclif would print anything else (debug output, coloured JSON). */
 export interface Surroundings {
@@ -190,22 +178,6 @@ function planExec(rest: readonly string[]): Plan | undefined {
   };
 }
 
-/** exec's request, built exactly as cmd/pmon3/commands/exec.ts builds it. */
-export function execParams(a: ExecArgv, here: string): ExecParams {
-  const { parseEnvVars, splitArgs } = require('./args') as typeof import('./args');
-  return {
-    file: path.resolve(here, a.binary),
-    ...(a.name !== undefined ? { name: a.name } : {}),
-    args: [...(a.args !== undefined ? splitArgs(a.args) : []), ...a.extra],
-    env: a.envVars !== undefined ? parseEnvVars(a.envVars) : {},
-    cwd: path.resolve(here, a.cwd ?? '.'),
-    ...(a.user !== undefined ? { user: a.user } : {}),
-    ...(a.log !== undefined ? { log: path.resolve(here, a.log) } : {}),
-    ...(a.logDir !== undefined ? { log_dir: path.resolve(here, a.logDir) } : {}),
-    auto_restart: !a.noAutorestart,
-  };
-}
-
 /** Run one plan: same request, same output, same exit status as the oclif command. */
 export async function serve(plan: Plan): Promise<void> {
   const { exitCodeFor, toWireError } = require('../protocol/errors') as typeof import('../protocol/errors');
@@ -222,7 +194,11 @@ export async function serve(plan: Plan): Promise<void> {
   }
 }
 
-async function execute(plan: Plan): Promise<{ text: string; value: unknown }> {
+/**
+ * Run one plan and return its human text and --json value. The oclif
+ * commands call this too, so both paths send the same request and print the same thing.
+ */
+export async function execute(plan: Plan): Promise<{ text: string; value: unknown }> {
   const render = require('./render') as typeof import('./render');
   const one = (p: ProcessView): { text: string; value: unknown } => ({ text: render.processTable([p]), value: p });
   switch (plan.cmd) {
@@ -239,6 +215,7 @@ async function execute(plan: Plan): Promise<{ text: string; value: unknown }> {
     case 'restart':
       return one(await withClient((c) => c.call('restart', { target: plan.target, count: plan.count })));
     case 'exec': {
+      const { execParams } = require('./args') as typeof import('./args');
       const params = execParams(plan.exec, process.cwd());
       return one(await withClient((c) => c.call('exec', params)));
     }
@@ -382,6 +359,7 @@ export function warmUp(): void {
   const { parseConfig } = require('../config/config') as typeof import('../config/config');
   const { METHODS, encodeFrame, FrameDecoder } = require('../protocol') as typeof import('../protocol');
   const render = require('./render') as typeof import('./render');
+  const { execParams } = require('./args') as typeof import('./args');
   const ce = { uid: 0, home: '/root', env: {} };
   parseConfig('socket_path: /run/pmon3/pmon3.sock\nstop_timeout: 3\n', '/dev/null', ce);
   const now = new Date(0).toISOString();

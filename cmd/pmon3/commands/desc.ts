@@ -1,6 +1,5 @@
 import { Args } from '@oclif/core';
-import { describeTable } from '../../../internal/cli/render';
-import { withClient } from '../../../internal/cli/session';
+import { execute } from '../../../internal/cli/fast';
 import type { ProcessView } from '../../../internal/protocol/methods';
 import { PmonCommand } from '../base';
 
@@ -12,8 +11,8 @@ export default class Desc extends PmonCommand {
 
   async run(): Promise<ProcessView> {
     const { args } = await this.parse(Desc);
-    const p = await withClient((c) => c.call('describe', { target: args.target }));
-    this.say(describeTable(p));
-    return p;
+    const { text, value } = await execute({ cmd: 'desc', json: this.jsonEnabled(), target: args.target });
+    this.say(text);
+    return value as ProcessView;
   }
 }

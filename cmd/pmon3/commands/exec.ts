@@ -1,8 +1,5 @@
-import * as path from 'node:path';
 import { Args, Flags } from '@oclif/core';
-import { parseEnvVars, splitArgs } from '../../../internal/cli/args';
-import { processTable } from '../../../internal/cli/render';
-import { withClient } from '../../../internal/cli/session';
+import { execute } from '../../../internal/cli/fast';
 import type { ProcessView } from '../../../internal/protocol/methods';
 import { PmonCommand } from '../base';
 
@@ -31,23 +28,23 @@ export default class Exec extends PmonCommand {
 
   async run(): Promise<ProcessView> {
     const { args, flags, raw } = await this.parse(Exec);
-    const here = process.cwd();
     // oclif's `argv` is re-sorted by each word's first position (`-- b a b` → `b b a`);
     // `raw` keeps the input order, so the arguments are taken from it.
     const extra = raw.filter((t) => t.type === 'arg').map((t) => t.input).slice(1);
-    const params = {
-      file: path.resolve(here, args.binary),
-      ...(flags.name !== undefined ? { name: flags.name } : {}),
-      args: [...(flags.args !== undefined ? splitArgs(flags.args) : []), ...extra],
-      env: flags['env-vars'] !== undefined ? parseEnvVars(flags['env-vars']) : {},
-      cwd: path.resolve(here, flags.cwd ?? '.'),
-      ...(flags.user !== undefined ? { user: flags.user } : {}),
-      ...(flags.log !== undefined ? { log: path.resolve(here, flags.log) } : {}),
-      ...(flags['log-dir'] !== undefined ? { log_dir: path.resolve(here, flags['log-dir']) } : {}),
-      auto_restart: !flags['no-autorestart'],
+    const exec = {
+      binary: args.binary,
+      extra,
+      name: flags.name,
+      args: flags.args,
+      envVars: flags['env-vars'],
+      user: flags.user,
+      log: flags.log,
+      logDir: flags['log-dir'],
+      cwd: flags.cwd,
+      noAutorestart: flags['no-autorestart'] === true,
     };
-    const p = await withClient((c) => c.call('exec', params));
-    this.say(processTable([p]));
-    return p;
+    const { text, value } = await execute({ cmd: 'exec', json: this.jsonEnabled(), exec });
+    this.say(text);
+    return value as ProcessView;
   }
 }

@@ -1,5 +1,4 @@
-import { processTable } from '../../../internal/cli/render';
-import { withClient } from '../../../internal/cli/session';
+import { execute } from '../../../internal/cli/fast';
 import type { ProcessView } from '../../../internal/protocol/methods';
 import { PmonCommand } from '../base';
 
@@ -10,8 +9,8 @@ export default class Ls extends PmonCommand {
 
   async run(): Promise<ProcessView[]> {
     await this.parse(Ls);
-    const list = await withClient((c) => c.call('list', {}));
-    this.say(processTable(list));
-    return list;
+    const { text, value } = await execute({ cmd: 'ls', json: this.jsonEnabled() });
+    this.say(text);
+    return value as ProcessView[];
   }
 }

@@ -1,6 +1,5 @@
 import { Args } from '@oclif/core';
-import { processTable } from '../../../internal/cli/render';
-import { withClient } from '../../../internal/cli/session';
+import { execute } from '../../../internal/cli/fast';
 import type { ProcessView } from '../../../internal/protocol/methods';
 import { PmonCommand } from '../base';
 
@@ -11,8 +10,8 @@ export default class Restart extends PmonCommand {
 
   async run(): Promise<ProcessView> {
     const { args } = await this.parse(Restart);
-    const p = await withClient((c) => c.call('restart', { target: args.target, count: true }));
-    this.say(processTable([p]));
-    return p;
+    const { text, value } = await execute({ cmd: 'restart', json: this.jsonEnabled(), target: args.target, count: true });
+    this.say(text);
+    return value as ProcessView;
   }
 }

@@ -1,6 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { processTable } from '../../../internal/cli/render';
-import { withClient } from '../../../internal/cli/session';
+import { execute } from '../../../internal/cli/fast';
 import type { ProcessView } from '../../../internal/protocol/methods';
 import { PmonCommand } from '../base';
 
@@ -12,8 +11,8 @@ export default class Stop extends PmonCommand {
 
   async run(): Promise<ProcessView> {
     const { args, flags } = await this.parse(Stop);
-    const p = await withClient((c) => c.call('stop', { target: args.target, force: flags.force === true }));
-    this.say(processTable([p]));
-    return p;
+    const { text, value } = await execute({ cmd: 'stop', json: this.jsonEnabled(), target: args.target, force: flags.force === true });
+    this.say(text);
+    return value as ProcessView;
   }
 }

@@ -10,7 +10,7 @@ import { createLogger, type Logger } from '../logger/logger';
 import { loadPeerCredReader } from '../peercred';
 import { ProcessSpawner } from '../process/spawner';
 import { GetentUserResolver } from '../process/users';
-import { invalidArgument, PmonError } from '../protocol/errors';
+import { invalidArgument } from '../protocol/errors';
 import { Server } from '../server/server';
 import { openStore } from '../store/store';
 import { systemClock } from '../supervisor/clock';
@@ -115,4 +115,3 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
   };
 }
 
-export { PmonError };

@@ -96,7 +96,6 @@ export class ProcessSpawner implements Spawner {
         env: req.env,
         detached: true, // setsid(): own session and process group, survives pmond
         stdio: ['ignore', fd, fd],
-        argv0: switchUser ? undefined : req.file,
       });
     } finally {
       fs.closeSync(fd);

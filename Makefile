@@ -22,7 +22,7 @@ deps: node_modules/.package-lock.json
 
 build: deps
 	$(NODE) node_modules/typescript/bin/tsc -p tsconfig.json
-	@chmod +x bin/pmon3 bin/pmond
+	@chmod +x bin/pmon3 bin/pmon3.js bin/pmon3-snapshot bin/pmond
 
 # Every test: unit, e2e, reliability, security, packaging. Fixtures are plain scripts in test/fixtures.
 test: build
@@ -60,6 +60,11 @@ fastpath: deps
 	  --log-level=warning --metafile=dist/fast/meta.json --outfile=$(FAST_BUNDLE) \
 	  "--footer:js=//# pmon3-fast-build $$(date +%s%N)-$$$$"
 	$(NODE) -e 'require("./$(FAST_BUNDLE)").writeCodeCache(Object.keys(require("./dist/fast/meta.json").inputs))'
+	@# The start-up snapshot (internal/cli/snapshot.ts): the same code, loaded and warmed up, as a V8
+	@# heap image bin/pmon3 starts from when it was built by the node in PATH (bin/pmon3-snapshot).
+	$(ESBUILD) internal/cli/snapshot.ts --bundle --minify --platform=node --target=node20 --format=cjs \
+	  --log-level=warning --metafile=dist/fast/snapshot-meta.json --outfile=dist/fast/pmon3-snapshot.js
+	bin/pmon3-snapshot
 
 # Benchmarks against PM2 and supervisord (bench/README.md); BENCH_QUICK=1 for a short run. Not part of `test`.
 bench: build
@@ -93,9 +98,9 @@ SYSTEMD_LIVE = [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]
 
 completions: build
 	@mkdir -p completions
-	$(NODE) bin/pmon3 completion bash > completions/pmon3.bash.tmp && mv completions/pmon3.bash.tmp completions/pmon3.bash
-	$(NODE) bin/pmon3 completion zsh > completions/_pmon3.tmp && mv completions/_pmon3.tmp completions/_pmon3
-	$(NODE) bin/pmon3 completion fish > completions/pmon3.fish.tmp && mv completions/pmon3.fish.tmp completions/pmon3.fish
+	$(NODE) bin/pmon3.js completion bash > completions/pmon3.bash.tmp && mv completions/pmon3.bash.tmp completions/pmon3.bash
+	$(NODE) bin/pmon3.js completion zsh > completions/_pmon3.tmp && mv completions/_pmon3.tmp completions/_pmon3
+	$(NODE) bin/pmon3.js completion fish > completions/pmon3.fish.tmp && mv completions/pmon3.fish.tmp completions/pmon3.fish
 
 install: $(INSTALL_PREREQS)
 	@case "$(LIBDIR)" in */pmon3) ;; *) echo "install: LIBDIR must end in /pmon3 (it is replaced as a whole)" >&2; exit 2;; esac
@@ -114,6 +119,8 @@ install: $(INSTALL_PREREQS)
 	cd "$(DESTDIR)$(LIBDIR)" && $(NPM) prune --omit=dev --offline --ignore-scripts --no-audit --no-fund --loglevel=error
 	cd "$(DESTDIR)$(LIBDIR)/node_modules/better-sqlite3" && rm -rf deps src build/deps build/Release/obj \
 	  build/Release/obj.target build/Release/.deps build/Release/sqlite3.a build/Release/test_extension.node
+	@# cp does not keep mtimes: give the snapshot's stamp back the node binary's (bin/pmon3-snapshot).
+	if [ -f dist/fast/pmon3.blob.node ]; then touch -r dist/fast/pmon3.blob.node "$(DESTDIR)$(LIBDIR)/dist/fast/pmon3.blob.node"; fi
 	ln -sfr "$(DESTDIR)$(LIBDIR)/bin/pmon3" "$(DESTDIR)$(BINDIR)/pmon3"
 	ln -sfr "$(DESTDIR)$(LIBDIR)/bin/pmond" "$(DESTDIR)$(BINDIR)/pmond"
 	install -m 0644 completions/pmon3.bash "$(DESTDIR)$(BASHCOMPDIR)/pmon3"

@@ -94,15 +94,15 @@ export class Pmon3 implements Manager {
   cliStart(spec: ProgramSpec): { cmd: Cmd } {
     return {
       cmd: {
-        file: process.execPath,
-        args: [PMON3, 'exec', spec.node ? process.execPath : spec.file, '--name', spec.name, '--', ...(spec.node ? [spec.file] : []), ...spec.args],
+        file: PMON3,
+        args: ['exec', spec.node ? process.execPath : spec.file, '--name', spec.name, '--', ...(spec.node ? [spec.file] : []), ...spec.args],
         env: this.env(),
       },
     };
   }
 
   listCmd(json: boolean): Cmd {
-    return { file: process.execPath, args: [PMON3, 'ls', ...(json ? ['--json'] : [])], env: this.env() };
+    return { file: PMON3, args: ['ls', ...(json ? ['--json'] : [])], env: this.env() };
   }
 
   async pids(): Promise<Map<string, number>> {

@@ -25,7 +25,7 @@ if [ "$(id -u)" = 0 ] && [ ${#as_user[@]} -eq 0 ]; then
   # Root without nobody: per-user defaults need a non-root uid, so name the same paths.
   prefix=(env PMON3_CONF="$DEMO/config.yaml")
 fi
-pmon3() { "${prefix[@]}" node "$ROOT/bin/pmon3" "$@"; }
+pmon3() { "${prefix[@]}" "$ROOT/bin/pmon3" "$@"; }
 
 alive() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
 

@@ -26,7 +26,6 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as tty from 'node:tty';
 import * as vm from 'node:vm';
 import type { Client } from '../client/client';
 import type { ExecArgv } from './args';
@@ -264,16 +263,31 @@ function buildTag(source: string): string | undefined {
  * process.exitCode on failure.
  */
 export function tryFastPath(argv: readonly string[]): boolean {
-  const plan = planFast(argv, { env: process.env, colorTerminal: tty.isatty(1) && tty.isatty(2) });
+  const plan = planFast(argv, surroundings());
   if (!plan) return false;
-  let impl = serve;
+  let bundle: typeof import('./fast') | undefined;
   try {
-    impl = loadBundle()?.serve ?? serve;
+    bundle = loadBundle();
   } catch {
-    impl = serve; // a damaged bundle costs speed, never the command
+    bundle = undefined; // a damaged bundle costs speed, never the command
   }
-  void impl(plan);
+  traceStart(bundle ? 'bundle' : 'dist');
+  void (bundle?.serve ?? serve)(plan);
   return true;
+}
+
+/** This process's Surroundings. node:tty is required here, not at the top: the start-up snapshot must not load it. */
+export function surroundings(): Surroundings {
+  const tty = require('node:tty') as typeof import('node:tty');
+  return { env: process.env, colorTerminal: tty.isatty(1) && tty.isatty(2) };
+}
+
+/**
+ * PMON3_TRACE_START=1: say on stderr which start-up path served the command
+ * (snapshot, bundle, dist or oclif), for an operator asking why pmon3 is slow here.
+ */
+export function traceStart(how: 'snapshot' | 'bundle' | 'dist' | 'oclif'): void {
+  if (process.env.PMON3_TRACE_START === '1') process.stderr.write(`pmon3: start: ${how}\n`);
 }
 
 /** The bundled copy of this module, compiled with its code cache; undefined if missing or stale. */
@@ -298,7 +312,7 @@ function loadBundle(): typeof import('./fast') | undefined {
     return undefined; // no cache, so no list of sources to check the bundle against
   }
   if (header.build !== buildTag(source)) data = undefined; // another build's cache: compile from scratch
-  if (isStale(st.mtimeMs, header.inputs)) return undefined;
+  if (isStale(path.join(__dirname, '..', '..', '..'), st.mtimeMs, header.inputs)) return undefined;
   const exports = {};
   const mod = { exports };
   const fn = compile(source, data).runInThisContext() as (...a: unknown[]) => void;
@@ -307,12 +321,12 @@ function loadBundle(): typeof import('./fast') | undefined {
 }
 
 /**
- * In a source checkout, a source newer than the bundle means someone rebuilt
+ * In a source checkout, a source newer than the bundle (or snapshot) means someone rebuilt
  * dist/ with tsc alone: the bundle would run old code, so do not use it.
  * In an installed tree the sources are absent and this costs a few stats.
+ * `inputs` are relative to `root`, the repository (or installed) root.
  */
-function isStale(bundleMtimeMs: number, inputs: string[]): boolean {
-  const root = path.join(__dirname, '..', '..', '..');
+export function isStale(root: string, bundleMtimeMs: number, inputs: readonly string[]): boolean {
   for (const rel of inputs) {
     try {
       if (fs.statSync(path.join(root, rel)).mtimeMs > bundleMtimeMs) return true;

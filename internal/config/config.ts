@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { invalidArgument } from '../protocol/errors';
 
 const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;

@@ -3,7 +3,7 @@
  * schemas. The client validates results with it, the server validates params
  * with it, and TypeScript derives both sides' types from it.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Version of the framed protocol; a peer speaking another version is refused. */
 export const PROTOCOL_VERSION = 1;

@@ -130,7 +130,7 @@ describe('logs', () => {
 
   test('logf follows the log until interrupted', async () => {
     await d.json(['exec', path.join(FIXTURES, 'counter.sh'), '--name', 'counter']);
-    const child = spawn(process.execPath, [PMON3, 'logf', 'counter', '-n', '0'], { env: { ...process.env, PMON3_CONF: d.conf } });
+    const child = spawn(PMON3, ['logf', 'counter', '-n', '0'], { env: { ...process.env, PMON3_CONF: d.conf } });
     let out = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));

@@ -25,7 +25,7 @@ function tmp(): string {
 
 function run(bin: string, args: string[], conf: string, timeout = 15_000): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { ...process.env, PMON3_CONF: conf }, timeout }, (err, stdout, stderr) => {
+    execFile(bin, args, { env: { ...process.env, PMON3_CONF: conf }, timeout }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as any).code ?? 1) : 0, stdout, stderr });
     });
   });

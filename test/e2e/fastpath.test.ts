@@ -10,8 +10,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { planFast, type Surroundings } from '../../internal/cli/fast';
-import { PMON3, TestDaemon, type RunResult } from '../helpers/daemon';
+import { isStale, planFast, type Surroundings } from '../../internal/cli/fast';
+import { PMON3, ROOT, TestDaemon, type RunResult } from '../helpers/daemon';
 
 let d: TestDaemon;
 let dir: string;
@@ -145,7 +145,7 @@ describe('same output as the oclif commands', () => {
     );
     const loaded = async (env: NodeJS.ProcessEnv): Promise<string> => {
       await new Promise<void>((resolve, reject) => {
-        execFile(process.execPath, ['-r', probe, PMON3, 'ls'], { env: { ...process.env, PMON3_CONF: d.conf, ...env } }, (err) => (err ? reject(err) : resolve()));
+        execFile(process.execPath, ['-r', probe, `${PMON3}.js`, 'ls'], { env: { ...process.env, PMON3_CONF: d.conf, ...env } }, (err) => (err ? reject(err) : resolve()));
       });
       return fs.readFileSync(out, 'utf8');
     };
@@ -205,5 +205,75 @@ describe('what the fast path leaves to oclif', () => {
     assert.equal(planFast(['ls', '--json'], { env: {}, colorTerminal: true }), undefined);
     assert.equal(planFast(['ls', '--json'], { env: { FORCE_COLOR: '1' }, colorTerminal: false }), undefined);
     assert.deepEqual(planFast(['ls'], { env: {}, colorTerminal: true }), { cmd: 'ls', json: false });
+  });
+});
+
+describe('start-up paths (bin/pmon3)', () => {
+  /** Run bin/pmon3 (or another launcher) with PMON3_TRACE_START=1: which path served, and the output. */
+  async function traced(args: string[], env: NodeJS.ProcessEnv = {}, bin = PMON3): Promise<RunResult & { how: string }> {
+    const r = await new Promise<RunResult>((resolve) => {
+      execFile(bin, args, { env: { ...process.env, PMON3_CONF: d.conf, PMON3_TRACE_START: '1', ...env } }, (err, stdout, stderr) => {
+        resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stdout, stderr });
+      });
+    });
+    const how = /^pmon3: start: (\w+)\n/m.exec(r.stderr)?.[1] ?? '';
+    return { ...r, how, stderr: r.stderr.replace(/^pmon3: start: \w+\n/m, '') };
+  }
+
+  test('the hot commands start from the snapshot, with the oclif output', async () => {
+    for (const args of [['ls'], ['ls', '--json'], ['desc', 'beta'], ['desc', 'nope']]) {
+      const snap = await traced(args);
+      assert.equal(snap.how, 'snapshot', args.join(' '));
+      const oclif = await traced(args, { PMON3_NO_FASTPATH: '1' });
+      assert.equal(oclif.how, 'oclif', args.join(' '));
+      assert.equal(snap.code, oclif.code, args.join(' '));
+      assert.equal(snap.stdout, oclif.stdout, args.join(' '));
+      assert.equal(snap.stderr, oclif.stderr, args.join(' '));
+    }
+    const v = await traced(['version']);
+    assert.equal(v.how, 'oclif');
+    assert.match(v.stdout, /^pmon3 \d/);
+  });
+
+  test('NODE_OPTIONS, PMON3_NO_SNAPSHOT or another node in PATH: the same CLI from dist/', async () => {
+    const want = await traced(['ls', '--json']);
+    assert.equal(want.how, 'snapshot');
+    // V8 refuses a blob under other V8 flags (exit 14): the launcher must not try.
+    const opts = await traced(['ls', '--json'], { NODE_OPTIONS: '--max-old-space-size=256' });
+    assert.equal(opts.how, 'bundle');
+    assert.equal(opts.stdout, want.stdout);
+    const off = await traced(['ls', '--json'], { PMON3_NO_SNAPSHOT: '1' });
+    assert.equal(off.how, 'bundle');
+    // A node the snapshot was not built by (here a wrapper with its own mtime) is not given the blob.
+    const other = fs.mkdtempSync(path.join(dir, 'node-'));
+    fs.writeFileSync(path.join(other, 'node'), `#!/bin/sh\nexec ${process.execPath} "$@"\n`, { mode: 0o755 });
+    const r = await traced(['ls', '--json'], { PATH: `${other}:${process.env.PATH}` });
+    assert.equal(r.how, 'bundle', r.stderr);
+    assert.equal(r.stdout, want.stdout);
+  });
+
+  test('started through a symlink (as /usr/bin/pmon3 is installed)', async () => {
+    const link = path.join(dir, 'pmon3-link');
+    fs.symlinkSync(PMON3, link);
+    const r = await traced(['ls'], {}, link);
+    assert.equal(r.how, 'snapshot', r.stderr);
+    assert.equal(r.code, 0);
+  });
+
+  test('NODE_EXTRA_CA_CERTS is not loaded by the CLI', async () => {
+    // node warns on stderr when that file cannot be read; the CLI never gets to read it.
+    const r = await traced(['ls'], { NODE_EXTRA_CA_CERTS: path.join(dir, 'missing.pem') });
+    assert.equal(r.code, 0);
+    assert.equal(r.stderr, '');
+  });
+
+  test('a source newer than the snapshot or bundle makes it stale (a checkout rebuilt with tsc alone)', () => {
+    const src = fs.mkdtempSync(path.join(dir, 'src-'));
+    fs.writeFileSync(path.join(src, 'a.ts'), '');
+    const mtime = fs.statSync(path.join(src, 'a.ts')).mtimeMs;
+    assert.equal(isStale(src, mtime + 1000, ['a.ts']), false);
+    assert.equal(isStale(src, mtime - 1000, ['a.ts']), true);
+    assert.equal(isStale(src, mtime - 1000, ['gone.ts']), false, 'an installed tree has no sources');
+    assert.ok(fs.existsSync(path.join(ROOT, 'dist', 'fast', 'pmon3.blob')), 'make build wrote the snapshot');
   });
 });

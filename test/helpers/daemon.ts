@@ -116,8 +116,8 @@ export class TestDaemon {
   ): Promise<RunResult> {
     // `as`: run the CLI as that user with all its groups (setpriv --init-groups), HOME set to theirs.
     const [cmd, argv] = opts.as
-      ? ['setpriv', ['--reuid', String(opts.as.uid), '--regid', String(opts.as.gid), '--init-groups', '--', process.execPath, PMON3, ...args]]
-      : [process.execPath, [PMON3, ...args]];
+      ? ['setpriv', ['--reuid', String(opts.as.uid), '--regid', String(opts.as.gid), '--init-groups', '--', PMON3, ...args]]
+      : [PMON3, args];
     const asEnv = opts.as ? { HOME: `/home/${opts.as.name}`, USER: opts.as.name, LOGNAME: opts.as.name } : {};
     return new Promise((resolve) => {
       execFile(

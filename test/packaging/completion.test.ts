@@ -35,7 +35,7 @@ before(async () => {
   fs.writeFileSync(downConf, `socket_path: ${JSON.stringify(path.join(tmp, 'nobody.sock'))}\n`);
   downEnv = { ...env, PMON3_CONF: downConf };
   for (const shell of SHELLS) {
-    const r = await run(process.execPath, [PMON3, 'completion', shell], { env });
+    const r = await run(PMON3, ['completion', shell], { env });
     assert.equal(r.code, 0, r.stderr);
     scripts[shell] = path.join(tmp, `pmon3.${shell}`);
     fs.writeFileSync(scripts[shell]!, r.stdout);
@@ -130,7 +130,7 @@ describe('bash', () => {
     const conf = path.join(tmp, 'hung.yaml');
     fs.writeFileSync(conf, `socket_path: ${JSON.stringify(sock)}\n`);
     try {
-      const direct = await run(process.execPath, [PMON3, '--compbash', '--compgen', '2', 'stop', 'pmon3', 'stop', ''], { env: { ...env, PMON3_CONF: conf } });
+      const direct = await run(PMON3, ['--compbash', '--compgen', '2', 'stop', 'pmon3', 'stop', ''], { env: { ...env, PMON3_CONF: conf } });
       assert.equal(direct.code, 0);
       assert.equal(direct.stderr, '');
       assert.equal(direct.stdout.trim(), '');

@@ -16,7 +16,7 @@ test('every command has a description and an example in --help', async () => {
     await Promise.all(
       names.slice(i, i + 4).map(async (name) => {
         const cmd = COMMANDS[name] as unknown as { description?: string; examples?: unknown[] };
-        const r = await run(process.execPath, [PMON3, name, '--help'], { env: { ...process.env, COLUMNS: '200' } });
+        const r = await run(PMON3, [name, '--help'], { env: { ...process.env, COLUMNS: '200' } });
         const out = squash(r.stdout);
         if (r.code !== 0) failures.push(`${name}: exit ${r.code} ${r.stderr.trim()}`);
         if (!cmd.description || !out.includes(squash(cmd.description))) failures.push(`${name}: no description`);

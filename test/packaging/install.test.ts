@@ -59,6 +59,10 @@ describe('make install DESTDIR=… PREFIX=/usr/local', () => {
       'dist/cmd/pmond/main.js',
       'dist/cmd/pmon3/main.js',
       'bin/pmon3',
+      'bin/pmon3.js',
+      'bin/pmon3-snapshot',
+      'dist/fast/pmon3.blob',
+      'dist/fast/pmon3-snapshot.js',
       'bin/pmond',
       'build/Release/peercred.node',
       'node_modules/better-sqlite3/build/Release/better_sqlite3.node',
@@ -104,7 +108,9 @@ describe('make install DESTDIR=… PREFIX=/usr/local', () => {
       const e = await run(pmon3, ['exec', '/bin/sleep', '--name', 'installed', '-a', '300', '--json'], { env, cwd: dir });
       assert.equal(e.code, 0, e.stderr);
       childPid = (JSON.parse(e.stdout) as { pid: number }).pid;
-      const ls = await run(pmon3, ['ls', '--json'], { env });
+      // Served from the installed start-up snapshot (install gives its stamp back node's mtime).
+      const ls = await run(pmon3, ['ls', '--json'], { env: { ...env, PMON3_TRACE_START: '1' } });
+      assert.equal(ls.stderr, 'pmon3: start: snapshot\n');
       assert.equal((JSON.parse(ls.stdout) as Array<{ status: string }>)[0]?.status, 'running');
       assert.equal((await run(pmon3, ['drop', '--force'], { env })).code, 0);
     } finally {

@@ -40,6 +40,9 @@ test('rpm -qlp lists the app, its production dependencies, PATH links, unit, log
     '/usr/bin/pmond',
     '/usr/lib/pmon3/package.json',
     '/usr/lib/pmon3/bin/pmon3',
+    '/usr/lib/pmon3/bin/pmon3.js',
+    '/usr/lib/pmon3/bin/pmon3-snapshot',
+    '/usr/lib/pmon3/dist/fast/pmon3.blob',
     '/usr/lib/pmon3/bin/pmond',
     '/usr/lib/pmon3/dist/cmd/pmon3/main.js',
     '/usr/lib/pmon3/dist/cmd/pmond/main.js',
@@ -76,6 +79,11 @@ test('modes, config files and scriptlets', async (t) => {
   assert.match(scripts, /install -d -m 0700 \/var\/lib\/pmon3/);
   assert.match(scripts, /install -d -m 0755 \/var\/log\/pmond/);
   assert.match(scripts, /install -d -m 0755 \/etc\/pmond \/etc\/pmond\/config/);
+  // The CLI's start-up snapshot is rebuilt for the machine's node at install and when nodejs changes.
+  assert.match(scripts, /^\/usr\/lib\/pmon3\/bin\/pmon3-snapshot .*\|\| :$/m);
+  const triggers = (await run('rpm', ['-qp', '--triggers', pkg])).stdout;
+  assert.match(triggers, /^triggerin scriptlet .* -- nodejs$/m);
+  assert.match(triggers, /\/usr\/lib\/pmon3\/bin\/pmon3-snapshot/);
   const unit = (await run('rpm', ['-qp', '--qf', '%{NAME} %{VERSION}', pkg])).stdout;
   assert.equal(unit, `pmon3 ${VERSION}`);
 });
@@ -97,4 +105,10 @@ test('what the package holds runs: its pmon3 prints the version', async (t) => {
   const r = await run(path.join(root, 'usr/bin/pmon3'), ['version'], { env: { ...process.env, PMON3_CONF: conf }, cwd: '/' });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, new RegExp(`^pmon3 ${VERSION.replace(/\./g, '\\.')}$`, 'm'));
+  // What %post runs: the packaged tree builds its own snapshot, and its pmon3 then starts from it.
+  const snap = await run(path.join(root, 'usr/lib/pmon3/bin/pmon3-snapshot'), [], { cwd: '/' });
+  assert.equal(snap.code, 0, snap.stderr);
+  const ls = await run(path.join(root, 'usr/bin/pmon3'), ['ls'], { env: { ...process.env, PMON3_CONF: conf, PMON3_TRACE_START: '1' }, cwd: '/' });
+  assert.equal(ls.code, 7, 'no pmond there');
+  assert.match(ls.stderr, /^pmon3: start: snapshot\npmon3: cannot reach pmond at /);
 });

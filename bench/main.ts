@@ -248,7 +248,8 @@ async function main(): Promise<void> {
       `RSS: ${k.rssSamples} samples of VmRSS; CPU: utime+stime of the daemon process from /proc/PID/stat (10 ms ticks) over one window, ` +
       `all daemons in the same window for ${k.n} processes, one at a time for ${k.bigN}; log flood: ${k.floodReps} runs. ` +
       'supervisord has no JSON listing (its `status` is shown there) and no command that starts an ad-hoc program (a program file plus `supervisorctl update NAME` is timed). ' +
-      '"pmon3 via oclif" is the same pmond through `PMON3_NO_FASTPATH=1` (the CLI before the fast path).',
+      '"pmon3" runs `bin/pmon3` as a user would (the start-up snapshot when it matches the node in PATH; the launcher unsets NODE_EXTRA_CA_CERTS, which node otherwise parses at every start). ' +
+      '"pmon3 via oclif (before)" is the same pmond through `node bin/pmon3.js` with `PMON3_NO_FASTPATH=1` and the environment as is (the CLI before the start-up work).',
     '',
   ].join('\n');
   process.stdout.write(`${md}\n`);

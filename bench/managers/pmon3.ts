@@ -11,7 +11,9 @@ import { alive, waitFor, type Cmd, type ProcRef } from '../lib/proc';
 import { rememberPid, shutdownDaemon, type Manager, type ProgramSpec } from './manager';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
+/** The launcher users run (start-up snapshot when it can), and the CLI from dist/ it falls back to. */
 const PMON3 = path.join(ROOT, 'bin', 'pmon3');
+const PMON3_JS = path.join(ROOT, 'bin', 'pmon3.js');
 const PMOND = path.join(ROOT, 'bin', 'pmond');
 
 export class Pmon3 implements Manager {
@@ -154,8 +156,13 @@ export class Pmon3 implements Manager {
   }
 }
 
+/** The CLI as it was before the start-up work: `node bin/pmon3.js` (environment as is) with PMON3_NO_FASTPATH=1. */
+function before(cmd: Cmd): Cmd {
+  return { file: process.execPath, args: [PMON3_JS, ...cmd.args], env: { ...cmd.env, PMON3_NO_FASTPATH: '1' } };
+}
+
 /**
- * The same pmond through the oclif path of bin/pmon3 (PMON3_NO_FASTPATH=1):
+ * The same pmond through oclif, started as `node bin/pmon3.js` (PMON3_NO_FASTPATH=1):
  * the "before" column of the CLI workloads. It owns no daemon.
  */
 export class Pmon3Oclif implements Manager {
@@ -173,12 +180,10 @@ export class Pmon3Oclif implements Manager {
     return this.base.startMany(specs);
   }
   cliStart(spec: ProgramSpec): { cmd: Cmd } {
-    const { cmd } = this.base.cliStart(spec);
-    return { cmd: { ...cmd, env: { ...cmd.env, PMON3_NO_FASTPATH: '1' } } };
+    return { cmd: before(this.base.cliStart(spec).cmd) };
   }
   listCmd(json: boolean): Cmd {
-    const cmd = this.base.listCmd(json);
-    return { ...cmd, env: { ...cmd.env, PMON3_NO_FASTPATH: '1' } };
+    return before(this.base.listCmd(json));
   }
   pids(): Promise<Map<string, number>> {
     return this.base.pids();

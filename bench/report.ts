@@ -47,19 +47,21 @@ export function rowDefs(k: Knobs): RowDef[] {
   const big = k.bigN;
   const pm = (r: Results, row: string): number | undefined => med(r.get(row, 'pmon3'));
   return [
-    { id: 'cli.floor', title: '`node -e 0` (floor of every CLI call)', unit: 's' },
-    { id: 'cli.floor.clean', title: '`node -e 0` without NODE_EXTRA_CA_CERTS (as bin/pmon3 starts node)', unit: 's' },
+    { id: 'cli.floor.0', title: '`node -e 0` (floor of every CLI call), in the 0-process rounds', unit: 's' },
+    { id: 'cli.floor.clean.0', title: '`node -e 0` without NODE_EXTRA_CA_CERTS (as bin/pmon3 starts node), 0-process rounds', unit: 's' },
     { id: 'cli.ls.0', title: '`ls` with 0 processes (PM2 `ls`, supervisord `status`)', unit: 's' },
     { id: 'cli.json.0', title: '`ls --json` with 0 processes (PM2 `jlist`)', unit: 's' },
+    { id: `cli.floor.${n}`, title: `\`node -e 0\`, in the ${n}-process rounds`, unit: 's' },
+    { id: `cli.floor.clean.${n}`, title: `\`node -e 0\` without NODE_EXTRA_CA_CERTS, ${n}-process rounds`, unit: 's' },
     {
       id: `cli.ls.${n}`,
       title: `\`ls\` with ${n} processes`,
       unit: 's',
       target: (r) => {
         const peer = ratio(pm(r, `cli.ls.${n}`), bestPeer(r, `cli.ls.${n}`)?.v);
-        const floor = ratio(pm(r, `cli.ls.${n}`), med(r.get('cli.floor', FLOOR)));
+        const floor = ratio(pm(r, `cli.ls.${n}`), med(r.get(`cli.floor.${n}`, FLOOR)));
         // Judged against the faster floor: node without the CA file pmon3 does not load either.
-        const clean = ratio(pm(r, `cli.ls.${n}`), med(r.get('cli.floor.clean', FLOOR)));
+        const clean = ratio(pm(r, `cli.ls.${n}`), med(r.get(`cli.floor.clean.${n}`, FLOOR)));
         const worst = clean === undefined ? floor : Math.max(clean, floor ?? 0);
         return {
           text:

@@ -123,10 +123,11 @@ async function timeCmd(ctx: Ctx, row: string, column: string, cmd: Cmd): Promise
 export async function cliRoundTrips(ctx: Ctx, suffix: string, withFloor: boolean, reps = ctx.knobs.cliReps): Promise<void> {
   for (let i = 0; i < reps; i++) {
     if (withFloor) {
-      await timeCmd(ctx, 'cli.floor', FLOOR, { file: process.execPath, args: ['-e', '0'] });
+      // Per phase: a machine busier with 3 × N processes slows every CLI, the floor too.
+      await timeCmd(ctx, `cli.floor.${suffix}`, FLOOR, { file: process.execPath, args: ['-e', '0'] });
       // node parses NODE_EXTRA_CA_CERTS at every start; bin/pmon3 unsets it, so show node without it too.
       if (process.env.NODE_EXTRA_CA_CERTS) {
-        await timeCmd(ctx, 'cli.floor.clean', FLOOR, { file: process.execPath, args: ['-e', '0'], env: { NODE_EXTRA_CA_CERTS: undefined } });
+        await timeCmd(ctx, `cli.floor.clean.${suffix}`, FLOOR, { file: process.execPath, args: ['-e', '0'], env: { NODE_EXTRA_CA_CERTS: undefined } });
       }
     }
     for (const m of ctx.managers) {

@@ -40,9 +40,10 @@ warmUp();
 v8.startupSnapshot.setDeserializeMainFunction(main);
 
 function main(): void {
-  // node --snapshot-blob ROOT/dist/fast/pmon3.blob -- ARGS: argv is [node, ...ARGS].
-  const at = process.execArgv.indexOf('--snapshot-blob');
-  const blob = path.resolve(process.execArgv[at + 1] ?? '');
+  // node --snapshot-blob ROOT/dist/fast/pmon3.blob -- ARGS (bin/pmon3): argv is [node, ...ARGS].
+  const x = process.execArgv;
+  const at = x.indexOf('--snapshot-blob');
+  const blob = path.resolve(at >= 0 ? (x[at + 1] ?? '') : (x.find((a) => a.startsWith('--snapshot-blob='))?.slice(16) ?? ''));
   const root = path.join(path.dirname(blob), '..', '..');
   const entry = path.join(root, 'bin', 'pmon3.js');
   // As if started as `node bin/pmon3.js ARGS` (oclif and the commands read argv[1] and on).

@@ -20,6 +20,9 @@
  * warm-up run (dist/fast/pmon3-fast.cache), which cuts that to ~20 ms.
  * When the bundle is missing or older than a source it was built from,
  * this module serves the command from dist/ itself: correct, only slower.
+ * Faster still, bin/pmon3 starts node from a V8 start-up snapshot of this
+ * module (internal/cli/snapshot.ts) when it can; this file is the path for
+ * when it cannot (another node, NODE_OPTIONS, `node bin/pmon3.js`).
  *
  * This file is loaded on every pmon3 start, so at the top it imports only
  * Node built-ins; everything else is required when a command is served.

@@ -40,7 +40,7 @@ start() {
     (exec "${prefix[@]}" "$ROOT/bin/pmond") < /dev/null > "$DEMO/pmond.out" 2>&1 &
     echo $! > "$PIDFILE"
     for _ in $(seq 1 100); do
-      pmon3 version 2>/dev/null | grep -q '^pmond ' && break
+      pmon3 version 2>/dev/null | grep -q '^pmond [0-9]' && break  # not "pmond not running"
       alive || { echo "demo: pmond exited:" >&2; cat "$DEMO/pmond.out" >&2; exit 1; }
       sleep 0.1
     done

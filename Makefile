@@ -36,10 +36,10 @@ test-e2e: build
 
 # Demo: an unprivileged-capable pmond with embedded defaults, a sample app, and `pmon3 ls`.
 demo: build
-	@bash contrib/demo/demo.sh start
+	@DEMO_DIR="$(DEMO_DIR)" bash contrib/demo/demo.sh start
 
 demo-stop:
-	@bash contrib/demo/demo.sh stop
+	@DEMO_DIR="$(DEMO_DIR)" bash contrib/demo/demo.sh stop
 
 # build/ (the peercred addon, built by npm ci) is kept: it is only rebuilt by npm ci.
 clean:

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-DEMO=$ROOT/.demo
+DEMO=${DEMO_DIR:-$ROOT/.demo}  # make demo passes DEMO_DIR; tests use a temp dir
 PIDFILE=$DEMO/pmond.pid
 
 as_user=()

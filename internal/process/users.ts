@@ -12,6 +12,11 @@ export interface UserInfo {
   gid: number;
   home: string;
   shell: string;
+  /**
+   * Supplementary group ids, as initgroups(3) gives them (`getent initgroups`, NSS-aware): the
+   * groups setpriv --init-groups gives the child, so "may it execute this binary" is asked with them.
+   */
+  groups: number[];
 }
 
 /** Resolves users and groups; an interface so tests and later waves can swap it. */
@@ -22,7 +27,7 @@ export interface UserResolver {
   groupId(name: string): Promise<number | null>;
 }
 
-function getent(db: 'passwd' | 'group', key: string): Promise<string | null> {
+function getent(db: 'passwd' | 'group' | 'initgroups', key: string): Promise<string | null> {
   return new Promise((resolve) => {
     execFile('getent', [db, key], { timeout: 5000 }, (err, stdout) => resolve(err ? null : stdout.split('\n')[0] ?? null));
   });
@@ -50,7 +55,9 @@ export class GetentUserResolver implements UserResolver {
     const line = await getent('passwd', key);
     const f = line?.split(':');
     if (!f || f.length < 7) throw notFound(`user "${key}" does not exist`);
-    const info: UserInfo = { name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), home: f[5]!, shell: f[6]! };
+    // "alice           1001 1002": the name, then the supplementary gids (none, or no such database: []).
+    const groups = ((await getent('initgroups', f[0]!)) ?? '').trim().split(/\s+/).slice(1).map(Number).filter(Number.isInteger);
+    const info: UserInfo = { name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), home: f[5]!, shell: f[6]!, groups };
     this.cache.set(key, { at: Date.now(), info });
     return info;
   }

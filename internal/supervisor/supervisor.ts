@@ -224,7 +224,7 @@ export class Supervisor {
       throw invalidArgument(`name "${name.slice(0, 80)}": ${parsed.error.issues[0]!.message}${p.name ? '' : ' (use --name)'}`);
     }
     const user = await this.targetUser(caller, p.user);
-    checkExecutable(p.file, user.uid, [user.gid]);
+    checkExecutable(p.file, user.uid, [user.gid, ...user.groups]);
     let st: fs.Stats | undefined;
     try {
       st = fs.statSync(p.cwd);
@@ -444,7 +444,7 @@ export class Supervisor {
     let w: Watched;
     try {
       user = await this.d.users.user(cur.uid);
-      checkExecutable(cur.process_file, cur.uid, [cur.gid]);
+      checkExecutable(cur.process_file, cur.uid, [cur.gid, ...user.groups]);
       w = await this.d.spawner.spawn({
         file: cur.process_file,
         args: JSON.parse(cur.args) as string[],

@@ -4,6 +4,7 @@
  * Needs root; skips visibly otherwise.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -43,6 +44,29 @@ test('exec --user runs with the user\'s uid, gid and supplementary groups', { sk
   const status = fs.readFileSync(`/proc/${p.pid}/status`, 'utf8');
   assert.match(status, new RegExp(`^Uid:\\s+${u.uid}\\s+${u.uid}\\s+${u.uid}\\s+${u.uid}`, 'm'));
   await d.json(['del', 'as-alice']);
+});
+
+test('a binary executable only through a supplementary group runs; one the user cannot execute is refused', { skip }, async () => {
+  const dir = fs.mkdtempSync(path.join('/tmp', 'pmt-grp-'));
+  try {
+    fs.chmodSync(dir, 0o755);
+    const devs = Number(execFileSync('getent', ['group', 'pmon3-devs'], { encoding: 'utf8' }).split(':')[2]);
+    const viaGroup = path.join(dir, 'devs-only.sh');
+    fs.writeFileSync(viaGroup, '#!/bin/sh\nexec sleep 300\n');
+    fs.chownSync(viaGroup, 0, devs);
+    fs.chmodSync(viaGroup, 0o750); // alice: not the owner, pmon3-devs only as a supplementary group
+    const p = await d.json(['exec', viaGroup, '--name', 'via-group', '-u', u.name]);
+    assert.equal(p.status, 'running');
+    const rootOnly = path.join(dir, 'root-only.sh');
+    fs.writeFileSync(rootOnly, '#!/bin/sh\nexec sleep 300\n');
+    fs.chmodSync(rootOnly, 0o750);
+    const r = await d.run(['exec', rootOnly, '--name', 'root-only', '-u', u.name]);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, `pmon3: binary ${rootOnly} is not executable by uid ${u.uid}\n`);
+    await d.json(['del', 'via-group', '--force']);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('exec --user by numeric uid', { skip }, async () => {

@@ -323,6 +323,11 @@ function loadBundle(): typeof import('./fast') | undefined {
   return mod.exports as typeof import('./fast');
 }
 
+/** Of a bundle's inputs (esbuild's metafile), our own sources: the ones isStale checks. */
+export function ownInputs(inputs: readonly string[]): string[] {
+  return inputs.filter((f) => !f.startsWith('node_modules/'));
+}
+
 /**
  * In a source checkout, a source newer than the bundle (or snapshot) means someone rebuilt
  * dist/ with tsc alone: the bundle would run old code, so do not use it.
@@ -362,7 +367,7 @@ export function writeCodeCache(inputs: string[]): void {
   (script.runInThisContext() as (...a: unknown[]) => void)(exports, require, mod, BUNDLE, path.dirname(BUNDLE));
   (mod.exports as typeof import('./fast')).warmUp();
   const data = script.createCachedData();
-  const own = inputs.filter((f) => !f.startsWith('node_modules/'));
+  const own = ownInputs(inputs);
   const head = Buffer.from(JSON.stringify({ build, inputs: own } satisfies CacheHeader));
   const len = Buffer.allocUnsafe(4);
   len.writeUInt32BE(head.length, 0);

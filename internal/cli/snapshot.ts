@@ -28,12 +28,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import { runCompletion } from './completion';
-import { isStale, planFast, serve, surroundings, traceStart, warmUp } from './fast';
+import { isStale, ownInputs, planFast, serve, surroundings, traceStart, warmUp } from './fast';
 
 /** Our sources in the snapshot, relative to the repository root, read from esbuild's metafile at build time. */
 const inputs = (() => {
   const meta = JSON.parse(fs.readFileSync(path.join(__dirname, 'snapshot-meta.json'), 'utf8')) as { inputs: Record<string, unknown> };
-  return Object.keys(meta.inputs).filter((f) => !f.startsWith('node_modules/'));
+  return ownInputs(Object.keys(meta.inputs));
 })();
 
 warmUp();

@@ -211,11 +211,7 @@ describe('what the fast path leaves to oclif', () => {
 describe('start-up paths (bin/pmon3)', () => {
   /** Run bin/pmon3 (or another launcher) with PMON3_TRACE_START=1: which path served, and the output. */
   async function traced(args: string[], env: NodeJS.ProcessEnv = {}, bin = PMON3): Promise<RunResult & { how: string }> {
-    const r = await new Promise<RunResult>((resolve) => {
-      execFile(bin, args, { env: { ...process.env, PMON3_CONF: d.conf, PMON3_TRACE_START: '1', ...env } }, (err, stdout, stderr) => {
-        resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stdout, stderr });
-      });
-    });
+    const r = await d.run(args, { env: { PMON3_TRACE_START: '1', ...env }, bin });
     const how = /^pmon3: start: (\w+)\n/m.exec(r.stderr)?.[1] ?? '';
     return { ...r, how, stderr: r.stderr.replace(/^pmon3: start: \w+\n/m, '') };
   }

@@ -109,15 +109,16 @@ export class TestDaemon {
     return this.stderrText;
   }
 
-  /** Run bin/pmon3 with args against this daemon. */
+  /** Run bin/pmon3 (or `bin`, another path to the CLI, e.g. a symlink) with args against this daemon. */
   run(
     args: string[],
-    opts: { cwd?: string; uid?: number; gid?: number; env?: NodeJS.ProcessEnv; timeoutMs?: number; as?: { uid: number; gid: number; name: string } } = {},
+    opts: { cwd?: string; uid?: number; gid?: number; env?: NodeJS.ProcessEnv; timeoutMs?: number; as?: { uid: number; gid: number; name: string }; bin?: string } = {},
   ): Promise<RunResult> {
+    const bin = opts.bin ?? PMON3;
     // `as`: run the CLI as that user with all its groups (setpriv --init-groups), HOME set to theirs.
     const [cmd, argv] = opts.as
-      ? ['setpriv', ['--reuid', String(opts.as.uid), '--regid', String(opts.as.gid), '--init-groups', '--', PMON3, ...args]]
-      : [PMON3, args];
+      ? ['setpriv', ['--reuid', String(opts.as.uid), '--regid', String(opts.as.gid), '--init-groups', '--', bin, ...args]]
+      : [bin, args];
     const asEnv = opts.as ? { HOME: `/home/${opts.as.name}`, USER: opts.as.name, LOGNAME: opts.as.name } : {};
     return new Promise((resolve) => {
       execFile(

@@ -9,12 +9,13 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { TestDaemon } from '../helpers/daemon';
 import { cpuSeconds, zombieChildren } from '../helpers/os';
-import { waitFor } from '../helpers/wait';
+import { pidAlive, waitFor } from '../helpers/wait';
 
 let d: TestDaemon;
 let dir: string;
 let startOut: string;
 let hangPids: string;
+let stopBg: string;
 
 before(async () => {
   dir = fs.mkdtempSync('/tmp/pmh-');
@@ -29,7 +30,9 @@ before(async () => {
     `#!${node}\nrequire('fs').appendFileSync(${JSON.stringify(hangPids)}, process.pid + '\\n');\nsetInterval(() => {}, 1000);\n`,
     { mode: 0o755 },
   );
-  fs.writeFileSync(path.join(dir, 'on-stop.sh'), '#!/bin/sh\necho failing >&2\nexit 3\n', { mode: 0o755 });
+  // The stop hook also leaves a sleep behind in its group: it must not outlive hook_timeout.
+  stopBg = path.join(dir, 'stop-bg.pids');
+  fs.writeFileSync(path.join(dir, 'on-stop.sh'), `#!/bin/sh\nsleep 300 &\necho $! >> ${stopBg}\necho failing >&2\nexit 3\n`, { mode: 0o755 });
   d = await TestDaemon.start({
     dir,
     config: {
@@ -46,6 +49,10 @@ before(async () => {
 });
 after(async () => {
   await d?.stop();
+  for (const p of fs.existsSync(stopBg) ? fs.readFileSync(stopBg, 'utf8').split('\n').filter(Boolean).map(Number) : []) {
+    if (pidAlive(p)) process.kill(p, 'SIGKILL');
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 const pmondLog = (): string => fs.readFileSync(path.join(d.logs, 'pmond.log'), 'utf8');
@@ -64,6 +71,20 @@ test('a failing stop hook and a missing failure hook are logged and change nothi
   const s = await d.json(['stop', 'hooked']);
   assert.equal(s.status, 'stopped');
   await waitFor('stop hook failure logged', () => /hook stop failed: exit 3/.test(pmondLog()));
+  // What it left in its group (its own session, not pmond's) is killed at hook_timeout, and that is logged.
+  const bg = Number(await waitFor('the stop hook\'s background sleep', () => fs.existsSync(stopBg) && fs.readFileSync(stopBg, 'utf8').trim()));
+  const session = (pid: number): string | undefined => {
+    try {
+      const st = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return st.slice(st.lastIndexOf(')') + 2).split(' ')[3];
+    } catch {
+      return undefined; // already gone
+    }
+  };
+  const bgSession = session(bg);
+  if (bgSession !== undefined) assert.notEqual(bgSession, session(d.pid), 'the hook runs in a session of its own');
+  await waitFor('the background sleep killed at hook_timeout', () => !pidAlive(bg), 5000);
+  await waitFor('the group kill logged', () => /hook stop failed: group killed after 1000 ms with 1 members left/.test(pmondLog()));
   await d.json(['exec', '/bin/false', '--name', 'fails-once', '-n']);
   await d.waitProc('fails-once', 'failed', (x) => x.status === 'failed');
   await waitFor('missing hook logged', () => /hook failure failed: ENOENT/.test(pmondLog()));

@@ -4,6 +4,7 @@ import type { Status } from '../protocol/methods';
 
 export interface ProcessesTable {
   id: Generated<number>;
+  /** Unique per owner: UNIQUE(uid, name). */
   name: string;
   process_file: string;
   /** JSON array of strings. */
@@ -20,6 +21,8 @@ export interface ProcessesTable {
   pid: number | null;
   /** /proc/PID/stat start time (clock ticks since boot) of pid. */
   pid_start_time: number | null;
+  /** /proc/sys/kernel/random/boot_id of the boot pid was recorded in (a pid from another boot names nothing). */
+  pid_boot_id: string | null;
   restarts: number;
   consecutive_failures: number;
   auto_restart: number;
@@ -30,6 +33,8 @@ export interface ProcessesTable {
   stopped_at: string | null;
   /** Token given to the last spawned child (PMON3_SPAWN_TOKEN), to find it if pmond died before recording its pid. */
   spawn_token: Generated<string | null>;
+  /** The cgroup directory the process was placed in, or null (not placed in one). */
+  cgroup: string | null;
   created_at: Generated<string>;
   updated_at: Generated<string>;
 }

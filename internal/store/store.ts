@@ -16,7 +16,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteAdapter, SqliteDialect, type DialectAdapter, type Migration, type MigrationProvider } from 'kysely';
 import { MIGRATIONS } from '../../db/migrations';
 import type { Logger } from '../logger/logger';
-import { alreadyExists, failedPrecondition, internal, notFound } from '../protocol/errors';
+import { alreadyExists, failedPrecondition, internal, notFound, PmonError } from '../protocol/errors';
 import type { Database, NewProcessRow, ProcessPatch, ProcessRow } from './schema';
 
 /** Whether what is in memory is on disk. */
@@ -200,6 +200,8 @@ function quickCheck(db: SQLite.Database, file: string): void {
     throw failedPrecondition(`database ${file} cannot be read (${describeError(e)})`);
   }
   if (problems.length === 1 && problems[0] === 'ok') return;
+  // One problem a line, without the "*** in database main ***" headings.
+  problems = problems.flatMap((p) => p.split('\n')).filter((p) => p.trim() && !p.startsWith('***'));
   const shown = problems.slice(0, 3).join('; ');
   const more = problems.length > 3 ? ` and ${problems.length - 3} more` : '';
   refuse(file, `is corrupt (quick_check: ${shown.length > 300 ? `${shown.slice(0, 297)}...` : shown}${more})`);
@@ -211,7 +213,7 @@ function tables(db: SQLite.Database): Set<string> {
 }
 
 /** Run the pending migrations (all in one transaction); none pending means no write at all. */
-async function migrate(sqlite: SQLite.Database, file: string, dataDir: string, existed: boolean): Promise<void> {
+async function migrate(sqlite: SQLite.Database, file: string, dataDir: string, verb: 'created' | 'migrated'): Promise<void> {
   const done = tables(sqlite).has('kysely_migration')
     ? new Set(sqlite.prepare('SELECT name FROM kysely_migration').pluck().all() as string[])
     : new Set<string>();
@@ -226,17 +228,71 @@ async function migrate(sqlite: SQLite.Database, file: string, dataDir: string, e
   if (!error) return;
   const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
   if (isFull(error)) {
-    throw failedPrecondition(`database ${file} cannot be ${existed ? `migrated (${failed})` : 'created'}: data_dir ${dataDir} is full (${describeError(error)})`);
+    throw failedPrecondition(`database ${file} cannot be ${verb === 'migrated' ? `migrated (${failed})` : verb}: data_dir ${dataDir} is full (${describeError(error)})`);
   }
   throw internal(`database ${file}: migration ${failed} failed: ${describeError(error)}`);
 }
 
+/** Open an SQLite file; when SQLite says only "unable to open database file", ask the OS why. */
+function openFile(file: string, dataDir: string, create: boolean): SQLite.Database {
+  try {
+    return new SQLite(file, { timeout: BUSY_MS, fileMustExist: !create });
+  } catch (e) {
+    let cause: unknown = e;
+    try {
+      fs.closeSync(fs.openSync(file, create ? fs.constants.O_RDWR | fs.constants.O_CREAT : fs.constants.O_RDONLY, 0o600));
+    } catch (os) {
+      cause = os;
+    }
+    const why = describeError(cause);
+    throw failedPrecondition(`database ${file} cannot be ${create ? 'created' : 'opened'}: ${isFull(cause) ? `data_dir ${dataDir} is full (${why})` : why}`);
+  }
+}
+
+const unlinkQuiet = (f: string): void => fs.rmSync(f, { force: true });
+
 /**
- * Open (creating if needed) data_dir/data.db, mode 0600: check it
- * (quick_check), migrate it, load every row. A corrupt database, or a file
- * that is not one, is refused (FAILED_PRECONDITION), never replaced. A
- * database that can be read but not written (full disk) opens: the store
- * then keeps changes in memory until it can write them.
+ * Make data_dir/data.db: built and migrated as data.db.new, then linked into
+ * place. A data.db is thus never a half-made file, and an empty or short one
+ * is always damage (refused), never "a new database".
+ */
+async function createDatabase(file: string, dataDir: string): Promise<void> {
+  const tmp = `${file}.new`;
+  const leftovers = [tmp, `${tmp}-journal`, `${tmp}-wal`, `${tmp}-shm`];
+  leftovers.forEach(unlinkQuiet); // of a creation that failed (full disk, crash)
+  const db = openFile(tmp, dataDir, true);
+  try {
+    fs.chmodSync(tmp, 0o600);
+    db.pragma(`journal_mode = ${JOURNAL_MODE}`);
+    db.pragma('synchronous = FULL');
+    await migrate(db, file, dataDir, 'created');
+    db.close();
+    try {
+      fs.linkSync(tmp, file);
+    } catch (e) {
+      if (codeOf(e) !== 'EEXIST') throw e;
+    }
+    leftovers.forEach(unlinkQuiet);
+    const dir = fs.openSync(dataDir, 'r');
+    try {
+      fs.fsyncSync(dir);
+    } finally {
+      fs.closeSync(dir);
+    }
+  } catch (e) {
+    if (db.open) db.close();
+    leftovers.forEach(unlinkQuiet);
+    if (e instanceof PmonError) throw e;
+    throw failedPrecondition(`database ${file} cannot be created: ${isFull(e) ? `data_dir ${dataDir} is full (${describeError(e)})` : describeError(e)}`);
+  }
+}
+
+/**
+ * Open data_dir/data.db (made, mode 0600, if there is none): check it
+ * (quick_check), migrate it, load every row. A corrupt or empty database,
+ * or a file that is not one, is refused (FAILED_PRECONDITION), never
+ * replaced. A database that can be read but not written (full disk) opens:
+ * the store then keeps changes in memory until it can write them.
  */
 export async function openStore(dataDir: string, opts: StoreOptions): Promise<Store> {
   const file = path.join(dataDir, 'data.db');
@@ -245,32 +301,20 @@ export async function openStore(dataDir: string, opts: StoreOptions): Promise<St
   } catch (e) {
     throw failedPrecondition(`data_dir ${dataDir} cannot be created (${describeError(e)})`);
   }
-  const existed = fs.existsSync(file);
-  let sqlite: SQLite.Database;
-  try {
-    sqlite = new SQLite(file, { timeout: BUSY_MS });
-  } catch (e) {
-    // SQLite says only "unable to open database file": ask the OS why.
-    let cause: unknown = e;
-    try {
-      fs.closeSync(fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600));
-    } catch (os) {
-      cause = os;
-    }
-    const why = describeError(cause);
-    throw failedPrecondition(`database ${file} cannot be opened: ${isFull(cause) ? `data_dir ${dataDir} is full (${why})` : why}`);
-  }
+  if (!fs.existsSync(file)) await createDatabase(file, dataDir);
+  else if (fs.statSync(file).size === 0) refuse(file, 'is empty (0 bytes)');
+  const sqlite = openFile(file, dataDir, false);
   try {
     try {
       fs.chmodSync(file, 0o600);
     } catch {
       /* a read-only file system: reading is all that may be possible anyway */
     }
-    if (existed) quickCheck(sqlite, file);
+    quickCheck(sqlite, file);
     const journal = setJournal(sqlite, file, opts.logger);
     sqlite.pragma('synchronous = FULL');
     sqlite.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
-    await migrate(sqlite, file, dataDir, existed);
+    await migrate(sqlite, file, dataDir, 'migrated');
     const rows = sqlite.prepare('SELECT * FROM processes ORDER BY id').all() as ProcessRow[];
     const seq = (sqlite.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'processes'").pluck().get() as number | undefined) ?? 0;
     return new MemoryStore(sqlite, file, rows, seq, journal, opts);
@@ -306,6 +350,7 @@ export function checkDatabase(dataDir: string): { ok: boolean; text: string } {
   const file = path.join(dataDir, 'data.db');
   let db: SQLite.Database | undefined;
   try {
+    if (fs.statSync(file).size === 0) return { ok: false, text: `${file}: empty (0 bytes)` };
     db = new SQLite(file, { readonly: true, fileMustExist: true, timeout: 5000 });
     const rows = (db.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check);
     const ok = rows.length === 1 && rows[0] === 'ok';

@@ -1,19 +1,51 @@
 /**
  * pmond: the pmon3 daemon. Runs in the foreground (systemd style).
  * Exit status: 0 after a clean shutdown, 2 for bad configuration, 1 otherwise.
+ *
+ * pmond --check: a full integrity check of data_dir/data.db (read-only, also
+ * while a pmond runs); prints `ok` or the problems; exit 0 / 1.
  */
 import { loadConfig } from '../../internal/config/config';
 import { startDaemon } from '../../internal/daemon/daemon';
+import type { Logger } from '../../internal/logger/logger';
 import { exitCodeFor } from '../../internal/protocol/errors';
+import { checkDatabase } from '../../internal/store/store';
 import { VERSION } from '../../internal/version';
+
+/** The daemon's logger once it exists; before that, stderr. */
+let logger: Logger | undefined;
+
+/**
+ * A safety net, not the way errors are handled: an error nobody caught is
+ * logged and pmond keeps supervising (its children must not lose their
+ * supervisor to a bug in one code path).
+ */
+function report(what: string, e: unknown): void {
+  const text = e instanceof Error ? (e.stack ?? e.message) : String(e);
+  try {
+    if (logger) logger.error(`${what} (pmond keeps running): ${text.replace(/\s*\n\s*/g, ' | ')}`);
+    else process.stderr.write(`pmond: ${what}: ${text}\n`);
+  } catch {
+    /* nowhere left to say it */
+  }
+}
+process.on('unhandledRejection', (e) => report('unhandled rejection', e));
+process.on('uncaughtException', (e) => report('uncaught exception', e));
 
 async function main(): Promise<void> {
   if (process.argv.includes('--version') || process.argv.includes('-v')) {
     process.stdout.write(`pmond ${VERSION}\n`);
     return;
   }
+  if (process.argv.includes('--check')) {
+    const { ok, text } = checkDatabase(loadConfig().data_dir);
+    process.stdout.write(`${text}\n`);
+    process.exitCode = ok ? 0 : 1;
+    return;
+  }
   const config = loadConfig();
   const daemon = await startDaemon(config, VERSION);
+  logger = daemon.logger;
   let stopping = false;
   const stop = (sig: string): void => {
     if (stopping) return;

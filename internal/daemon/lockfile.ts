@@ -5,10 +5,10 @@
  *
  * Taking the lock writes nothing: BEGIN EXCLUSIVE on a rollback-journal
  * database only takes the file's POSIX locks (the journal is opened at the
- * first page written, and nothing is). Once pmond.lock exists (an empty file
- * is an empty database), pmond can start on a full disk. Only a lock really
- * held by another process says "another pmond"; any other failure names its
- * cause, a full disk as a full disk.
+ * first page written, and nothing is). Only the first pmond on a data_dir
+ * writes pmond.lock's one page; from then on pmond can start on a full disk.
+ * Only a lock really held by another process says "another pmond"; any
+ * other failure names its cause, a full disk as a full disk.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -76,6 +76,9 @@ export function acquireDaemonLock(dataDir: string): { release(): void } {
     throw cannotLock(dataDir, file, e);
   }
   try {
+    // An empty file is an empty database, whose first write transaction writes page 1: write it
+    // once, now, so that BEGIN EXCLUSIVE writes nothing from then on (a full disk included).
+    if (fs.statSync(file).size === 0) db.pragma('user_version = 1');
     db.exec('BEGIN EXCLUSIVE');
   } catch (e) {
     db.close();

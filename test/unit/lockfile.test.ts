@@ -77,14 +77,24 @@ test('a lock held by another process is refused naming its pid; freed when that 
   acquireDaemonLock(dir).release();
 });
 
-test('taking the lock writes nothing: pmond.lock stays an empty file, with no journal', () => {
+test('taking the lock writes nothing once pmond.lock exists: not a byte changes, no journal is made', () => {
   const dir = newDir();
+  const file = path.join(dir, 'pmond.lock');
+  acquireDaemonLock(dir).release(); // the first one writes its one page
+  const before = fs.readFileSync(file);
+  const mtime = fs.statSync(file).mtimeMs;
+  assert.equal(before.length, 4096);
   const lock = acquireDaemonLock(dir);
-  const st = fs.statSync(path.join(dir, 'pmond.lock'));
-  assert.equal(st.size, 0);
-  assert.equal(st.mode & 0o777, 0o600);
+  assert.deepEqual(fs.readdirSync(dir), ['pmond.lock'], 'no journal while held');
   lock.release();
+  assert.deepEqual(fs.readFileSync(file), before);
+  assert.equal(fs.statSync(file).mtimeMs, mtime);
+  assert.equal(fs.statSync(file).mode & 0o777, 0o600);
   assert.deepEqual(fs.readdirSync(dir), ['pmond.lock']);
+  // An empty pmond.lock (a first start cut short) is made whole again.
+  fs.writeFileSync(file, '');
+  acquireDaemonLock(dir).release();
+  assert.equal(fs.statSync(file).size, 4096);
 });
 
 test('a pmond.lock left by the pmond of before (a holder table, a hot journal after SIGKILL) is taken', async () => {

@@ -52,7 +52,7 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
   ensureDir('logs_dir', config.logs_dir, 0o755);
   const logger = createLogger(config.logs_dir, config.log_level);
   const lock = acquireDaemonLock(config.data_dir);
-  const store = await openStore(config.data_dir);
+  const store = await openStore(config.data_dir, { logger });
   const users = new GetentUserResolver();
   const { reader, error } = loadPeerCredReader();
   if (!reader) logger.warn(`SO_PEERCRED addon unavailable (${error}); only uid ${daemonUid} may connect (socket mode 0600)`);

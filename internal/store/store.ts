@@ -452,15 +452,16 @@ class MemoryStore implements Store {
     if (this.rows.has(id)) throw alreadyExists(`process ${id} already exists`);
     if (this.byName.has(key(row.uid, row.name))) throw alreadyExists(`process "${row.name}" already exists`);
     const t = now();
-    const given = { ...DEFAULTS, ...defined(row), id, created_at: row.created_at ?? t, updated_at: row.updated_at ?? t } as ProcessRow;
+    const given: Record<string, unknown> = { ...DEFAULTS, ...defined(row), id, created_at: row.created_at ?? t, updated_at: row.updated_at ?? t };
     // In the table's column order, as a row read from disk.
-    const full = Object.fromEntries([...COLUMNS.map((c) => [c, given[c]]), ...Object.entries(given).filter(([k]) => !(k in COLUMN_SET))]) as ProcessRow;
-    check(full);
-    this.rows.set(id, full);
-    this.byName.set(key(full.uid, full.name), id);
+    const full = {} as Record<string, unknown>;
+    for (const c of COLUMNS) full[c] = given[c];
+    check(full as ProcessRow, given);
+    this.rows.set(id, full as ProcessRow);
+    this.byName.set(key(row.uid, row.name), id);
     this.nextId = Math.max(this.nextId, id + 1);
     this.touch(id);
-    return { ...full };
+    return { ...(full as ProcessRow) };
   }
 
   async update(id: number, patch: ProcessPatch): Promise<ProcessRow> {
@@ -641,7 +642,7 @@ function defined<T extends object>(obj: T): Partial<T> {
  * NOT NULL column would otherwise fail every later flush and hold back every
  * other row with it.
  */
-function check(row: ProcessRow): void {
+function check(row: ProcessRow, given: object = row): void {
   for (const c of COLUMNS) {
     const v = row[c] as unknown;
     if (v === null || v === undefined) {
@@ -652,5 +653,5 @@ function check(row: ProcessRow): void {
       throw internal(`process ${row.id}: ${c} cannot hold ${typeof v === 'number' ? String(v) : `a ${typeof v}`}`);
     }
   }
-  for (const k of Object.keys(row)) if (!(k in COLUMN_SET)) throw internal(`process ${row.id}: no column ${k}`);
+  for (const k of Object.keys(given)) if (!(k in COLUMN_SET)) throw internal(`process ${row.id}: no column ${k}`);
 }

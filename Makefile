@@ -9,18 +9,26 @@ NODE     ?= node
 NPM      ?= npm
 DEMO_DIR ?= $(CURDIR)/.demo
 
-.PHONY: all build test test-unit test-e2e demo demo-stop clean deps
+.PHONY: all build test test-unit test-e2e demo demo-stop clean deps native
 
 all: build
 
-# Install dependencies only when missing (npm ci builds better-sqlite3 and the peercred addon).
+# Install dependencies only when missing (npm ci builds better-sqlite3 and our native parts).
 node_modules/.package-lock.json: package.json package-lock.json
 	$(NPM) ci --no-audit --no-fund
 	@touch $@
 
 deps: node_modules/.package-lock.json
 
-build: deps
+# The native parts (internal/native): the N-API addon and the exec helper, rebuilt when their sources change.
+NATIVE_STAMP := build/Release/.native-stamp
+$(NATIVE_STAMP): binding.gyp internal/native/native.c internal/native/exec.c internal/native/static-flag.py | deps
+	$(NPM) run --silent native
+	@touch $@
+
+native: $(NATIVE_STAMP)
+
+build: deps native
 	$(NODE) node_modules/typescript/bin/tsc -p tsconfig.json
 	@chmod +x bin/pmon3 bin/pmon3.js bin/pmon3-snapshot bin/pmond
 
@@ -41,7 +49,7 @@ demo: build
 demo-stop:
 	@DEMO_DIR="$(DEMO_DIR)" bash contrib/demo/demo.sh stop
 
-# build/ (the peercred addon, built by npm ci) is kept: it is only rebuilt by npm ci.
+# build/ (the native parts, built by npm ci or make native) is kept.
 clean:
 	rm -rf dist .demo
 
@@ -104,7 +112,7 @@ completions: build
 
 install: $(INSTALL_PREREQS)
 	@case "$(LIBDIR)" in */pmon3) ;; *) echo "install: LIBDIR must end in /pmon3 (it is replaced as a whole)" >&2; exit 2;; esac
-	@test -f dist/cmd/pmond/main.js -a -f build/Release/peercred.node -a -f completions/pmon3.bash \
+	@test -f dist/cmd/pmond/main.js -a -f build/Release/pmon3_native.node -a -f build/Release/pmon3-exec -a -f completions/pmon3.bash \
 	  || { echo "install: nothing built; run make build completions" >&2; exit 2; }
 	install -d -m 0755 "$(DESTDIR)$(LIBDIR)/build/Release" "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(SHAREDIR)/hooks" \
 	  "$(DESTDIR)$(DOCDIR)" "$(DESTDIR)$(BASHCOMPDIR)" "$(DESTDIR)$(ZSHCOMPDIR)" "$(DESTDIR)$(FISHCOMPDIR)"
@@ -112,7 +120,7 @@ install: $(INSTALL_PREREQS)
 	cp -R dist bin "$(DESTDIR)$(LIBDIR)/"
 	rm -rf "$(DESTDIR)$(LIBDIR)/dist/test" "$(DESTDIR)$(LIBDIR)/dist/bench"
 	install -m 0644 package.json package-lock.json "$(DESTDIR)$(LIBDIR)/"
-	install -m 0755 build/Release/peercred.node "$(DESTDIR)$(LIBDIR)/build/Release/"
+	install -m 0755 build/Release/pmon3_native.node build/Release/pmon3-exec "$(DESTDIR)$(LIBDIR)/build/Release/"
 	@# The installed node_modules: a copy of the built one (better-sqlite3 compiled already),
 	@# pruned to production dependencies offline, minus better-sqlite3's sources and objects.
 	cp -R node_modules "$(DESTDIR)$(LIBDIR)/"
@@ -151,7 +159,7 @@ systemd_install: install systemd_permissions
 	sed -e 's#^ExecStart=/usr/bin/pmond#ExecStart=$(BINDIR)/pmond#' -e 's#/usr/share/doc/pmon3#$(DOCDIR)#' \
 	  rpm/pmond.service > "$(DESTDIR)$(UNITDIR)/pmond.service.tmp"
 	chmod 0644 "$(DESTDIR)$(UNITDIR)/pmond.service.tmp" && mv "$(DESTDIR)$(UNITDIR)/pmond.service.tmp" "$(DESTDIR)$(UNITDIR)/pmond.service"
-	sed -e 's#^/var/log/pmond/#$(PMON_LOGDIR)/#' rpm/pmond.logrotate > "$(DESTDIR)$(LOGROTATEDIR)/pmond.tmp"
+	sed -e 's#/var/log/pmond/#$(PMON_LOGDIR)/#g' rpm/pmond.logrotate > "$(DESTDIR)$(LOGROTATEDIR)/pmond.tmp"
 	chmod 0644 "$(DESTDIR)$(LOGROTATEDIR)/pmond.tmp" && mv "$(DESTDIR)$(LOGROTATEDIR)/pmond.tmp" "$(DESTDIR)$(LOGROTATEDIR)/pmond"
 	test -e "$(DESTDIR)$(CONFDIR)/config.yaml" || install -m 0644 rpm/config.yaml "$(DESTDIR)$(CONFDIR)/config.yaml"
 	@if $(SYSTEMD_LIVE); then \

@@ -1,9 +1,16 @@
 {
   "targets": [
     {
-      "target_name": "peercred",
-      "sources": ["internal/peercred/peercred.c"],
-      "cflags": ["-O2", "-Wall"]
+      "target_name": "pmon3_native",
+      "sources": ["internal/native/native.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Werror=implicit-function-declaration"]
+    },
+    {
+      "target_name": "pmon3-exec",
+      "type": "executable",
+      "sources": ["internal/native/exec.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Werror=implicit-function-declaration"],
+      "ldflags": ["<!@(python3 internal/native/static-flag.py)"]
     }
   ]
 }

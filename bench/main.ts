@@ -8,7 +8,7 @@
  *
  * Environment: BENCH_QUICK=1 (small and short, for development),
  * BENCH_CPU_WINDOW_S (default 30, quick 10), BENCH_MANAGERS=pmon3,pm2,supervisord,
- * BENCH_WORKLOADS=cli,restart,flood,start,footprint,scale (default: all).
+ * BENCH_WORKLOADS=cli,restart,spawn,flood,start,footprint,scale (default: all).
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -31,6 +31,7 @@ import {
   Results,
   rss,
   sequentialStarts,
+  spawnCost,
   type Ctx,
   type Knobs,
 } from './workloads';
@@ -140,7 +141,7 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const loadBefore = os.loadavg();
   const wantManagers = new Set((process.env.BENCH_MANAGERS || 'pmon3,pm2,supervisord').split(',').map((s) => s.trim().toLowerCase()));
-  const workloads = new Set((process.env.BENCH_WORKLOADS || 'cli,restart,flood,start,footprint,scale').split(',').map((s) => s.trim()));
+  const workloads = new Set((process.env.BENCH_WORKLOADS || 'cli,restart,spawn,flood,start,footprint,scale').split(',').map((s) => s.trim()));
   log(`pmon3 bench (${k.quick ? 'quick' : 'full'}): ${machine()}`);
   log(`open files limit: ${ensureFileLimit(8192)}`);
   const versions = await ensurePeers(wantManagers);
@@ -191,6 +192,7 @@ async function main(): Promise<void> {
     if (workloads.has('cli')) await step('CLI round trips, 0 processes', () => cliRoundTrips(ctx, '0', true));
     if (workloads.has('footprint')) await step('RSS, 0 processes', () => rss(ctx, 'rss.0'));
     if (workloads.has('restart')) await step('restart latency', () => restartLatency(ctx));
+    if (workloads.has('spawn')) await step('exec helper cost', () => spawnCost(ctx));
     if (workloads.has('flood')) await step('log flood', () => logFlood(ctx));
     if (workloads.has('start')) await step(`${k.startN} sequential CLI starts × ${k.startReps}`, () => sequentialStarts(ctx));
     if (workloads.has('cli') || workloads.has('footprint')) {

@@ -90,6 +90,15 @@ export function rowDefs(k: Knobs): RowDef[] {
         return { text: `median ≤ 5 ms (${v === undefined ? '?' : v.toFixed(1)} ms)`, met: v === undefined ? undefined : v <= 5 };
       },
     },
+    {
+      id: 'spawn.cost',
+      title: 'start `sleep` until exec\'d, from inside pmond: through the exec helper (pmon3) vs a plain spawn (floor)',
+      unit: 'ms',
+      target: (r) => {
+        const d = (pm(r, 'spawn.cost') ?? NaN) - (med(r.get('spawn.cost', FLOOR)) ?? NaN);
+        return { text: `helper costs ≤ 1 ms more (${Number.isNaN(d) ? '?' : d.toFixed(2)} ms)`, met: Number.isNaN(d) ? undefined : d <= 1 };
+      },
+    },
     { id: 'restart.node', title: `restart after SIGKILL → new pid exec'd, node script (${k.restartKills} kills)`, unit: 'ms' },
     { id: `restart.sleep.${big}`, title: `restart after SIGKILL, \`sleep\`, with ${big} other processes managed`, unit: 'ms' },
     { id: 'rss.0', title: 'daemon RSS, idle, 0 processes', unit: 'MiB' },

@@ -397,3 +397,58 @@ export async function clearAll(ctx: Ctx, only?: Manager[]): Promise<void> {
     ctx.log(`  ${m.name}: cleared (${((nowMs() - t0) / 1000).toFixed(1)} s)`);
   }
 }
+
+// ------------------------------------------------------------ 7: the exec helper's cost
+
+/**
+ * What starting through pmon3-exec costs over a plain spawn: `sleep` started
+ * N times each way, interleaved, from this process, timed until its
+ * /proc/PID/cmdline is sleep's (it has exec'd). "pmon3" is HelperSpawner (the
+ * helper, the spec pipe and the status pipe: exactly what pmond runs), the
+ * floor is child_process.spawn of the same binary with the same options
+ * pmond used before the helper (detached, log fd for stdout and stderr).
+ */
+export async function spawnCost(ctx: Ctx): Promise<void> {
+  const { HelperSpawner } = await import('../internal/process/spawner');
+  const { execHelperPath, loadNative } = await import('../internal/native');
+  const native = loadNative(ROOT);
+  const helper = new HelperSpawner(execHelperPath(ROOT), (b) => native.memfd(b));
+  const log = path.join(ctx.dir, 'spawn-cost.log');
+  const uid = process.getuid?.() ?? 0;
+  const gid = process.getgid?.() ?? 0;
+  const isSleep = (pid: number): boolean => cmdline(pid)[0] === SLEEP;
+  const reps = ctx.knobs.quick ? 20 : 100;
+  for (let i = 0; i < reps; i++) {
+    {
+      const t0 = nowMs();
+      const fd = fs.openSync(log, 'a');
+      const c = spawn(SLEEP, ['3600'], { detached: true, stdio: ['ignore', fd, fd] });
+      fs.closeSync(fd);
+      pollUntil(() => isSleep(c.pid!), 5000);
+      ctx.results.add('spawn.cost', FLOOR, nowMs() - t0);
+      c.kill('SIGKILL');
+      c.unref();
+    }
+    {
+      const t0 = nowMs();
+      const w = await helper.spawn({
+        file: SLEEP,
+        args: ['3600'],
+        env: { PATH: '/usr/bin:/bin' },
+        cwd: '/',
+        uid,
+        gid,
+        groups: [gid],
+        log: { kind: 'user', path: log },
+        cgroup: null,
+      });
+      pollUntil(() => isSleep(w.pid), 5000);
+      ctx.results.add('spawn.cost', 'pmon3', nowMs() - t0);
+      process.kill(w.pid, 'SIGKILL');
+    }
+    await sleep(5);
+  }
+  const f = ctx.results.get('spawn.cost', 'pmon3');
+  const g = ctx.results.get('spawn.cost', FLOOR);
+  ctx.log(`  spawn via pmon3-exec: ${f?.samples.map((s) => s.toFixed(2)).slice(0, 10).join(' ')} …; direct: ${g?.samples.map((s) => s.toFixed(2)).slice(0, 10).join(' ')} …`);
+}

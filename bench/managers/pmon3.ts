@@ -108,7 +108,7 @@ export class Pmon3 implements Manager {
   }
 
   async pids(): Promise<Map<string, number>> {
-    const list = await this.withClient((c) => c.call('list', {}));
+    const list = await this.withClient((c) => c.listAll());
     const m = new Map<string, number>();
     for (const p of list) {
       if (p.pid !== null && p.status === 'running') {
@@ -147,7 +147,7 @@ export class Pmon3 implements Manager {
   }
 
   private async withClient<T>(fn: (c: Client) => Promise<T>, timeoutMs = 60_000): Promise<T> {
-    const c = await Client.connect(this.socket, timeoutMs);
+    const c = await Client.connect(this.socket, { timeoutMs, idleMs: timeoutMs });
     try {
       return await fn(c);
     } finally {

@@ -4,6 +4,7 @@
  * --json) and an exit status from the closed set (internal/protocol/errors).
  */
 import { Command } from '@oclif/core';
+import { printable } from '../../internal/cli/render';
 import { exitCodeFor, PmonError, toWireError } from '../../internal/protocol/errors';
 
 export abstract class PmonCommand extends Command {
@@ -18,7 +19,7 @@ export abstract class PmonCommand extends Command {
     // oclif's own errors (bad flags, --help, exit) keep oclif's handling and exit codes.
     if (!(err instanceof PmonError) && err.oclif !== undefined) throw err;
     const wire = toWireError(err);
-    process.stderr.write(`pmon3: ${wire.message}\n`);
+    process.stderr.write(`pmon3: ${printable(wire.message)}\n`);
     if (this.jsonEnabled()) this.logJson({ error: wire });
     return this.exit(exitCodeFor(err));
   }

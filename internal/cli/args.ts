@@ -6,6 +6,7 @@
  * are plain text. (A library such as shell-quote also parses operators and
  * expands variables, which is exactly what must not happen here.)
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { invalidArgument } from '../protocol/errors';
 import { ENV_NAME_RE, type ExecParams } from '../protocol/methods';
@@ -91,10 +92,21 @@ export interface ExecArgv {
   noAutorestart: boolean;
 }
 
+/**
+ * The binary as pmond gets it: a path (with a "/") resolves against `here`; a bare word names
+ * a file in `here` if there is one (as the Go pmon3 and PM2 take `exec app.sh`), else it is
+ * sent bare and the exec helper looks it up in the child's PATH, as the user (`exec node`).
+ */
+export function binaryParam(binary: string, here: string): string {
+  if (binary.includes('/')) return path.resolve(here, binary);
+  const local = path.join(here, binary);
+  return fs.existsSync(local) ? local : binary;
+}
+
 /** exec's request from its argv: the one place both CLI paths build it. Paths resolve against `here`. */
 export function execParams(a: ExecArgv, here: string): ExecParams {
   return {
-    file: path.resolve(here, a.binary),
+    file: binaryParam(a.binary, here),
     ...(a.name !== undefined ? { name: a.name } : {}),
     args: [...(a.args !== undefined ? splitArgs(a.args) : []), ...a.extra],
     env: a.envVars !== undefined ? parseEnvVars(a.envVars) : {},

@@ -20,7 +20,6 @@
  */
 import * as fs from 'node:fs';
 import { Client } from '../client/client';
-import { loadConfig } from '../config/config';
 import { NAME_RE } from '../protocol/methods';
 
 /** Longest wait for pmond's process list during a completion. */
@@ -184,10 +183,10 @@ export const liveSources: CompletionSources = {
       const deadline = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error('timeout')), QUERY_TIMEOUT_MS);
       });
-      const cfg = loadConfig();
-      client = await Promise.race([Client.connect(cfg.socket_path, QUERY_TIMEOUT_MS), deadline]);
+      const { connect } = require('./session') as typeof import('./session');
+      client = await Promise.race([connect({ timeoutMs: QUERY_TIMEOUT_MS }), deadline]);
       const c = client;
-      const list = await Promise.race([c.call('list', {}), deadline]);
+      const list = await Promise.race([c.listAll(), deadline]);
       // Only names the daemon could have accepted reach the shell (bash's compgen -W expands its words).
       return list.filter((p) => NAME_RE.test(p.name)).map((p) => ({ id: p.id, name: p.name }));
     } catch {

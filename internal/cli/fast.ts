@@ -190,7 +190,8 @@ export async function serve(plan: Plan): Promise<void> {
   } catch (err) {
     // cmd/pmon3/base.ts's catch: one line on stderr, the JSON error on stdout with --json.
     const wire = toWireError(err);
-    process.stderr.write(`pmon3: ${wire.message}\n`);
+    const { printable } = require('./render') as typeof import('./render');
+    process.stderr.write(`pmon3: ${printable(wire.message)}\n`);
     if (plan.json) writeJson({ error: wire });
     process.exitCode = exitCodeFor(err);
   }
@@ -205,7 +206,7 @@ export async function execute(plan: Plan): Promise<{ text: string; value: unknow
   const one = (p: ProcessView): { text: string; value: unknown } => ({ text: render.processTable([p]), value: p });
   switch (plan.cmd) {
     case 'ls': {
-      const list = await withClient((c) => c.call('list', {}));
+      const list = await withClient((c) => c.listAll());
       return { text: render.processTable(list), value: list };
     }
     case 'desc': {
@@ -408,8 +409,10 @@ export function warmUp(): void {
     started_at: now,
     created_at: now,
     updated_at: now,
+    cgroup: null,
+    saved: true,
   };
-  const reply = new FrameDecoder(1 << 20).push(encodeFrame({ v: 1, id: 1, ok: true, result: [view] }))[0] as { result: unknown };
+  const reply = new FrameDecoder(1 << 20).push(encodeFrame({ v: 2, id: 1, ok: true, result: { processes: [view], next: null } }))[0] as { result: unknown };
   METHODS.list.result.safeParse(reply.result);
   METHODS.describe.result.safeParse(view);
   METHODS.exec.result.safeParse(view);

@@ -1,5 +1,16 @@
-/** Human output: tables for ls and desc. Plain text, no colour codes when not a TTY. */
-import type { ProcessView } from '../protocol/methods';
+/**
+ * Human output: tables for ls and desc. Plain text, no colour codes when not a TTY.
+ * Every cell and every error line goes through printable(): names, paths and
+ * arguments come from users, and a directory named with ESC sequences must not
+ * drive the terminal of the root who lists it.
+ */
+import type { ProcessSummary, ProcessView } from '../protocol/methods';
+
+/** s with control characters (C0, DEL, C1) shown as \xNN escapes, so a terminal prints them instead of obeying them. */
+export function printable(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
 
 export function formatBytes(n: number | null): string {
   if (n === null) return '-';
@@ -26,14 +37,15 @@ export function formatUptime(ms: number | null): string {
 }
 
 /** A boxed table. */
-export function table(headers: string[], rows: string[][]): string {
+export function table(headers: string[], cells: string[][]): string {
+  const rows = cells.map((r) => r.map(printable));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (l: string, m: string, r: string): string => l + widths.map((w) => '─'.repeat(w + 2)).join(m) + r;
   const row = (cells: string[]): string => '│' + cells.map((c, i) => ` ${c.padEnd(widths[i]!)} `).join('│') + '│';
   return [line('┌', '┬', '┐'), row(headers), line('├', '┼', '┤'), ...rows.map(row), line('└', '┴', '┘')].join('\n');
 }
 
-export function processTable(list: ProcessView[]): string {
+export function processTable(list: ProcessSummary[]): string {
   const headers = ['ID', 'Name', 'PID', 'Restarts', 'Status', 'User', 'CPU', 'Mem', 'Uptime'];
   const rows = list.map((p) => [
     String(p.id),
@@ -62,6 +74,7 @@ export function describeTable(p: ProcessView): string {
     ['env', Object.keys(p.env).length ? Object.keys(p.env).join(' ') : '-'],
     ['cwd', p.cwd],
     ['log', p.log],
+    ['cgroup', p.cgroup ?? '- (process group only)'],
     ['auto_restart', String(p.auto_restart)],
     ['cpu', p.cpu === null ? '-' : `${p.cpu.toFixed(1)}%`],
     ['memory', formatBytes(p.memory)],
@@ -70,6 +83,7 @@ export function describeTable(p: ProcessView): string {
     ['started_at', p.started_at ?? '-'],
     ['created_at', p.created_at],
     ['updated_at', p.updated_at],
+    ...(p.saved ? [] : ([['saved', 'no: only in pmond\'s memory (its database cannot be written)']] as Array<[string, string]>)),
   ];
   return table(['Key', 'Value'], rows);
 }

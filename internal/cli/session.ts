@@ -1,11 +1,65 @@
-/** What every CLI command needs: the configuration and a connected client. */
+/** What every CLI command needs: the configuration and a connected, verified client. */
+import * as fs from 'node:fs';
+import type * as net from 'node:net';
+import * as path from 'node:path';
 import { Client } from '../client/client';
 import { loadConfig } from '../config/config';
+import { loadNative, type Native, socketFd } from '../native';
+import { permissionDenied } from '../protocol/errors';
 
-/** Connect to the pmond named by the configuration, run fn, close. */
-export async function withClient<T>(fn: (c: Client) => Promise<T>): Promise<T> {
+/**
+ * The root of the installed tree: bin/pmon3.js is argv[1] on every start-up path
+ * (the snapshot sets it too), and build/Release sits beside bin/.
+ */
+function treeRoot(): string {
+  const entry = process.argv[1] ?? __filename;
+  let real = entry;
+  try {
+    real = fs.realpathSync(entry);
+  } catch {
+    /* keep it as given */
+  }
+  return path.join(path.dirname(real), '..');
+}
+
+/** The native addon of this tree (internal/native), for the CLI. */
+export function cliNative(): Native {
+  return loadNative(treeRoot());
+}
+
+/**
+ * Refuse a server that is neither root nor the caller: a socket squatted in a
+ * shared directory by another user must not receive a request (and the
+ * `-e DB_PASSWORD=…` it may carry). The kernel says who listens (SO_PEERCRED).
+ */
+export function verifyServer(socket: net.Socket, socketPath: string): void {
+  const fd = socketFd(socket);
+  const me = process.getuid?.() ?? 0;
+  let uid: number;
+  try {
+    if (fd === undefined) throw new Error('no file descriptor');
+    uid = cliNative().getPeerCred(fd).uid;
+  } catch (e) {
+    throw permissionDenied(`cannot tell who serves ${socketPath} (${(e as Error).message}); not sending anything`);
+  }
+  if (uid !== 0 && uid !== me) {
+    throw permissionDenied(`${socketPath} is served by uid ${uid}, neither root nor you (uid ${me}); not sending anything`);
+  }
+}
+
+/** Connect to the pmond named by the configuration, with its identity checked and the configured deadlines. */
+export async function connect(opts: { timeoutMs?: number } = {}): Promise<Client> {
   const cfg = loadConfig();
-  const client = await Client.connect(cfg.socket_path);
+  return Client.connect(cfg.socket_path, {
+    timeoutMs: opts.timeoutMs ?? Math.min(5000, cfg.client_timeout * 1000),
+    idleMs: cfg.client_timeout * 1000,
+    verifyPeer: (s) => verifyServer(s, cfg.socket_path),
+  });
+}
+
+/** Connect, run fn, close. */
+export async function withClient<T>(fn: (c: Client) => Promise<T>): Promise<T> {
+  const client = await connect();
   try {
     return await fn(client);
   } finally {

@@ -1,6 +1,10 @@
 /**
  * The pmond client: one connection, requests matched to replies by id,
- * every reply validated against the shared method table.
+ * every reply validated against the shared method table. Before anything is
+ * sent, the server's identity is checked (the caller's verifyPeer, from the
+ * kernel's SO_PEERCRED): a socket squatted by another user never receives a
+ * request. While a request is in flight, pmond sends something at least every
+ * ALIVE_MS; silence for `idleMs` means pmond is stopped or hung: UNAVAILABLE.
  */
 import * as net from 'node:net';
 import {
@@ -33,23 +37,36 @@ export interface CallOptions {
   onEvent?: (data: string) => void;
 }
 
+/** Options of a connection. */
+export interface ConnectOptions {
+  /** Give up connecting after this long (ms). */
+  timeoutMs?: number;
+  /** Give up a request when pmond has sent nothing for this long (ms). */
+  idleMs?: number;
+  /** Called with the connected socket before any byte is sent; throws to refuse the server. */
+  verifyPeer?: (socket: net.Socket) => void;
+}
+
 export class Client {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly decoder = new FrameDecoder(MAX_REPLY_FRAME);
   private closedError?: Error;
+  private idleTimer?: NodeJS.Timeout;
 
   private constructor(
     private readonly socket: net.Socket,
     readonly socketPath: string,
+    private readonly idleMs: number,
   ) {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (e) => this.failAll(unavailable(`connection to pmond at ${socketPath} failed: ${e.message}`)));
     socket.on('close', () => this.failAll(unavailable(`pmond at ${socketPath} closed the connection`)));
   }
 
-  /** Connect, or UNAVAILABLE with a one-line hint. */
-  static connect(socketPath: string, timeoutMs = 5000): Promise<Client> {
+  /** Connect, or UNAVAILABLE (PERMISSION_DENIED) with a one-line hint. */
+  static connect(socketPath: string, opts: ConnectOptions = {}): Promise<Client> {
+    const { timeoutMs = 5000, idleMs = 10_000 } = opts;
     return new Promise((resolve, reject) => {
       const s = net.connect(socketPath);
       const timer = setTimeout(() => {
@@ -59,7 +76,14 @@ export class Client {
       s.once('connect', () => {
         clearTimeout(timer);
         s.removeAllListeners('error');
-        resolve(new Client(s, socketPath));
+        try {
+          opts.verifyPeer?.(s);
+        } catch (e) {
+          s.destroy();
+          reject(e);
+          return;
+        }
+        resolve(new Client(s, socketPath, idleMs));
       });
       s.once('error', (e: NodeJS.ErrnoException) => {
         clearTimeout(timer);
@@ -75,15 +99,39 @@ export class Client {
     const id = this.nextId++;
     return new Promise<Result<M>>((resolve, reject) => {
       this.pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject, onEvent: opts.onEvent });
+      this.armIdle();
       // The server enforces its own request cap (max_frame_bytes) and says so.
       this.socket.write(encodeFrame({ v: PROTOCOL_VERSION, id, method, params }, MAX_REPLY_FRAME));
     });
   }
 
+  /** Every process the caller may see: `list`, page after page. */
+  async listAll(): Promise<Result<'list'>['processes']> {
+    const out: Result<'list'>['processes'] = [];
+    let after: number | null = 0;
+    while (after !== null) {
+      const page: Result<'list'> = await this.call('list', after ? { after } : {});
+      out.push(...page.processes);
+      after = page.next;
+    }
+    return out;
+  }
+
   /** Close the connection. */
   close(): void {
+    clearTimeout(this.idleTimer);
     this.socket.end();
     this.socket.destroy();
+  }
+
+  /** (Re)start the silence deadline while requests are pending. */
+  private armIdle(): void {
+    clearTimeout(this.idleTimer);
+    if (this.pending.size === 0) return;
+    this.idleTimer = setTimeout(() => {
+      this.failAll(unavailable(`pmond at ${this.socketPath} said nothing for ${this.idleMs / 1000} s (is it stopped or hung?)`));
+      this.socket.destroy();
+    }, this.idleMs);
   }
 
   private onData(chunk: Buffer): void {
@@ -96,6 +144,7 @@ export class Client {
       return;
     }
     for (const f of frames) this.onFrame(f as Record<string, unknown>);
+    this.armIdle();
   }
 
   private onFrame(f: Record<string, unknown>): void {
@@ -110,6 +159,7 @@ export class Client {
       if (typeof f.data === 'string') p.onEvent?.(f.data);
       return;
     }
+    if (f.event !== undefined) return; // `alive`, or an event a newer pmond sends: it spoke, that is all
     this.pending.delete(id);
     if (f.ok === true) {
       const r = METHODS[p.method].result.safeParse(f.result);
@@ -127,6 +177,7 @@ export class Client {
   }
 
   private failAll(e: Error): void {
+    clearTimeout(this.idleTimer);
     this.closedError ??= e;
     for (const [id, p] of this.pending) {
       this.pending.delete(id);

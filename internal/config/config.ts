@@ -79,6 +79,22 @@ const fileSchema = z
     max_connections: z.number().int().min(1).max(65536),
     /** Seconds a connection may stay silent before pmond closes it. */
     idle_timeout: z.number().min(0.1).max(86400),
+    /** Connections one uid may hold at once (root and admin_group members excepted). */
+    max_connections_per_uid: z.number().int().min(1).max(65536),
+    /** Of max_connections, this many are kept for root and admin_group members. */
+    admin_reserved_connections: z.number().int().min(0).max(65536),
+    /** Unsent reply bytes on one connection past which pmond stops reading its requests until it drains. */
+    reply_buffer_pause: z.number().int().min(4096).max(1024 * 1024 * 1024),
+    /** Unsent reply bytes on one connection past which pmond closes it. */
+    reply_buffer_close: z.number().int().min(65536).max(1024 * 1024 * 1024),
+    /** Processes one user may own (root and admin_group members may exceed it). */
+    max_processes_per_user: z.number().int().min(1).max(1_000_000),
+    /** Bytes of binary path, arguments and environment of one process, together (NULs included). */
+    max_command_bytes: z.number().int().min(1024).max(2 * 1024 * 1024),
+    /** Run each process in a cgroup v2 of its own where cgroup v2 is usable (see README "Stopping"). */
+    cgroups: z.boolean(),
+    /** Seconds the CLI waits for pmond to say anything before it gives up (exit 7). */
+    client_timeout: z.number().min(0.5).max(86400),
   })
   .strict();
 
@@ -150,6 +166,14 @@ export function defaultsFor(ce: ConfigEnv): z.input<typeof fileSchema> {
     max_frame_bytes: 1024 * 1024,
     max_connections: 256,
     idle_timeout: 60,
+    max_connections_per_uid: 16,
+    admin_reserved_connections: 16,
+    reply_buffer_pause: 256 * 1024,
+    reply_buffer_close: 4 * 1024 * 1024,
+    max_processes_per_user: 256,
+    max_command_bytes: 256 * 1024,
+    cgroups: true,
+    client_timeout: 10,
   };
 }
 
@@ -182,6 +206,12 @@ export function parseConfig(text: string, file: string, ce: ConfigEnv): Config {
     throw invalidArgument(`config ${file}: key "${issue.path.join('.')}": ${issue.message}`);
   }
   const cfg: Config = { ...res.data, config_path: file };
+  if (cfg.reply_buffer_close <= cfg.reply_buffer_pause) {
+    throw invalidArgument(`config ${file}: key "reply_buffer_close" must be larger than reply_buffer_pause`);
+  }
+  if (cfg.admin_reserved_connections >= cfg.max_connections) {
+    throw invalidArgument(`config ${file}: key "admin_reserved_connections" must be smaller than max_connections`);
+  }
   if (ce.env.PMON3_DEBUG === 'true') cfg.log_level = 'debug';
   return cfg;
 }

@@ -3,14 +3,17 @@
  * supervisor and server, built here and injected, never module singletons.
  * cmd/pmond/main.ts only calls runDaemon().
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { Config } from '../config/config';
 import { ExecHookRunner } from '../hooks/hooks';
 import { createLogger, type Logger } from '../logger/logger';
-import { loadPeerCredReader } from '../peercred';
-import { ProcessSpawner } from '../process/spawner';
+import { checkExecHelper, execHelperPath, loadNative, peerCredReader } from '../native';
+import { detectCgroups } from '../process/cgroups';
+import { readBootId, scanMarked } from '../process/procfs';
+import { HelperSpawner } from '../process/spawner';
 import { GetentUserResolver } from '../process/users';
-import { invalidArgument } from '../protocol/errors';
+import { failedPrecondition, invalidArgument, PmonError } from '../protocol/errors';
 import { Server } from '../server/server';
 import { openStore } from '../store/store';
 import { systemClock } from '../supervisor/clock';
@@ -26,6 +29,20 @@ function ensureDir(key: string, dir: string, mode: number): void {
   } catch (e) {
     throw invalidArgument(`${key} ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
+}
+
+/**
+ * This pmond's mark, one per data_dir: given to every child as PMON3_DAEMON_ID, so that a
+ * pmond finds its own live children (and only its own) even when its table lags behind.
+ */
+export function daemonIdFor(dataDir: string): string {
+  let real = dataDir;
+  try {
+    real = fs.realpathSync(dataDir);
+  } catch {
+    /* not there yet */
+  }
+  return createHash('sha256').update(real).digest('hex').slice(0, 12);
 }
 
 export interface RunningDaemon {
@@ -48,14 +65,35 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
     if (fs.existsSync(config.config_path)) assertRootOnly('config', config.config_path);
     for (const [event, file] of Object.entries(hookPaths)) if (file) assertRootOnly(`hook on_process_${event}_exec`, file);
   }
+  // Without the native parts pmond cannot tell who calls, nor start anything safely: refuse to start.
+  const native = loadNative();
+  const helperMissing = checkExecHelper();
+  if (helperMissing) throw failedPrecondition(helperMissing);
   ensureDir('data_dir', config.data_dir, 0o700);
   ensureDir('logs_dir', config.logs_dir, 0o755);
+  const daemonId = daemonIdFor(config.data_dir);
+  // Before the table is opened: if it cannot be, the error names the children still running.
+  const marked = scanMarked(daemonId);
   const logger = createLogger(config.logs_dir, config.log_level);
   const lock = acquireDaemonLock(config.data_dir);
-  const store = await openStore(config.data_dir, { logger });
+  let store: Awaited<ReturnType<typeof openStore>>;
+  try {
+    store = await openStore(config.data_dir, { logger });
+  } catch (e) {
+    lock.release();
+    if (marked.length === 0 || !(e instanceof PmonError)) throw e;
+    const list = marked.map((m) => `pid ${m.pid} (${m.name})`).join(', ');
+    throw new PmonError(e.code, `${e.message}; ${marked.length} processes this pmond started still run and are left alone: ${list}`);
+  }
   const users = new GetentUserResolver();
-  const { reader, error } = loadPeerCredReader();
-  if (!reader) logger.warn(`SO_PEERCRED addon unavailable (${error}); only uid ${daemonUid} may connect (socket mode 0600)`);
+  const reader = peerCredReader(native);
+  if (!reader) logger.warn(`kernel identity turned off (PMON3_NO_PEERCRED=1); only uid ${daemonUid} may connect (socket mode 0600)`);
+  const cgroups = detectCgroups(daemonId, config.cgroups);
+  logger.info(
+    cgroups.state.usable
+      ? `cgroups: each process runs in a cgroup of its own under ${cgroups.state.base}`
+      : `cgroups: not used (${cgroups.state.why}); processes are stopped by process group`,
+  );
   const groupGid = async (key: string, name: string): Promise<number | null> => {
     if (!name) return null;
     const gid = await users.groupId(name);
@@ -74,19 +112,23 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
   );
   const supervisor = new Supervisor({
     store,
-    spawner: new ProcessSpawner(),
+    spawner: new HelperSpawner(execHelperPath(), (b) => native.memfd(b)),
     hooks,
     users,
     clock: systemClock,
     logger,
     config,
     daemonUid,
+    daemonId,
+    bootId: readBootId(),
+    cgroups,
   });
   const server = new Server({
     supervisor,
     logger,
     config,
     peerCred: reader,
+    native,
     daemonUid,
     adminGid: await groupGid('admin_group', config.admin_group),
     socketGid: await groupGid('socket_group', config.socket_group),
@@ -99,7 +141,7 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
     lock.release();
     throw e;
   }
-  await supervisor.boot();
+  await supervisor.boot(marked);
   logger.info(`pmond ${version} listening on ${config.socket_path} (pid ${process.pid}, uid ${daemonUid})`);
   return {
     logger,
@@ -108,6 +150,7 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
       await server.close();
       await supervisor.shutdown(stopChildren);
       await hooks.idle();
+      cgroups.cleanup();
       await store.close();
       lock.release();
       await logger.close();

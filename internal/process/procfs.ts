@@ -54,10 +54,75 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
+/** This boot's id (/proc/sys/kernel/random/boot_id): a pid recorded in another boot means nothing now. */
+export function readBootId(): string {
+  try {
+    return fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Real uid of a live pid (from /proc/PID/status), or null. */
+export function readUid(pid: number): number | null {
+  try {
+    const m = /^Uid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A live process started by a pmond, found by the markers in its environment. */
+export interface Marked {
+  pid: number;
+  startTime: number;
+  /** Its real uid now. */
+  uid: number;
+  /** PMON3_PROCESS_ID: the row it was started for. */
+  processId: number;
+  /** PMON3_PROCESS_NAME, as started. */
+  name: string;
+  /** PMON3_SPAWN_TOKEN, or null. */
+  token: string | null;
+}
+
+/**
+ * Every live process whose initial environment (/proc/PID/environ, readable
+ * for our own uid, or any as root) carries PMON3_DAEMON_ID=daemonId: the
+ * children of the pmond owning this data_dir, whatever its table says. One
+ * walk of /proc, done at start-up.
+ */
+export function scanMarked(daemonId: string): Marked[] {
+  const needle = Buffer.from(`PMON3_DAEMON_ID=${daemonId}\0`);
+  const out: Marked[] = [];
+  for (const pid of allPids()) {
+    let env: Buffer;
+    try {
+      env = fs.readFileSync(`/proc/${pid}/environ`);
+    } catch {
+      continue; // gone, or not ours to read
+    }
+    const at = env.indexOf(needle);
+    if (at < 0 || (at > 0 && env[at - 1] !== 0)) continue;
+    const vars = new Map<string, string>();
+    for (const kv of env.toString('utf8').split('\0')) {
+      const eq = kv.indexOf('=');
+      if (eq > 0 && kv.startsWith('PMON3_')) vars.set(kv.slice(0, eq), kv.slice(eq + 1));
+    }
+    const processId = Number(vars.get('PMON3_PROCESS_ID'));
+    const startTime = readStartTime(pid);
+    const uid = readUid(pid);
+    if (!Number.isInteger(processId) || startTime === null || uid === null) continue;
+    out.push({ pid, startTime, uid, processId, name: vars.get('PMON3_PROCESS_NAME') ?? '', token: vars.get('PMON3_SPAWN_TOKEN') ?? null });
+  }
+  return out;
+}
+
 /**
  * Pids whose initial environment holds NAME=value (from /proc/PID/environ,
- * readable for our own uid, or any as root). Used once at start-up to find
- * a child whose pid was never recorded.
+ * readable for our own uid, or any as root). Tests use it to find a
+ * process's instances by their markers.
  */
 export function findByEnv(name: string, value: string): number[] {
   const needle = Buffer.from(`${name}=${value}\0`);

@@ -46,7 +46,7 @@ export const TRANSITIONS: Readonly<Record<Status, Partial<Record<SupervisorEvent
     adopt: 'running',
   },
   restarting: { start: 'init', stop: 'stopped', restart: 'restarting', spawn_failed: 'failed', adopt: 'running' },
-  backoff: { start: 'init', restart: 'restarting', stop: 'stopped', spawn_failed: 'failed' },
+  backoff: { start: 'init', restart: 'restarting', stop: 'stopped', spawn_failed: 'failed', adopt: 'running' },
   stopped: { enqueue: 'queued', start: 'init', restart: 'restarting', stop: 'stopped', adopt: 'running' },
   failed: { enqueue: 'queued', start: 'init', restart: 'restarting', stop: 'stopped', adopt: 'running' },
 };

@@ -5,8 +5,11 @@
  */
 import * as z from 'zod';
 
-/** Version of the framed protocol; a peer speaking another version is refused. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Version of the framed protocol; a peer speaking another version is refused.
+ * 2: list is paged ({processes, next}), ping reports health, `alive` events, per-owner names.
+ */
+export const PROTOCOL_VERSION = 2;
 
 /** The statuses a process can be in, exactly as they appear in --json. */
 export const STATUSES = ['queued', 'init', 'running', 'stopped', 'failed', 'backoff', 'restarting'] as const;
@@ -22,10 +25,18 @@ export const nameSchema = z
   .min(1, 'name must not be empty')
   .max(MAX_NAME, `name must be at most ${MAX_NAME} characters`)
   .regex(NAME_RE, 'name may hold only letters, digits, ".", "_" and "-", and must not start with "." or "-"')
-  .refine((s) => !s.includes('..'), 'name must not contain ".."');
+  .refine((s) => !s.includes('..'), 'name must not contain ".."')
+  .refine((s) => !/^\d+$/.test(s), 'name must not be only digits (that is how ids are written)');
 
-/** An id (digits) or a name; resolved by the daemon. */
-export const targetSchema = z.string().min(1, 'id or name must not be empty').max(MAX_NAME).refine(noNul, 'NUL byte');
+/**
+ * An id (digits), a name (the caller's own process of that name), or `user/name`
+ * (another user's, for root and admin_group); resolved by the daemon.
+ */
+export const targetSchema = z
+  .string()
+  .min(1, 'id or name must not be empty')
+  .max(2 * MAX_NAME + 1, 'id or name is too long')
+  .refine(noNul, 'NUL byte');
 
 const absPath = (what: string) =>
   z
@@ -52,7 +63,13 @@ const userSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9_][A-Za-z0-9._-]*
 /** What `exec` asks for. Paths are absolute: the CLI resolves them against its own cwd. */
 export const execParams = z
   .object({
-    file: absPath('binary path'),
+    /** An absolute path, or a bare name that the exec helper looks up in the child's PATH, as the user. */
+    file: z
+      .string()
+      .min(1, 'binary must not be empty')
+      .max(4096, 'binary path is longer than 4096 bytes')
+      .refine(noNul, 'binary path contains a NUL byte')
+      .refine((s) => s.startsWith('/') || !s.includes('/'), 'binary must be an absolute path or a bare name (looked up in PATH)'),
     name: nameSchema.optional(),
     args: z.array(argSchema).max(MAX_ARGS, `at most ${MAX_ARGS} arguments`),
     env: envSchema,
@@ -89,6 +106,10 @@ export const processView = z.object({
   started_at: z.string().nullable(),
   created_at: z.string(),
   updated_at: z.string(),
+  /** The cgroup it runs in, or null (process group only; see README "Stopping"). */
+  cgroup: z.string().nullable(),
+  /** false while its latest state is only in pmond's memory (the database cannot be written). */
+  saved: z.boolean(),
 });
 export type ProcessView = z.infer<typeof processView>;
 
@@ -98,12 +119,56 @@ const forceOnly = z.object({ force: z.boolean() }).strict();
 const empty = z.object({}).strict();
 const views = z.array(processView);
 
+/**
+ * A process in a reply that may name many: what `ls`'s table shows, without
+ * arguments and environment, so that such a reply stays small however big
+ * each process's command is.
+ */
+export const processSummary = processView.pick({
+  id: true,
+  name: true,
+  status: true,
+  pid: true,
+  restarts: true,
+  user: true,
+  uid: true,
+  cpu: true,
+  memory: true,
+  uptime_ms: true,
+  last_exit_code: true,
+  last_signal: true,
+  saved: true,
+});
+export type ProcessSummary = z.infer<typeof processSummary>;
+const summaries = z.array(processSummary);
+
+/** pmond's health: whether its database can be written, and how it stops process trees. */
+export const healthSchema = z.object({
+  /** false while some change is only in memory. */
+  ok: z.boolean(),
+  store: z.object({
+    ok: z.boolean(),
+    since: z.string().nullable(),
+    error: z.string().nullable(),
+    pending: z.number().int(),
+  }),
+  /** "cgroup v2 (BASE)" or "process groups (WHY)". */
+  cgroups: z.string(),
+});
+export type Health = z.infer<typeof healthSchema>;
+
 /** The method table. Adding a method here types it for client and server. */
 export const METHODS = {
   /** Liveness and version. */
-  ping: { params: empty, result: z.object({ protocol: z.number(), version: z.string(), pid: z.number() }) },
-  /** Every process the caller may see. */
-  list: { params: empty, result: views },
+  ping: { params: empty, result: z.object({ protocol: z.number(), version: z.string(), pid: z.number(), health: healthSchema }) },
+  /**
+   * The processes the caller may see, by id, one page at a time: those with an id above
+   * `after`, as many as fit in one reply; `next` is the `after` of the next page, or null.
+   */
+  list: {
+    params: z.object({ after: z.number().int().min(0).optional() }).strict(),
+    result: z.object({ processes: views, next: z.number().int().nullable() }),
+  },
   /** One process by id or name. */
   describe: { params: target, result: processView },
   /** Create and start a process. */
@@ -115,13 +180,13 @@ export const METHODS = {
   /** Delete one process; a running one only with force (stopped first). */
   delete: { params: targetForce, result: processView },
   /** Stop every process the caller owns. */
-  kill: { params: forceOnly, result: views },
+  kill: { params: forceOnly, result: summaries },
   /** Start every stopped or failed process the caller owns. */
-  init: { params: empty, result: views },
+  init: { params: empty, result: summaries },
   /** Stop and delete every process the caller owns. */
-  drop: { params: forceOnly, result: views },
+  drop: { params: forceOnly, result: summaries },
   /** Reset restart counters of one process, or of all the caller owns. */
-  reset: { params: z.object({ target: targetSchema.optional() }).strict(), result: views },
+  reset: { params: z.object({ target: targetSchema.optional() }).strict(), result: summaries },
   /**
    * The last `lines` lines of a process's log. With follow, the server then
    * streams appended text as `data` events until the client disconnects.
@@ -153,13 +218,15 @@ export type Reply =
   | { v: number; id: number; ok: true; result: unknown }
   | { v: number; id: number; ok: false; error: { code: string; message: string } };
 
-/** An event frame, sent before the reply of a streaming request. */
-export interface EventFrame {
-  v: number;
-  id: number;
-  event: 'data';
-  data: string;
-}
+/**
+ * An event frame, sent before the reply of a request: `data` carries streamed
+ * text (log follow); `alive` says every ALIVE_MS that a request is still being
+ * worked on, so a client can tell a slow answer from a hung pmond.
+ */
+export type EventFrame = { v: number; id: number; event: 'data'; data: string } | { v: number; id: number; event: 'alive' };
+
+/** How often pmond sends `alive` for a request in flight (ms). Clients wait several times this. */
+export const ALIVE_MS = 2000;
 
 /** Turn a zod error into one line naming the field. */
 export function describeZodError(err: z.ZodError): string {

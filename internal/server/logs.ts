@@ -1,28 +1,54 @@
 /**
  * Reading process logs for `log` and `logf`. pmond may run as root and the
- * log path was chosen by a user, so the file is opened without following a
- * symlink and must belong to the process's user.
+ * log path was chosen by a user, so every open — the first, and each one
+ * `logf` does after a rotation — goes through an Opener that opens with the
+ * rights of the process's user (native openAs) and without following a
+ * symlink in the last component; after every open an fstat: a regular file
+ * owned by the process's user, or nothing is read. An error says what the
+ * user's own shell would have said, so it tells nothing about paths they
+ * cannot see.
  */
 import * as fs from 'node:fs';
 import { invalidArgument, notFound, permissionDenied } from '../protocol/errors';
 
-/** Open a log for reading; PERMISSION_DENIED unless owned by ownerUid (or allowAny). */
-export function openLog(file: string, ownerUid: number, allowAny: boolean): { fd: number; size: number; ino: number } {
+/** Opens a file for reading with the rights of the process's user; throws Node-style errno errors. */
+export type Opener = (file: string) => number;
+
+/** An open log: its fd, size and inode at open. */
+export interface OpenLog {
+  fd: number;
+  size: number;
+  ino: number;
+}
+
+/** Open a log for reading as its process's user; PERMISSION_DENIED unless a regular file owned by ownerUid. */
+export function openLog(file: string, open: Opener, ownerUid: number): OpenLog {
   let fd: number;
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    fd = open(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw notFound(`log ${file} does not exist (yet)`);
+    if (code === 'ENOENT') throw notFound(`log ${file}: No such file or directory`);
     if (code === 'ELOOP') throw permissionDenied(`log ${file} is a symbolic link; refusing to follow it`);
+    if (code === 'EACCES' || code === 'EPERM') throw permissionDenied(`log ${file}: Permission denied`);
+    if (code === 'ENOTDIR') throw invalidArgument(`log ${file}: Not a directory`);
     throw invalidArgument(`log ${file}: ${code ?? (e as Error).message}`);
   }
   const st = fs.fstatSync(fd);
-  if (!st.isFile() || (!allowAny && st.uid !== ownerUid)) {
+  if (!st.isFile() || st.uid !== ownerUid) {
     fs.closeSync(fd);
     throw permissionDenied(`log ${file} is not a regular file owned by the process's user`);
   }
   return { fd, size: st.size, ino: st.ino };
+}
+
+/** openLog, or null when it cannot be opened (yet) or fails its checks. */
+function tryOpen(file: string, open: Opener, ownerUid: number): OpenLog | null {
+  try {
+    return openLog(file, open, ownerUid);
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -70,7 +96,9 @@ export function tail(fd: number, size: number, lines: number, maxBytes: number):
  */
 export function follow(
   file: string,
-  start: { fd: number; size: number; ino: number },
+  start: OpenLog,
+  open: Opener,
+  ownerUid: number,
   send: (text: string) => Promise<void>,
   chunkBytes: number,
 ): { stop(): void } {
@@ -90,25 +118,28 @@ export function follow(
       do {
         again = false;
         let st = fs.fstatSync(fd);
-        try {
-          const onDisk = fs.statSync(file);
-          if (onDisk.ino !== ino) {
-            // Rotated away: drain the old file, then continue with the new one.
-            while (!stopped) {
-              const n = fs.readSync(fd, buf, 0, buf.length, offset);
-              if (n <= 0) break;
-              offset += n;
-              await send(buf.subarray(0, n).toString('utf8'));
-            }
-            const next = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
-            fs.closeSync(fd);
-            fd = next;
-            ino = onDisk.ino;
-            offset = 0;
-            st = fs.fstatSync(fd);
+        // Has the path been rotated to a new file? Asked by opening it as the user, with the same
+        // checks as the first open: a path swapped to lead elsewhere opens nothing, and the old fd
+        // goes on being read. (The path is briefly missing during rotation, too.)
+        const next = tryOpen(file, open, ownerUid);
+        if (next && next.ino !== ino) {
+          // Rotated away: drain the old file, then continue with the new one.
+          while (!stopped) {
+            const n = fs.readSync(fd, buf, 0, buf.length, offset);
+            if (n <= 0) break;
+            offset += n;
+            await send(buf.subarray(0, n).toString('utf8'));
           }
-        } catch {
-          // The path is briefly missing during rotation; keep reading the old fd.
+          if (stopped) {
+            fs.closeSync(next.fd);
+            return;
+          }
+          fs.closeSync(fd);
+          ({ fd, ino } = next);
+          offset = 0;
+          st = fs.fstatSync(fd);
+        } else if (next) {
+          fs.closeSync(next.fd);
         }
         if (st.size < offset) offset = 0; // truncated (copytruncate)
         while (!stopped && offset < st.size) {

@@ -1,17 +1,23 @@
 /**
  * pmond's Unix-socket server: framed JSON (internal/protocol), caller
  * identity from the kernel (SO_PEERCRED), every request validated against
- * the shared method table before a handler sees it. Hardening: a frame-size
- * cap, an idle timeout, a connection cap, a cap on requests in flight per
- * connection. A bad frame costs the sender its connection, never the daemon.
+ * the shared method table before a handler sees it. Bounds: a frame-size
+ * cap, an idle timeout, connections per uid and in all (with a reserve that
+ * only root and admin_group can use), requests in flight per connection, and
+ * unsent reply bytes per connection (past reply_buffer_pause pmond stops
+ * reading that connection, past reply_buffer_close it closes it). A bad frame
+ * or a client that does not read costs that client its connection, never the
+ * daemon or another user. Every request in flight gets an `alive` event every
+ * ALIVE_MS, so a client can tell a long answer from a hung pmond.
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import type { Config } from '../config/config';
 import type { Logger } from '../logger/logger';
-import type { PeerCred, PeerCredReader } from '../peercred';
+import type { Native, PeerCred, PeerCredReader } from '../native';
 import {
+  ALIVE_MS,
   DEFAULT_MAX_FRAME,
   encodeFrame,
   MAX_REPLY_FRAME,
@@ -30,7 +36,7 @@ import {
   unavailable,
 } from '../protocol';
 import type { Caller, Supervisor } from '../supervisor/supervisor';
-import { follow, openLog, tail } from './logs';
+import { follow, openLog, tail, type Opener } from './logs';
 
 /** Per-request context handed to handlers. */
 export interface RequestContext {
@@ -46,9 +52,24 @@ type Handlers = { [M in MethodName]: (p: Params<M>, ctx: RequestContext) => Prom
 export interface ServerDeps {
   supervisor: Supervisor;
   logger: Logger;
-  config: Pick<Config, 'socket_path' | 'socket_mode' | 'socket_group' | 'admin_group' | 'max_frame_bytes' | 'max_connections' | 'idle_timeout'>;
-  /** null when the addon could not be loaded: then only pmond's own uid may connect. */
+  config: Pick<
+    Config,
+    | 'socket_path'
+    | 'socket_mode'
+    | 'socket_group'
+    | 'admin_group'
+    | 'max_frame_bytes'
+    | 'max_connections'
+    | 'idle_timeout'
+    | 'max_connections_per_uid'
+    | 'admin_reserved_connections'
+    | 'reply_buffer_pause'
+    | 'reply_buffer_close'
+  >;
+  /** null when kernel identity is turned off (PMON3_NO_PEERCRED=1): then only pmond's own uid may connect. */
   peerCred: PeerCredReader | null;
+  /** Opens log files with the rights of the process's user. */
+  native: Pick<Native, 'openAs'>;
   daemonUid: number;
   /** gid of admin_group, or null. */
   adminGid: number | null;
@@ -62,6 +83,8 @@ const MAX_IN_FLIGHT = 32;
 export class Server {
   private server?: net.Server;
   private readonly sockets = new Set<net.Socket>();
+  /** Open connections per uid (callers that were let in). */
+  private readonly perUid = new Map<number, number>();
   private readonly handlers: Handlers;
 
   constructor(private readonly d: ServerDeps) {
@@ -85,8 +108,9 @@ export class Server {
       if (await answers(p)) throw failedPrecondition(`another pmond is already running on ${p}`);
       fs.unlinkSync(p);
     }
+    // No server.maxConnections: Node would drop connections over it before anyone could tell
+    // root from an attacker. onConnection counts them per uid, with a reserve for admins.
     const server = net.createServer((s) => this.onConnection(s));
-    server.maxConnections = this.d.config.max_connections;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       // Created 0600 and opened up only after chmod: no window with a wider mode.
@@ -147,44 +171,89 @@ export class Server {
     }
   }
 
+  /** Why a caller may not open one more connection now, or null. */
+  private overLimit(caller: Caller): string | null {
+    const c = this.d.config;
+    const open = this.sockets.size;
+    if (caller.admin) return open >= c.max_connections ? `pmond has ${open} connections open, the most max_connections allows` : null;
+    const mine = this.perUid.get(caller.uid) ?? 0;
+    if (mine >= c.max_connections_per_uid) return `uid ${caller.uid} has ${mine} connections open, the most max_connections_per_uid allows`;
+    const forOthers = c.max_connections - c.admin_reserved_connections;
+    if (open >= forOthers) return `pmond has ${open} connections open; the remaining ${c.admin_reserved_connections} are kept for root and admin_group`;
+    return null;
+  }
+
   private onConnection(socket: net.Socket): void {
     const who = this.callerOf(socket);
     const maxFrame = this.d.config.max_frame_bytes ?? DEFAULT_MAX_FRAME;
-    const send = (v: unknown): boolean => {
-      if (socket.destroyed) return false;
-      return socket.write(encodeFrame(v, MAX_REPLY_FRAME));
+    socket.on('error', () => undefined);
+    const refuse = (err: Error): void => {
+      // One frame, then the connection goes: the write lands in the peer's queue at once
+      // (a Unix socket), and a peer that never reads cannot keep the socket open.
+      socket.end(encodeFrame({ v: PROTOCOL_VERSION, id: 0, ok: false, error: toWireError(err) }, MAX_REPLY_FRAME));
+      setTimeout(() => socket.destroy(), 1000).unref();
     };
-    if ('refuse' in who && who.hangUp) {
-      send({ v: PROTOCOL_VERSION, id: 0, ok: false, error: toWireError(permissionDenied(who.refuse)) });
-      socket.end();
-      return;
+    if ('refuse' in who && who.hangUp) return refuse(permissionDenied(who.refuse));
+    if ('caller' in who) {
+      const why = this.overLimit(who.caller);
+      if (why) return refuse(unavailable(why));
     }
+    const uid = 'caller' in who ? who.caller.uid : -1;
     this.sockets.add(socket);
+    this.perUid.set(uid, (this.perUid.get(uid) ?? 0) + 1);
     const decoder = new FrameDecoder(maxFrame);
-    let inFlight = 0;
+    const inFlight = new Set<number>();
     let streaming = 0;
+    let paused = false;
     let resolveClosed!: () => void;
     const closed = new Promise<void>((r) => (resolveClosed = r));
+    const { reply_buffer_pause: pauseAt, reply_buffer_close: closeAt } = this.d.config;
+
+    const send = (v: unknown): boolean => {
+      if (socket.destroyed) return false;
+      // Closed only when it was already behind (past the pause mark) and falls further behind:
+      // one large reply to a client that keeps up is never the reason.
+      const behind = socket.writableLength > pauseAt;
+      const ok = socket.write(encodeFrame(v, MAX_REPLY_FRAME));
+      const unsent = socket.writableLength;
+      if (behind && unsent > closeAt) {
+        this.d.logger.warn(`closing a connection of uid ${uid}: ${unsent} reply bytes unread (reply_buffer_close ${closeAt})`);
+        socket.destroy();
+        return false;
+      }
+      if (unsent > pauseAt && !paused) {
+        // Stop reading this client's requests until it reads what it was sent.
+        paused = true;
+        socket.pause();
+        socket.once('drain', () => {
+          paused = false;
+          if (!socket.destroyed) socket.resume();
+        });
+      }
+      return ok;
+    };
     socket.setTimeout(this.d.config.idle_timeout * 1000, () => {
-      if (streaming === 0 && inFlight === 0) socket.destroy();
+      if (streaming === 0 && inFlight.size === 0) socket.destroy();
     });
+    // A frame, once begun, must arrive whole within idle_timeout (no byte-a-minute clients).
+    let partialSince = 0;
+    const ticker = setInterval(() => {
+      if (partialSince && Date.now() - partialSince > this.d.config.idle_timeout * 1000) socket.destroy();
+      for (const id of inFlight) send({ v: PROTOCOL_VERSION, id, event: 'alive' });
+    }, Math.min(ALIVE_MS, this.d.config.idle_timeout * 500));
+    ticker.unref();
     socket.on('close', () => {
+      clearInterval(ticker);
       this.sockets.delete(socket);
+      const n = (this.perUid.get(uid) ?? 1) - 1;
+      if (n > 0) this.perUid.set(uid, n);
+      else this.perUid.delete(uid);
       resolveClosed();
     });
-    socket.on('error', () => undefined);
 
     const fail = (id: number, err: unknown): void => {
       send({ v: PROTOCOL_VERSION, id, ok: false, error: toWireError(err) });
     };
-
-    // A frame, once begun, must arrive whole within idle_timeout (no byte-a-minute clients).
-    let partialSince = 0;
-    const partialTimer = setInterval(() => {
-      if (partialSince && Date.now() - partialSince > this.d.config.idle_timeout * 1000) socket.destroy();
-    }, Math.min(1000, this.d.config.idle_timeout * 500));
-    partialTimer.unref();
-    socket.on('close', () => clearInterval(partialTimer));
 
     socket.on('data', (chunk: Buffer) => {
       let frames: unknown[];
@@ -206,7 +275,7 @@ export class Server {
         }
         const { id, method, params, v } = env.data;
         if (v !== PROTOCOL_VERSION) {
-          fail(id, failedPrecondition(`protocol version ${v} is not supported (pmond speaks ${PROTOCOL_VERSION})`));
+          fail(id, failedPrecondition(`protocol version ${v} is not supported (pmond speaks ${PROTOCOL_VERSION}; use the pmon3 of the same release)`));
           continue;
         }
         if ('refuse' in who) {
@@ -219,8 +288,8 @@ export class Server {
           fail(id, invalidArgument(`unknown method "${method.slice(0, 64)}"`));
           continue;
         }
-        if (inFlight >= MAX_IN_FLIGHT) {
-          fail(id, unavailable(`too many requests in flight on this connection (max ${MAX_IN_FLIGHT})`));
+        if (inFlight.size >= MAX_IN_FLIGHT || inFlight.has(id)) {
+          fail(id, unavailable(inFlight.has(id) ? `request id ${id} is already in flight` : `too many requests in flight on this connection (max ${MAX_IN_FLIGHT})`));
           continue;
         }
         const m = method as MethodName;
@@ -229,13 +298,13 @@ export class Server {
           fail(id, invalidArgument(describeZodError(parsed.error)));
           continue;
         }
-        inFlight++;
+        inFlight.add(id);
         const ctx: RequestContext = {
           caller,
           closed,
           emit: async (data) => {
             streaming = 1;
-            if (!send({ v: PROTOCOL_VERSION, id, event: 'data', data })) {
+            if (!send({ v: PROTOCOL_VERSION, id, event: 'data', data }) && !socket.destroyed) {
               await new Promise<void>((r) => {
                 socket.once('drain', r);
                 socket.once('close', r);
@@ -245,13 +314,17 @@ export class Server {
         };
         const handler = this.handlers[m] as (p: unknown, c: RequestContext) => Promise<unknown>;
         handler(parsed.data, ctx)
-          .then((result) => send({ v: PROTOCOL_VERSION, id, ok: true, result }))
+          // Answer once what the request changed was written (or is known to be kept in memory only).
+          .then(async (result) => {
+            await this.d.supervisor.settled();
+            send({ v: PROTOCOL_VERSION, id, ok: true, result });
+          })
           .catch((e: unknown) => {
             if (!(e instanceof Error && 'code' in e)) this.d.logger.error(`${m} failed: ${(e as Error)?.stack ?? String(e)}`);
             fail(id, e);
           })
           .finally(() => {
-            inFlight--;
+            inFlight.delete(id);
           });
       }
     });
@@ -274,10 +347,13 @@ function answers(p: string): Promise<boolean> {
 
 function makeHandlers(d: ServerDeps): Handlers {
   const sup = d.supervisor;
-  const maxText = Math.max(1024, (d.config.max_frame_bytes ?? DEFAULT_MAX_FRAME) - 4096);
+  // Replies stay well under reply_buffer_close: a page of `list`, a chunk of `log`.
+  const maxReply = Math.floor(d.config.reply_buffer_close / 4);
+  const maxText = Math.max(1024, Math.min((d.config.max_frame_bytes ?? DEFAULT_MAX_FRAME) - 4096, maxReply));
+  const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
   return {
-    ping: async () => ({ protocol: PROTOCOL_VERSION, version: d.version, pid: process.pid }),
-    list: async (_p, c) => sup.list(c.caller),
+    ping: async () => ({ protocol: PROTOCOL_VERSION, version: d.version, pid: process.pid, health: sup.health() }),
+    list: async (p, c) => sup.list(c.caller, p.after ?? 0, Math.min(512 * 1024, maxReply)),
     describe: async (p, c) => sup.describe(c.caller, p.target),
     exec: async (p, c) => sup.exec(c.caller, p),
     stop: async (p, c) => sup.stop(c.caller, p.target, p.force),
@@ -289,14 +365,18 @@ function makeHandlers(d: ServerDeps): Handlers {
     reset: async (p, c) => sup.reset(c.caller, p.target),
     log: async (p, c) => {
       const row = await sup.find(c.caller, p.target);
-      const opened = openLog(row.log, row.uid, row.uid === 0 && c.caller.admin);
+      // Every open of the log, the first and each one after a rotation, is done with the rights
+      // of the process's user: a directory they swap leads only where they could go themselves.
+      const who = await sup.identity(row);
+      const open: Opener = (file) => d.native.openAs(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0, who.uid, who.gid, who.groups);
+      const opened = openLog(row.log, open, row.uid);
       const text = tail(opened.fd, opened.size, p.lines, maxText);
       if (!p.follow) {
         fs.closeSync(opened.fd);
         return { path: row.log, text };
       }
       if (text) await c.emit(text);
-      const f = follow(row.log, opened, (t) => c.emit(t), Math.min(256 * 1024, maxText));
+      const f = follow(row.log, opened, open, row.uid, (t) => c.emit(t), Math.min(256 * 1024, maxText));
       await c.closed;
       f.stop();
       return { path: row.log, text: '' };

@@ -9,23 +9,29 @@
  * - `desired` records what the user asked for; a restarted pmond brings back
  *   what should run and re-adopts what still runs (pid AND /proc start time);
  * - a process is watched by exactly one Watched at a time; an exit that
- *   arrives for a process no longer watched (stopped, replaced) is ignored.
+ *   arrives for a process no longer watched (stopped, replaced) is ignored;
+ * - a pid is trusted only in the boot it was recorded in, with its /proc
+ *   start time; a live child is also found by the markers in its environment
+ *   (PMON3_DAEMON_ID, PMON3_PROCESS_ID, its uid) when its row lags behind.
+ *
+ * Security rules (see README "Security model"): nothing here touches a path
+ * the user named; the exec helper does, as the user (internal/process/spawner).
  */
 import { randomUUID } from 'node:crypto';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import pidusage from 'pidusage';
 import type { Config } from '../config/config';
 import type { HookEvent, HookRunner } from '../hooks/hooks';
 import type { Logger } from '../logger/logger';
 import { decideRestart } from '../process/restart-policy';
+import type { Cgroups } from '../process/cgroups';
 import { GroupWatch } from '../process/group-watch';
-import { findByEnv, isSameProcess, readStartTime, signalGroup } from '../process/procfs';
-import { checkExecutable, type ExitInfo, type Spawner, type Watched } from '../process/spawner';
+import { isSameProcess, type Marked, signalGroup } from '../process/procfs';
+import { CgroupJoinError, type ExitInfo, type LogTarget, type SpawnRequest, type Spawner, type Watched } from '../process/spawner';
 import { isActive, transition, type SupervisorEvent } from '../process/status';
 import type { UserInfo, UserResolver } from '../process/users';
-import { failedPrecondition, invalidArgument, notFound, permissionDenied, PmonError } from '../protocol/errors';
-import { nameSchema, type ExecParams, type ProcessView, type Status } from '../protocol/methods';
+import { alreadyExists, failedPrecondition, invalidArgument, notFound, permissionDenied, PmonError } from '../protocol/errors';
+import { nameSchema, type ExecParams, type Health, type ProcessSummary, type ProcessView, type Status } from '../protocol/methods';
 import type { ProcessRow, ProcessPatch } from '../store/schema';
 import type { Store } from '../store/store';
 import type { Clock } from './clock';
@@ -50,6 +56,9 @@ export type SupervisorConfig = Pick<
   | 'restart_stable_after'
   | 'process_monitor_interval'
   | 'flap_detection'
+  | 'data_dir'
+  | 'max_processes_per_user'
+  | 'max_command_bytes'
 >;
 
 export interface SupervisorDeps {
@@ -62,6 +71,11 @@ export interface SupervisorDeps {
   config: SupervisorConfig;
   /** uid pmond runs as. An unprivileged pmond can only run processes as itself. */
   daemonUid: number;
+  /** This pmond's mark (one per data_dir), given to every child as PMON3_DAEMON_ID. */
+  daemonId: string;
+  /** This boot's id: pids recorded in another boot are never adopted nor signalled. */
+  bootId: string;
+  cgroups: Cgroups;
 }
 
 /** In-memory state of one process, beside its row. */
@@ -92,44 +106,66 @@ export class Supervisor {
 
   /**
    * Reconcile every row with the OS: re-adopt what still runs (same pid and
-   * start time), bring back what should run, leave stopped what was stopped.
+   * start time, this boot; or found by its markers), bring back what should
+   * run, leave stopped what was stopped. `marked` are the live processes
+   * carrying this pmond's PMON3_DAEMON_ID (procfs.scanMarked), found before
+   * the table was opened; those no row accounts for are reported, never touched.
    */
-  async boot(): Promise<void> {
-    for (const row of await this.d.store.all()) {
-      await this.rt(row.id).lock.run(() => this.reconcile(row));
+  async boot(marked: Marked[] = []): Promise<void> {
+    const rows = await this.d.store.all();
+    const byRow = new Map<number, Marked[]>();
+    for (const m of marked) byRow.set(m.processId, [...(byRow.get(m.processId) ?? []), m]);
+    for (const row of rows) {
+      // Only a process running as the row's user can be that row's (no other user can forge one);
+      // its name too must match (a lost table's ids may have been handed out again).
+      const all = byRow.get(row.id) ?? [];
+      const mine = all.filter((m) => m.uid === row.uid && m.name === row.name);
+      const others = all.filter((m) => !mine.includes(m));
+      if (others.length) byRow.set(row.id, others);
+      else byRow.delete(row.id);
+      await this.rt(row.id).lock.run(() => this.reconcile(row, mine));
+    }
+    for (const list of byRow.values()) {
+      for (const m of list) {
+        this.d.logger.warn(
+          `pid ${m.pid} (${m.name}, uid ${m.uid}) was started by this pmond as process ${m.processId}, which its table does not hold; left running, not managed`,
+        );
+      }
     }
     this.scheduleMonitor();
   }
 
-  private async reconcile(row: ProcessRow): Promise<void> {
-    const alive = row.pid !== null && row.pid_start_time !== null && isSameProcess(row.pid, row.pid_start_time);
-    if (alive) {
-      const w = this.adopt(row.id, row.pid!, row.pid_start_time!);
-      if (row.desired === 'stopped') {
-        this.d.logger.info(`${row.name}: was being stopped when pmond went down; stopping pid ${row.pid}`);
-        await this.stopLocked(row, { force: false, event: 'stop', desired: 'stopped' });
+  private async reconcile(row: ProcessRow, marked: Marked[]): Promise<void> {
+    // A pid from another boot names nothing now: never adopt it, never signal it.
+    const thisBoot = row.pid_boot_id === null || row.pid_boot_id === this.d.bootId;
+    if (!thisBoot && row.pid !== null) this.d.logger.info(`${row.name}: pid ${row.pid} was recorded before a reboot; ignoring it`);
+    let found: { pid: number; startTime: number } | undefined;
+    if (thisBoot && row.pid !== null && row.pid_start_time !== null && isSameProcess(row.pid, row.pid_start_time)) {
+      found = { pid: row.pid, startTime: row.pid_start_time };
+    } else if (marked.length) {
+      // Its row lags behind (pmond died between spawning it and recording it, or could not write): its markers tell.
+      const pick = marked.find((m) => m.token !== null && m.token === row.spawn_token) ?? marked[0]!;
+      for (const m of marked) if (m !== pick) this.d.logger.error(`${row.name}: pid ${m.pid} is a second live copy (not adopted; stop it by hand)`);
+      this.d.logger.info(`${row.name}: found its live child pid ${pick.pid} by its markers; re-adopted`);
+      found = pick;
+    }
+    if (found) {
+      const cgroup = row.cgroup !== null && this.d.cgroups.contains(row.cgroup, found.pid) ? row.cgroup : null;
+      const w = this.adopt(row.id, found.pid, found.startTime, cgroup);
+      let cur = row;
+      if (row.pid !== found.pid || row.pid_boot_id !== this.d.bootId) {
+        cur = await this.update(row, { pid: found.pid, pid_start_time: found.startTime, pid_boot_id: this.d.bootId, started_at: row.started_at ?? this.iso() });
+      }
+      if (cur.desired === 'stopped') {
+        this.d.logger.info(`${cur.name}: was being stopped when pmond went down; stopping pid ${w.pid}`);
+        await this.stopLocked(cur, { force: false, event: 'stop', desired: 'stopped' });
         return;
       }
-      if (row.status !== 'running') await this.update(row, { status: transition(row.status, 'adopt', row.name) });
-      this.d.logger.info(`${row.name}: re-adopted pid ${w.pid}`);
+      if (cur.status !== 'running') await this.update(cur, { status: transition(cur.status, 'adopt', cur.name) });
+      this.d.logger.info(`${cur.name}: re-adopted pid ${w.pid}`);
       return;
     }
-    if (row.status === 'init' && row.spawn_token) {
-      // pmond died between spawning and recording the pid: find the child by its token.
-      const found = this.findSpawned(row.spawn_token);
-      if (found) {
-        this.adopt(row.id, found.pid, found.startTime);
-        const cur = await this.update(row, { pid: found.pid, pid_start_time: found.startTime, started_at: new Date().toISOString() });
-        if (row.desired === 'stopped') {
-          await this.stopLocked(cur, { force: false, event: 'stop', desired: 'stopped' });
-          return;
-        }
-        await this.update(cur, { status: transition(cur.status, 'adopt', cur.name) });
-        this.d.logger.info(`${row.name}: found unrecorded child pid ${found.pid} by its spawn token; re-adopted`);
-        return;
-      }
-    }
-    if (row.pid !== null) {
+    if (row.pid !== null && thisBoot) {
       this.d.logger.info(`${row.name}: pid ${row.pid} is gone (or now belongs to another program)`);
     }
     if (row.desired === 'running') {
@@ -137,9 +173,9 @@ export class Supervisor {
       // was away: that is a restart. A row caught mid-spawn ('init') never ran: start it afresh.
       const wasRunning = row.status === 'running' || row.status === 'backoff' || row.status === 'restarting';
       const status: Status = row.status === 'running' ? 'restarting' : row.status === 'init' ? 'queued' : row.status;
-      let cur = await this.update(row, { pid: null, pid_start_time: null, status });
+      let cur = await this.update(row, { pid: null, pid_start_time: null, pid_boot_id: null, status });
       if (!cur.auto_restart && wasRunning) {
-        cur = await this.update(cur, { status: 'failed', desired: 'stopped', stopped_at: new Date().toISOString() });
+        cur = await this.update(cur, { status: 'failed', desired: 'stopped', stopped_at: this.iso() });
         this.fireHook('failure', cur);
         return;
       }
@@ -149,25 +185,16 @@ export class Supervisor {
       return;
     }
     if (isActive(row.status) || row.pid !== null) {
-      await this.update(row, { status: 'stopped', pid: null, pid_start_time: null });
+      await this.update(row, { status: 'stopped', pid: null, pid_start_time: null, pid_boot_id: null });
     }
-  }
-
-  /** The live process started with this spawn token, if any. */
-  private findSpawned(token: string): { pid: number; startTime: number } | null {
-    for (const pid of findByEnv('PMON3_SPAWN_TOKEN', token)) {
-      const startTime = readStartTime(pid);
-      if (startTime !== null) return { pid, startTime };
-    }
-    return null;
   }
 
   /** Watch a process pmond did not spawn (found alive at boot). */
-  private adopt(id: number, pid: number, startTime: number): Watched {
+  private adopt(id: number, pid: number, startTime: number, cgroup: string | null): Watched {
     const rt = this.rt(id);
     let resolve!: (i: ExitInfo) => void;
     const exited = new Promise<ExitInfo>((r) => (resolve = r));
-    const w: Watched = { pid, startTime, exited };
+    const w: Watched = { pid, startTime, cgroup, exited };
     this.adopted.add(w);
     rt.adoptedGone = resolve;
     this.watch(id, w);
@@ -192,10 +219,25 @@ export class Supervisor {
 
   // ------------------------------------------------------------ queries
 
-  /** Every process the caller may see, with cpu and memory. */
-  async list(caller: Caller): Promise<ProcessView[]> {
-    const rows = (await this.d.store.all()).filter((r) => this.mayAct(caller, r));
-    return this.views(rows);
+  /**
+   * The processes the caller may see with an id above `after`, with cpu and
+   * memory, as many as fit in about `maxBytes` of JSON; `next` is where the
+   * next page starts, or null. Paging keeps every reply bounded, however
+   * large the table grows.
+   */
+  async list(caller: Caller, after = 0, maxBytes = Number.MAX_SAFE_INTEGER): Promise<{ processes: ProcessView[]; next: number | null }> {
+    const rows = (await this.d.store.all()).filter((r) => r.id > after && this.mayAct(caller, r));
+    const page: ProcessRow[] = [];
+    let bytes = 0;
+    for (const r of rows) {
+      // A row's JSON is about its stored strings plus ~700 bytes of fixed fields.
+      const size = 700 + r.name.length + r.process_file.length + r.args.length + r.env.length + r.cwd.length + r.log.length;
+      if (page.length > 0 && bytes + size > maxBytes) break;
+      page.push(r);
+      bytes += size;
+    }
+    const more = page.length < rows.length;
+    return { processes: await this.views(page), next: more ? page[page.length - 1]!.id : null };
   }
 
   /** One process by id or name. */
@@ -204,14 +246,57 @@ export class Supervisor {
     return (await this.views([row]))[0]!;
   }
 
-  /** Find a row by id or name, NOT_FOUND if absent or not the caller's to see. */
+  /**
+   * Find a row: an id; a name, which is the caller's own process of that name
+   * (for root and admins, else the only process of that name); or `user/name`.
+   * NOT_FOUND if absent or not the caller's to see: another user's process is
+   * reported exactly like a missing one.
+   */
   async find(caller: Caller, target: string): Promise<ProcessRow> {
+    const missing = notFound(`process "${target}" not found`);
     let row: ProcessRow | undefined;
-    if (/^\d+$/.test(target)) row = await this.d.store.get(Number(target));
-    row ??= await this.d.store.getByName(target);
-    // Another user's process is reported exactly like a missing one.
-    if (!row || !this.mayAct(caller, row)) throw notFound(`process "${target}" not found`);
+    if (/^\d+$/.test(target)) {
+      row = await this.d.store.get(Number(target));
+    } else if (target.includes('/')) {
+      const slash = target.indexOf('/');
+      let uid: number;
+      try {
+        uid = (await this.d.users.user(target.slice(0, slash))).uid;
+      } catch {
+        throw missing;
+      }
+      row = await this.d.store.getByName(uid, target.slice(slash + 1));
+    } else {
+      row = await this.d.store.getByName(caller.uid, target);
+      if (!row && caller.admin) {
+        const all = await this.d.store.findByName(target);
+        if (all.length > 1) {
+          const owners = all.map((r) => `${r.user}/${r.name}`).join(', ');
+          throw invalidArgument(`"${target}" names processes of several users (${owners}); say which, as user/name or by id`);
+        }
+        row = all[0];
+      }
+    }
+    if (!row || !this.mayAct(caller, row)) throw missing;
     return row;
+  }
+
+  /** The user a row's files are touched as: its uid, gid and supplementary groups. */
+  async identity(row: ProcessRow): Promise<{ uid: number; gid: number; groups: number[] }> {
+    const user = await this.d.users.user(row.uid);
+    return { uid: row.uid, gid: row.gid, groups: [...new Set([row.gid, ...user.groups])] };
+  }
+
+  /** Resolves once every change made so far is written, or known to be kept in memory only. */
+  settled(): Promise<void> {
+    return this.d.store.settled();
+  }
+
+    /** pmond's health, for ping. */
+  health(): Health {
+    const store = this.d.store.health();
+    const cg = this.d.cgroups.state;
+    return { ok: store.ok, store, cgroups: cg.usable ? `cgroup v2 (${cg.base})` : `process groups (${cg.why})` };
   }
 
   // ------------------------------------------------------------ commands
@@ -223,17 +308,25 @@ export class Supervisor {
     if (!parsed.success) {
       throw invalidArgument(`name "${name.slice(0, 80)}": ${parsed.error.issues[0]!.message}${p.name ? '' : ' (use --name)'}`);
     }
+    const health = this.d.store.health();
+    if (!health.ok) throw failedPrecondition(`pmond cannot write its database (${health.error}); it starts no new process until it can`);
     const user = await this.targetUser(caller, p.user);
-    checkExecutable(p.file, user.uid, [user.gid, ...user.groups]);
-    let st: fs.Stats | undefined;
-    try {
-      st = fs.statSync(p.cwd);
-    } catch {
-      st = undefined;
+    const size = commandBytes(p.file, p.args, p.env);
+    if (size > this.d.config.max_command_bytes) {
+      throw invalidArgument(`binary, arguments and environment take ${size} bytes; at most ${this.d.config.max_command_bytes} (max_command_bytes)`);
     }
-    if (!st?.isDirectory()) throw invalidArgument(`cwd ${p.cwd} is not a directory`);
-    if (await this.d.store.getByName(name)) throw new PmonError('ALREADY_EXISTS', `process "${name}" already exists`);
-    const log = p.log ?? path.join(p.log_dir ?? this.d.config.logs_dir, `${name}.log`);
+    const all = await this.d.store.all();
+    if (!caller.admin) {
+      const owned = all.filter((r) => r.uid === user.uid).length;
+      if (owned >= this.d.config.max_processes_per_user) {
+        throw failedPrecondition(`uid ${user.uid} already has ${owned} processes, the most max_processes_per_user allows`);
+      }
+    }
+    // Names are unique per owner: nobody can take a name from another user, nor learn that they use it.
+    if (all.some((r) => r.uid === user.uid && r.name === name)) {
+      throw alreadyExists(user.uid === caller.uid ? `process "${name}" already exists` : `user "${user.name}" already has a process "${name}"`);
+    }
+    const log = this.logFor(name, user, p);
     const row = await this.d.store.insert({
       name,
       process_file: p.file,
@@ -259,7 +352,7 @@ export class Supervisor {
     const rt = this.rt(row.id);
     return rt.lock.run(async () => {
       try {
-        const started = await this.startLocked(row, { countRestart: false, hook: 'start' });
+        const started = await this.startLocked(row, { countRestart: false, hook: 'start', quiet: true });
         return (await this.views([started]))[0]!;
       } catch (e) {
         await this.d.store.remove(row.id);
@@ -267,6 +360,28 @@ export class Supervisor {
         throw e;
       }
     });
+  }
+
+  /**
+   * The log file of a new process. pmond's own logs_dir and data_dir are
+   * pmond's: a path the user names may not point into them. By default the
+   * log is `<logs_dir>/<name>.log` for pmond's own user, and
+   * `<logs_dir>/<user>/<name>.log` for everyone else (names are unique per owner).
+   */
+  private logFor(name: string, user: UserInfo, p: ExecParams): string {
+    const logsDir = path.resolve(this.d.config.logs_dir);
+    const own = [logsDir, path.resolve(this.d.config.data_dir)];
+    const chosen = p.log ?? (p.log_dir !== undefined ? path.join(p.log_dir, `${name}.log`) : undefined);
+    if (chosen !== undefined) {
+      const abs = path.resolve(chosen);
+      const inside = own.find((dir) => abs === dir || abs.startsWith(`${dir}/`));
+      if (inside) throw invalidArgument(`log ${abs} is inside pmond's own directory ${inside}; only pmond creates logs there (leave out --log)`);
+      return abs;
+    }
+    const sub = user.uid === this.d.daemonUid ? '' : safeDirName(user);
+    const file = path.join(logsDir, sub, `${name}.log`);
+    if (file === path.join(logsDir, 'pmond.log')) throw invalidArgument(`log ${file} is pmond's own log; choose another --name or a --log`);
+    return file;
   }
 
   /** Stop one process; force = SIGKILL at once. */
@@ -302,6 +417,7 @@ export class Supervisor {
       let cur = await this.mustGet(row.id);
       if (rt.watched || isActive(cur.status)) cur = await this.stopLocked(cur, { force, event: 'stop', desired: 'stopped', hook: true });
       await this.d.store.remove(cur.id);
+      if (cur.cgroup) this.d.cgroups.remove(cur.cgroup);
       return cur;
     });
     this.rts.delete(row.id);
@@ -309,25 +425,26 @@ export class Supervisor {
   }
 
   /** Stop every process the caller owns. */
-  async killAll(caller: Caller, force: boolean): Promise<ProcessView[]> {
+  async killAll(caller: Caller, force: boolean): Promise<ProcessSummary[]> {
     return this.forAll(caller, (r) => isActive(r.status) || !!this.rts.get(r.id)?.watched, async (cur) =>
       this.stopLocked(cur, { force, event: 'stop', desired: 'stopped', hook: true }),
     );
   }
 
   /** Start every stopped or failed process the caller owns. */
-  async initAll(caller: Caller): Promise<ProcessView[]> {
+  async initAll(caller: Caller): Promise<ProcessSummary[]> {
     return this.forAll(caller, (r) => r.status === 'stopped' || r.status === 'failed', async (cur) =>
       cur.status === 'stopped' || cur.status === 'failed' ? this.startLocked(cur, { countRestart: false, hook: 'start' }) : cur,
     );
   }
 
   /** Stop and delete every process the caller owns. */
-  async dropAll(caller: Caller, force: boolean): Promise<ProcessView[]> {
+  async dropAll(caller: Caller, force: boolean): Promise<ProcessSummary[]> {
     const done = await this.forAll(caller, () => true, async (cur) => {
       const rt = this.rt(cur.id);
       if (rt.watched || isActive(cur.status)) cur = await this.stopLocked(cur, { force, event: 'stop', desired: 'stopped', hook: true });
       await this.d.store.remove(cur.id);
+      if (cur.cgroup) this.d.cgroups.remove(cur.cgroup);
       return cur;
     });
     for (const v of done) this.rts.delete(v.id);
@@ -335,11 +452,11 @@ export class Supervisor {
   }
 
   /** Reset restart counters of one process or every one the caller owns. */
-  async reset(caller: Caller, target?: string): Promise<ProcessView[]> {
+  async reset(caller: Caller, target?: string): Promise<ProcessSummary[]> {
     if (target !== undefined) {
       const row = await this.find(caller, target);
       const out = await this.rt(row.id).lock.run(async () => this.update(await this.mustGet(row.id), { restarts: 0, consecutive_failures: 0 }));
-      return this.views([out]);
+      return (await this.views([out])).map(summary);
     }
     return this.forAll(caller, () => true, (cur) => this.update(cur, { restarts: 0, consecutive_failures: 0 }));
   }
@@ -375,7 +492,7 @@ export class Supervisor {
     caller: Caller,
     pick: (r: ProcessRow) => boolean,
     fn: (cur: ProcessRow) => Promise<ProcessRow>,
-  ): Promise<ProcessView[]> {
+  ): Promise<ProcessSummary[]> {
     const rows = (await this.d.store.all()).filter((r) => this.mayAct(caller, r) && pick(r));
     const out = await Promise.all(
       rows.map((r) =>
@@ -385,7 +502,7 @@ export class Supervisor {
         }),
       ),
     );
-    return this.views(out.filter((r): r is ProcessRow => r !== undefined));
+    return (await this.views(out.filter((r): r is ProcessRow => r !== undefined))).map(summary);
   }
 
   private rt(id: number): Runtime {
@@ -429,32 +546,30 @@ export class Supervisor {
     return user;
   }
 
-  /** Spawn the row's process. The caller holds the lock. */
-  private async startLocked(
-    row: ProcessRow,
-    opts: { countRestart: boolean; hook: HookEvent },
-  ): Promise<ProcessRow> {
+  /**
+   * Spawn the row's process. The caller holds the lock. `quiet` (a new exec,
+   * whose row is removed again if it cannot start): no failure hook.
+   */
+  private async startLocked(row: ProcessRow, opts: { countRestart: boolean; hook: HookEvent; quiet?: boolean }): Promise<ProcessRow> {
     const rt = this.rt(row.id);
     rt.backoff?.cancel();
     rt.backoff = undefined;
     const token = randomUUID();
     // Recorded before the spawn, so a pmond killed right after it can still find the child.
     let cur = await this.update(row, { status: transition(row.status, 'start', row.name), desired: 'running', spawn_token: token });
-    let user: UserInfo;
     let w: Watched;
     try {
-      user = await this.d.users.user(cur.uid);
-      checkExecutable(cur.process_file, cur.uid, [cur.gid, ...user.groups]);
-      w = await this.d.spawner.spawn({
+      const user = await this.d.users.user(cur.uid);
+      w = await this.spawn({
         file: cur.process_file,
         args: JSON.parse(cur.args) as string[],
         env: { ...this.childEnv(cur, user), PMON3_SPAWN_TOKEN: token },
         cwd: cur.cwd,
         uid: cur.uid,
         gid: cur.gid,
-        logPath: cur.log,
-        // Only pmond's own logs_dir is root-controlled; any other directory is the user's business.
-        logInDaemonDir: path.dirname(cur.log) === path.resolve(this.d.config.logs_dir),
+        groups: [...new Set([cur.gid, ...user.groups])],
+        log: this.logTarget(cur.log),
+        cgroup: this.d.cgroups.prepare(cur.id),
       });
     } catch (e) {
       cur = await this.update(cur, {
@@ -462,17 +577,20 @@ export class Supervisor {
         desired: 'stopped',
         pid: null,
         pid_start_time: null,
-        stopped_at: new Date().toISOString(),
+        pid_boot_id: null,
+        stopped_at: this.iso(),
       });
       this.d.logger.warn(`${cur.name}: start failed: ${(e as Error).message}`);
-      this.fireHook('failure', cur);
+      if (!opts.quiet) this.fireHook('failure', cur);
       throw e;
     }
     cur = await this.update(cur, {
       status: transition(cur.status, 'spawned', cur.name),
       pid: w.pid,
       pid_start_time: w.startTime,
-      started_at: new Date(this.d.clock.now()).toISOString(),
+      pid_boot_id: this.d.bootId,
+      cgroup: w.cgroup,
+      started_at: this.iso(),
       restarts: cur.restarts + (opts.countRestart ? 1 : 0),
     });
     this.watch(cur.id, w);
@@ -481,9 +599,29 @@ export class Supervisor {
     return cur;
   }
 
+  /** Spawn; if the helper cannot join the cgroup, stop using cgroups (said once in pmond.log) and spawn without. */
+  private async spawn(req: SpawnRequest): Promise<Watched> {
+    try {
+      return await this.d.spawner.spawn(req);
+    } catch (e) {
+      if (!(e instanceof CgroupJoinError)) throw e;
+      this.d.logger.warn(`cgroups: ${e.message}; from now on processes are stopped by process group only`);
+      this.d.cgroups.disable(e.message);
+      return this.d.spawner.spawn({ ...req, cgroup: null });
+    }
+  }
+
+  /** How the log is opened: in pmond's logs_dir by pmond (it made the path), anywhere else by the helper as the user. */
+  private logTarget(log: string): LogTarget {
+    const logsDir = path.resolve(this.d.config.logs_dir);
+    return log.startsWith(`${logsDir}/`) ? { kind: 'daemon', path: log } : { kind: 'user', path: log };
+  }
+
   private watch(id: number, w: Watched): void {
     this.rt(id).watched = w;
-    void w.exited.then((info) => this.onExit(id, w, info));
+    void w.exited
+      .then((info) => this.onExit(id, w, info))
+      .catch((e: unknown) => this.d.logger.error(`process ${id}: handling its exit failed: ${(e as Error)?.stack ?? String(e)}`));
   }
 
   /** A watched process ended on its own: apply the restart policy. */
@@ -494,9 +632,9 @@ export class Supervisor {
       if (rt.watched !== w || this.closed) return; // a stop or restart owns this exit
       rt.watched = undefined;
       rt.adoptedGone = undefined;
-      // No orphaned grandchildren: whatever is left of its group goes with it. (No /proc scan
-      // first: this is the restart hot path, and an empty group just answers ESRCH.)
-      signalGroup(w.pid, 'SIGKILL');
+      // No orphaned descendants: whatever is left of its group and cgroup goes with it. (No /proc
+      // scan first: this is the restart hot path, and an empty group just answers ESRCH.)
+      this.killLeftovers(w);
       const row = await this.d.store.get(id);
       if (!row) return;
       const uptimeMs = row.started_at ? this.d.clock.now() - Date.parse(row.started_at) : 0;
@@ -523,6 +661,7 @@ export class Supervisor {
       const ended: ProcessPatch = {
         pid: null,
         pid_start_time: null,
+        pid_boot_id: null,
         last_exit_code: info.code,
         last_signal: info.signal,
         consecutive_failures: d.failures,
@@ -543,11 +682,13 @@ export class Supervisor {
       const cur = await this.update(row, { ...ended, status: transition(row.status, 'exit_backoff', row.name) });
       this.fireHook('backoff', cur);
       rt.backoff = this.d.clock.setTimeout(() => {
-        void rt.lock.run(async () => {
-          const now = await this.d.store.get(id);
-          if (!now || now.status !== 'backoff' || this.closed) return;
-          await this.startLocked(now, { countRestart: true, hook: 'restart' }).catch(() => undefined);
-        });
+        void rt.lock
+          .run(async () => {
+            const now = await this.d.store.get(id);
+            if (!now || now.status !== 'backoff' || this.closed) return;
+            await this.startLocked(now, { countRestart: true, hook: 'restart' }).catch(() => undefined);
+          })
+          .catch((e: unknown) => this.d.logger.error(`process ${id}: delayed restart failed: ${(e as Error)?.stack ?? String(e)}`));
       }, d.delayMs);
     });
   }
@@ -578,7 +719,8 @@ export class Supervisor {
       desired: opts.desired,
       pid: null,
       pid_start_time: null,
-      stopped_at: new Date(this.d.clock.now()).toISOString(),
+      pid_boot_id: null,
+      stopped_at: this.iso(),
       ...(info ? { last_exit_code: info.code, last_signal: info.signal } : {}),
     });
     if (w) this.d.logger.info(`${cur.name}: stopped pid ${w.pid}`);
@@ -586,21 +728,45 @@ export class Supervisor {
     return cur;
   }
 
-  /** Signal a process group, escalate to SIGKILL, wait until it is empty. */
+  /**
+   * Stop a process tree: the stop signal to its process group and to every
+   * process in its cgroup, stop_timeout for all of them to go, then SIGKILL
+   * (cgroup.kill where there is a cgroup: even a setsid()'d descendant goes).
+   */
   private async terminate(w: Watched, signal: NodeJS.Signals): Promise<ExitInfo> {
-    const pgid = w.pid;
     const deadline = this.d.clock.now() + this.d.config.stop_timeout * 1000;
     const gone = this.exitOf(w);
-    signalGroup(pgid, signal);
-    // First the main process (an event for our children), then whatever is left of its group.
+    signalGroup(w.pid, signal);
+    if (w.cgroup) this.d.cgroups.signal(w.cgroup, signal);
+    // First the main process (an event for our children), then whatever is left of its tree.
     let info = await raceDeadline(gone, deadline);
-    const empty = info !== undefined && (await this.groups.waitEmpty(pgid, deadline));
+    const empty = info !== undefined && (await this.waitGone(w, deadline));
     if (!empty) {
-      signalGroup(pgid, 'SIGKILL');
+      this.killLeftovers(w);
       info ??= await raceDeadline(gone, this.d.clock.now() + KILL_GRACE_MS);
-      await this.groups.waitEmpty(pgid, this.d.clock.now() + KILL_GRACE_MS);
+      await this.waitGone(w, this.d.clock.now() + KILL_GRACE_MS);
     }
     return info ?? { code: null, signal: 'SIGKILL' };
+  }
+
+  /** SIGKILL whatever is left of w's process group and cgroup. */
+  private killLeftovers(w: Watched): void {
+    signalGroup(w.pid, 'SIGKILL');
+    if (w.cgroup) this.d.cgroups.kill(w.cgroup);
+  }
+
+  /** Resolves true once w's cgroup (or, without one, its process group) is empty; false at the deadline. */
+  private waitGone(w: Watched, deadline: number): Promise<boolean> {
+    const dir = w.cgroup;
+    if (!dir) return this.groups.waitEmpty(w.pid, deadline);
+    return new Promise((resolve) => {
+      const tick = (): void => {
+        if (this.d.cgroups.isEmpty(dir)) resolve(true);
+        else if (Date.now() >= deadline) resolve(false);
+        else setTimeout(tick, 10).unref();
+      };
+      tick();
+    });
   }
 
   /**
@@ -628,7 +794,17 @@ export class Supervisor {
       SHELL: user.shell,
     };
     for (const k of ['LANG', 'LC_ALL', 'TZ']) if (process.env[k]) base[k] = process.env[k]!;
-    return { ...base, ...(JSON.parse(row.env) as Record<string, string>), PMON3_PROCESS_ID: String(row.id), PMON3_PROCESS_NAME: row.name };
+    return {
+      ...base,
+      ...(JSON.parse(row.env) as Record<string, string>),
+      PMON3_PROCESS_ID: String(row.id),
+      PMON3_PROCESS_NAME: row.name,
+      PMON3_DAEMON_ID: this.d.daemonId,
+    };
+  }
+
+  private iso(): string {
+    return new Date(this.d.clock.now()).toISOString();
   }
 
   private fireHook(event: HookEvent, row: ProcessRow): void {
@@ -646,7 +822,7 @@ export class Supervisor {
       }
     }
     const now = this.d.clock.now();
-    return rows.map((r) => toView(r, r.pid !== null ? usage[r.pid] : undefined, now));
+    return rows.map((r) => toView(r, r.pid !== null ? usage[r.pid] : undefined, now, this.d.store.saved(r.id)));
   }
 }
 
@@ -674,7 +850,7 @@ export function hookPayload(row: ProcessRow): Record<string, unknown> {
   };
 }
 
-export function toView(r: ProcessRow, u: { cpu: number; memory: number } | undefined, now: number): ProcessView {
+export function toView(r: ProcessRow, u: { cpu: number; memory: number } | undefined, now: number, saved = true): ProcessView {
   return {
     id: r.id,
     name: r.name,
@@ -698,7 +874,28 @@ export function toView(r: ProcessRow, u: { cpu: number; memory: number } | undef
     started_at: r.started_at,
     created_at: r.created_at,
     updated_at: r.updated_at,
+    cgroup: r.cgroup,
+    saved,
   };
+}
+
+/** The part of a view a reply about many processes carries (protocol processSummary). */
+function summary(v: ProcessView): ProcessSummary {
+  const { id, name, status, pid, restarts, user, uid, cpu, memory, uptime_ms, last_exit_code, last_signal, saved } = v;
+  return { id, name, status, pid, restarts, user, uid, cpu, memory, uptime_ms, last_exit_code, last_signal, saved };
+}
+
+/** Bytes a process's command takes in execve: binary, arguments and environment, with their NULs. */
+export function commandBytes(file: string, args: string[], env: Record<string, string>): number {
+  let n = Buffer.byteLength(file) + 1;
+  for (const a of args) n += Buffer.byteLength(a) + 1;
+  for (const [k, v] of Object.entries(env)) n += Buffer.byteLength(k) + Buffer.byteLength(v) + 2;
+  return n;
+}
+
+/** The directory under logs_dir for a user's logs: the user name when it is a safe file name, else the uid. */
+function safeDirName(user: UserInfo): string {
+  return /^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(user.name) && !user.name.includes('..') && user.name !== 'pmond.log' ? user.name : String(user.uid);
 }
 
 /** p's value, or undefined once the wall clock passes deadline. */

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { processTable } from '../../../internal/cli/render';
 import { withClient } from '../../../internal/cli/session';
-import type { ProcessView } from '../../../internal/protocol/methods';
+import type { ProcessSummary } from '../../../internal/protocol/methods';
 import { PmonCommand } from '../base';
 
 export default class Kill extends PmonCommand {
@@ -9,7 +9,7 @@ export default class Kill extends PmonCommand {
   static override examples = ['<%= config.bin %> kill', '<%= config.bin %> kill --force'];
   static override flags = { force: Flags.boolean({ char: 'f', description: 'SIGKILL at once' }) };
 
-  async run(): Promise<ProcessView[]> {
+  async run(): Promise<ProcessSummary[]> {
     const { flags } = await this.parse(Kill);
     const list = await withClient((c) => c.call('kill', { force: flags.force === true }));
     this.say(processTable(list));

@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
 import { processTable } from '../../../internal/cli/render';
 import { withClient } from '../../../internal/cli/session';
-import type { ProcessView } from '../../../internal/protocol/methods';
+import type { ProcessSummary } from '../../../internal/protocol/methods';
 import { PmonCommand } from '../base';
 
 export default class Reset extends PmonCommand {
@@ -9,7 +9,7 @@ export default class Reset extends PmonCommand {
   static override examples = ['<%= config.bin %> reset', '<%= config.bin %> reset api'];
   static override args = { target: Args.string({ description: 'process id or name (default: all)', required: false }) };
 
-  async run(): Promise<ProcessView[]> {
+  async run(): Promise<ProcessSummary[]> {
     const { args } = await this.parse(Reset);
     const list = await withClient((c) => c.call('reset', args.target !== undefined ? { target: args.target } : {}));
     this.say(processTable(list));

@@ -1,0 +1,239 @@
+/*
+ * pmon3's N-API addon: what Node cannot do by itself.
+ *
+ *   getPeerCred(fd) -> { pid, uid, gid }   the peer of a Unix socket, from the kernel
+ *                                          (SO_PEERCRED): nothing a client says about itself is trusted.
+ *   openAs(path, flags, mode, uid, gid, groups) -> fd
+ *                                          open(2) with a user's filesystem rights: the calling
+ *                                          thread's fsuid, fsgid and groups are switched for the one
+ *                                          call and switched back. Raw syscalls, not glibc's wrappers:
+ *                                          glibc broadcasts setgroups/setuid to every thread of the
+ *                                          process, and libuv's pool threads must keep root's rights.
+ *   pollErr(fd) -> boolean                 whether fd reports POLLERR/POLLHUP now (a pipe whose
+ *                                          reader is gone: `pmon3 logf x | head -1`).
+ *   memfd(buffer) -> fd                    an anonymous in-memory file holding buffer, read from
+ *                                          its start: the exec helper's spec, handed over at once
+ *                                          (no pipe to drain through the event loop, no disk).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
+#include <node_api.h>
+
+#define MAX_GROUPS 65536
+
+/* The errno's name, as Node's own fs errors carry it (strerrorname_np needs glibc 2.32). */
+static const char *errno_name(int err) {
+  switch (err) {
+    case ENOENT: return "ENOENT";
+    case EACCES: return "EACCES";
+    case EPERM: return "EPERM";
+    case ELOOP: return "ELOOP";
+    case ENOTDIR: return "ENOTDIR";
+    case EISDIR: return "EISDIR";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    case EINVAL: return "EINVAL";
+    case ENOMEM: return "ENOMEM";
+    case EMFILE: return "EMFILE";
+    case ENFILE: return "ENFILE";
+    case EROFS: return "EROFS";
+    case ENOSPC: return "ENOSPC";
+    case ENXIO: return "ENXIO";
+    case EAGAIN: return "EAGAIN";
+    case ETXTBSY: return "ETXTBSY";
+    case EEXIST: return "EEXIST";
+    case ENOTSOCK: return "ENOTSOCK";
+    case EBADF: return "EBADF";
+    default: return "EIO";
+  }
+}
+
+static napi_value throw_errno(napi_env env, const char *what, int err) {
+  char msg[200];
+  char code[32];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  napi_value e, c, m;
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m);
+  napi_create_error(env, NULL, m, &e);
+  snprintf(code, sizeof code, "%s", errno_name(err));
+  napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &c);
+  napi_set_named_property(env, e, "code", c);
+  napi_create_int32(env, err, &c);
+  napi_set_named_property(env, e, "errno", c);
+  napi_throw(env, e);
+  return NULL;
+}
+
+static napi_value get_peer_cred(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd;
+  struct ucred cred;
+  socklen_t len = sizeof cred;
+  napi_value out, v;
+
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_int32(env, argv[0], &fd) != napi_ok) {
+    napi_throw_type_error(env, NULL, "getPeerCred(fd): fd must be a number");
+    return NULL;
+  }
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return throw_errno(env, "getsockopt(SO_PEERCRED)", errno);
+
+  napi_create_object(env, &out);
+  napi_create_int32(env, cred.pid, &v);
+  napi_set_named_property(env, out, "pid", v);
+  napi_create_uint32(env, cred.uid, &v);
+  napi_set_named_property(env, out, "uid", v);
+  napi_create_uint32(env, cred.gid, &v);
+  napi_set_named_property(env, out, "gid", v);
+  return out;
+}
+
+/* The thread's filesystem identity: fsuid, fsgid, supplementary groups. */
+struct fsid {
+  uid_t uid;
+  gid_t gid;
+  int ngroups;
+  gid_t *groups;
+};
+
+/* Switch this thread (only) to id. Returns 0, or an errno. */
+static int set_fsid(const struct fsid *id) {
+  if (syscall(SYS_setgroups, (size_t)id->ngroups, id->groups) != 0) return errno;
+  syscall(SYS_setfsgid, id->gid);
+  syscall(SYS_setfsuid, id->uid);
+  /* setfsuid/setfsgid report nothing useful on failure: ask for the current value (-1 changes nothing). */
+  if ((uid_t)syscall(SYS_setfsuid, (uid_t)-1) != id->uid || (gid_t)syscall(SYS_setfsgid, (gid_t)-1) != id->gid) return EPERM;
+  return 0;
+}
+
+static napi_value open_as(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  char path[4097];
+  size_t plen;
+  int32_t flags, mode;
+  uint32_t uid, gid, n = 0;
+  bool is_array = false;
+
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6 ||
+      napi_get_value_string_utf8(env, argv[0], path, sizeof path, &plen) != napi_ok ||
+      napi_get_value_int32(env, argv[1], &flags) != napi_ok || napi_get_value_int32(env, argv[2], &mode) != napi_ok ||
+      napi_get_value_uint32(env, argv[3], &uid) != napi_ok || napi_get_value_uint32(env, argv[4], &gid) != napi_ok ||
+      napi_is_array(env, argv[5], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[5], &n) != napi_ok) {
+    napi_throw_type_error(env, NULL, "openAs(path, flags, mode, uid, gid, groups)");
+    return NULL;
+  }
+  if (plen >= sizeof path - 1 || strlen(path) != plen) return throw_errno(env, "openAs", ENAMETOOLONG);
+  if (n > MAX_GROUPS) return throw_errno(env, "openAs", EINVAL);
+
+  int fd, err = 0;
+  if (geteuid() != 0 || uid == 0) {
+    /* Nothing to switch: an unprivileged pmond has only its own rights, and uid 0 is root's own. */
+    fd = open(path, flags | O_CLOEXEC, (mode_t)mode);
+    err = errno;
+  } else {
+    struct fsid user = {uid, gid, (int)n, calloc(n + 1, sizeof(gid_t))};
+    struct fsid saved = {(uid_t)syscall(SYS_setfsuid, (uid_t)-1), (gid_t)syscall(SYS_setfsgid, (gid_t)-1), 0, NULL};
+    saved.ngroups = getgroups(0, NULL);
+    saved.groups = calloc((size_t)(saved.ngroups > 0 ? saved.ngroups : 0) + 1, sizeof(gid_t));
+    if (!user.groups || !saved.groups || saved.ngroups < 0 || getgroups(saved.ngroups, saved.groups) != saved.ngroups) {
+      free(user.groups);
+      free(saved.groups);
+      return throw_errno(env, "openAs", ENOMEM);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+      napi_value g;
+      uint32_t v = 0;
+      napi_get_element(env, argv[5], i, &g);
+      napi_get_value_uint32(env, g, &v);
+      user.groups[i] = (gid_t)v;
+    }
+    err = set_fsid(&user);
+    fd = -1;
+    if (err == 0) {
+      fd = open(path, flags | O_CLOEXEC, (mode_t)mode);
+      err = fd < 0 ? errno : 0;
+    }
+    /* Back to root's rights. If that fails this thread would go on with the wrong identity: stop. */
+    if (set_fsid(&saved) != 0) abort();
+    free(user.groups);
+    free(saved.groups);
+  }
+  if (fd < 0) return throw_errno(env, path, err);
+  napi_value out;
+  napi_create_int32(env, fd, &out);
+  return out;
+}
+
+static napi_value poll_err(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  int32_t fd;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_int32(env, argv[0], &fd) != napi_ok) {
+    napi_throw_type_error(env, NULL, "pollErr(fd): fd must be a number");
+    return NULL;
+  }
+  struct pollfd p = {fd, POLLOUT, 0};
+  int r = poll(&p, 1, 0);
+  napi_get_boolean(env, r == 1 && (p.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0, &out);
+  return out;
+}
+
+static napi_value mem_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  void *data;
+  size_t len;
+  bool is_buffer = false;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_is_buffer(env, argv[0], &is_buffer) != napi_ok || !is_buffer ||
+      napi_get_buffer_info(env, argv[0], &data, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "memfd(buffer)");
+    return NULL;
+  }
+  int fd = memfd_create("pmon3-spec", MFD_CLOEXEC);
+  if (fd < 0) return throw_errno(env, "memfd_create", errno);
+  for (size_t off = 0; off < len;) {
+    ssize_t n = write(fd, (const char *)data + off, len - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = n < 0 ? errno : EIO;
+      close(fd);
+      return throw_errno(env, "memfd write", err);
+    }
+    off += (size_t)n;
+  }
+  if (lseek(fd, 0, SEEK_SET) != 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, "memfd lseek", err);
+  }
+  napi_create_int32(env, fd, &out);
+  return out;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_value fn;
+  napi_create_function(env, "getPeerCred", NAPI_AUTO_LENGTH, get_peer_cred, NULL, &fn);
+  napi_set_named_property(env, exports, "getPeerCred", fn);
+  napi_create_function(env, "openAs", NAPI_AUTO_LENGTH, open_as, NULL, &fn);
+  napi_set_named_property(env, exports, "openAs", fn);
+  napi_create_function(env, "pollErr", NAPI_AUTO_LENGTH, poll_err, NULL, &fn);
+  napi_set_named_property(env, exports, "pollErr", fn);
+  napi_create_function(env, "memfd", NAPI_AUTO_LENGTH, mem_fd, NULL, &fn);
+  napi_set_named_property(env, exports, "memfd", fn);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

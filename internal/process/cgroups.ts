@@ -1,0 +1,196 @@
+/**
+ * cgroup v2, where it can be used: each managed process gets a cgroup of
+ * its own (`<base>/p<id>`), joined by the exec helper before it drops
+ * privileges, so that stopping it and cleaning up after its exit reach every
+ * descendant — even one that called setsid() to leave the process group —
+ * through `cgroup.kill`. Where cgroup v2 is absent or not writable (an
+ * unprivileged pmond, an old kernel without cgroup.kill), pmond says so in
+ * pmond.log at start and falls back to process groups.
+ *
+ * The base is a directory under pmond's own cgroup, named after the daemon
+ * (one per data_dir), e.g. /sys/fs/cgroup/system.slice/pmond.service/pmon3-1a2b3c4d5e6f.
+ * Each process's cgroup path is stored with its row, so a restarted pmond
+ * finds the cgroups of the processes it re-adopts.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** Where each process's cgroup lives, and what pmond can do with it. */
+export interface Cgroups {
+  /** Whether cgroups are in use; when false, why (for pmond.log and `pmon3 version`). */
+  readonly state: { usable: true; base: string } | { usable: false; why: string };
+  /** The cgroup directory for process id, created if missing; null when cgroups are not in use. */
+  prepare(id: number): string | null;
+  /** Stop using cgroups (e.g. the helper could not join one); new processes use process groups only. */
+  disable(why: string): void;
+  /** Send sig to every process in dir. */
+  signal(dir: string, sig: NodeJS.Signals): void;
+  /** SIGKILL every process in dir at once (cgroup.kill); false if that failed. */
+  kill(dir: string): boolean;
+  /** Whether no process is left in dir (a missing cgroup is empty). */
+  isEmpty(dir: string): boolean;
+  /** Whether pid runs in dir. */
+  contains(dir: string, pid: number): boolean;
+  /** Remove dir if it is empty (best effort). */
+  remove(dir: string): void;
+  /** At shutdown: remove every empty cgroup of this pmond, and the base if it is empty then. */
+  cleanup(): void;
+}
+
+/** The cgroup2 mount point, from /proc/self/mountinfo, or null. */
+export function cgroup2Mount(mountinfo = readOr('/proc/self/mountinfo')): string | null {
+  for (const line of mountinfo.split('\n')) {
+    // "36 25 0:31 / /sys/fs/cgroup/unified rw,... shared:9 - cgroup2 cgroup2 rw"
+    const dash = line.indexOf(' - ');
+    if (dash < 0) continue;
+    if (line.slice(dash + 3).split(' ')[0] !== 'cgroup2') continue;
+    const f = line.slice(0, dash).split(' ');
+    if (f[3] !== '/') continue; // a bind mount of a sub-tree: not the hierarchy's root
+    return unescapeMount(f[4] ?? '');
+  }
+  return null;
+}
+
+/** This process's cgroup v2 path ("0::/system.slice/pmond.service" → "/system.slice/pmond.service"). */
+export function ownCgroup(text = readOr('/proc/self/cgroup')): string | null {
+  const line = text.split('\n').find((l) => l.startsWith('0::'));
+  return line ? line.slice(3) : null;
+}
+
+function readOr(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function unescapeMount(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+/** No cgroups: every method is a harmless no-op. */
+export function noCgroups(why: string): Cgroups {
+  return {
+    state: { usable: false, why },
+    prepare: () => null,
+    disable: () => undefined,
+    signal: () => undefined,
+    kill: () => false,
+    isEmpty: () => true,
+    contains: () => false,
+    remove: () => undefined,
+    cleanup: () => undefined,
+  };
+}
+
+/**
+ * cgroups for the daemon named `daemonId`, if usable here; otherwise noCgroups
+ * with the reason. `enabled` is the config key `cgroups`.
+ */
+export function detectCgroups(daemonId: string, enabled: boolean): Cgroups {
+  if (!enabled) return noCgroups('turned off by the config key cgroups: false');
+  const mount = cgroup2Mount();
+  if (!mount) return noCgroups('no cgroup2 file system is mounted');
+  const own = ownCgroup();
+  if (own === null) return noCgroups('pmond is not in a cgroup v2 hierarchy (/proc/self/cgroup has no 0:: line)');
+  const base = path.join(mount, own, `pmon3-${daemonId}`);
+  try {
+    fs.mkdirSync(base, { recursive: true, mode: 0o755 });
+    fs.accessSync(path.join(base, 'cgroup.procs'), fs.constants.W_OK);
+  } catch (e) {
+    return noCgroups(`cannot create ${base} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (!fs.existsSync(path.join(base, 'cgroup.kill'))) {
+    try {
+      fs.rmdirSync(base);
+    } catch {
+      /* in use */
+    }
+    return noCgroups('this kernel has no cgroup.kill (Linux 5.14 or later is needed)');
+  }
+  return new Cgroup2(base);
+}
+
+class Cgroup2 implements Cgroups {
+  state: Cgroups['state'];
+
+  constructor(private readonly base: string) {
+    this.state = { usable: true, base };
+  }
+
+  prepare(id: number): string | null {
+    if (!this.state.usable) return null;
+    const dir = path.join(this.base, `p${id}`);
+    try {
+      fs.mkdirSync(dir, { mode: 0o755 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return null;
+    }
+    return dir;
+  }
+
+  disable(why: string): void {
+    this.state = { usable: false, why };
+  }
+
+  signal(dir: string, sig: NodeJS.Signals): void {
+    for (const pid of this.pids(dir)) {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        /* gone */
+      }
+    }
+  }
+
+  kill(dir: string): boolean {
+    try {
+      fs.writeFileSync(path.join(dir, 'cgroup.kill'), '1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  isEmpty(dir: string): boolean {
+    return this.pids(dir).length === 0;
+  }
+
+  contains(dir: string, pid: number): boolean {
+    const rel = ownCgroup(readOr(`/proc/${pid}/cgroup`));
+    return rel !== null && dir.endsWith(rel) && rel.length > 1;
+  }
+
+  remove(dir: string): void {
+    try {
+      fs.rmdirSync(dir);
+    } catch {
+      /* still populated, or already gone */
+    }
+  }
+
+  cleanup(): void {
+    let entries: string[] = [];
+    try {
+      entries = fs.readdirSync(this.base).filter((e) => /^p\d+$/.test(e));
+    } catch {
+      return;
+    }
+    for (const e of entries) this.remove(path.join(this.base, e));
+    this.remove(this.base);
+  }
+
+  private pids(dir: string): number[] {
+    let text: string;
+    try {
+      text = fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8');
+    } catch {
+      return [];
+    }
+    return text
+      .split('\n')
+      .filter((l) => l !== '')
+      .map(Number);
+  }
+}

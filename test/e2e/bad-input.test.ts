@@ -36,9 +36,10 @@ const notExec = (): string => {
   return f;
 };
 
-test('missing binary', () => refused(['exec', '/no/such/binary'], 2, /binary \/no\/such\/binary does not exist/));
-test('a directory as binary', () => refused(['exec', '/tmp'], 2, /binary \/tmp is a directory/));
-test('a non-executable binary', () => refused(['exec', notExec()], 2, /is not executable/));
+test('missing binary', () => refused(['exec', '/no/such/binary'], 2, /^pmon3: \/no\/such\/binary: No such file or directory$/));
+test('a bare name not in PATH', () => refused(['exec', 'no-such-command-xyz'], 2, /^pmon3: no-such-command-xyz: command not found$/));
+test('a directory as binary', () => refused(['exec', '/tmp'], 2, /^pmon3: \/tmp: Is a directory$/));
+test('a non-executable binary', () => refused(['exec', notExec()], 2, /: Permission denied$/));
 test('unknown user', () => refused(['exec', '/bin/sleep', '-u', 'no-such-user-xyz', '-a', '1'], 2, /user "no-such-user-xyz" does not exist/));
 test('duplicate name', () => refused(['exec', '/bin/sleep', '--name', 'keeper', '-a', '1'], 4, /process "keeper" already exists/));
 
@@ -83,7 +84,7 @@ test('bad quoting in --args and bad --env-vars', async () => {
   await refused(['exec', '/bin/sleep', '--name', 'q', '-e', 'BAD-NAME=1'], 2, /letters, digits and _/);
 });
 
-test('a missing cwd', () => refused(['exec', '/bin/sleep', '--name', 'q', '--cwd', '/no/such/dir', '-a', '1'], 2, /cwd \/no\/such\/dir is not a directory/));
+test('a missing cwd', () => refused(['exec', '/bin/sleep', '--name', 'q', '--cwd', '/no/such/dir', '-a', '1'], 2, /^pmon3: cd: \/no\/such\/dir: No such file or directory$/));
 
 test('a log path through a symlink is refused', async () => {
   const link = path.join(d.dir, 'evil.log');

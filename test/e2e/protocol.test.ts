@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { after, before, test } from 'node:test';
 import { Client } from '../../internal/client/client';
-import { encodeFrame, FrameDecoder } from '../../internal/protocol';
+import { encodeFrame, FrameDecoder, PROTOCOL_VERSION as V } from '../../internal/protocol';
 import { TestDaemon } from '../helpers/daemon';
 import { waitFor } from '../helpers/wait';
 
@@ -43,10 +43,10 @@ function raw(bytes: Buffer, ms = 3000): Promise<{ frames: any[]; closed: boolean
 const frame = (v: unknown): Buffer => encodeFrame(v, 1 << 30);
 
 test('a normal request over a raw socket', async () => {
-  const r = await raw(frame({ v: 1, id: 7, method: 'ping', params: {} }), 300);
+  const r = await raw(frame({ v: V, id: 7, method: 'ping', params: {} }), 300);
   assert.equal(r.frames[0].id, 7);
   assert.equal(r.frames[0].ok, true);
-  assert.equal(r.frames[0].result.protocol, 1);
+  assert.equal(r.frames[0].result.protocol, V);
 });
 
 test('garbage bytes: INVALID_ARGUMENT and the connection is closed', async () => {
@@ -76,12 +76,12 @@ test('wrong envelope, version, method and params get error replies', async () =>
   const r = await raw(
     Buffer.concat([
       frame({ hello: 'world' }),
-      frame({ v: 2, id: 2, method: 'list', params: {} }),
-      frame({ v: 1, id: 3, method: 'rm_rf', params: {} }),
-      frame({ v: 1, id: 4, method: 'exec', params: { file: 42 } }),
-      frame({ v: 1, id: 5, method: 'stop', params: { target: 'x', force: 'yes' } }),
-      frame({ v: 1, id: 6, method: '__proto__', params: {} }),
-      frame({ v: 1, id: 7, method: 'list', params: { sneaky: true } }),
+      frame({ v: V + 1, id: 2, method: 'list', params: {} }),
+      frame({ v: V, id: 3, method: 'rm_rf', params: {} }),
+      frame({ v: V, id: 4, method: 'exec', params: { file: 42 } }),
+      frame({ v: V, id: 5, method: 'stop', params: { target: 'x', force: 'yes' } }),
+      frame({ v: V, id: 6, method: '__proto__', params: {} }),
+      frame({ v: V, id: 7, method: 'list', params: { sneaky: true } }),
     ]),
     800,
   );
@@ -112,7 +112,7 @@ test('a half-sent frame is dropped with the idle connection', async () => {
 test('after all that, the daemon answers a normal ls', async () => {
   const c = await Client.connect(d.socket);
   try {
-    assert.deepEqual(await c.call('list', {}), []);
+    assert.deepEqual(await c.call('list', {}), { processes: [], next: null });
   } finally {
     c.close();
   }

@@ -29,7 +29,7 @@ test('exec --user runs with the user\'s uid, gid and supplementary groups', { sk
   const p = await d.json(['exec', path.join(FIXTURES, 'echo-args.js'), '--name', 'as-alice', '-u', u.name, '--cwd', '/tmp']);
   assert.equal(p.user, u.name);
   assert.equal(p.uid, u.uid);
-  const log = path.join(d.logs, 'as-alice.log');
+  const log = path.join(d.logs, u.name, 'as-alice.log');
   const line = await waitFor('output', () => fs.readFileSync(log, 'utf8').split('\n').find((l) => l.startsWith('{')));
   const out = JSON.parse(line);
   assert.equal(out.uid, u.uid);
@@ -62,7 +62,7 @@ test('a binary executable only through a supplementary group runs; one the user 
     fs.chmodSync(rootOnly, 0o750);
     const r = await d.run(['exec', rootOnly, '--name', 'root-only', '-u', u.name]);
     assert.equal(r.code, 2);
-    assert.equal(r.stderr, `pmon3: binary ${rootOnly} is not executable by uid ${u.uid}\n`);
+    assert.equal(r.stderr, `pmon3: ${rootOnly}: Permission denied\n`);
     await d.json(['del', 'via-group', '--force']);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -43,3 +43,51 @@ export function ensureUser(name: string, supplementary: string[] = []): TestUser
 export function asUserArgv(u: TestUser, cmd: string[]): [string, string[]] {
   return ['setpriv', ['--reuid', String(u.uid), '--regid', String(u.gid), '--init-groups', '--', ...cmd]];
 }
+
+/**
+ * Users (and groups) a suite creates for itself and removes in its `after`:
+ * names unique to the suite, so suites running at once never share (or delete) each other's.
+ */
+export class TestUsers {
+  private readonly users: string[] = [];
+  private readonly groups: string[] = [];
+
+  /** Create user `name` (with these supplementary groups, created too) unless it exists; removed by cleanup(). */
+  add(name: string, supplementary: string[] = []): TestUser {
+    for (const g of supplementary) {
+      if (gidOf(g) === null) {
+        execFileSync('groupadd', [g]);
+        this.groups.push(g);
+      }
+    }
+    try {
+      execFileSync('id', ['-u', name], { stdio: 'ignore' });
+    } catch {
+      this.users.push(name);
+    }
+    return ensureUser(name, supplementary);
+  }
+
+  /** Kill what the users still run, remove them with their homes, remove the groups. */
+  cleanup(): void {
+    for (const u of this.users.splice(0)) {
+      try {
+        execFileSync('pkill', ['-KILL', '-u', u], { stdio: 'ignore' });
+      } catch {
+        /* nothing running */
+      }
+      try {
+        execFileSync('userdel', ['--remove', u], { stdio: 'ignore' });
+      } catch {
+        /* already gone */
+      }
+    }
+    for (const g of this.groups.splice(0)) {
+      try {
+        execFileSync('groupdel', [g], { stdio: 'ignore' });
+      } catch {
+        /* still somebody's primary group, or gone */
+      }
+    }
+  }
+}

@@ -64,7 +64,8 @@ describe('make install DESTDIR=… PREFIX=/usr/local', () => {
       'dist/fast/pmon3.blob',
       'dist/fast/pmon3-snapshot.js',
       'bin/pmond',
-      'build/Release/peercred.node',
+      'build/Release/pmon3_native.node',
+      'build/Release/pmon3-exec',
       'node_modules/better-sqlite3/build/Release/better_sqlite3.node',
       'node_modules/@oclif/core/package.json',
       'node_modules/omelette/package.json',
@@ -148,7 +149,7 @@ describe('make systemd_install / systemd_uninstall DESTDIR=…', () => {
     const unit = fs.readFileSync(path.join(dest, 'etc/systemd/system/pmond.service'), 'utf8');
     assert.match(unit, /^ExecStart=\/usr\/local\/bin\/pmond$/m, 'ExecStart follows PREFIX');
     assert.match(unit, /^KillMode=process$/m);
-    assert.match(fs.readFileSync(path.join(dest, 'etc/logrotate.d/pmond'), 'utf8'), /^\/var\/log\/pmond\/\*\.log \{$/m);
+    assert.match(fs.readFileSync(path.join(dest, 'etc/logrotate.d/pmond'), 'utf8'), /^\/var\/log\/pmond\/\*\.log \/var\/log\/pmond\/\*\/\*\.log \{$/m);
     assert.equal(fs.readFileSync(path.join(dest, 'etc/pmond/config/config.yaml'), 'utf8'), fs.readFileSync(path.join(ROOT, 'rpm/config.yaml'), 'utf8'));
     assert.equal(mode(path.join(dest, 'var/lib/pmon3')), 0o700);
     assert.equal(mode(path.join(dest, 'var/log/pmond')), 0o755);

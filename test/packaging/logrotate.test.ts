@@ -51,7 +51,7 @@ test('logrotate -f with copytruncate: a live child\'s lines all land, once, in o
   const shipped = fs.readFileSync(path.join(ROOT, 'rpm', 'pmond.logrotate'), 'utf8');
   assert.equal(shipped.split('/var/log/pmond/*.log').length, 2, 'one rule for /var/log/pmond/*.log');
   const conf = path.join(tmp, 'pmond.logrotate');
-  fs.writeFileSync(conf, shipped.replace('/var/log/pmond/*.log', `${d.logs}/*.log`), { mode: 0o644 });
+  fs.writeFileSync(conf, shipped.replaceAll('/var/log/pmond/', `${d.logs}/`), { mode: 0o644 });
   const state = path.join(tmp, 'logrotate.state');
 
   await waitFor(`${ROTATE_AFTER} lines in the log`, () => fs.readFileSync(log, 'utf8').split('\n').length > ROTATE_AFTER, 20_000);

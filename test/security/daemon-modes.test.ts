@@ -4,9 +4,12 @@
  * that someone else could change; socket mode and group follow the config.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Client } from '../../internal/client/client';
+import { PROTOCOL_VERSION } from '../../internal/protocol';
 import { TestDaemon } from '../helpers/daemon';
 import { ensureUser, isRoot, type TestUser } from '../helpers/users';
 
@@ -23,6 +26,16 @@ before(() => {
 after(async () => {
   for (const d of daemons) await d.stop();
 });
+
+/** One request over a raw socket, sent by user u (no CLI, so no client-side check); the reply's text. */
+function rawAs(u: TestUser, sock: string, req: unknown): Promise<string> {
+  const body = JSON.stringify(req);
+  const script = `const s=require('net').connect(process.argv[1]);const b=Buffer.from(process.argv[2]);const h=Buffer.alloc(4);h.writeUInt32BE(b.length);` +
+    `s.on('connect',()=>s.write(Buffer.concat([h,b])));let o=Buffer.alloc(0);s.on('data',(d)=>{o=Buffer.concat([o,d]);if(o.length>=4&&o.length>=4+o.readUInt32BE(0)){process.stdout.write(o.subarray(4,4+o.readUInt32BE(0)));process.exit(0)}});`;
+  return new Promise((resolve) => {
+    execFile('setpriv', ['--reuid', String(u.uid), '--regid', String(u.gid), '--clear-groups', '--', process.execPath, '-e', script, sock, body], { timeout: 10_000 }, (_e, out) => resolve(String(out)));
+  });
+}
 
 async function start(opts: ConstructorParameters<typeof TestDaemon>[1] & { owner?: TestUser } = {}): Promise<TestDaemon> {
   const dir = fs.mkdtempSync('/tmp/pmm-');
@@ -41,10 +54,21 @@ describe('an unprivileged pmond', { skip }, () => {
     const r = await d.run(['exec', '/bin/sleep', '--name', 'theirs', '-u', bob.name, '-a', '1'], { as: alice });
     assert.equal(r.code, 6, r.stderr); // FAILED_PRECONDITION: an unprivileged pmond cannot switch users at all
     assert.match(r.stderr, /can only run processes as itself/);
+    // Bob's CLI refuses to talk to a pmond that is neither root's nor his...
     const other = await d.run(['ls'], { as: bob });
     assert.equal(other.code, 5);
-    assert.match(other.stderr, /this pmond belongs to uid \d+; uid \d+ may not use it/);
-    assert.equal((await d.ls()).length, 1, 'root may still look');
+    assert.match(other.stderr, new RegExp(`is served by uid ${alice.uid}, neither root nor you \\(uid ${bob.uid}\\); not sending anything`));
+    // ...and the pmond refuses bob anyway (a client that skips the check gets nowhere).
+    const raw = await rawAs(bob, d.socket, { v: PROTOCOL_VERSION, id: 1, method: 'list', params: {} });
+    assert.match(raw, /this pmond belongs to uid \d+; uid \d+ may not use it/);
+    // Root's CLI does not send requests to a user's pmond either; the pmond itself would serve root.
+    assert.match((await d.run(['ls'])).stderr, /neither root nor you \(uid 0\)/);
+    const c = await Client.connect(d.socket);
+    try {
+      assert.equal((await c.listAll()).length, 1, 'root may still look');
+    } finally {
+      c.close();
+    }
     await d.json(['del', 'mine'], { as: alice });
   });
 });

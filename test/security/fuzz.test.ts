@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { encodeFrame, METHOD_NAMES } from '../../internal/protocol';
+import { encodeFrame, METHOD_NAMES, PROTOCOL_VERSION } from '../../internal/protocol';
 import { TestDaemon } from '../helpers/daemon';
 import { rng } from '../helpers/rng';
 import { integrity } from '../helpers/os';
@@ -75,12 +75,12 @@ function fuzzFrame(r: () => number, id: number): { bytes: Buffer; fatal: boolean
   let params = fuzzValue(r);
   if (SWEEPING.has(method)) params = { force: true, junk: fuzzValue(r) };
   const envelope: Record<string, unknown> =
-    r() < 0.1 ? (fuzzValue(r) as Record<string, unknown>) : { v: r() < 0.95 ? 1 : fuzzValue(r), id: r() < 0.95 ? id : fuzzValue(r), method, params };
+    r() < 0.1 ? (fuzzValue(r) as Record<string, unknown>) : { v: r() < 0.95 ? PROTOCOL_VERSION : fuzzValue(r), id: r() < 0.95 ? id : fuzzValue(r), method, params };
   let bytes: Buffer;
   try {
     bytes = encodeFrame(envelope, 1 << 30);
   } catch {
-    bytes = encodeFrame({ v: 1, id, method: 'ping', params: {} });
+    bytes = encodeFrame({ v: PROTOCOL_VERSION, id, method: 'ping', params: {} });
   }
   if (r() < 0.03) return { bytes: bytes.subarray(0, Math.floor(r() * bytes.length)), fatal: true }; // truncated, then hang up
   return { bytes, fatal: false };

@@ -51,7 +51,7 @@ describe('identity and exec', { skip }, () => {
   test('exec as yourself runs with your uid, gid and supplementary groups; the log is yours', async () => {
     const p = await d.json(['exec', path.join(FIXTURES, 'echo-args.js'), '--name', 'alices-app'], { as: alice });
     assert.equal(p.user, alice.name);
-    const log = path.join(d.logs, 'alices-app.log');
+    const log = path.join(d.logs, alice.name, 'alices-app.log');
     const out = JSON.parse(await waitFor('output', () => fs.readFileSync(log, 'utf8').split('\n').find((l) => l.startsWith('{'))));
     assert.equal(out.uid, alice.uid);
     assert.equal(out.gid, alice.gid);
@@ -111,7 +111,7 @@ describe('log files cannot be turned against root', { skip }, () => {
   test('--log into a root-owned place is refused and nothing is written there', async () => {
     for (const target of ['/etc/pmon3-pwned.log', '/root/pmon3-pwned.log', '/etc/passwd']) {
       const before = fs.existsSync(target) ? fs.readFileSync(target) : null;
-      await denied(['exec', '/bin/sleep', '--name', 'evil', '-l', target, '-a', '1'], alice, 2, /permission denied/);
+      await denied(['exec', '/bin/sleep', '--name', 'evil', '-l', target, '-a', '1'], alice, 2, /Permission denied/);
       const now = fs.existsSync(target) ? fs.readFileSync(target) : null;
       assert.deepEqual(now, before, `${target} untouched`);
     }
@@ -125,7 +125,7 @@ describe('log files cannot be turned against root', { skip }, () => {
     const dirLink = path.join(playground, 'etc');
     fs.symlinkSync('/etc', dirLink);
     fs.lchownSync(dirLink, alice.uid, alice.gid);
-    await denied(['exec', '/bin/sleep', '--name', 'evil', '-l', path.join(dirLink, 'pmon3-through-dir.log'), '-a', '1'], alice, 2, /permission denied/);
+    await denied(['exec', '/bin/sleep', '--name', 'evil', '-l', path.join(dirLink, 'pmon3-through-dir.log'), '-a', '1'], alice, 2, /Permission denied/);
     assert.equal(fs.existsSync('/etc/pmon3-symlinked.log'), false);
     assert.equal(fs.existsSync('/etc/pmon3-through-dir.log'), false);
   });

@@ -48,7 +48,7 @@ test('error codes: closed set, one wire mapping, one exit mapping', () => {
 
 test('names: safe characters only', () => {
   for (const ok of ['web', 'api-2', 'a.b_c', '9lives']) assert.ok(nameSchema.safeParse(ok).success, ok);
-  for (const bad of ['', '../x', 'a/b', 'a b', '"q"', "'q'", '$(x)', '.hidden', '-flag', 'a..b', 'x'.repeat(65), 'tab\t']) {
+  for (const bad of ['', '../x', 'a/b', 'a b', '"q"', "'q'", '$(x)', '.hidden', '-flag', 'a..b', 'x'.repeat(65), 'tab\t', '7', '0042']) {
     assert.ok(!nameSchema.safeParse(bad).success, JSON.stringify(bad));
   }
 });
@@ -57,7 +57,8 @@ test('exec params are strict', () => {
   const base = { file: '/bin/true', args: [], env: {}, cwd: '/', auto_restart: true };
   assert.ok(METHODS.exec.params.safeParse(base).success);
   assert.ok(!METHODS.exec.params.safeParse({ ...base, extra: 1 }).success);
-  assert.ok(!METHODS.exec.params.safeParse({ ...base, file: 'relative' }).success);
+  assert.ok(!METHODS.exec.params.safeParse({ ...base, file: 'rel/ative' }).success);
+  assert.ok(METHODS.exec.params.safeParse({ ...base, file: 'node' }).success, 'a bare name, looked up in PATH');
   assert.ok(!METHODS.exec.params.safeParse({ ...base, args: ['a\0b'] }).success);
   assert.ok(!METHODS.exec.params.safeParse({ ...base, env: { 'BAD-NAME': 'x' } }).success);
   assert.ok(!METHODS.exec.params.safeParse({ ...base, args: 'not an array' }).success);

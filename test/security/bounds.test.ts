@@ -1,0 +1,230 @@
+/**
+ * Class 3 of the hardening issue: no user can starve, squat or blind
+ * another. Names are per owner (nobody can take root's "postgres", nor learn
+ * that root uses it); every resource a caller can grow has a bound that this
+ * suite pushes past: processes per user, command bytes per process (and root's
+ * `ls` of a table full of big rows still works: it is paged), connections per
+ * uid with a reserve for root, unsent reply bytes per connection, and a CLI
+ * deadline when pmond is stopped. Prints pmond's RSS while a client never
+ * reads, and root's `ls` time while another user holds every connection it
+ * can. Needs root; skips visibly otherwise.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { encodeFrame, PROTOCOL_VERSION } from '../../internal/protocol';
+import { TestDaemon } from '../helpers/daemon';
+import { isRoot, TestUsers, type TestUser } from '../helpers/users';
+import { waitFor } from '../helpers/wait';
+
+const skip = isRoot() ? false : 'needs root to create users and run a root pmond';
+const users = new TestUsers();
+let d: TestDaemon;
+let ann: TestUser;
+let ben: TestUser;
+const figures: Record<string, unknown> = {};
+
+const LIMITS = {
+  max_processes_per_user: 3,
+  max_connections: 24,
+  max_connections_per_uid: 6,
+  admin_reserved_connections: 6,
+  reply_buffer_pause: 64 * 1024,
+  reply_buffer_close: 1024 * 1024,
+  max_command_bytes: 200 * 1024,
+  client_timeout: 2,
+};
+
+before(async () => {
+  if (skip) return;
+  ann = users.add('pmon3-bo-ann');
+  ben = users.add('pmon3-bo-ben');
+  d = await TestDaemon.start({ config: LIMITS });
+});
+after(async () => {
+  await d?.stop();
+  users.cleanup();
+  // eslint-disable-next-line no-console
+  console.log(`# bounds figures: ${JSON.stringify(figures)}`);
+});
+
+const rssKiB = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+const as = (u: TestUser, args: string[]) => d.run(args, { as: u });
+
+describe('names belong to their owner', { skip }, () => {
+  test('a user who takes "postgres" first blocks nobody, and learns nothing of root\'s', async () => {
+    const a = await as(ann, ['exec', '/bin/sleep', '--name', 'postgres', '--json', '--', '300']);
+    assert.equal(a.code, 0, a.stderr);
+    d.seenPids.add(JSON.parse(a.stdout).pid);
+    const r = await d.json(['exec', '/bin/sleep', '--name', 'postgres', '--', '300']);
+    assert.equal(r.user, 'root');
+    // Ben gets his own postgres too; asking for "postgres" means his own.
+    const b = await as(ben, ['exec', '/bin/sleep', '--name', 'postgres', '--json', '--', '300']);
+    assert.equal(b.code, 0, b.stderr);
+    d.seenPids.add(JSON.parse(b.stdout).pid);
+    assert.equal(JSON.parse((await as(ben, ['desc', 'postgres', '--json'])).stdout).user, ben.name);
+    // Root's plain "postgres" is root's own; another user's is user/name.
+    assert.equal((await d.json(['desc', 'postgres'])).user, 'root');
+    assert.equal((await d.json(['desc', `${ann.name}/postgres`])).user, ann.name);
+    // Ann cannot see root's or ben's, under any spelling: the same answer as for a name nobody has.
+    for (const t of ['root/postgres', `${ben.name}/postgres`, 'root/nothing-here']) {
+      const x = await as(ann, ['desc', t]);
+      assert.equal(x.code, 3, t);
+      assert.equal(x.stderr, `pmon3: process "${t}" not found\n`);
+    }
+    for (const u of [ann, ben]) assert.equal((await as(u, ['del', 'postgres', '-f'])).code, 0);
+    await d.json(['del', 'postgres', '-f']);
+  });
+
+  test('a name used by several users is ambiguous for root without user/', async () => {
+    for (const u of [ann, ben]) {
+      const x = await as(u, ['exec', '/bin/sleep', '--name', 'twin', '--json', '--', '300']);
+      d.seenPids.add(JSON.parse(x.stdout).pid);
+    }
+    const r = await d.run(['desc', 'twin']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /names processes of several users .*say which, as user\/name or by id/);
+    for (const u of [ann, ben]) await as(u, ['del', 'twin', '-f']);
+  });
+
+  test('names made only of digits are refused (they would clash with ids)', async () => {
+    const r = await as(ann, ['exec', '/bin/sleep', '--name', '7', '--', '300']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /only digits/);
+  });
+});
+
+describe('bounds', { skip }, () => {
+  test('processes per user: the fourth is refused; root is not bound', async () => {
+    for (let i = 0; i < 3; i++) {
+      const x = await as(ann, ['exec', '/bin/sleep', '--name', `n${i}`, '--json', '--', '300']);
+      assert.equal(x.code, 0, x.stderr);
+      d.seenPids.add(JSON.parse(x.stdout).pid);
+    }
+    const r = await as(ann, ['exec', '/bin/sleep', '--name', 'n3', '--', '300']);
+    assert.equal(r.code, 6);
+    assert.match(r.stderr, /already has 3 processes, the most max_processes_per_user allows/);
+    for (let i = 0; i < 4; i++) await d.json(['exec', '/bin/sleep', '--name', `root-${i}`, '--', '300']);
+    await d.json(['drop', '-f']);
+  });
+
+  test('command bytes per process are bounded; root\'s ls of a table of big rows is paged and complete', async () => {
+    // (Each word under the kernel's 128 KiB per argument, or the CLI itself could not be started.)
+    const words = Array.from({ length: 3 }, () => 'x'.repeat(70 * 1024));
+    const r = await as(ann, ['exec', '/bin/sleep', '--name', 'huge', '--', '300', ...words]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /at most 204800 \(max_command_bytes\)/);
+    // 12 rows of ~190 KiB: 2.3 MiB of table, more than reply_buffer_close (1 MiB) allows in one reply.
+    const almost = 'y'.repeat(95 * 1024);
+    for (let i = 0; i < 12; i++) await d.json(['exec', '/bin/sleep', '--name', `fat-${i}`, '-e', `BIG=${almost}`, '--', '300', almost]);
+    const t0 = Date.now();
+    const all = await d.ls();
+    figures.lsFatTableMs = Date.now() - t0;
+    assert.equal(all.filter((p) => p.name.startsWith('fat-')).length, 12);
+    assert.equal(all.find((p) => p.name === 'fat-11').env.BIG.length, almost.length);
+    await d.json(['drop', '-f']);
+  });
+
+  test('connections: a user holding all she can does not lock root out', async () => {
+    const held: net.Socket[] = [];
+    const refused: string[] = [];
+    // Ann (through a helper process running as her) opens connections until refused.
+    const hog = await import('node:child_process').then(({ spawn }) =>
+      spawn(
+        'setpriv',
+        ['--reuid', String(ann.uid), '--regid', String(ann.gid), '--clear-groups', '--', process.execPath, '-e', HOG, d.socket, '40'],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      ),
+    );
+    let out = '';
+    hog.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+    try {
+      await waitFor('ann to hold her connections', () => out.includes('holding'), 15_000);
+      const m = /holding (\d+) refused (\d+): (.*)/.exec(out)!;
+      figures.annConnectionsHeld = Number(m[1]);
+      assert.equal(Number(m[1]), LIMITS.max_connections_per_uid);
+      refused.push(m[3]!);
+      assert.match(m[3]!, /max_connections_per_uid/);
+      const t0 = Date.now();
+      const list = await d.ls();
+      figures.rootLsWhileHeldMs = Date.now() - t0;
+      assert.ok(Array.isArray(list));
+      // Ben too still gets in (one uid cannot take the others' share).
+      assert.equal((await as(ben, ['ls'])).code, 0);
+    } finally {
+      hog.kill('SIGKILL');
+      for (const s of held) s.destroy();
+    }
+  });
+
+  test('a client that never reads its replies: paused, then closed; pmond\'s memory stays bounded', async () => {
+    const rss0 = rssKiB(d.pid);
+    for (let i = 0; i < 8; i++) await d.json(['exec', '/bin/sleep', '--name', `pad-${i}`, '-e', `PAD=${'p'.repeat(60 * 1024)}`, '--', '300']);
+    const s = net.connect(d.socket);
+    await new Promise<void>((r) => s.once('connect', () => r()));
+    s.pause(); // never read
+    const closed = new Promise<void>((r) => s.once('close', () => r()));
+    s.on('error', () => undefined);
+    let sent = 0;
+    const frame = (id: number): Buffer => encodeFrame({ v: PROTOCOL_VERSION, id, method: 'list', params: {} });
+    // Ask for ~500 KiB replies as fast as the socket takes requests, for up to 3 s.
+    const deadline = Date.now() + 3000;
+    let id = 1;
+    while (Date.now() < deadline && !s.destroyed) {
+      if (!s.write(frame(id++))) await new Promise((r) => setTimeout(r, 5));
+      sent++;
+      if (sent % 16 === 0) await new Promise((r) => setImmediate(r));
+    }
+    const rss1 = rssKiB(d.pid);
+    figures.requestsSentByNonReader = sent;
+    figures.pmondRssKiB = { before: rss0, whileNotRead: rss1 };
+    assert.ok(rss1 - rss0 < 64 * 1024, `RSS grew ${rss1 - rss0} KiB`);
+    // It is either paused (no more reading) or closed; in both cases root is served.
+    assert.equal((await d.run(['ls'])).code, 0);
+    s.destroy();
+    await closed;
+    await d.json(['drop', '-f']);
+  });
+
+  test('a stopped pmond: the CLI gives up after client_timeout with one line and exit 7', async () => {
+    process.kill(d.pid, 'SIGSTOP');
+    try {
+      const t0 = Date.now();
+      const r = await d.run(['ls']);
+      figures.cliGaveUpAfterMs = Date.now() - t0;
+      assert.equal(r.code, 7);
+      assert.equal(r.stderr.trim().split('\n').length, 1);
+      assert.match(r.stderr, /said nothing for 2 s \(is it stopped or hung\?\)|timed out/);
+    } finally {
+      process.kill(d.pid, 'SIGCONT');
+    }
+    assert.equal((await d.run(['ls'])).code, 0);
+  });
+});
+
+/** Run as the hog user: open connections to argv[1] (at most argv[2]) until refused; report; hold. */
+const HOG = `
+const net = require('net');
+const [sock, max] = [process.argv[1], Number(process.argv[2])];
+const held = [];
+let refused = 0, why = '';
+function one(i) {
+  if (i >= max) return report();
+  const s = net.connect(sock);
+  let buf = Buffer.alloc(0);
+  s.on('data', (b) => { buf = Buffer.concat([buf, b]); if (buf.length >= 4) { refused++; try { why = JSON.parse(buf.subarray(4).toString()).error.message; } catch {} } });
+  s.on('error', () => {});
+  s.once('connect', () => { held.push(s); setTimeout(() => one(i + 1), 30); });
+}
+function report() {
+  setTimeout(() => {
+    const open = held.filter((s) => !s.destroyed && s.readable && !s.readableEnded).length;
+    process.stdout.write('holding ' + open + ' refused ' + refused + ': ' + why + '\\n');
+  }, 300);
+}
+one(0);
+setInterval(() => {}, 1000);
+`;
+void path;

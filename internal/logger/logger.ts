@@ -7,6 +7,12 @@
  * written (ENOSPC, EIO, logs_dir removed) pmond says so once on stderr, goes
  * on logging to stderr, and tries the file again at most once a minute. A
  * pmond.log removed from under pmond is created again at the next line.
+ *
+ * Why not winston (the library this replaced): its File transport drops
+ * lines written to a full disk without a word to anyone (tried: a pmond.log
+ * on /dev/full logged nothing, emitted no error), and never recreates a
+ * removed file; what pmond needs is the failure said out loud and the file
+ * back, which is the ~200 lines below.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -9,20 +9,22 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { FIXTURES, TestDaemon } from '../helpers/daemon';
-import { ensureUser, isRoot, type TestUser } from '../helpers/users';
+import { isRoot, TestUsers, type TestUser } from '../helpers/users';
 import { waitFor } from '../helpers/wait';
 
 const skip = isRoot() ? false : 'needs root to create users and switch to them';
+const users = new TestUsers();
 let d: TestDaemon;
 let u: TestUser;
 
 before(async () => {
   if (skip) return;
-  u = ensureUser('pmon3-alice', ['pmon3-devs', 'pmon3-ops']);
+  u = users.add('pmon3-eu-alice', ['pmon3-eu-devs', 'pmon3-eu-ops']);
   d = await TestDaemon.start();
 });
 after(async () => {
   await d?.stop();
+  users.cleanup();
 });
 
 test('exec --user runs with the user\'s uid, gid and supplementary groups', { skip }, async () => {
@@ -50,11 +52,11 @@ test('a binary executable only through a supplementary group runs; one the user 
   const dir = fs.mkdtempSync(path.join('/tmp', 'pmt-grp-'));
   try {
     fs.chmodSync(dir, 0o755);
-    const devs = Number(execFileSync('getent', ['group', 'pmon3-devs'], { encoding: 'utf8' }).split(':')[2]);
+    const devs = Number(execFileSync('getent', ['group', 'pmon3-eu-devs'], { encoding: 'utf8' }).split(':')[2]);
     const viaGroup = path.join(dir, 'devs-only.sh');
     fs.writeFileSync(viaGroup, '#!/bin/sh\nexec sleep 300\n');
     fs.chownSync(viaGroup, 0, devs);
-    fs.chmodSync(viaGroup, 0o750); // alice: not the owner, pmon3-devs only as a supplementary group
+    fs.chmodSync(viaGroup, 0o750); // alice: not the owner, pmon3-eu-devs only as a supplementary group
     const p = await d.json(['exec', viaGroup, '--name', 'via-group', '-u', u.name]);
     assert.equal(p.status, 'running');
     const rootOnly = path.join(dir, 'root-only.sh');

@@ -7,6 +7,8 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { daemonIdFor } from '../../internal/daemon/daemon';
+import { cgroup2Mount, ownCgroup } from '../../internal/process/cgroups';
 import { pidAlive, waitFor } from './wait';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -39,6 +41,8 @@ export class TestDaemon {
   readonly data: string;
   /** Every pid any command reported, so stop() can make sure none survives. */
   readonly seenPids = new Set<number>();
+  /** Whether start() made dir (then stop() removes it). */
+  ownsDir = false;
   private stderrText = '';
 
   constructor(
@@ -56,6 +60,7 @@ export class TestDaemon {
     const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'pmt-'));
     fs.chmodSync(dir, 0o755);
     const d = new TestDaemon(dir, opts);
+    d.ownsDir = opts.dir === undefined;
     d.writeConfig();
     await d.launch();
     return d;
@@ -208,6 +213,42 @@ export class TestDaemon {
           } catch {
             /* gone */
           }
+        }
+      }
+      this.removeCgroups();
+      if (this.ownsDir) fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Kill and remove what is left of this pmond's cgroups (pmond removes them itself unless it was killed). */
+  private removeCgroups(): void {
+    const mount = cgroup2Mount();
+    const own = ownCgroup();
+    if (!mount || own === null) return;
+    const base = path.join(mount, own, `pmon3-${daemonIdFor(this.data)}`);
+    let subs: string[] = [];
+    try {
+      subs = fs.readdirSync(base).filter((e) => /^p\d+$/.test(e));
+    } catch {
+      return;
+    }
+    for (const sub of subs) {
+      const dir = path.join(base, sub);
+      try {
+        fs.writeFileSync(path.join(dir, 'cgroup.kill'), '1');
+      } catch {
+        /* gone */
+      }
+    }
+    const deadline = Date.now() + 3000;
+    for (const dir of [...subs.map((sub) => path.join(base, sub)), base]) {
+      for (;;) {
+        try {
+          fs.rmdirSync(dir);
+          break;
+        } catch (e) {
+          // EBUSY while the killed processes are still exiting.
+          if ((e as NodeJS.ErrnoException).code !== 'EBUSY' || Date.now() > deadline) break;
         }
       }
     }

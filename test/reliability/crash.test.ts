@@ -42,6 +42,7 @@ after(async () => {
     }
   }
   await d?.stop();
+  if (d) fs.rmSync(d.dir, { recursive: true, force: true });
   // eslint-disable-next-line no-console
   console.log(`# reliability figures: ${JSON.stringify({ ...figures, integrity: [...new Set(figures.integrity)] })}`);
 });

@@ -11,20 +11,25 @@ import { after, before, describe, test } from 'node:test';
 import { Client } from '../../internal/client/client';
 import { PROTOCOL_VERSION } from '../../internal/protocol';
 import { TestDaemon } from '../helpers/daemon';
-import { ensureUser, isRoot, type TestUser } from '../helpers/users';
+import { isRoot, TestUsers, type TestUser } from '../helpers/users';
 
 const skip = isRoot() ? false : 'needs root to create users and switch to them';
+const users = new TestUsers();
 const daemons: TestDaemon[] = [];
+const dirs: string[] = [];
 let alice: TestUser;
 let bob: TestUser;
 
 before(() => {
   if (skip) return;
-  alice = ensureUser('pmon3-alice', ['pmon3-devs']);
-  bob = ensureUser('pmon3-bob');
+  alice = users.add('pmon3-dm-alice', ['pmon3-dm-devs']);
+  bob = users.add('pmon3-dm-bob');
 });
 after(async () => {
   for (const d of daemons) await d.stop();
+  // Every dir start() made, also those of daemons that refused to start.
+  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+  users.cleanup();
 });
 
 /** One request over a raw socket, sent by user u (no CLI, so no client-side check); the reply's text. */
@@ -39,6 +44,7 @@ function rawAs(u: TestUser, sock: string, req: unknown): Promise<string> {
 
 async function start(opts: ConstructorParameters<typeof TestDaemon>[1] & { owner?: TestUser } = {}): Promise<TestDaemon> {
   const dir = fs.mkdtempSync('/tmp/pmm-');
+  dirs.push(dir);
   fs.chmodSync(dir, 0o755);
   if (opts.owner) fs.chownSync(dir, opts.owner.uid, opts.owner.gid);
   const d = await TestDaemon.start({ ...opts, dir, ...(opts.owner ? { uid: opts.owner.uid, gid: opts.owner.gid } : {}) });
@@ -119,11 +125,11 @@ describe('StrictModes for a root pmond', { skip }, () => {
 
 describe('socket mode and group from the config', { skip }, () => {
   test('socket_mode 0660 with socket_group: group members connect, others cannot', async () => {
-    const d = await start({ config: { socket_mode: '0660', socket_group: 'pmon3-devs' } });
+    const d = await start({ config: { socket_mode: '0660', socket_group: 'pmon3-dm-devs' } });
     const st = fs.statSync(d.socket);
     assert.equal(st.mode & 0o777, 0o660);
-    assert.equal(st.gid, Number(require('node:child_process').execFileSync('getent', ['group', 'pmon3-devs'], { encoding: 'utf8' }).split(':')[2]));
-    assert.equal((await d.run(['ls'], { as: alice })).code, 0, 'alice is in pmon3-devs');
+    assert.equal(st.gid, Number(require('node:child_process').execFileSync('getent', ['group', 'pmon3-dm-devs'], { encoding: 'utf8' }).split(':')[2]));
+    assert.equal((await d.run(['ls'], { as: alice })).code, 0, 'alice is in pmon3-dm-devs');
     const r = await d.run(['ls'], { as: bob });
     assert.equal(r.code, 5);
     assert.match(r.stderr, /cannot reach pmond at .*: permission denied/);

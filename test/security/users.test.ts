@@ -8,10 +8,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { FIXTURES, TestDaemon } from '../helpers/daemon';
-import { ensureUser, isRoot, type TestUser } from '../helpers/users';
+import { isRoot, TestUsers, type TestUser } from '../helpers/users';
 import { pidAlive, waitFor } from '../helpers/wait';
 
 const skip = isRoot() ? false : 'needs root to create users and switch to them';
+const users = new TestUsers();
 let d: TestDaemon;
 let alice: TestUser;
 let bob: TestUser;
@@ -21,10 +22,10 @@ let playground: string;
 
 before(async () => {
   if (skip) return;
-  alice = ensureUser('pmon3-alice', ['pmon3-devs']);
-  bob = ensureUser('pmon3-bob');
-  carol = ensureUser('pmon3-carol', ['pmon3-admins']);
-  d = await TestDaemon.start({ config: { admin_group: 'pmon3-admins' } });
+  alice = users.add('pmon3-su-alice', ['pmon3-su-devs']);
+  bob = users.add('pmon3-su-bob');
+  carol = users.add('pmon3-su-carol', ['pmon3-su-admins']);
+  d = await TestDaemon.start({ config: { admin_group: 'pmon3-su-admins' } });
   playground = fs.mkdtempSync('/tmp/pms-');
   fs.chownSync(playground, alice.uid, alice.gid);
   bobProc = await d.json(['exec', '/bin/sleep', '--name', 'bobs-app', '-a', '300'], { as: bob });
@@ -32,6 +33,7 @@ before(async () => {
 after(async () => {
   await d?.stop();
   if (playground) fs.rmSync(playground, { recursive: true, force: true });
+  users.cleanup();
 });
 
 async function denied(args: string[], u: TestUser, code: number, pattern: RegExp): Promise<void> {
@@ -44,7 +46,7 @@ async function denied(args: string[], u: TestUser, code: number, pattern: RegExp
 describe('identity and exec', { skip }, () => {
   test('exec --user root is refused for a plain user', async () => {
     await denied(['exec', '/bin/sleep', '--name', 'rootkit', '-u', 'root', '-a', '1'], alice, 5, /uid \d+ may not run processes as user "root"/);
-    await denied(['exec', '/bin/sleep', '--name', 'as-bob', '-u', bob.name, '-a', '1'], alice, 5, /may not run processes as user "pmon3-bob"/);
+    await denied(['exec', '/bin/sleep', '--name', 'as-bob', '-u', bob.name, '-a', '1'], alice, 5, /may not run processes as user "pmon3-su-bob"/);
     assert.equal((await d.ls()).some((p: any) => p.name === 'rootkit' || p.name === 'as-bob'), false);
   });
 

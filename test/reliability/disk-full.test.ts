@@ -232,6 +232,64 @@ describe('a full disk', { skip }, () => {
     await d.stop();
   });
 
+  test('a log flood fills the disk under data_dir: pmond lives, restarts, runs hooks and answers; then writes what it owes', async () => {
+    const mnt = await tmpfs('flood');
+    const dir = fs.mkdtempSync(path.join(base, 'l-'));
+    fs.chmodSync(dir, 0o755);
+    // The restart hook records each run outside the full disk.
+    const hookOut = path.join(dir, 'hook.out');
+    const hook = path.join(dir, 'hook.sh');
+    fs.writeFileSync(hook, `#!/bin/sh\necho restart >> ${hookOut}\n`, { mode: 0o755 });
+    const d = await TestDaemon.start({
+      dir,
+      config: { data_dir: path.join(mnt, 'data'), logs_dir: path.join(mnt, 'logs'), on_process_restart_exec: hook, restart_stable_after: 60_000 },
+    });
+    daemons.push(d);
+    const crasher = path.join(dir, 'crasher.sh');
+    fs.writeFileSync(crasher, '#!/bin/sh\necho going down\nsleep 0.3\nexit 1\n', { mode: 0o755 });
+    await d.json(['exec', crasher, '--name', 'crasher']);
+    // The flood: `yes` writes to its log until the file system is full, then dies of ENOSPC.
+    await d.json(['exec', '/usr/bin/yes', '--name', 'flood', '-n']);
+    await waitFor('the flood to fill the disk', () => fs.statfsSync(mnt).bavail === 0, 20_000);
+    // Small updates may still fit in the pages and journal pmond already has; a row that needs new
+    // pages (120 KB of environment) cannot be written, and from then on pmond runs from memory.
+    await d.json(['exec', '/bin/sleep', '--name', 'big', '-e', `BIG=${'b'.repeat(120_000)}`, '--', '1000']);
+    const c = await Client.connect(d.socket);
+    try {
+      // Exits and restarts go on while nothing can be written: the counter grows in memory.
+      const h = await waitFor('health to say the database cannot be written', async () => {
+        const x = (await c.call('ping', {})).health;
+        return !x.store.ok ? x : undefined;
+      }, 20_000);
+      assert.equal(h.store.error, 'SQLITE_FULL: database or disk is full');
+      const before = (await c.listAll()).find((p) => p.name === 'crasher')!;
+      const hooksBefore = fs.existsSync(hookOut) ? fs.readFileSync(hookOut, 'utf8').split('\n').length : 0;
+      const later = await waitFor('more restarts while degraded', async () => {
+        const p = (await c.listAll()).find((x) => x.name === 'crasher')!;
+        return p.restarts >= before.restarts + 3 ? p : undefined;
+      }, 20_000);
+      assert.equal(later.saved, false, 'ls --json says its state is only in memory');
+      await waitFor('hooks to go on running', () => fs.readFileSync(hookOut, 'utf8').split('\n').length > hooksBefore + 2);
+      // Human and JSON answers both say so; exec is refused, everything else works.
+      assert.match((await d.run(['version'])).stdout, /database: NOT WRITABLE since .* \(SQLITE_FULL: database or disk is full\)/);
+      const refused = await d.run(['exec', '/bin/sleep', '--name', 'new', '--', '100']);
+      assert.equal(refused.code, 6);
+      assert.match(refused.stderr, /cannot write its database \(SQLITE_FULL/);
+      assert.ok(pidAlive(d.pid), 'pmond is alive');
+      // Room again: the flood's log goes, pmond writes everything it owes.
+      fs.truncateSync(path.join(mnt, 'logs', 'flood.log'), 0);
+      await waitFor('the database to be written again', async () => (await c.call('ping', {})).health.store.ok, 15_000);
+      const mem = (await c.listAll()).find((x) => x.name === 'crasher')!;
+      await d.json(['stop', 'crasher']);
+      const disk = rowsOnDisk(path.join(mnt, 'data', 'data.db')).find((r) => r.name === 'crasher')!;
+      assert.ok(disk.restarts >= mem.restarts, `the restarts counted while degraded reached the disk (${disk.restarts} >= ${mem.restarts})`);
+    } finally {
+      c.close();
+    }
+    assert.equal(/unhandled|uncaught/i.test(d.stderr), false, `no unhandled error: ${d.stderr.slice(-500)}`);
+    await d.stop();
+  });
+
   test('pmond on a full disk without data.db and pmond.lock says data_dir is full, and leaves no data.db', async () => {
     const mnt = await tmpfs('fresh');
     const dataDir = path.join(mnt, 'data');

@@ -1,9 +1,10 @@
 /**
- * Stop and exit cleanup reach every descendant: where cgroup v2 is usable,
- * each process runs in a cgroup of its own and the cgroup is killed, so even
- * a descendant that called setsid() (leaving the process group) is gone.
- * Without cgroups (config `cgroups: false`, or none usable) pmond says so,
- * and stops by process group. Skips visibly without root or cgroup v2.
+ * Class 6 of the hardening issue, as a real user: stop and exit cleanup
+ * reach every descendant. Where cgroup v2 is usable each process runs in a
+ * cgroup of its own and the cgroup is killed, so a descendant the user made
+ * leave the process group and session with setsid() is gone too. Without
+ * cgroups (config `cgroups: false`, or none usable) pmond says so, and stops
+ * by process group. Skips visibly without root or cgroup v2.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -11,20 +12,24 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { cgroup2Mount } from '../../internal/process/cgroups';
 import { FIXTURES, TestDaemon } from '../helpers/daemon';
-import { isRoot } from '../helpers/users';
+import { isRoot, TestUsers, type TestUser } from '../helpers/users';
 import { pidAlive, waitFor } from '../helpers/wait';
 
 const mount = cgroup2Mount();
 const skip = !isRoot() ? 'needs root to create cgroups' : !mount ? 'no cgroup2 file system is mounted here' : false;
+const users = new TestUsers();
 let d: TestDaemon;
+let oscar: TestUser;
 const escaped: number[] = [];
 
 before(async () => {
   if (skip) return;
+  oscar = users.add('pmon3-es-oscar');
   d = await TestDaemon.start();
 });
 after(async () => {
   await d?.stop();
+  users.cleanup();
   for (const pid of escaped) {
     try {
       process.kill(pid, 'SIGKILL');
@@ -53,20 +58,22 @@ describe('cgroup v2', { skip }, () => {
   });
 
   test('stop kills a descendant that left the process group and session', async () => {
-    const p = await d.json(['exec', path.join(FIXTURES, 'escape.sh'), '--name', 'escaper']);
+    const p = await d.json(['exec', path.join(FIXTURES, 'escape.sh'), '--name', 'escaper'], { as: oscar });
+    assert.equal(p.user, oscar.name);
     const pid = await escapedPid(p.log);
     assert.ok(pidAlive(pid));
-    await d.json(['stop', 'escaper']);
+    // Moving itself out of its cgroup needs write access to another cgroup's cgroup.procs: he has none.
+    await d.json(['stop', 'escaper'], { as: oscar });
     assert.equal(pidAlive(pid), false, 'the setsid()\'d descendant is gone after stop');
-    await d.json(['del', 'escaper']);
+    await d.json(['del', 'escaper'], { as: oscar });
   });
 
   test('when the main process exits, what it left behind goes with it', async () => {
-    const p = await d.json(['exec', path.join(FIXTURES, 'escape.sh'), '--name', 'leaver', '-n', '--', 'exit']);
+    const p = await d.json(['exec', path.join(FIXTURES, 'escape.sh'), '--name', 'leaver', '-n', '--', 'exit'], { as: oscar });
     const pid = await escapedPid(p.log);
     await d.waitProc('leaver', 'to stop', (x) => x.status === 'stopped');
     await waitFor('the leftover to be killed', () => !pidAlive(pid));
-    await d.json(['del', 'leaver']);
+    await d.json(['del', 'leaver'], { as: oscar });
   });
 });
 

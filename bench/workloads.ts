@@ -403,16 +403,19 @@ export async function clearAll(ctx: Ctx, only?: Manager[]): Promise<void> {
 /**
  * What starting through pmon3-exec costs over a plain spawn: `sleep` started
  * N times each way, interleaved, from this process, timed until its
- * /proc/PID/cmdline is sleep's (it has exec'd). "pmon3" is HelperSpawner (the
- * helper, the spec pipe and the status pipe: exactly what pmond runs), the
- * floor is child_process.spawn of the same binary with the same options
- * pmond used before the helper (detached, log fd for stdout and stderr).
+ * /proc/PID/cmdline is sleep's (it has exec'd). "pmon3" is HelperSpawner with
+ * the exec server and reaper (exactly what pmond runs), the floor is
+ * child_process.spawn of the same binary with the same options pmond used
+ * before the helper (detached, log fd for stdout and stderr).
  */
 export async function spawnCost(ctx: Ctx): Promise<void> {
   const { HelperSpawner } = await import('../internal/process/spawner');
+  const { ExecServer } = await import('../internal/process/exec-server');
+  const { NativeReaper } = await import('../internal/process/reaper');
   const { execHelperPath, loadNative } = await import('../internal/native');
   const native = loadNative(ROOT);
-  const helper = new HelperSpawner(execHelperPath(ROOT), (b) => native.memfd(b));
+  const exec = new ExecServer(execHelperPath(ROOT));
+  const helper = new HelperSpawner(execHelperPath(ROOT), (b) => native.memfd(b), { exec, reaper: new NativeReaper(native) });
   const log = path.join(ctx.dir, 'spawn-cost.log');
   const uid = process.getuid?.() ?? 0;
   const gid = process.getgid?.() ?? 0;
@@ -448,6 +451,7 @@ export async function spawnCost(ctx: Ctx): Promise<void> {
     }
     await sleep(5);
   }
+  exec.close();
   const f = ctx.results.get('spawn.cost', 'pmon3');
   const g = ctx.results.get('spawn.cost', FLOOR);
   ctx.log(`  spawn via pmon3-exec: ${f?.samples.map((s) => s.toFixed(2)).slice(0, 10).join(' ')} …; direct: ${g?.samples.map((s) => s.toFixed(2)).slice(0, 10).join(' ')} …`);

@@ -5,12 +5,15 @@
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import type { Config } from '../config/config';
 import { ExecHookRunner } from '../hooks/hooks';
 import { createLogger, type Logger } from '../logger/logger';
 import { checkExecHelper, execHelperPath, loadNative, peerCredReader } from '../native';
 import { detectCgroups } from '../process/cgroups';
 import { readBootId, scanMarked } from '../process/procfs';
+import { ExecServer } from '../process/exec-server';
+import { NativeReaper } from '../process/reaper';
 import { HelperSpawner } from '../process/spawner';
 import { GetentUserResolver } from '../process/users';
 import { failedPrecondition, invalidArgument, PmonError } from '../protocol/errors';
@@ -43,6 +46,12 @@ export function daemonIdFor(dataDir: string): string {
     /* not there yet */
   }
   return createHash('sha256').update(real).digest('hex').slice(0, 12);
+}
+
+/** Whether this kernel is at least major.minor (os.release(), e.g. "6.1.0-18-amd64"). */
+function kernelAtLeast(major: number, minor: number): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(os.release());
+  return !!m && (Number(m[1]) > major || (Number(m[1]) === major && Number(m[2]) >= minor));
 }
 
 export interface RunningDaemon {
@@ -110,9 +119,18 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
     },
     logger,
   );
+  // The exec server and its reaper where pidfds work (Linux 5.3+), the one-shot helper elsewhere.
+  const serverMode = kernelAtLeast(5, 3);
+  const execServer = serverMode ? new ExecServer(execHelperPath(), (why) => logger.warn(why)) : undefined;
+  const spawner = new HelperSpawner(
+    execHelperPath(),
+    (b) => native.memfd(b),
+    execServer ? { exec: execServer, reaper: new NativeReaper(native) } : undefined,
+  );
+  logger.info(serverMode ? 'processes are started by the exec server' : 'processes are started by the one-shot exec helper (Linux < 5.3: no pidfd)');
   const supervisor = new Supervisor({
     store,
-    spawner: new HelperSpawner(execHelperPath(), (b) => native.memfd(b)),
+    spawner,
     hooks,
     users,
     clock: systemClock,
@@ -150,6 +168,7 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
       await server.close();
       await supervisor.shutdown(stopChildren);
       await hooks.idle();
+      execServer?.close();
       cgroups.cleanup();
       await store.close();
       lock.release();

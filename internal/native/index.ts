@@ -30,6 +30,14 @@ export interface Native {
   pollErr(fd: number): boolean;
   /** An anonymous in-memory file (memfd, close-on-exec) holding data, positioned at its start. */
   memfd(data: Buffer): number;
+  /**
+   * Start the process's one reaper thread: every pid given to watchPid is reaped when it exits
+   * and reported as cb(pid, code, signal) (code -1 when killed by a signal; signal 0 when not).
+   * Once per process (EEXIST after).
+   */
+  startReaper(cb: (pid: number, code: number, signal: number) => void): void;
+  /** Reap pid (a child of this process that libuv did not spawn) when it exits; ESRCH if there is no such child. */
+  watchPid(pid: number): void;
 }
 
 /** Reads a connected socket's peer credentials; null when not possible. */

@@ -14,20 +14,35 @@
  *   memfd(buffer) -> fd                    an anonymous in-memory file holding buffer, read from
  *                                          its start: the exec helper's spec, handed over at once
  *                                          (no pipe to drain through the event loop, no disk).
+ *   startReaper(cb), watchPid(pid)         pmond's own reaper for children libuv does not know:
+ *                                          the exec helper creates a program as pmond's child with
+ *                                          clone3(CLONE_PARENT), so pmond must wait for it itself.
+ *                                          One thread, one epoll over pidfds; each exit is reaped
+ *                                          (waitid P_PIDFD) and reported as cb(pid, code, signal).
+ *                                          libuv only ever waits for the pids it spawned, so the two
+ *                                          never take each other's children.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <node_api.h>
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
 
 #define MAX_GROUPS 65536
 
@@ -53,6 +68,7 @@ static const char *errno_name(int err) {
     case EEXIST: return "EEXIST";
     case ENOTSOCK: return "ENOTSOCK";
     case EBADF: return "EBADF";
+    case ESRCH: return "ESRCH";
     default: return "EIO";
   }
 }
@@ -223,6 +239,125 @@ static napi_value mem_fd(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* ---------------------------------------------------------------- the reaper */
+
+static int reaper_epoll = -1;
+static napi_threadsafe_function reaper_tsfn;
+
+struct exit_msg {
+  int pid;
+  int code;   /* exit status, or -1 */
+  int signal; /* terminating signal, or 0 */
+};
+
+static void *reaper_main(void *arg) {
+  (void)arg;
+  /* Signals belong to Node's main thread. */
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, NULL);
+  struct epoll_event evs[64];
+  for (;;) {
+    int n = epoll_wait(reaper_epoll, evs, 64, -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return NULL;
+    }
+    for (int i = 0; i < n; i++) {
+      int fd = (int)(evs[i].data.u64 & 0xffffffffu);
+      int pid = (int)(evs[i].data.u64 >> 32);
+      siginfo_t si;
+      memset(&si, 0, sizeof si);
+      int r = waitid((idtype_t)P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG);
+      if (r == 0 && si.si_pid == 0) continue; /* not exited yet */
+      epoll_ctl(reaper_epoll, EPOLL_CTL_DEL, fd, NULL);
+      close(fd);
+      struct exit_msg *m = malloc(sizeof *m);
+      if (!m) continue;
+      m->pid = pid;
+      m->code = -1;
+      m->signal = 0;
+      if (r == 0 && si.si_code == CLD_EXITED) m->code = si.si_status;
+      else if (r == 0 && (si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED)) m->signal = si.si_status;
+      napi_call_threadsafe_function(reaper_tsfn, m, napi_tsfn_blocking);
+    }
+  }
+}
+
+static void reaper_call_js(napi_env env, napi_value cb, void *context, void *data) {
+  (void)context;
+  struct exit_msg *m = data;
+  if (env && cb) {
+    napi_value args[3], undef;
+    napi_create_int32(env, m->pid, &args[0]);
+    napi_create_int32(env, m->code, &args[1]);
+    napi_create_int32(env, m->signal, &args[2]);
+    napi_get_undefined(env, &undef);
+    napi_call_function(env, undef, cb, 3, args, NULL);
+  }
+  free(m);
+}
+
+static napi_value start_reaper(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], name;
+  napi_valuetype t;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || napi_typeof(env, argv[0], &t) != napi_ok ||
+      t != napi_function) {
+    napi_throw_type_error(env, NULL, "startReaper(callback)");
+    return NULL;
+  }
+  if (reaper_epoll >= 0) return throw_errno(env, "startReaper: already started", EEXIST);
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  if (ep < 0) return throw_errno(env, "epoll_create1", errno);
+  napi_create_string_utf8(env, "pmon3 reaper", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_threadsafe_function(env, argv[0], NULL, name, 0, 1, NULL, NULL, NULL, reaper_call_js, &reaper_tsfn) != napi_ok) {
+    close(ep);
+    napi_throw_error(env, NULL, "startReaper: cannot create the callback");
+    return NULL;
+  }
+  /* The reaper alone never keeps the process alive. */
+  napi_unref_threadsafe_function(env, reaper_tsfn);
+  reaper_epoll = ep;
+  pthread_t th;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  int err = pthread_create(&th, &attr, reaper_main, NULL);
+  pthread_attr_destroy(&attr);
+  if (err != 0) {
+    reaper_epoll = -1;
+    close(ep);
+    return throw_errno(env, "pthread_create", err);
+  }
+  return NULL;
+}
+
+static napi_value watch_pid(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t pid;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_int32(env, argv[0], &pid) != napi_ok || pid <= 0) {
+    napi_throw_type_error(env, NULL, "watchPid(pid)");
+    return NULL;
+  }
+  if (reaper_epoll < 0) return throw_errno(env, "watchPid: the reaper is not started", EINVAL);
+  int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (fd < 0) return throw_errno(env, "pidfd_open", errno);
+  fcntl(fd, F_SETFD, FD_CLOEXEC);
+  struct epoll_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.events = EPOLLIN;
+  ev.data.u64 = ((uint64_t)(uint32_t)pid << 32) | (uint32_t)fd;
+  if (epoll_ctl(reaper_epoll, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, "epoll_ctl", err);
+  }
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
   napi_create_function(env, "getPeerCred", NAPI_AUTO_LENGTH, get_peer_cred, NULL, &fn);
@@ -233,6 +368,10 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "pollErr", fn);
   napi_create_function(env, "memfd", NAPI_AUTO_LENGTH, mem_fd, NULL, &fn);
   napi_set_named_property(env, exports, "memfd", fn);
+  napi_create_function(env, "startReaper", NAPI_AUTO_LENGTH, start_reaper, NULL, &fn);
+  napi_set_named_property(env, exports, "startReaper", fn);
+  napi_create_function(env, "watchPid", NAPI_AUTO_LENGTH, watch_pid, NULL, &fn);
+  napi_set_named_property(env, exports, "watchPid", fn);
   return exports;
 }
 

@@ -1,6 +1,7 @@
 /**
- * cgroup v2, where it can be used: each managed process gets a cgroup of
- * its own (`<base>/p<id>`), joined by the exec helper before it drops
+ * cgroup v2, where it can be used: each run of a managed process gets a
+ * fresh cgroup of its own (`<base>/p<id>-<run>`), which the exec helper
+ * creates the program in (clone3 CLONE_INTO_CGROUP) before it drops
  * privileges, so that stopping it and cleaning up after its exit reach every
  * descendant — even one that called setsid() to leave the process group —
  * through `cgroup.kill`. Where cgroup v2 is absent or not writable (an
@@ -11,6 +12,11 @@
  * (one per data_dir), e.g. /sys/fs/cgroup/system.slice/pmond.service/pmon3-1a2b3c4d5e6f.
  * Each process's cgroup path is stored with its row, so a restarted pmond
  * finds the cgroups of the processes it re-adopts.
+ *
+ * Why a fresh cgroup per run rather than one per process: a cgroup that was
+ * killed (cgroup.kill) kills what is later cloned into it, on the kernels
+ * measured here; and a new run never shares a cgroup with the last run's
+ * dying leftovers. A run's cgroup is removed once it is empty (retire).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -19,8 +25,8 @@ import * as path from 'node:path';
 export interface Cgroups {
   /** Whether cgroups are in use; when false, why (for pmond.log and `pmon3 version`). */
   readonly state: { usable: true; base: string } | { usable: false; why: string };
-  /** The cgroup directory for process id, created if missing; null when cgroups are not in use. */
-  prepare(id: number): string | null;
+  /** A new cgroup directory for run `run` of process id; null when cgroups are not in use. */
+  prepare(id: number, run: string): string | null;
   /** Stop using cgroups (e.g. the helper could not join one); new processes use process groups only. */
   disable(why: string): void;
   /** Send sig to every process in dir. */
@@ -33,6 +39,8 @@ export interface Cgroups {
   contains(dir: string, pid: number): boolean;
   /** Remove dir if it is empty (best effort). */
   remove(dir: string): void;
+  /** Remove dir once it is empty (its killed members take a moment to go); gives up after a few seconds. */
+  retire(dir: string): void;
   /** At shutdown: remove every empty cgroup of this pmond, and the base if it is empty then. */
   cleanup(): void;
 }
@@ -80,6 +88,7 @@ export function noCgroups(why: string): Cgroups {
     isEmpty: () => true,
     contains: () => false,
     remove: () => undefined,
+    retire: () => undefined,
     cleanup: () => undefined,
   };
 }
@@ -119,9 +128,9 @@ class Cgroup2 implements Cgroups {
     this.state = { usable: true, base };
   }
 
-  prepare(id: number): string | null {
+  prepare(id: number, run: string): string | null {
     if (!this.state.usable) return null;
-    const dir = path.join(this.base, `p${id}`);
+    const dir = path.join(this.base, `p${id}-${run.replace(/[^A-Za-z0-9]/g, '').slice(0, 12)}`);
     try {
       fs.mkdirSync(dir, { mode: 0o755 });
     } catch (e) {
@@ -170,10 +179,23 @@ class Cgroup2 implements Cgroups {
     }
   }
 
+  retire(dir: string): void {
+    let tries = 0;
+    const attempt = (): void => {
+      try {
+        fs.rmdirSync(dir);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EBUSY' && ++tries < 50) setTimeout(attempt, 100).unref();
+      }
+    };
+    attempt();
+  }
+
   cleanup(): void {
     let entries: string[] = [];
     try {
-      entries = fs.readdirSync(this.base).filter((e) => /^p\d+$/.test(e));
+      entries = fs.readdirSync(this.base).filter((e) => /^p\d+(-\w+)?$/.test(e));
     } catch {
       return;
     }

@@ -1,16 +1,16 @@
 /**
- * Starting children. Every managed process, root's included, is started
- * through the exec helper pmon3-exec (internal/native/exec.c): pmond runs it
- * with an EMPTY environment and a fixed argv, in its own session and process
- * group (setsid), and hands it what to run as an in-memory file on fd 3 (memfd:
- * written before the spawn, so the helper never waits for pmond's event loop).
- * Failures come back on a pipe, fd 4. The helper joins the
- * process's cgroup, drops to the user (groups, gid, uid, checked), and only
- * then, with the user's rights, opens a log the user chose, changes to the
- * cwd, finds the binary and execs it with the user's environment. So nothing
- * a user controls — an environment variable, a path, a directory they can
- * swap — is ever touched with root's rights, and the pid pmond gets is the
- * program's own.
+ * Starting children. Every managed process, root's included, is made by the
+ * exec helper pmon3-exec (internal/native/exec.c), which pmond runs with an
+ * EMPTY environment and a fixed argv. The helper (as the exec server, see
+ * exec-server.ts) creates the program as pmond's own child, born in its
+ * cgroup, drops to the user (groups, gid, uid, checked), and only then, with
+ * the user's rights, opens a log the user chose, changes to the cwd, finds
+ * the binary and execs it with the user's environment. So nothing a user
+ * controls — an environment variable, a path, a directory they can swap — is
+ * ever touched with root's rights, and the pid pmond gets is the program's own.
+ * pmond waits for these children with its pidfd reaper (reaper.ts). Where the
+ * reaper cannot work (no pidfd, Linux < 5.3) the helper is run once per
+ * program and becomes it (one-shot mode: no cgroup).
  *
  * Output goes straight from the child to its log file through fds 1 and 2;
  * no log byte passes through pmond.
@@ -19,7 +19,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { failedPrecondition, internal, invalidArgument, PmonError } from '../protocol/errors';
+import type { ExecServer } from './exec-server';
 import { readStartTime } from './procfs';
+import type { Reaper } from './reaper';
 
 /** How a run ended. */
 export interface ExitInfo {
@@ -80,8 +82,6 @@ export class CgroupJoinError extends PmonError {
   }
 }
 
-const { O_WRONLY, O_APPEND, O_CREAT, O_EXCL, O_NOFOLLOW, O_NOCTTY } = fs.constants;
-
 /** The helper's reply on failure: "STAGE ERRNO MESSAGE". */
 interface HelperFailure {
   stage: string;
@@ -92,16 +92,37 @@ interface HelperFailure {
 export class HelperSpawner implements Spawner {
   /**
    * @param helper path of pmon3-exec
-   * @param memfd makes an in-memory file of a buffer (native memfd), for the spec
+   * @param memfd makes an in-memory file of a buffer (native memfd), for one-shot specs
+   * @param server the exec server with the reaper of its children; without them, one-shot mode
    */
   constructor(
     private readonly helper: string,
     private readonly memfd: (data: Buffer) => number,
+    private readonly server?: { exec: ExecServer; reaper: Reaper },
   ) {}
 
   async spawn(req: SpawnRequest): Promise<Watched> {
     const spec = encodeSpec(req);
-    const logFd = req.log.kind === 'daemon' ? openDaemonLog(req.log.path, req.uid, req.gid) : undefined;
+    if (req.log.kind === 'daemon') ensureLogDir(req.log.path);
+    return this.server ? this.viaServer(req, spec, this.server) : this.oneShot(req, spec);
+  }
+
+  private async viaServer(req: SpawnRequest, spec: Buffer, server: { exec: ExecServer; reaper: Reaper }): Promise<Watched> {
+    const r = await server.exec.request(spec);
+    // A program that failed after it was made is pmond's child too: reap it before saying why.
+    const exited = r.pid > 0 ? server.reaper.watch(r.pid) : undefined;
+    if (!r.ok) {
+      await exited;
+      throw describeFailure(r, req);
+    }
+    const startTime = readStartTime(r.pid);
+    // Died (and was reaped) before we could look: still report its exit.
+    return { pid: r.pid, startTime: startTime ?? -1, cgroup: req.cgroup, exited: exited! };
+  }
+
+  /** The helper run for this one program; it becomes the program (no cgroup in this mode). */
+  private async oneShot(req: SpawnRequest, spec: Buffer): Promise<Watched> {
+    if (req.cgroup) throw new CgroupJoinError(req.cgroup, 'cgroups need the exec server (Linux 5.3 or later)');
     let child: ChildProcess;
     let specFd: number | undefined;
     try {
@@ -111,12 +132,11 @@ export class HelperSpawner implements Spawner {
         env: {}, // nothing of the user's reaches a program running as root
         cwd: '/',
         detached: true, // setsid(): own session and process group, survives pmond
-        stdio: ['ignore', logFd ?? 'ignore', logFd ?? 'ignore', specFd, 'pipe'],
+        stdio: ['ignore', 'ignore', 'ignore', specFd, 'pipe'],
       });
     } catch (e) {
       throw failedPrecondition(`cannot start the exec helper ${this.helper}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     } finally {
-      if (logFd !== undefined) fs.closeSync(logFd);
       if (specFd !== undefined) fs.closeSync(specFd);
     }
     // Subscribe to the exit before anything else can happen (containerd's reaper rule).
@@ -129,29 +149,36 @@ export class HelperSpawner implements Spawner {
     child.on('error', () => {}); // errors after spawn (kill on a dead pid) carry no news
     const failure = await readStatus(child.stdio[4] as NodeJS.ReadableStream);
     child.unref();
-    const pid = child.pid;
     if (failure) {
       await exited;
       throw describeFailure(failure, req);
     }
-    const startTime = readStartTime(pid);
-    // Died (and was reaped) before we could look: still report its exit.
-    return { pid, startTime: startTime ?? -1, cgroup: req.cgroup, exited };
+    const startTime = readStartTime(child.pid);
+    return { pid: child.pid, startTime: startTime ?? -1, cgroup: null, exited };
   }
 }
 
-/** The spec the helper reads on fd 3 (exec.c documents the order). */
+/** pmond's logs_dir/<user>: made by pmond (root's, 0755) before the helper creates a log in it. */
+function ensureLogDir(file: string): void {
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
+  } catch (e) {
+    throw invalidArgument(`log directory ${path.dirname(file)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** The spec the helper reads (exec.c documents the order). */
 export function encodeSpec(req: SpawnRequest): Buffer {
   const env = Object.entries(req.env).map(([k, v]) => `${k}=${v}`);
   const fields = [
-    'pmon3-exec/1',
+    'pmon3-exec/2',
     String(req.uid),
     String(req.gid),
     String(req.groups.length),
     ...req.groups.map(String),
-    req.cgroup ? path.join(req.cgroup, 'cgroup.procs') : '',
-    req.log.kind === 'user' ? req.log.path : '',
-    req.log.kind === 'user' ? '1' : '0',
+    req.cgroup ?? '',
+    req.log.kind,
+    req.log.path,
     req.cwd,
     req.file,
     String(req.args.length + 1),
@@ -164,7 +191,7 @@ export function encodeSpec(req: SpawnRequest): Buffer {
   return Buffer.from(fields.join('\0') + '\0');
 }
 
-/** Read the helper's status pipe to EOF: nothing means the execve succeeded. */
+/** Read the one-shot helper's status pipe to EOF: nothing means the execve succeeded. */
 function readStatus(stream: NodeJS.ReadableStream): Promise<HelperFailure | null> {
   return new Promise((resolve) => {
     let text = '';
@@ -200,6 +227,9 @@ function describeFailure(f: HelperFailure, req: SpawnRequest): PmonError {
       return invalidArgument(`${req.file}: ${why}`);
     case 'path':
       return invalidArgument(f.errno === 2 /* ENOENT */ ? `${req.file}: command not found` : `${req.file}: ${why}`);
+    case 'setsid':
+    case 'clone':
+      return internal(`exec helper: ${f.stage}: ${why}`);
     case 'groups':
     case 'gid':
     case 'uid':
@@ -208,51 +238,4 @@ function describeFailure(f: HelperFailure, req: SpawnRequest): PmonError {
     default:
       return internal(`exec helper: ${f.stage}: ${why}`);
   }
-}
-
-/**
- * Open a log in pmond's own logs_dir for appending, for uid. Only pmond can
- * create files there, so a new file is created by pmond (O_EXCL) and handed
- * to the user; an existing file is used only if it already belongs to that
- * user — pmond never chowns a file that exists (its own pmond.log, another
- * user's log).
- */
-export function openDaemonLog(file: string, uid: number, gid: number): number {
-  const rootPmond = process.getuid?.() === 0;
-  try {
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
-  } catch (e) {
-    throw invalidArgument(`log directory ${path.dirname(file)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  let fd: number;
-  try {
-    fd = fs.openSync(file, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY, 0o640);
-    try {
-      if (rootPmond && uid !== 0) fs.fchownSync(fd, uid, gid);
-      fs.fchmodSync(fd, 0o640);
-    } catch (e) {
-      fs.closeSync(fd);
-      throw e;
-    }
-    return fd;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw logError(file, e);
-  }
-  try {
-    fd = fs.openSync(file, O_WRONLY | O_APPEND | O_NOFOLLOW | O_NOCTTY);
-  } catch (e) {
-    throw logError(file, e);
-  }
-  const st = fs.fstatSync(fd);
-  if (!st.isFile() || st.uid !== uid || st.nlink !== 1) {
-    fs.closeSync(fd);
-    throw invalidArgument(`log ${file} is not a regular file owned by uid ${uid}; refusing to write to it`);
-  }
-  return fd;
-}
-
-function logError(file: string, e: unknown): PmonError {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ELOOP') return invalidArgument(`log ${file} is a symbolic link; refusing to follow it`);
-  return invalidArgument(`log ${file}: ${code ?? (e as Error).message}`);
 }

@@ -417,7 +417,7 @@ export class Supervisor {
       let cur = await this.mustGet(row.id);
       if (rt.watched || isActive(cur.status)) cur = await this.stopLocked(cur, { force, event: 'stop', desired: 'stopped', hook: true });
       await this.d.store.remove(cur.id);
-      if (cur.cgroup) this.d.cgroups.remove(cur.cgroup);
+      if (cur.cgroup) this.d.cgroups.retire(cur.cgroup);
       return cur;
     });
     this.rts.delete(row.id);
@@ -444,7 +444,7 @@ export class Supervisor {
       const rt = this.rt(cur.id);
       if (rt.watched || isActive(cur.status)) cur = await this.stopLocked(cur, { force, event: 'stop', desired: 'stopped', hook: true });
       await this.d.store.remove(cur.id);
-      if (cur.cgroup) this.d.cgroups.remove(cur.cgroup);
+      if (cur.cgroup) this.d.cgroups.retire(cur.cgroup);
       return cur;
     });
     for (const v of done) this.rts.delete(v.id);
@@ -569,7 +569,7 @@ export class Supervisor {
         gid: cur.gid,
         groups: [...new Set([cur.gid, ...user.groups])],
         log: this.logTarget(cur.log),
-        cgroup: this.d.cgroups.prepare(cur.id),
+        cgroup: this.d.cgroups.prepare(cur.id, token),
       });
     } catch (e) {
       cur = await this.update(cur, {
@@ -746,13 +746,17 @@ export class Supervisor {
       info ??= await raceDeadline(gone, this.d.clock.now() + KILL_GRACE_MS);
       await this.waitGone(w, this.d.clock.now() + KILL_GRACE_MS);
     }
+    if (w.cgroup) this.d.cgroups.retire(w.cgroup);
     return info ?? { code: null, signal: 'SIGKILL' };
   }
 
-  /** SIGKILL whatever is left of w's process group and cgroup. */
+  /** SIGKILL whatever is left of w's process group and cgroup, and remove the cgroup once it is empty. */
   private killLeftovers(w: Watched): void {
     signalGroup(w.pid, 'SIGKILL');
-    if (w.cgroup) this.d.cgroups.kill(w.cgroup);
+    if (w.cgroup) {
+      this.d.cgroups.kill(w.cgroup);
+      this.d.cgroups.retire(w.cgroup);
+    }
   }
 
   /** Resolves true once w's cgroup (or, without one, its process group) is empty; false at the deadline. */

@@ -228,7 +228,7 @@ export class TestDaemon {
     const base = path.join(mount, own, `pmon3-${daemonIdFor(this.data)}`);
     let subs: string[] = [];
     try {
-      subs = fs.readdirSync(base).filter((e) => /^p\d+$/.test(e));
+      subs = fs.readdirSync(base).filter((e) => /^p\d+(-\w+)?$/.test(e));
     } catch {
       return;
     }

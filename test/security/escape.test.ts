@@ -54,7 +54,7 @@ describe('cgroup v2', { skip }, () => {
     assert.ok(p.cgroup, 'desc shows its cgroup');
     assert.ok(fs.readFileSync(path.join(p.cgroup, 'cgroup.procs'), 'utf8').split('\n').includes(String(p.pid)));
     await d.json(['del', 'caged', '-f']);
-    assert.equal(fs.existsSync(p.cgroup), false, 'removed with the process');
+    await waitFor('its cgroup to be removed with it', () => !fs.existsSync(p.cgroup));
   });
 
   test('stop kills a descendant that left the process group and session', async () => {

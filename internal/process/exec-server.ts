@@ -43,7 +43,7 @@ export class ExecServer {
 
   /** Ask for one program (spec as encodeSpec makes it). */
   request(spec: Buffer): Promise<ServerReply> {
-    const socket = this.socket ?? this.start();
+    const socket = this.socket && !this.socket.destroyed ? this.socket : this.start();
     const id = String(this.nextId++);
     const body = Buffer.concat([Buffer.from(`${id}\0`), spec]);
     const frame = Buffer.allocUnsafe(4 + body.length);
@@ -51,6 +51,7 @@ export class ExecServer {
     body.copy(frame, 4);
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
+      socket.ref(); // awaited: keep the loop alive until the answer
       this.write(socket, frame);
     });
   }
@@ -101,11 +102,13 @@ export class ExecServer {
     };
     child.on('error', (e) => down(`could not run: ${(e as NodeJS.ErrnoException).code ?? e.message}`));
     child.on('exit', (code, signal) => down(`ended (${signal ?? `exit ${code}`})`));
-    socket.on('error', () => undefined);
+    // The socket can tell first (EPIPE, EOF) that the server is gone.
+    socket.on('error', () => down('closed its socket'));
+    socket.on('close', () => down('closed its socket'));
     socket.on('data', (b: Buffer) => this.onData(b));
     // Neither keeps pmond alive by itself (its server does that).
     child.unref();
-    (socket as unknown as { unref?: () => void }).unref?.();
+    socket.unref();
     return socket;
   }
 
@@ -120,6 +123,7 @@ export class ExecServer {
       const p = m ? this.pending.get(m[1]!) : undefined;
       if (!m || !p) continue;
       this.pending.delete(m[1]!);
+      if (this.pending.size === 0) this.socket?.unref();
       const pid = Number(m[3]);
       p.resolve(m[2] === 'ok' ? { ok: true, pid } : { ok: false, pid, stage: m[4] ?? 'spec', errno: Number(m[5] ?? 0), message: (m[6] ?? '').trim() });
     }

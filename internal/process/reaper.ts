@@ -18,12 +18,15 @@ const SIGNAL_NAMES = new Map<number, string>(Object.entries(os.constants.signals
 
 export class NativeReaper implements Reaper {
   private readonly waiting = new Map<number, (info: ExitInfo) => void>();
+  /** Keeps the event loop alive while an exit is awaited (the native callback is unref'd). */
+  private hold?: NodeJS.Timeout;
 
   /** Starts the native reaper thread: one NativeReaper per process. */
   constructor(private readonly native: Pick<Native, 'startReaper' | 'watchPid'>) {
     native.startReaper((pid, code, signal) => {
       const resolve = this.waiting.get(pid);
       this.waiting.delete(pid);
+      this.release();
       resolve?.({ code: code >= 0 ? code : null, signal: signal > 0 ? (SIGNAL_NAMES.get(signal) ?? `SIG${signal}`) : null });
     });
   }
@@ -31,13 +34,21 @@ export class NativeReaper implements Reaper {
   watch(pid: number): Promise<ExitInfo> {
     return new Promise((resolve) => {
       this.waiting.set(pid, resolve);
+      this.hold ??= setInterval(() => undefined, 1 << 30);
       try {
         this.native.watchPid(pid);
       } catch {
         // Not our child (any more): nothing will report it. Gone, status unknown.
         this.waiting.delete(pid);
+        this.release();
         resolve({ code: null, signal: null });
       }
     });
+  }
+
+  private release(): void {
+    if (this.waiting.size > 0 || !this.hold) return;
+    clearInterval(this.hold);
+    this.hold = undefined;
   }
 }

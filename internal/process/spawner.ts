@@ -148,7 +148,6 @@ export class HelperSpawner implements Spawner {
     }
     child.on('error', () => {}); // errors after spawn (kill on a dead pid) carry no news
     const failure = await readStatus(child.stdio[4] as NodeJS.ReadableStream);
-    child.unref();
     if (failure) {
       await exited;
       throw describeFailure(failure, req);

@@ -1,0 +1,141 @@
+/**
+ * The exec helper on its own, in both modes, with real processes: the exec
+ * server (what pmond uses: programs made as this process's children, reaped
+ * by the native reaper) and the one-shot helper (the fallback without pidfd).
+ * Each: the program's pid is the one reported, its environment is exactly the
+ * one asked for, failures come back in a shell's words, a failed program is
+ * reaped, and a server that dies is started again.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { execHelperPath, loadNative } from '../../internal/native';
+import { ExecServer } from '../../internal/process/exec-server';
+import { readStartTime } from '../../internal/process/procfs';
+import { NativeReaper } from '../../internal/process/reaper';
+import { HelperSpawner, type SpawnRequest } from '../../internal/process/spawner';
+import { ROOT } from '../helpers/daemon';
+import { waitFor } from '../helpers/wait';
+
+const native = loadNative(ROOT);
+const helper = execHelperPath(ROOT);
+let dir: string;
+let server: ExecServer;
+let modes: Array<[string, HelperSpawner]>;
+const started: number[] = [];
+
+before(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pmu-'));
+  server = new ExecServer(helper);
+  modes = [
+    ['exec server', new HelperSpawner(helper, (b) => native.memfd(b), { exec: server, reaper: new NativeReaper(native) })],
+    ['one-shot', new HelperSpawner(helper, (b) => native.memfd(b))],
+  ];
+});
+after(() => {
+  server.close();
+  for (const pid of started) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const me = { uid: process.getuid!(), gid: process.getgid!() };
+const req = (over: Partial<SpawnRequest>): SpawnRequest => ({
+  file: '/bin/sh',
+  args: ['-c', 'exit 0'],
+  env: { PATH: '/usr/bin:/bin' },
+  cwd: dir,
+  ...me,
+  groups: [me.gid],
+  log: { kind: 'user', path: path.join(dir, 'out.log') },
+  cgroup: null,
+  ...over,
+});
+
+describe('both modes', () => {
+  for (const i of [0, 1]) {
+    test(`runs the program with exactly the environment asked for, as the reported pid (mode ${i})`, async () => {
+      const [name, sp] = modes[i]!;
+      const log = path.join(dir, `env-${i}.log`);
+      const w = await sp.spawn(req({ args: ['-c', 'echo "pid $$"; env | sort; exec sleep 300'], env: { PATH: '/usr/bin:/bin', ONLY: 'this' }, log: { kind: 'user', path: log } }));
+      started.push(w.pid);
+      assert.equal(w.startTime, readStartTime(w.pid), name);
+      const text = await waitFor('its output', () => (fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('ONLY') ? fs.readFileSync(log, 'utf8') : ''));
+      assert.match(text, new RegExp(`^pid ${w.pid}$`, 'm'), `${name}: the pid pmond gets is the program's`);
+      const vars = text.split('\n').filter((l) => /^[A-Z_]+=/.test(l)).map((l) => l.split('=')[0]!);
+      // sh adds PWD (and may add SHLVL/_); nothing of this process's environment arrives.
+      assert.deepEqual(vars.filter((v) => !['PWD', 'SHLVL', '_'].includes(v)).sort(), ['ONLY', 'PATH']);
+      process.kill(w.pid, 'SIGKILL');
+      assert.deepEqual(await w.exited, { code: null, signal: 'SIGKILL' });
+    });
+
+    test(`an exit code comes back; failures are in a shell's words and leave no zombie (mode ${i})`, async () => {
+      const [name, sp] = modes[i]!;
+      const w = await sp.spawn(req({ args: ['-c', 'exit 7'] }));
+      assert.deepEqual(await w.exited, { code: 7, signal: null }, name);
+      const cases: Array<[Partial<SpawnRequest>, RegExp]> = [
+        [{ file: '/no/such/binary' }, /^\/no\/such\/binary: No such file or directory$/],
+        [{ file: 'no-such-command-xyz' }, /^no-such-command-xyz: command not found$/],
+        [{ file: dir }, /: Is a directory$/],
+        [{ cwd: '/no/such/dir' }, /^cd: \/no\/such\/dir: No such file or directory$/],
+        [{ file: 'sleep', args: ['0'] }, /^$/], // a bare name found in PATH runs
+      ];
+      for (const [over, re] of cases) {
+        try {
+          const ok = await sp.spawn(req(over));
+          await ok.exited;
+          assert.match('', re, `${name}: ${JSON.stringify(over)} ran`);
+        } catch (e) {
+          assert.match((e as Error).message, re, `${name}: ${JSON.stringify(over)}`);
+        }
+      }
+      // Every program made and failed was reaped: no zombie child of this process is left.
+      const zombies = fs
+        .readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8')
+        .trim()
+        .split(' ')
+        .filter(Boolean)
+        .filter((p) => {
+          try {
+            return fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
+          } catch {
+            return false;
+          }
+        });
+      assert.deepEqual(zombies, [], name);
+    });
+  }
+});
+
+describe('the exec server', () => {
+  test('a server that dies is started again at the next request', async () => {
+    const sp = modes[0]![1];
+    const first = await sp.spawn(req({ args: ['-c', 'exit 0'] }));
+    await first.exited;
+    const serverPid = Number(
+      fs
+        .readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8')
+        .trim()
+        .split(' ')
+        .find((p) => fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('pmon3-exec\0--server')) ?? 0,
+    );
+    assert.ok(serverPid > 0, 'the server runs as our child');
+    process.kill(serverPid, 'SIGKILL');
+    await waitFor('the server to be gone', () => !fs.existsSync(`/proc/${serverPid}/cmdline`) || fs.readFileSync(`/proc/${serverPid}/stat`, 'utf8').includes(') Z'));
+    // The next request may meet the dying server first; then one more goes to a new one.
+    let w;
+    try {
+      w = await sp.spawn(req({ args: ['-c', 'exit 3'] }));
+    } catch {
+      w = await sp.spawn(req({ args: ['-c', 'exit 3'] }));
+    }
+    assert.deepEqual(await w.exited, { code: 3, signal: null });
+  });
+});

@@ -6,11 +6,9 @@
  */
 import type { ProcessSummary, ProcessView } from '../protocol/methods';
 
-/** s with control characters (C0, DEL, C1) shown as \xNN escapes, so a terminal prints them instead of obeying them. */
-export function printable(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
+import { printable } from '../text';
+
+export { printable };
 
 export function formatBytes(n: number | null): string {
   if (n === null) return '-';

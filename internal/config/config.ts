@@ -93,8 +93,8 @@ const fileSchema = z
     max_command_bytes: z.number().int().min(1024).max(2 * 1024 * 1024),
     /** Run each process in a cgroup v2 of its own where cgroup v2 is usable (see README "Stopping"). */
     cgroups: z.boolean(),
-    /** Seconds the CLI waits for pmond to say anything before it gives up (exit 7). */
-    client_timeout: z.number().min(0.5).max(86400),
+    /** Seconds the CLI waits for pmond to say anything before it gives up (exit 7); above pmond's 2 s `alive` beat. */
+    client_timeout: z.number().min(3).max(86400),
   })
   .strict();
 

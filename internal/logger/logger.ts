@@ -16,6 +16,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { printable } from '../text';
 
 /** What the daemon logs through. */
 export interface Logger {
@@ -201,7 +202,8 @@ export function createLogger(logsDir: string, level: string, opts: LoggerOptions
     (msg: string, meta?: Record<string, unknown>): void => {
       if (LEVELS[lvl] > max) return;
       try {
-        const line = `${new Date().toISOString()} ${lvl}: ${String(msg)}${metaText(meta)}\n`;
+        // Messages carry names, paths and errors users chose: no control character reaches a terminal.
+        const line = `${new Date().toISOString()} ${lvl}: ${printable(`${String(msg)}${metaText(meta)}`)}\n`;
         say(line);
         file.append(line);
       } catch {

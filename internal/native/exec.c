@@ -45,13 +45,17 @@
  * One-shot failures: "STAGE ERRNO MESSAGE\n" on fd 4, then exit 127 (126 when the
  * file exists but cannot be executed, as shells do); EOF without a byte: exec'd.
  * STAGE is one of: spec, cgroup, clone, setsid, groups, gid, uid, verify, log,
- * logowner, chdir, exec (a path), path (a bare name looked up in PATH).
+ * logowner, chdir, exec (a path), path (a bare name looked up in PATH), timeout
+ * (the program had not exec'd within 10 s and was killed: its cwd, binary or log
+ * is on a file system that does not answer).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <poll.h>
+#include <time.h>
 #include <linux/sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -273,11 +277,13 @@ static void __attribute__((noreturn)) run_child(const struct spec *s, int status
   if (strcmp(s->log_kind, "user") == 0) {
     int err = make_parents(s->log);
     if (err) fail_to(status, "log", err);
-    int fd = open(s->log, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0640);
+    /* O_NONBLOCK: a FIFO with no reader fails (ENXIO) instead of blocking; cleared once it is known a file. */
+    int fd = open(s->log, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, 0640);
     if (fd < 0) fail_to(status, "log", errno);
     struct stat st;
     if (fstat(fd, &st) != 0) fail_to(status, "log", errno);
     if (!S_ISREG(st.st_mode) || st.st_uid != s->uid) fail_to(status, "logowner", EPERM);
+    if (fcntl(fd, F_SETFL, O_WRONLY | O_APPEND) != 0) fail_to(status, "log", errno);
     if (dup2(fd, 1) < 0 || dup2(fd, 2) < 0) fail_to(status, "log", errno);
     close(fd);
   }
@@ -291,9 +297,10 @@ static void __attribute__((noreturn)) run_child(const struct spec *s, int status
  */
 static int open_daemon_log(const struct spec *s, const char **stage) {
   *stage = "log";
-  int fd = open(s->log, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0640);
+  int fd = open(s->log, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, 0640);
   if (fd >= 0) {
-    if ((geteuid() == 0 && s->uid != 0 && fchown(fd, s->uid, s->gid) != 0) || fchmod(fd, 0640) != 0) {
+    if ((geteuid() == 0 && s->uid != 0 && fchown(fd, s->uid, s->gid) != 0) || fchmod(fd, 0640) != 0 ||
+        fcntl(fd, F_SETFL, O_WRONLY | O_APPEND) != 0) {
       int err = errno;
       close(fd);
       errno = err;
@@ -302,7 +309,7 @@ static int open_daemon_log(const struct spec *s, const char **stage) {
     return fd;
   }
   if (errno != EEXIST) return -1;
-  fd = open(s->log, O_WRONLY | O_APPEND | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+  fd = open(s->log, O_WRONLY | O_APPEND | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return -1;
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != s->uid || st.st_nlink != 1) {
@@ -311,6 +318,7 @@ static int open_daemon_log(const struct spec *s, const char **stage) {
     errno = EPERM;
     return -1;
   }
+  fcntl(fd, F_SETFL, O_WRONLY | O_APPEND);
   return fd;
 }
 
@@ -356,10 +364,61 @@ static void reply_fail(const char *id, long pid, const char *stage, int err) {
   reply(id, text);
 }
 
-/* One request: make the program's process, wait until it has exec'd (or failed), answer. */
+/*
+ * Programs made and not yet exec'd (or failed). The server never waits for one:
+ * a program whose cwd, binary or log sits on a file system that does not answer
+ * (a FUSE mount the user runs) would otherwise hold every other user's spawns.
+ * Each has a deadline; past it the program is killed and the request fails.
+ */
+#define MAX_INFLIGHT 256
+#define EXEC_DEADLINE_MS 10000
+#define GIVE_UP_MS 5000
+
+struct flight {
+  char id[24];
+  long pid;
+  int fd;
+  size_t got;
+  char msg[256];
+  long long deadline;
+  int killed;
+};
+static struct flight flights[MAX_INFLIGHT];
+static int nflights;
+
+static long long now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Answer for flight i and forget it. */
+static void land(int i) {
+  struct flight *f = &flights[i];
+  if (f->killed) {
+    char text[160];
+    snprintf(text, sizeof text, "fail %ld timeout %d did not start within %d s", f->pid, ETIMEDOUT, EXEC_DEADLINE_MS / 1000);
+    reply(f->id, text);
+  } else if (f->got == 0) {
+    char text[64];
+    snprintf(text, sizeof text, "ok %ld", f->pid);
+    reply(f->id, text);
+  } else {
+    f->msg[f->got] = '\0';
+    char *nl = strchr(f->msg, '\n');
+    if (nl) *nl = '\0';
+    char text[320];
+    snprintf(text, sizeof text, "fail %ld %s", f->pid, f->msg);
+    reply(f->id, text);
+  }
+  close(f->fd);
+  flights[i] = flights[--nflights];
+}
+
+/* One request: make the program's process, and let the loop wait for its exec (or failure). */
 static void serve_one(char *buf, size_t len) {
   char *nul = memchr(buf, '\0', len);
-  if (!nul) {
+  if (!nul || (size_t)(nul - buf) >= sizeof flights[0].id) {
     reply("0", "fail 0 spec 22 Invalid argument");
     return;
   }
@@ -410,6 +469,7 @@ static void serve_one(char *buf, size_t len) {
   if (pid == 0) {
     close(SPEC_FD);
     close(st[0]);
+    for (int i = 0; i < nflights; i++) close(flights[i].fd);
     if (log_fd >= 0 && (dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0)) fail_to(st[1], "log", errno);
     run_child(&s, st[1], 1);
   }
@@ -417,35 +477,18 @@ static void serve_one(char *buf, size_t len) {
   close(st[1]);
   if (log_fd >= 0) close(log_fd);
   if (cg >= 0) close(cg);
+  free_spec(&s);
   if (pid < 0) {
     close(st[0]);
     reply_fail(id, 0, cg >= 0 ? "cgroup" : "clone", clone_err);
-    free_spec(&s);
     return;
   }
-  char msg[256];
-  size_t got = 0;
-  for (;;) {
-    ssize_t n = read(st[0], msg + got, sizeof msg - 1 - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += (size_t)n;
-    if (got == sizeof msg - 1) break;
-  }
-  close(st[0]);
-  msg[got] = '\0';
-  if (got == 0) {
-    char text[64];
-    snprintf(text, sizeof text, "ok %ld", pid);
-    reply(id, text);
-  } else {
-    char *nl = strchr(msg, '\n');
-    if (nl) *nl = '\0';
-    char text[320];
-    snprintf(text, sizeof text, "fail %ld %s", pid, msg);
-    reply(id, text);
-  }
-  free_spec(&s);
+  struct flight *f = &flights[nflights++];
+  memset(f, 0, sizeof *f);
+  snprintf(f->id, sizeof f->id, "%s", id);
+  f->pid = pid;
+  f->fd = st[0];
+  f->deadline = now_ms() + EXEC_DEADLINE_MS;
 }
 
 static int serve(void) {
@@ -454,17 +497,53 @@ static int serve(void) {
   if (getppid() == 1) return 0;
   fcntl(SPEC_FD, F_SETFD, FD_CLOEXEC);
   for (;;) {
-    uint32_t len;
-    if (read_full(SPEC_FD, &len, 4) != 0) return 0; /* pmond closed it */
-    if (len == 0 || len > MAX_SPEC) return 1;
-    char *buf = malloc(len);
-    if (!buf) return 1;
-    if (read_full(SPEC_FD, buf, len) != 0) {
-      free(buf);
-      return 0;
+    struct pollfd p[1 + MAX_INFLIGHT];
+    int n = 0;
+    /* At MAX_INFLIGHT, requests wait in the socket until programs land. */
+    int reading = nflights < MAX_INFLIGHT;
+    if (reading) p[n++] = (struct pollfd){SPEC_FD, POLLIN, 0};
+    long long now = now_ms(), next = -1;
+    for (int i = 0; i < nflights; i++) {
+      p[n++] = (struct pollfd){flights[i].fd, POLLIN, 0};
+      long long due = flights[i].killed ? flights[i].deadline + GIVE_UP_MS : flights[i].deadline;
+      if (next < 0 || due < next) next = due;
     }
-    serve_one(buf, len);
-    free(buf);
+    int timeout = next < 0 ? -1 : next <= now ? 0 : (int)(next - now);
+    if (poll(p, (nfds_t)n, timeout) < 0 && errno != EINTR) return 1;
+    int base = reading ? 1 : 0;
+    /* Programs first (walked backwards: land() moves the last one into the freed slot). */
+    now = now_ms();
+    for (int i = nflights - 1; i >= 0; i--) {
+      struct flight *f = &flights[i];
+      short re = p[base + i].revents;
+      if (re & (POLLIN | POLLHUP | POLLERR)) {
+        ssize_t r = read(f->fd, f->msg + f->got, sizeof f->msg - 1 - f->got);
+        if (r > 0) f->got += (size_t)r;
+        if (r <= 0 || f->got == sizeof f->msg - 1) {
+          land(i);
+          continue;
+        }
+      }
+      if (!f->killed && now >= f->deadline) {
+        kill((pid_t)f->pid, SIGKILL);
+        f->killed = 1;
+      } else if (f->killed && now >= f->deadline + GIVE_UP_MS) {
+        land(i); /* still not gone (a file system that ignores even SIGKILL): answer anyway; pmond reaps it */
+      }
+    }
+    if (reading && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+      uint32_t len;
+      if (read_full(SPEC_FD, &len, 4) != 0) return 0; /* pmond closed it */
+      if (len == 0 || len > MAX_SPEC) return 1;
+      char *buf = malloc(len);
+      if (!buf) return 1;
+      if (read_full(SPEC_FD, buf, len) != 0) {
+        free(buf);
+        return 0;
+      }
+      serve_one(buf, len);
+      free(buf);
+    }
   }
 }
 

@@ -226,6 +226,8 @@ function describeFailure(f: HelperFailure, req: SpawnRequest): PmonError {
       return invalidArgument(`${req.file}: ${why}`);
     case 'path':
       return invalidArgument(f.errno === 2 /* ENOENT */ ? `${req.file}: command not found` : `${req.file}: ${why}`);
+    case 'timeout':
+      return invalidArgument(`${req.file}: did not start within 10 s (its cwd, binary or log is on a file system that does not answer); killed`);
     case 'setsid':
     case 'clone':
       return internal(`exec helper: ${f.stage}: ${why}`);

@@ -190,7 +190,8 @@ export class Server {
     const refuse = (err: Error): void => {
       // One frame, then the connection goes: the write lands in the peer's queue at once
       // (a Unix socket), and a peer that never reads cannot keep the socket open.
-      socket.end(encodeFrame({ v: PROTOCOL_VERSION, id: 0, ok: false, error: toWireError(err) }, MAX_REPLY_FRAME));
+      // Gone as soon as the frame is handed to the kernel: refused connections hold no fd.
+      socket.end(encodeFrame({ v: PROTOCOL_VERSION, id: 0, ok: false, error: toWireError(err) }, MAX_REPLY_FRAME), () => socket.destroy());
       setTimeout(() => socket.destroy(), 1000).unref();
     };
     if ('refuse' in who && who.hangUp) return refuse(permissionDenied(who.refuse));

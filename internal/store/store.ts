@@ -49,6 +49,8 @@ export interface Store {
   remove(id: number): Promise<void>;
   /** Whether row id's latest state (or its deletion) is on disk. */
   saved(id: number): boolean;
+  /** Never hand out ids up to `id` (live processes still carry them, though no row does). */
+  reserveIdsThrough(id: number): void;
   health(): StoreHealth;
   /** Resolves once every change made so far has been attempted (committed, or kept in memory after a failed write). Never rejects. */
   settled(): Promise<void>;
@@ -344,7 +346,11 @@ function setJournal(db: SQLite.Database, file: string, logger: Logger): boolean 
 
 /**
  * A full `PRAGMA integrity_check` of data_dir/data.db, read-only (works while
- * a pmond runs): 'ok', or the problems, one per line.
+ * a pmond runs): 'ok', or the problems, one per line. After a crash in the
+ * middle of a commit the journal is "hot": a read-only connection cannot roll
+ * it back (SQLITE_READONLY_ROLLBACK), so the check then opens the file for
+ * writing and lets SQLite roll the unfinished commit back first, exactly as
+ * pmond does when it starts; nothing else is written.
  */
 export function checkDatabase(dataDir: string): { ok: boolean; text: string } {
   const file = path.join(dataDir, 'data.db');
@@ -352,7 +358,15 @@ export function checkDatabase(dataDir: string): { ok: boolean; text: string } {
   try {
     if (fs.statSync(file).size === 0) return { ok: false, text: `${file}: empty (0 bytes)` };
     db = new SQLite(file, { readonly: true, fileMustExist: true, timeout: 5000 });
-    const rows = (db.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check);
+    let rows: string[];
+    try {
+      rows = (db.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check);
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'SQLITE_READONLY_ROLLBACK') throw e;
+      db.close();
+      db = new SQLite(file, { fileMustExist: true, timeout: 5000 });
+      rows = (db.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check);
+    }
     const ok = rows.length === 1 && rows[0] === 'ok';
     return { ok, text: ok ? 'ok' : `${file}:\n${rows.join('\n')}` };
   } catch (e) {
@@ -464,6 +478,12 @@ class MemoryStore implements Store {
     return { ...(full as ProcessRow) };
   }
 
+  reserveIdsThrough(id: number): void {
+    if (id < this.nextId) return;
+    this.nextId = id + 1;
+    this.scheduleFlush(); // sqlite_sequence is written with the next flush
+  }
+
   async update(id: number, patch: ProcessPatch): Promise<ProcessRow> {
     this.assertOpen();
     const cur = this.rows.get(id);
@@ -546,6 +566,11 @@ class MemoryStore implements Store {
   /** Row id changed: mark it dirty and make sure a flush comes. */
   private touch(id: number): void {
     this.dirty.add(id);
+    this.scheduleFlush();
+  }
+
+  /** A flush at the end of this turn of the event loop, unless one is due already. */
+  private scheduleFlush(): void {
     // While writes fail, the retry timer flushes: no failing commit per change.
     if (this.failure || this.immediate || this.closed) return;
     this.immediate = setImmediate(() => {

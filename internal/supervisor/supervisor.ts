@@ -125,6 +125,9 @@ export class Supervisor {
       else byRow.delete(row.id);
       await this.rt(row.id).lock.run(() => this.reconcile(row, mine));
     }
+    // New rows must not take the ids the unaccounted-for processes carry.
+    const strays = [...byRow.values()].flat();
+    if (strays.length) this.d.store.reserveIdsThrough(Math.max(...strays.map((m) => m.processId)));
     for (const list of byRow.values()) {
       for (const m of list) {
         this.d.logger.warn(
@@ -352,6 +355,10 @@ export class Supervisor {
     const rt = this.rt(row.id);
     return rt.lock.run(async () => {
       try {
+        // A new row is on disk before its first program exists: a pmond killed right after the
+        // spawn finds the child by its markers, never a child without a row.
+        await this.d.store.settled();
+        if (!this.d.store.saved(row.id)) throw failedPrecondition(`pmond cannot write its database (${this.d.store.health().error}); not starting "${name}"`);
         const started = await this.startLocked(row, { countRestart: false, hook: 'start', quiet: true });
         return (await this.views([started]))[0]!;
       } catch (e) {

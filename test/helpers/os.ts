@@ -1,6 +1,8 @@
 /** Facts from /proc for reliability checks: who runs, who is a zombie, who carries a marker. */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import SQLite from 'better-sqlite3';
+import { checkDatabase } from '../../internal/store/store';
 import { findByEnv, readStartTime } from '../../internal/process/procfs';
 
 export { readStartTime };
@@ -44,14 +46,10 @@ export function cpuSeconds(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / 100;
 }
 
-/** PRAGMA integrity_check of a database file (read-only). */
+/** PRAGMA integrity_check of a database file, as `pmond --check` runs it (a hot journal is rolled back first). */
 export function integrity(file: string): string {
-  const db = new SQLite(file, { readonly: true, fileMustExist: true });
-  try {
-    return (db.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check).join('; ');
-  } finally {
-    db.close();
-  }
+  const r = checkDatabase(path.dirname(file));
+  return r.ok ? 'ok' : r.text;
 }
 
 /** Run a statement against a stopped daemon's database. */

@@ -10,6 +10,7 @@
  * can. Needs root; skips visibly otherwise.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -34,7 +35,7 @@ const LIMITS = {
   reply_buffer_pause: 64 * 1024,
   reply_buffer_close: 1024 * 1024,
   max_command_bytes: 200 * 1024,
-  client_timeout: 2,
+  client_timeout: 3,
 };
 
 before(async () => {
@@ -196,7 +197,7 @@ describe('bounds', { skip }, () => {
       figures.cliGaveUpAfterMs = Date.now() - t0;
       assert.equal(r.code, 7);
       assert.equal(r.stderr.trim().split('\n').length, 1);
-      assert.match(r.stderr, /said nothing for 2 s \(is it stopped or hung\?\)|timed out/);
+      assert.match(r.stderr, /said nothing for 3 s \(is it stopped or hung\?\)|timed out/);
     } finally {
       process.kill(d.pid, 'SIGCONT');
     }
@@ -228,3 +229,68 @@ one(0);
 setInterval(() => {}, 1000);
 `;
 void path;
+
+describe('a spawn that hangs blocks nobody else', { skip }, () => {
+  test('a --log that is a FIFO is refused at once', async () => {
+    const dir = fs.mkdtempSync('/tmp/pmf-');
+    try {
+      fs.chmodSync(dir, 0o755);
+      fs.chownSync(dir, ann.uid, ann.gid);
+      const fifo = path.join(dir, 'log.fifo');
+      require('node:child_process').execFileSync('setpriv', ['--reuid', String(ann.uid), '--regid', String(ann.gid), '--clear-groups', '--', 'mkfifo', fifo]);
+      const t0 = Date.now();
+      const r = await as(ann, ['exec', '/bin/sleep', '--name', 'fifo-log', '-l', fifo, '--', '300']);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /No such device or address|not a regular file/);
+      assert.ok(Date.now() - t0 < 5000);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a cwd on a file system that never answers: killed after 10 s; meanwhile others start at once', async () => {
+    // A FUSE mount whose daemon never answers: every access to it waits (killably) for ever.
+    const mnt = fs.mkdtempSync('/tmp/pmf-');
+    const fuse = fs.openSync('/dev/fuse', 'r+');
+    // mount(8) -i (no mount.fuse helper); the kernel takes the /dev/fuse fd as fd 3 of mount itself.
+    const mount = spawnSync('mount', ['-i', '-t', 'fuse', '-o', 'fd=3,rootmode=40000,user_id=0,group_id=0,allow_other', 'pmon3-hang', mnt], {
+      stdio: ['ignore', 'ignore', 'pipe', fuse],
+    }).status;
+    try {
+      assert.equal(mount, 0, 'mount the silent FUSE file system');
+      const t0 = Date.now();
+      const hung = as(ann, ['exec', '/bin/sleep', '--name', 'hung', '--cwd', mnt, '--', '300']);
+      // Once ann's program hangs in chdir (a clone of the exec server that has not exec'd: two
+      // "pmon3-exec --server" children of pmond), ben starts his.
+      const servers = (): number =>
+        fs
+          .readFileSync(`/proc/${d.pid}/task/${d.pid}/children`, 'utf8')
+          .trim()
+          .split(' ')
+          .filter((c) => c && (fs.existsSync(`/proc/${c}/cmdline`) ? fs.readFileSync(`/proc/${c}/cmdline`, 'utf8').startsWith('pmon3-exec\0--server') : false)).length;
+      await waitFor('ann\'s program to hang', () => servers() >= 2);
+      const t1 = Date.now();
+      const b = await as(ben, ['exec', '/bin/sleep', '--name', 'meanwhile', '--json', '--', '300']);
+      assert.equal(b.code, 0, b.stderr);
+      d.seenPids.add(JSON.parse(b.stdout).pid);
+      const waited = Date.now() - t1;
+      figures.spawnWhileAnotherHangsMs = waited;
+      assert.ok(waited < 3000, `ben waited ${waited} ms`);
+      const r = await hung;
+      figures.hungSpawnGaveUpAfterMs = Date.now() - t0;
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /did not start within 10 s|said nothing for/);
+      assert.equal((await as(ben, ['del', 'meanwhile', '-f'])).code, 0);
+    } finally {
+      fs.closeSync(fuse); // aborts the connection: anything still waiting gets ENOTCONN
+      await import('node:child_process').then(({ execFileSync }) => {
+        try {
+          execFileSync('umount', ['-l', mnt]);
+        } catch {
+          /* not mounted */
+        }
+      });
+      fs.rmSync(mnt, { recursive: true, force: true });
+    }
+  });
+});

@@ -53,26 +53,23 @@ demo-stop:
 clean:
 	rm -rf dist .demo
 
-# The CLI's fast path (internal/cli/fast.ts and what it imports: client, config, protocol, zod, yaml)
-# bundled into one file, plus a V8 code cache taken after a warm-up run: the hot commands (`pmon3 ls` ...)
-# then load one file instead of ~170 and compile almost nothing. A prerequisite of build; bin/pmon3 serves
-# from dist/ (slower, same output) when the bundle is missing or older than one of its sources.
-FAST_BUNDLE := dist/fast/pmon3-fast.js
-ESBUILD     ?= node_modules/.bin/esbuild
+# The CLI's start-up snapshot (internal/cli/snapshot.ts): the whole CLI bundled by esbuild, loaded and
+# warmed up, saved as a V8 heap image bin/pmon3 starts from when it was built by the node in PATH
+# (bin/pmon3-snapshot); bin/pmon3 runs the same CLI from dist/ otherwise (slower, same output).
+.PHONY: snapshot bench readme
+build: snapshot
 
-.PHONY: fastpath bench
-build: fastpath
-
-fastpath: deps
-	$(ESBUILD) internal/cli/fast.ts --bundle --minify --platform=node --target=node20 --format=cjs \
-	  --log-level=warning --metafile=dist/fast/meta.json --outfile=$(FAST_BUNDLE) \
-	  "--footer:js=//# pmon3-fast-build $$(date +%s%N)-$$$$"
-	$(NODE) -e 'require("./$(FAST_BUNDLE)").writeCodeCache(Object.keys(require("./dist/fast/meta.json").inputs))'
-	@# The start-up snapshot (internal/cli/snapshot.ts): the same code, loaded and warmed up, as a V8
-	@# heap image bin/pmon3 starts from when it was built by the node in PATH (bin/pmon3-snapshot).
+snapshot: deps
+	@mkdir -p dist/fast
 	$(ESBUILD) internal/cli/snapshot.ts --bundle --minify --platform=node --target=node20 --format=cjs \
 	  --log-level=warning --metafile=dist/fast/snapshot-meta.json --outfile=dist/fast/pmon3-snapshot.js
 	bin/pmon3-snapshot
+
+ESBUILD ?= node_modules/.bin/esbuild
+
+# The README's command table, from the CLI's command table (test/packaging/help.test.ts checks it).
+readme: build
+	$(NODE) -e 'const fs=require("fs");const {withCommandsTable}=require("./dist/internal/cli/doc.js");fs.writeFileSync("README.md",withCommandsTable(fs.readFileSync("README.md","utf8")))'
 
 # Benchmarks against PM2 and supervisord (bench/README.md); BENCH_QUICK=1 for a short run. Not part of `test`.
 bench: build

@@ -4,7 +4,7 @@
  *
  * The shell asks by running `pmon3 --comp<shell> --compgen <index> <prev> <word>…`
  * (omelette's protocol; omelette parses it and prints the reply). That path
- * is taken in cmd/pmon3/main.ts before oclif loads, so a TAB costs one Node
+ * is taken before anything else is parsed (cmd/pmon3/main.ts, snapshot.ts), so a TAB costs one Node
  * start-up plus, where a process name is wanted, one `list` call to pmond
  * bounded by QUERY_TIMEOUT_MS. When pmond is down or slow the reply is just
  * what needs no daemon (commands, aliases, flags): completion never prints
@@ -15,20 +15,21 @@
  * servers), its fish script loses an empty current word, and its zsh script
  * cannot be autoloaded from $fpath. Ours pass the words one argv entry each.
  *
- * The command table below mirrors cmd/pmon3/commands (test/packaging checks
- * that they agree), so completing never needs oclif.
+ * Commands, flags and arguments come from the command table (table.ts), the
+ * same one the parser and help use.
  */
 import * as fs from 'node:fs';
 import { Client } from '../client/client';
 import { NAME_RE } from '../protocol/methods';
+import { COMMANDS, commandWords, type FlagDef, GLOBAL_FLAGS } from './table';
 
 /** Longest wait for pmond's process list during a completion. */
 export const QUERY_TIMEOUT_MS = 300;
 
-/** What a positional argument takes. */
-type ArgKind = 'process' | 'file' | 'shell';
+/** What a positional argument takes: a process, a file, or one of a list of words. */
+type ArgKind = 'process' | 'file' | 'free' | { words: readonly string[] };
 /** What a flag's value takes ('file' and 'free' leave it to the shell's file completion). */
-type ValueKind = 'none' | 'file' | 'free' | 'user';
+type ValueKind = 'none' | 'file' | 'free' | 'user' | { words: readonly string[] };
 
 /** One flag of a command. */
 export interface FlagSpec {
@@ -44,54 +45,36 @@ export interface FlagSpec {
 export interface CommandSpec {
   /** The command's name. */
   name: string;
-  /** Other names oclif accepts for it. */
+  /** Other names it answers to. */
   aliases: string[];
-  /** Its positional arguments, in order. */
+  /** Its positional arguments, in order (a variadic last one repeats). */
   args: ArgKind[];
-  /** Its own flags (not --json and --help). */
+  /** Whether the last argument takes any number of words. */
+  variadic: boolean;
+  /** Its own flags (not the global ones). */
   flags: FlagSpec[];
 }
 
-const force: FlagSpec = { long: 'force', short: 'f', value: 'none' };
-const lines: FlagSpec = { long: 'lines', short: 'n', value: 'free' };
+function flagSpec(f: FlagDef): FlagSpec {
+  const value: ValueKind =
+    f.type === 'boolean' ? 'none' : f.values ? { words: f.values } : f.kind === 'user' ? 'user' : f.kind === 'file' ? 'file' : 'free';
+  return { long: f.long, ...(f.short ? { short: f.short } : {}), value };
+}
 
-/** Every command, its aliases, positional arguments and own flags (--json and --help are on all). */
-export const COMMAND_SPECS: readonly CommandSpec[] = [
-  { name: 'completion', aliases: [], args: ['shell'], flags: [] },
-  { name: 'del', aliases: ['delete'], args: ['process'], flags: [force] },
-  { name: 'desc', aliases: ['show'], args: ['process'], flags: [] },
-  { name: 'drop', aliases: [], args: [], flags: [force] },
-  {
-    name: 'exec',
-    aliases: ['run'],
-    args: ['file'],
-    flags: [
-      { long: 'name', value: 'free' },
-      { long: 'args', short: 'a', value: 'free' },
-      { long: 'env-vars', short: 'e', value: 'free' },
-      { long: 'user', short: 'u', value: 'user' },
-      { long: 'log', short: 'l', value: 'file' },
-      { long: 'log-dir', short: 'd', value: 'file' },
-      { long: 'no-autorestart', short: 'n', value: 'none' },
-      { long: 'cwd', value: 'file' },
-    ],
-  },
-  { name: 'init', aliases: [], args: [], flags: [] },
-  { name: 'kill', aliases: [], args: [], flags: [force] },
-  { name: 'log', aliases: [], args: ['process'], flags: [lines] },
-  { name: 'logf', aliases: [], args: ['process'], flags: [lines] },
-  { name: 'ls', aliases: ['list'], args: [], flags: [] },
-  { name: 'reset', aliases: [], args: ['process'], flags: [] },
-  { name: 'restart', aliases: [], args: ['process'], flags: [] },
-  { name: 'start', aliases: [], args: ['process'], flags: [] },
-  { name: 'stop', aliases: [], args: ['process'], flags: [force] },
-  { name: 'version', aliases: [], args: [], flags: [] },
-];
+/** Every command as completion sees it: made from the command table (table.ts). */
+export const COMMAND_SPECS: readonly CommandSpec[] = COMMANDS.map((c) => ({
+  name: c.name,
+  aliases: [...c.aliases],
+  args: c.args.map((a): ArgKind => {
+    if (c.name === 'help') return { words: commandWords() };
+    if (a.values) return { words: a.values };
+    return a.kind === 'process' || a.kind === 'file' ? a.kind : 'free';
+  }),
+  variadic: c.args.some((a) => a.variadic),
+  flags: c.flags.map(flagSpec),
+}));
 
-const COMMON_FLAGS: readonly FlagSpec[] = [
-  { long: 'json', value: 'none' },
-  { long: 'help', value: 'none' },
-];
+const COMMON_FLAGS: readonly FlagSpec[] = GLOBAL_FLAGS.map(flagSpec);
 const TOP_FLAGS = ['--help', '--version'];
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 export type Shell = (typeof SHELLS)[number];
@@ -116,7 +99,7 @@ export async function candidates(words: string[], src: CompletionSources): Promi
   const cmdIndex = before.findIndex((w) => !w.startsWith('-'));
   if (cmdIndex < 0) {
     if (cur.startsWith('-')) return TOP_FLAGS;
-    return COMMAND_SPECS.flatMap((c) => [c.name, ...c.aliases]);
+    return commandWords();
   }
   const spec = COMMAND_SPECS.find((c) => c.name === before[cmdIndex] || c.aliases.includes(before[cmdIndex]!));
   if (!spec) return [];
@@ -148,8 +131,8 @@ export async function candidates(words: string[], src: CompletionSources): Promi
   if (cur.startsWith('-')) {
     return flags.map((f) => `--${f.long}`);
   }
-  const kind = spec.args[positional];
-  if (kind === 'shell') return [...SHELLS];
+  const kind = spec.args[positional] ?? (spec.variadic ? spec.args[spec.args.length - 1] : undefined);
+  if (typeof kind === 'object') return [...kind.words];
   if (kind === 'process') {
     const list = await src.processes();
     const names = list.map((p) => p.name);
@@ -171,6 +154,7 @@ function findFlag(flags: FlagSpec[], word: string): FlagSpec | undefined {
 }
 
 function valueCandidates(kind: ValueKind, src: CompletionSources): string[] {
+  if (typeof kind === 'object') return [...kind.words];
   return kind === 'user' ? src.users() : [];
 }
 

@@ -22,19 +22,20 @@ import {
   unavailable,
   ERROR_CODES,
   type ErrorCode,
+  type EventSource,
 } from '../protocol';
 
 interface Pending {
   method: MethodName;
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
-  onEvent?: (data: string) => void;
+  onEvent?: (data: string, source?: EventSource) => void;
 }
 
 /** Options of one call. */
 export interface CallOptions {
-  /** Receives streamed `data` events (log follow). */
-  onEvent?: (data: string) => void;
+  /** Receives streamed `data` events (log follow; `source` says whose log, for `logs`). */
+  onEvent?: (data: string, source?: EventSource) => void;
 }
 
 /** Options of a connection. */
@@ -156,7 +157,7 @@ export class Client {
       return;
     }
     if (f.event === 'data') {
-      if (typeof f.data === 'string') p.onEvent?.(f.data);
+      if (typeof f.data === 'string') p.onEvent?.(f.data, sourceOf(f.source));
       return;
     }
     if (f.event !== undefined) return; // `alive`, or an event a newer pmond sends: it spoke, that is all
@@ -184,4 +185,11 @@ export class Client {
       p.reject(e);
     }
   }
+}
+
+/** A `data` event's source, if it carries a well-formed one. */
+function sourceOf(v: unknown): EventSource | undefined {
+  const s = v as { id?: unknown; name?: unknown; error?: unknown } | undefined;
+  if (!s || typeof s.id !== 'number' || typeof s.name !== 'string') return undefined;
+  return typeof s.error === 'string' ? { id: s.id, name: s.name, error: s.error } : { id: s.id, name: s.name };
 }

@@ -26,7 +26,18 @@ export const nameSchema = z
   .max(MAX_NAME, `name must be at most ${MAX_NAME} characters`)
   .regex(NAME_RE, 'name may hold only letters, digits, ".", "_" and "-", and must not start with "." or "-"')
   .refine((s) => !s.includes('..'), 'name must not contain ".."')
-  .refine((s) => !/^\d+$/.test(s), 'name must not be only digits (that is how ids are written)');
+  .refine((s) => !/^\d+$/.test(s), 'name must not be only digits (that is how ids are written)')
+  .refine((s) => !RESERVED_NAMES.includes(s), 'name must not be "all" (it selects every process)');
+
+/** Words that select processes and so cannot be names. */
+export const RESERVED_NAMES: readonly string[] = ['all'];
+
+/** The most processes one `logs --follow` follows at once (each is a file watch in pmond). */
+export const MAX_FOLLOWED_LOGS = 256;
+
+/** What `act` does to each selected process. */
+export const ACTIONS = ['stop', 'start', 'restart', 'delete', 'reset'] as const;
+export type Action = (typeof ACTIONS)[number];
 
 /**
  * An id (digits), a name (the caller's own process of that name), or `user/name`
@@ -195,6 +206,33 @@ export const METHODS = {
     params: z.object({ target: targetSchema, lines: z.number().int().min(0).max(100000), follow: z.boolean() }).strict(),
     result: z.object({ path: z.string(), text: z.string() }),
   },
+  /**
+   * One action on every process the targets select: ids, names, user/name, or
+   * `all` (every process the caller may see). Selectors, so that groups and
+   * instances can be added without a method per verb. start (count false) and
+   * restart (counted) of a stopped process start it; stop and delete take force.
+   */
+  act: {
+    params: z
+      .object({ action: z.enum(ACTIONS), targets: z.array(targetSchema).min(1).max(1000), force: z.boolean() })
+      .strict(),
+    result: summaries,
+  },
+  /**
+   * The last `lines` lines of several processes' logs (no targets: every process
+   * the caller may see), each sent as `data` events carrying `source`; with
+   * follow, appended text too until the client disconnects (at most
+   * MAX_FOLLOWED_LOGS logs). A log that cannot be read is named in `skipped`.
+   */
+  logs: {
+    params: z
+      .object({ targets: z.array(targetSchema).max(1000), lines: z.number().int().min(0).max(100000), follow: z.boolean() })
+      .strict(),
+    result: z.object({
+      processes: z.array(z.object({ id: z.number().int(), name: z.string(), path: z.string() })),
+      skipped: z.array(z.object({ id: z.number().int(), name: z.string(), error: z.string() })),
+    }),
+  },
 } as const;
 
 export type MethodName = keyof typeof METHODS;
@@ -223,7 +261,17 @@ export type Reply =
  * text (log follow); `alive` says every ALIVE_MS that a request is still being
  * worked on, so a client can tell a slow answer from a hung pmond.
  */
-export type EventFrame = { v: number; id: number; event: 'data'; data: string } | { v: number; id: number; event: 'alive' };
+export type EventFrame =
+  | { v: number; id: number; event: 'data'; data: string; source?: EventSource }
+  | { v: number; id: number; event: 'alive' };
+
+/** Which process a `data` event's text comes from (logs of several processes). */
+export interface EventSource {
+  id: number;
+  name: string;
+  /** Set (with empty data) when that process's log cannot be read: why, in one line. */
+  error?: string;
+}
 
 /** How often pmond sends `alive` for a request in flight (ms). Clients wait several times this. */
 export const ALIVE_MS = 2000;

@@ -26,6 +26,8 @@ import {
   failedPrecondition,
   invalidArgument,
   METHODS,
+  type EventSource,
+  MAX_FOLLOWED_LOGS,
   type MethodName,
   type Params,
   permissionDenied,
@@ -36,13 +38,13 @@ import {
   unavailable,
 } from '../protocol';
 import type { Caller, Supervisor } from '../supervisor/supervisor';
-import { follow, openLog, tail, type Opener } from './logs';
+import { follow, openLog, type OpenLog, tail, type Opener } from './logs';
 
 /** Per-request context handed to handlers. */
 export interface RequestContext {
   caller: Caller;
   /** Send a streaming event (only meaningful for streaming methods). */
-  emit(data: string): Promise<void>;
+  emit(data: string, source?: EventSource): Promise<void>;
   /** Resolves when the connection closes. */
   closed: Promise<void>;
 }
@@ -303,9 +305,9 @@ export class Server {
         const ctx: RequestContext = {
           caller,
           closed,
-          emit: async (data) => {
+          emit: async (data, source) => {
             streaming = 1;
-            if (!send({ v: PROTOCOL_VERSION, id, event: 'data', data }) && !socket.destroyed) {
+            if (!send({ v: PROTOCOL_VERSION, id, event: 'data', data, ...(source ? { source } : {}) }) && !socket.destroyed) {
               await new Promise<void>((r) => {
                 socket.once('drain', r);
                 socket.once('close', r);
@@ -352,6 +354,12 @@ function makeHandlers(d: ServerDeps): Handlers {
   const maxReply = Math.floor(d.config.reply_buffer_close / 4);
   const maxText = Math.max(1024, Math.min((d.config.max_frame_bytes ?? DEFAULT_MAX_FRAME) - 4096, maxReply));
   const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+  // Every open of a log, the first and each one after a rotation, is done with the rights of the
+  // process's user: a directory they swap leads only where they could go themselves.
+  const openerFor = async (row: Parameters<Supervisor['identity']>[0]): Promise<Opener> => {
+    const who = await sup.identity(row);
+    return (file) => d.native.openAs(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0, who.uid, who.gid, who.groups);
+  };
   return {
     ping: async () => ({ protocol: PROTOCOL_VERSION, version: d.version, pid: process.pid, health: sup.health() }),
     list: async (p, c) => sup.list(c.caller, p.after ?? 0, Math.min(512 * 1024, maxReply)),
@@ -366,10 +374,7 @@ function makeHandlers(d: ServerDeps): Handlers {
     reset: async (p, c) => sup.reset(c.caller, p.target),
     log: async (p, c) => {
       const row = await sup.find(c.caller, p.target);
-      // Every open of the log, the first and each one after a rotation, is done with the rights
-      // of the process's user: a directory they swap leads only where they could go themselves.
-      const who = await sup.identity(row);
-      const open: Opener = (file) => d.native.openAs(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0, who.uid, who.gid, who.groups);
+      const open = await openerFor(row);
       const opened = openLog(row.log, open, row.uid);
       const text = tail(opened.fd, opened.size, p.lines, maxText);
       if (!p.follow) {
@@ -381,6 +386,40 @@ function makeHandlers(d: ServerDeps): Handlers {
       await c.closed;
       f.stop();
       return { path: row.log, text: '' };
+    },
+    act: async (p, c) => sup.act(c.caller, p.action, p.targets, p.force),
+    logs: async (p, c) => {
+      const selected = p.targets.length ? await Promise.all(p.targets.map((t) => sup.find(c.caller, t))) : await sup.visible(c.caller);
+      const rows = [...new Map(selected.map((r) => [r.id, r])).values()];
+      if (p.follow && rows.length > MAX_FOLLOWED_LOGS) {
+        throw invalidArgument(`logs --follow follows at most ${MAX_FOLLOWED_LOGS} processes and ${rows.length} are selected; name the ones you want`);
+      }
+      const processes: Array<{ id: number; name: string; path: string }> = [];
+      const skipped: Array<{ id: number; name: string; error: string }> = [];
+      const open: Array<{ row: (typeof rows)[number]; log: OpenLog; opener: Opener; source: EventSource }> = [];
+      for (const row of rows) {
+        const source = { id: row.id, name: row.name };
+        try {
+          const opener = await openerFor(row);
+          const log = openLog(row.log, opener, row.uid);
+          const text = tail(log.fd, log.size, p.lines, maxText);
+          if (text) await c.emit(text, source);
+          processes.push({ ...source, path: row.log });
+          if (p.follow) open.push({ row, log, opener, source });
+          else fs.closeSync(log.fd);
+        } catch (e) {
+          const error = toWireError(e).message;
+          skipped.push({ ...source, error });
+          // While following, the reply comes only at the end: say it now.
+          if (p.follow) await c.emit('', { ...source, error });
+        }
+      }
+      if (!p.follow) return { processes, skipped };
+      const chunk = Math.min(256 * 1024, maxText);
+      const followers = open.map((o) => follow(o.row.log, o.log, o.opener, o.row.uid, (t) => c.emit(t, o.source), chunk));
+      await c.closed;
+      for (const f of followers) f.stop();
+      return { processes, skipped };
     },
   };
 }

@@ -31,7 +31,7 @@ import { CgroupJoinError, type ExitInfo, type LogTarget, type SpawnRequest, type
 import { isActive, transition, type SupervisorEvent } from '../process/status';
 import type { UserInfo, UserResolver } from '../process/users';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound, permissionDenied, PmonError } from '../protocol/errors';
-import { nameSchema, type ExecParams, type Health, type ProcessSummary, type ProcessView, type Status } from '../protocol/methods';
+import { type Action, nameSchema, type ExecParams, type Health, type ProcessSummary, type ProcessView, type Status } from '../protocol/methods';
 import type { ProcessRow, ProcessPatch } from '../store/schema';
 import type { Store } from '../store/store';
 import type { Clock } from './clock';
@@ -429,6 +429,55 @@ export class Supervisor {
     });
     this.rts.delete(row.id);
     return (await this.views([out]))[0]!;
+  }
+
+  /**
+   * One action on every process the targets select: an id, a name, user/name
+   * (find), or `all`: every process the caller may see (root and admin_group:
+   * everyone's). Each target in turn; the first that fails ends the request.
+   */
+  async act(caller: Caller, action: Action, targets: readonly string[], force: boolean): Promise<ProcessSummary[]> {
+    const out: ProcessSummary[] = [];
+    for (const t of targets) {
+      if (t === 'all') out.push(...(await this.actAll(caller, action, force)));
+      else out.push(...(await this.actOne(caller, action, t, force)));
+    }
+    return out;
+  }
+
+  private actAll(caller: Caller, action: Action, force: boolean): Promise<ProcessSummary[]> {
+    switch (action) {
+      case 'stop':
+        return this.killAll(caller, force);
+      case 'start':
+        return this.initAll(caller);
+      case 'restart':
+        return this.forAll(caller, () => true, (cur) => this.restartLocked(cur.id, true));
+      case 'delete':
+        return this.dropAll(caller, force);
+      case 'reset':
+        return this.reset(caller);
+    }
+  }
+
+  private async actOne(caller: Caller, action: Action, target: string, force: boolean): Promise<ProcessSummary[]> {
+    switch (action) {
+      case 'stop':
+        return [summary(await this.stop(caller, target, force))];
+      case 'start':
+        return [summary(await this.restart(caller, target, false))];
+      case 'restart':
+        return [summary(await this.restart(caller, target, true))];
+      case 'delete':
+        return [summary(await this.delete(caller, target, force))];
+      case 'reset':
+        return this.reset(caller, target);
+    }
+  }
+
+  /** Every process the caller may see (its own; root and admin_group: all), by id. */
+  async visible(caller: Caller): Promise<ProcessRow[]> {
+    return (await this.d.store.all()).filter((r) => this.mayAct(caller, r));
   }
 
   /** Stop every process the caller owns. */

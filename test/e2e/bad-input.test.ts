@@ -30,16 +30,22 @@ async function refused(args: string[], code: number, pattern: RegExp, opts: Para
   assert.equal(now, baseline, 'nothing else changed');
 }
 
+/** A file that is not executable, with no #! line and no extension an interpreter is known for. */
 const notExec = (): string => {
-  const f = path.join(d.dir, 'not-exec.sh');
-  fs.writeFileSync(f, '#!/bin/sh\necho hi\n', { mode: 0o644 });
+  const f = path.join(d.dir, 'not-exec');
+  fs.writeFileSync(f, 'echo hi\n', { mode: 0o644 });
   return f;
 };
 
 test('missing binary', () => refused(['exec', '/no/such/binary'], 2, /^pmon3: \/no\/such\/binary: No such file or directory$/));
 test('a bare name not in PATH', () => refused(['exec', 'no-such-command-xyz'], 2, /^pmon3: no-such-command-xyz: command not found$/));
 test('a directory as binary', () => refused(['exec', '/tmp'], 2, /^pmon3: \/tmp: Is a directory$/));
-test('a non-executable binary', () => refused(['exec', notExec()], 2, /: Permission denied$/));
+test('a non-executable file with no #! line or known extension', () => refused(['exec', notExec()], 2, /not-exec is not executable and has no #! line or known extension: chmod \+x it, or give --interpreter BIN$/));
+test('a non-executable file run as it is (--interpreter none)', () => refused(['exec', notExec(), '--interpreter', 'none'], 2, /: Permission denied$/));
+test('an interpreter that is not there', () => refused(['exec', notExec(), '--interpreter', 'no-such-interp-xyz'], 2, /^pmon3: no-such-interp-xyz: command not found \(--interpreter\)$/));
+test('a word after the binary that is not after --', () =>
+  refused(['exec', '/bin/sleep', '-n', '100'], 2, /^pmon3: exec: unexpected "100" after "\/bin\/sleep": the program's arguments go after -- \(pmon3 exec \/bin\/sleep -- 100\) or in --args \(-n is --no-autorestart; the process name is --name\)$/));
+test('the reserved name all', () => refused(['exec', '/bin/sleep', '--name', 'all', '-a', '1'], 2, /must not be "all"/));
 test('unknown user', () => refused(['exec', '/bin/sleep', '-u', 'no-such-user-xyz', '-a', '1'], 2, /user "no-such-user-xyz" does not exist/));
 test('duplicate name', () => refused(['exec', '/bin/sleep', '--name', 'keeper', '-a', '1'], 4, /process "keeper" already exists/));
 

@@ -59,12 +59,12 @@ describe('exec, ls, desc', () => {
     assert.equal((await d.run(['list'])).stdout.split('\n')[1], r.stdout.split('\n')[1]);
   });
 
-  test('a relative binary resolves against the caller\'s cwd; default name is its file name', async () => {
+  test('a relative binary resolves against the caller\'s cwd; default name is its file name without the extension', async () => {
     const p = await d.json(['run', './echo-args.js'], { cwd: FIXTURES });
-    assert.equal(p.name, 'echo-args.js');
+    assert.equal(p.name, 'echo-args');
     assert.equal(p.process_file, path.join(FIXTURES, 'echo-args.js'));
     assert.equal(p.cwd, FIXTURES);
-    await d.json(['del', 'echo-args.js']);
+    await d.json(['del', 'echo-args']);
   });
 });
 
@@ -88,10 +88,10 @@ describe('arguments and environment', () => {
     await d.json(['del', 'quoting']);
   });
 
-  test('repeated words after -- keep their order (oclif path and fast path)', async () => {
-    for (const [name, env] of [['order-oclif', { PMON3_NO_FASTPATH: '1' }], ['order-fast', {}]] as const) {
-      const p = await d.json(['exec', path.join(FIXTURES, 'echo-args.js'), '--name', name, 'a', '--', 'b', 'a', 'b', '--flag'], { env });
-      assert.deepEqual(p.args, ['a', 'b', 'a', 'b', '--flag'], name);
+  test('repeated words after -- keep their order (snapshot and dist/ paths)', async () => {
+    for (const [name, env] of [['order-dist', { PMON3_NO_SNAPSHOT: '1' }], ['order-snapshot', {}]] as const) {
+      const p = await d.json(['exec', path.join(FIXTURES, 'echo-args.js'), '--name', name, '-a', 'a', '--', 'b', 'a', 'b', '--flag', '--', '-h'], { env });
+      assert.deepEqual(p.args, ['a', 'b', 'a', 'b', '--flag', '--', '-h'], name);
       await d.json(['del', name]);
     }
   });

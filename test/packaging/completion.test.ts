@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { COMMANDS } from '../../cmd/pmon3/commands/index';
+import { COMMANDS } from '../../internal/cli/table';
 import { COMMAND_SPECS, SHELLS } from '../../internal/cli/completion';
 import { PMON3, ROOT, TestDaemon } from '../helpers/daemon';
 import { stopDaemon } from './daemon-stop';
@@ -55,19 +55,17 @@ test('the committed completions/ files are what `pmon3 completion` prints (make 
   }
 });
 
-test('the completion table agrees with the oclif commands (names, aliases, flags, args)', () => {
-  const commands = COMMANDS as unknown as Record<string, any>;
-  assert.deepEqual(COMMAND_SPECS.map((c) => c.name).sort(), Object.keys(commands).sort());
+test('the completion table is the command table (names, aliases, flags, args)', () => {
+  assert.deepEqual(COMMAND_SPECS.map((c) => c.name), COMMANDS.map((c) => c.name));
   for (const spec of COMMAND_SPECS) {
-    const cmd = commands[spec.name];
-    assert.deepEqual([...spec.aliases].sort(), [...(cmd.aliases ?? [])].sort(), `${spec.name} aliases`);
-    const flags = Object.entries<any>(cmd.flags ?? {}).map(([long, f]) => ({ long, short: f.char, value: f.type === 'boolean' }));
+    const cmd = COMMANDS.find((c) => c.name === spec.name)!;
+    assert.deepEqual(spec.aliases, [...cmd.aliases], `${spec.name} aliases`);
     assert.deepEqual(
-      spec.flags.map((f) => ({ long: f.long, short: f.short, value: f.value === 'none' })).sort((a, b) => a.long.localeCompare(b.long)),
-      flags.sort((a, b) => a.long.localeCompare(b.long)),
+      spec.flags.map((f) => [f.long, f.short, f.value === 'none']),
+      cmd.flags.map((f) => [f.long, f.short, f.type === 'boolean']),
       `${spec.name} flags`,
     );
-    assert.equal(spec.args.length, Object.keys(cmd.args ?? {}).length, `${spec.name} positional arguments`);
+    assert.equal(spec.args.length, cmd.args.length, `${spec.name} positional arguments`);
   }
 });
 
@@ -103,8 +101,8 @@ describe('bash', () => {
     assert.deepEqual((await complete(['pmon3', 'desc', ids[0]!.slice(0, 1)])).sort(), ids.filter((i) => i.startsWith(ids[0]!.slice(0, 1))).sort());
   });
 
-  test('`pmon3 exec --n<TAB>` offers --name and --no-autorestart', async () => {
-    assert.deepEqual((await complete(['pmon3', 'exec', '--n'])).sort(), ['--name', '--no-autorestart']);
+  test('`pmon3 exec --n<TAB>` offers --name, --no-autorestart and --no-color', async () => {
+    assert.deepEqual((await complete(['pmon3', 'exec', '--n'])).sort(), ['--name', '--no-autorestart', '--no-color']);
     assert.deepEqual(await complete(['pmon3', 'stop', '--f']), ['--force']);
     assert.deepEqual(await complete(['pmon3', 'completion', '']), ['bash', 'zsh', 'fish']);
   });
@@ -202,7 +200,7 @@ describe('fish', () => {
     if (!fish) return t.skip('fish is not installed');
     assert.deepEqual((await complete('pmon3 re')).sort(), ['reset', 'restart']);
     assert.deepEqual((await complete('pmon3 stop ')).sort(), ['api-server', 'worker']);
-    assert.deepEqual((await complete('pmon3 exec --n')).sort(), ['--name', '--no-autorestart']);
+    assert.deepEqual((await complete('pmon3 exec --n')).sort(), ['--name', '--no-autorestart', '--no-color']);
     assert.deepEqual((await complete('pmon3 re', downEnv)).sort(), ['reset', 'restart']);
   });
 });

@@ -50,7 +50,6 @@ test('rpm -qlp lists the app, its production dependencies, PATH links, unit, log
     '/usr/lib/pmon3/build/Release/pmon3_native.node',
     '/usr/lib/pmon3/build/Release/pmon3-exec',
     '/usr/lib/pmon3/node_modules/better-sqlite3/build/Release/better_sqlite3.node',
-    '/usr/lib/pmon3/node_modules/@oclif/core/package.json',
     '/usr/lib/pmon3/node_modules/omelette/package.json',
     '/usr/lib/systemd/system/pmond.service',
     '/etc/logrotate.d/pmond',

@@ -1,0 +1,26 @@
+/** Each command's handler, by the command table's name (internal/cli/table.ts); help is main's. */
+import { ls, desc } from './view';
+import { exec, stop, start, restart, del, reset, kill, init, drop } from './process';
+import { log, logf, logs } from './logs';
+import { completion, daemon, version } from './misc';
+import type { Handler } from './types';
+
+export const HANDLERS: Readonly<Record<string, Handler>> = {
+  exec,
+  ls,
+  desc,
+  log,
+  logf,
+  logs,
+  stop,
+  start,
+  restart,
+  del,
+  reset,
+  kill,
+  init,
+  drop,
+  daemon,
+  version,
+  completion,
+};

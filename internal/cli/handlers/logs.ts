@@ -1,0 +1,132 @@
+/** Reading logs: log (the last lines), logf (follow one), logs (several, each line prefixed with its name). */
+import * as fs from 'node:fs';
+import type { Client } from '../../client/client';
+import type { EventSource } from '../../protocol/methods';
+import type { Io } from '../io';
+import { type Look, paint, printable } from '../render';
+import { cliNative, withClient } from '../session';
+import { arg, bool, type Handler, int } from './types';
+
+export const log: Handler = async (r) => {
+  const res = await withClient((c) => c.call('log', { target: arg(r, 'target')!, lines: int(r, 'lines'), follow: false }));
+  // Log text is printed as it is, like cat: it is the user's own program's output.
+  return { text: res.text.endsWith('\n') ? res.text.slice(0, -1) : res.text, value: res };
+};
+
+/**
+ * End quietly when the reader goes away (`pmon3 logf x | head -1`): on the next write (EPIPE)
+ * or, while the log is quiet, when a poll of stdout says its reader closed. Ctrl-C ends with 0.
+ */
+function endWithReader(c: Client): void {
+  const stop = (): void => {
+    c.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  process.stdout.on('error', stop);
+  if (stdoutIsPipe()) {
+    const native = cliNative();
+    setInterval(() => native.pollErr(1) && stop(), 200).unref();
+  }
+}
+
+/** Whether fd 1 is a pipe or a socket (whose reader can go away). */
+function stdoutIsPipe(): boolean {
+  try {
+    const st = fs.fstatSync(1);
+    return st.isFIFO() || st.isSocket();
+  } catch {
+    return false;
+  }
+}
+
+export const logf: Handler = async (r, io) => {
+  await withClient(async (c) => {
+    endWithReader(c);
+    // With --json each chunk is one JSON line: {"data": "..."}.
+    await c.call(
+      'log',
+      { target: arg(r, 'target')!, lines: int(r, 'lines'), follow: true },
+      { onEvent: (d) => io.out(io.json ? `${JSON.stringify({ data: d })}\n` : d) },
+    );
+  });
+  return undefined;
+};
+
+const PREFIX_COLORS = ['cyan', 'green', 'yellow', 'bold'] as const;
+
+/**
+ * Turns chunks of several logs into whole lines, each prefixed with its process's name
+ * (`api    | text`), the names padded to the widest seen so far and coloured on a terminal.
+ * Control characters in names are escaped; the log text itself is printed as it is.
+ */
+export class Prefixer {
+  private readonly partial = new Map<number, string>();
+  private width = 0;
+  private readonly colors = new Map<number, (typeof PREFIX_COLORS)[number]>();
+  /** Lines held until flush (a read that ends: every line gets the final padding). */
+  private readonly held: Array<[EventSource, string]> = [];
+
+  /** buffer: hold lines until flush(); otherwise print each line as it is complete (following). */
+  constructor(
+    private readonly write: (text: string) => void,
+    private readonly look: Look,
+    private readonly buffer: boolean,
+  ) {}
+
+  push(data: string, src: EventSource): void {
+    const text = (this.partial.get(src.id) ?? '') + data;
+    const lines = text.split('\n');
+    this.partial.set(src.id, lines.pop()!);
+    for (const l of lines) this.line(src, l);
+  }
+
+  /** Print every unfinished line (at the end of a non-following read). */
+  flush(sources: EventSource[]): void {
+    for (const s of sources) {
+      const rest = this.partial.get(s.id);
+      if (rest) this.line(s, rest);
+      this.partial.delete(s.id);
+    }
+    const held = this.held.splice(0);
+    for (const [src, l] of held) this.print(src, l);
+  }
+
+  private line(src: EventSource, l: string): void {
+    this.width = Math.max(this.width, printable(src.name).length);
+    if (!this.colors.has(src.id)) this.colors.set(src.id, PREFIX_COLORS[this.colors.size % PREFIX_COLORS.length]!);
+    if (this.buffer) this.held.push([src, l]);
+    else this.print(src, l);
+  }
+
+  private print(src: EventSource, l: string): void {
+    this.write(`${paint(this.look, this.colors.get(src.id)!, printable(src.name).padEnd(this.width))} | ${l}\n`);
+  }
+}
+
+export const logs: Handler = async (r, io) => {
+  const targets = (r.args.targets as string[] | undefined) ?? [];
+  const follow = bool(r, 'follow');
+  const lines = int(r, 'lines');
+  const prefixer = new Prefixer(io.out, io.look, !follow);
+  const seen: EventSource[] = [];
+  const warn = (s: { name: string; error?: string }): void => io.err(`pmon3: logs: ${printable(s.name)}: ${printable(s.error ?? '')}\n`);
+  const onEvent = (data: string, src?: EventSource): void => {
+    if (!src) return;
+    if (src.error !== undefined) return warn(src);
+    if (!seen.some((s) => s.id === src.id)) seen.push(src);
+    if (io.json) io.out(`${JSON.stringify({ id: src.id, name: src.name, data })}\n`);
+    else prefixer.push(data, src);
+  };
+  await withClient(async (c) => {
+    if (follow) endWithReader(c);
+    const res = await c.call('logs', { targets, lines, follow }, { onEvent });
+    prefixer.flush(seen);
+    if (!follow) for (const s of res.skipped) warn(s);
+  });
+  return undefined;
+};
+
+/** For tests: an Io's writer. */
+export type Writer = Io['out'];

@@ -1,0 +1,319 @@
+/**
+ * The command table: every pmon3 command declared once — name, aliases,
+ * arguments, flags (short forms, types, defaults), help text, examples and
+ * what `--json` prints. The parser (parse.ts), `--help` and `help CMD`
+ * (help.ts), shell completion (completion.ts) and the README's command table
+ * (doc.ts, checked by a test) are all made from it; the handlers
+ * (internal/cli/handlers) are looked up by the command's name.
+ *
+ * Data only: this file imports nothing, so the CLI's start-up snapshot holds
+ * it for free and every consumer reads the same object.
+ */
+
+/** What a flag's value or an argument takes, for parsing and completion. */
+export type ValueKind =
+  /** A process: id, name, user/name, or `all` where the command allows it. */
+  | 'process'
+  /** A path (the shell completes file names). */
+  | 'file'
+  /** A local user name. */
+  | 'user'
+  /** Anything (no completion). */
+  | 'free'
+  /** One of `values`. */
+  | 'choice';
+
+/** One flag of a command. */
+export interface FlagDef {
+  /** Long name, without the leading `--`. */
+  readonly long: string;
+  /** One-letter name, without the leading `-`. */
+  readonly short?: string;
+  /** boolean: present or not; string/integer: takes the next word (or `--long=value`). */
+  readonly type: 'boolean' | 'string' | 'integer';
+  /** What the value is, for completion (string and integer flags). */
+  readonly kind?: ValueKind;
+  /** The value's placeholder in help, e.g. NAME. */
+  readonly placeholder?: string;
+  /** Allowed values (kind 'choice'). */
+  readonly values?: readonly string[];
+  /** Default, shown in help and applied by the parser. */
+  readonly default?: string | number | boolean;
+  /** Integer bounds. */
+  readonly min?: number;
+  readonly max?: number;
+  /** May be given more than once; the values are kept in order. */
+  readonly multiple?: boolean;
+  /** One line for help. */
+  readonly description: string;
+}
+
+/** One positional argument. */
+export interface ArgDef {
+  /** Its name, upper-cased in help (BINARY, TARGET). */
+  readonly name: string;
+  readonly kind: ValueKind;
+  readonly values?: readonly string[];
+  readonly required: boolean;
+  /** Takes every remaining positional word. */
+  readonly variadic?: boolean;
+  /** One line for help. */
+  readonly description: string;
+}
+
+/** One command. */
+export interface CommandDef {
+  readonly name: string;
+  /** Other names it answers to. */
+  readonly aliases: readonly string[];
+  /** One line: the command list in `pmon3 help` and the README. */
+  readonly summary: string;
+  /** More, for `pmon3 help CMD` (optional). */
+  readonly description?: string;
+  readonly args: readonly ArgDef[];
+  readonly flags: readonly FlagDef[];
+  /** Words after `--` are collected as the command's `rest` (exec: the program's arguments). */
+  readonly passThrough?: boolean;
+  /** Example command lines, without the leading `pmon3 `. */
+  readonly examples: readonly string[];
+  /** What `--json` prints on stdout. */
+  readonly json: string;
+}
+
+/** Flags every command takes. */
+export const GLOBAL_FLAGS: readonly FlagDef[] = [
+  { long: 'json', type: 'boolean', description: 'print the result as JSON on stdout (errors too: {"error": {"code", "message"}})' },
+  { long: 'no-color', type: 'boolean', description: 'no colours (also NO_COLOR=1; output that is not a terminal never has any)' },
+  { long: 'help', short: 'h', type: 'boolean', description: 'show this help' },
+];
+
+/** `pmon3 -v`, `pmon3 --version`: the CLI's version (the `version` command asks pmond too). */
+export const VERSION_FLAGS: readonly string[] = ['-v', '--version'];
+
+/** The target words every command that acts on processes understands, documented once. */
+export const TARGET_HELP = 'process id, name, or user/name (root and admin_group)';
+
+const force: FlagDef = { long: 'force', short: 'f', type: 'boolean', description: 'SIGKILL at once instead of stop_signal and stop_timeout' };
+const linesFlag = (what: string): FlagDef => ({
+  long: 'lines',
+  short: 'n',
+  type: 'integer',
+  placeholder: 'N',
+  default: 10,
+  min: 0,
+  max: 100_000,
+  description: what,
+});
+const target = (description = TARGET_HELP): ArgDef => ({ name: 'target', kind: 'process', required: true, description });
+const targetOrAll = (): ArgDef => target(`${TARGET_HELP}, or all (every process of yours)`);
+
+/** Every command. The order is the order of `pmon3 help` and the README. */
+export const COMMANDS: readonly CommandDef[] = [
+  {
+    name: 'exec',
+    aliases: ['run'],
+    summary: 'Start a new process and keep it running',
+    description:
+      'BINARY is a path (relative to the current directory), a file in the current directory, or a command found in your PATH. ' +
+      'A script that is not executable runs through an interpreter chosen by its #! line or its extension ' +
+      '(.js node, .py python3, .sh sh, .rb ruby, .pl perl, .php php); --interpreter overrides that. ' +
+      "The program's own arguments go after -- (or in --args): any other word after BINARY is refused.",
+    args: [{ name: 'binary', kind: 'file', required: true, description: 'the program or script to run' }],
+    passThrough: true,
+    flags: [
+      { long: 'name', type: 'string', kind: 'free', placeholder: 'NAME', description: "process name (default: the file name without its extension)" },
+      { long: 'args', short: 'a', type: 'string', kind: 'free', placeholder: 'ARGS', description: "the program's arguments, split with shell-like quoting (never run by a shell)" },
+      { long: 'env-vars', short: 'e', type: 'string', kind: 'free', placeholder: 'VARS', multiple: true, description: 'environment variables, "A=1 B=\'two words\'" (may be repeated)' },
+      { long: 'user', short: 'u', type: 'string', kind: 'user', placeholder: 'USER', description: 'run as this user (default: you; others need root or admin_group)' },
+      { long: 'log', short: 'l', type: 'string', kind: 'file', placeholder: 'FILE', description: 'log file (default: <logs_dir>/<name>.log)' },
+      { long: 'log-dir', short: 'd', type: 'string', kind: 'file', placeholder: 'DIR', description: 'directory for <name>.log' },
+      { long: 'cwd', type: 'string', kind: 'file', placeholder: 'DIR', description: 'working directory (default: the current directory)' },
+      { long: 'interpreter', type: 'string', kind: 'free', placeholder: 'BIN', description: 'run BINARY with this interpreter, or "none" to run it as it is' },
+      { long: 'no-autorestart', short: 'n', type: 'boolean', description: 'do not restart the process when it exits' },
+    ],
+    examples: [
+      'exec ./bin/server --name api -- -port=8080',
+      'exec node --name web -- server.js',
+      'exec worker.py -e "QUEUE=jobs" -e "DEBUG=1"',
+      'exec ./job.sh --no-autorestart --log /var/log/job.log',
+    ],
+    json: 'the new process (as desc --json)',
+  },
+  {
+    name: 'ls',
+    aliases: ['list'],
+    summary: 'List processes',
+    args: [{ name: 'pattern', kind: 'free', required: false, description: 'only names matching this pattern (* and ? wildcards)' }],
+    flags: [
+      { long: 'status', short: 's', type: 'string', kind: 'choice', placeholder: 'STATUS', multiple: true, values: ['running', 'stopped', 'failed', 'backoff', 'restarting', 'queued', 'init'], description: 'only processes in this status (may be repeated)' },
+      { long: 'user', short: 'u', type: 'string', kind: 'user', placeholder: 'USER', description: "only this user's processes" },
+      { long: 'sort', type: 'string', kind: 'choice', placeholder: 'FIELD', values: ['id', 'name', 'status', 'user', 'restarts', 'cpu', 'mem', 'uptime'], default: 'id', description: 'sort by this column' },
+      { long: 'reverse', short: 'r', type: 'boolean', description: 'reverse the order' },
+    ],
+    examples: ['ls', 'ls "web*" --status running', 'ls --sort mem -r', 'ls --json'],
+    json: 'an array of processes (id, name, status, pid, restarts, user, uid, cpu, memory, uptime_ms, last_exit_code, last_signal, saved)',
+  },
+  {
+    name: 'desc',
+    aliases: ['show'],
+    summary: 'Show everything about one process',
+    args: [target()],
+    flags: [],
+    examples: ['desc api', 'desc 3 --json'],
+    json: 'the process: every field of ls plus process_file, args, env, cwd, log, auto_restart, gid, timestamps, cgroup',
+  },
+  {
+    name: 'log',
+    aliases: [],
+    summary: 'Show the last lines of a process log',
+    args: [target()],
+    flags: [linesFlag('how many lines')],
+    examples: ['log api', 'log api -n 100'],
+    json: '{"path": the log file, "text": the lines}',
+  },
+  {
+    name: 'logf',
+    aliases: [],
+    summary: 'Follow a process log (like tail -f) until Ctrl-C',
+    args: [target()],
+    flags: [linesFlag('lines of history to show first')],
+    examples: ['logf api', 'logf api -n 0', 'logf api | head -1'],
+    json: 'one line per chunk: {"data": "..."}',
+  },
+  {
+    name: 'logs',
+    aliases: [],
+    summary: 'Show (or follow) the logs of several processes, each line prefixed with its name',
+    description: "Without a target: all of your processes (root: everyone's). Like pm2 logs.",
+    args: [{ name: 'targets', kind: 'process', required: false, variadic: true, description: `${TARGET_HELP}; several may be given` }],
+    flags: [
+      { long: 'follow', short: 'f', type: 'boolean', description: 'keep following until Ctrl-C' },
+      linesFlag('lines of each log to show first'),
+    ],
+    examples: ['logs', 'logs api worker -n 50', 'logs -f'],
+    json: 'one line per chunk: {"id": N, "name": "...", "data": "..."}',
+  },
+  {
+    name: 'stop',
+    aliases: [],
+    summary: 'Stop a process (all: every process of yours)',
+    args: [targetOrAll()],
+    flags: [force],
+    examples: ['stop api', 'stop all', 'stop 3 --force'],
+    json: 'the process; for all, an array of processes',
+  },
+  {
+    name: 'start',
+    aliases: [],
+    summary: 'Start a stopped or failed process (all: every process of yours)',
+    args: [targetOrAll()],
+    flags: [],
+    examples: ['start api', 'start all'],
+    json: 'the process; for all, an array of processes',
+  },
+  {
+    name: 'restart',
+    aliases: [],
+    summary: 'Restart a process, counted as a restart (all: every process of yours)',
+    args: [targetOrAll()],
+    flags: [],
+    examples: ['restart api', 'restart all'],
+    json: 'the process; for all, an array of processes',
+  },
+  {
+    name: 'del',
+    aliases: ['delete'],
+    summary: 'Stop and delete a process (all: every process of yours)',
+    args: [targetOrAll()],
+    flags: [force],
+    examples: ['del api', 'delete 3 -f', 'del all'],
+    json: 'the deleted process; for all, an array of processes',
+  },
+  {
+    name: 'reset',
+    aliases: [],
+    summary: 'Reset the restart counter of a process, or of all yours',
+    args: [{ ...targetOrAll(), required: false }],
+    flags: [],
+    examples: ['reset api', 'reset', 'reset all'],
+    json: 'an array of the processes reset',
+  },
+  {
+    name: 'kill',
+    aliases: [],
+    summary: 'Stop all your processes',
+    args: [],
+    flags: [force],
+    examples: ['kill', 'kill --force'],
+    json: 'an array of processes',
+  },
+  {
+    name: 'init',
+    aliases: [],
+    summary: 'Start all your stopped or failed processes',
+    args: [],
+    flags: [],
+    examples: ['init'],
+    json: 'an array of processes',
+  },
+  {
+    name: 'drop',
+    aliases: [],
+    summary: 'Stop and delete all your processes',
+    args: [],
+    flags: [force],
+    examples: ['drop', 'drop --force'],
+    json: 'an array of the deleted processes',
+  },
+  {
+    name: 'daemon',
+    aliases: [],
+    summary: 'Start, stop or ask about your own pmond',
+    description: 'For a user without a system pmond: pmond with the per-user defaults (see README "Run your own pmond").',
+    args: [{ name: 'action', kind: 'choice', values: ['start', 'status', 'stop'], required: true, description: 'start, status or stop' }],
+    flags: [],
+    examples: ['daemon start', 'daemon status', 'daemon stop'],
+    json: 'start/status: {"running", "pid", "version", "socket", ...}; stop: the same, after it stopped',
+  },
+  {
+    name: 'version',
+    aliases: [],
+    summary: "Show pmon3's version and, if it runs, pmond's version and health",
+    args: [],
+    flags: [],
+    examples: ['version', 'version --json'],
+    json: '{"pmon3": version, "pmond": version or null, "health": {...} or null}',
+  },
+  {
+    name: 'completion',
+    aliases: [],
+    summary: 'Print the shell completion script for bash, zsh or fish',
+    args: [{ name: 'shell', kind: 'choice', values: ['bash', 'zsh', 'fish'], required: true, description: 'bash, zsh or fish' }],
+    flags: [],
+    examples: [
+      'completion bash > ~/.local/share/bash-completion/completions/pmon3',
+      'completion zsh > "${fpath[1]}/_pmon3"',
+      'completion fish > ~/.config/fish/completions/pmon3.fish',
+    ],
+    json: '{"shell": ..., "script": ...}',
+  },
+  {
+    name: 'help',
+    aliases: [],
+    summary: 'Show help for pmon3 or one command',
+    args: [{ name: 'command', kind: 'choice', required: false, description: 'a command' }],
+    flags: [],
+    examples: ['help', 'help exec'],
+    json: 'the command table entry (or the list of commands)',
+  },
+];
+
+/** The command a word names (its name or an alias), or undefined. */
+export function findCommand(word: string): CommandDef | undefined {
+  return COMMANDS.find((c) => c.name === word || c.aliases.includes(word));
+}
+
+/** Every word that names a command. */
+export function commandWords(): string[] {
+  return COMMANDS.flatMap((c) => [c.name, ...c.aliases]);
+}

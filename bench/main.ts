@@ -8,7 +8,7 @@
  *
  * Environment: BENCH_QUICK=1 (small and short, for development),
  * BENCH_CPU_WINDOW_S (default 30, quick 10), BENCH_MANAGERS=pmon3,pm2,supervisord,
- * BENCH_WORKLOADS=cli,restart,spawn,flood,start,footprint,scale (default: all).
+ * BENCH_WORKLOADS=cli,commands,restart,spawn,flood,start,footprint,scale (default: all).
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -23,6 +23,7 @@ import { table } from './report';
 import {
   clearAll,
   cliRoundTrips,
+  commandLatency,
   cpuWindow,
   daemons,
   logFlood,
@@ -44,6 +45,8 @@ function knobs(): Knobs {
         quick,
         cliReps: 5,
         n: 100,
+        cmdReps: 5,
+        cmdN: 10,
         startReps: 3,
         startN: 20,
         restartKills: 7,
@@ -59,6 +62,8 @@ function knobs(): Knobs {
         quick,
         cliReps: 15,
         n: 100,
+        cmdReps: 15,
+        cmdN: 10,
         startReps: 5,
         startN: 100,
         restartKills: 20,
@@ -141,7 +146,7 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const loadBefore = os.loadavg();
   const wantManagers = new Set((process.env.BENCH_MANAGERS || 'pmon3,pm2,supervisord').split(',').map((s) => s.trim().toLowerCase()));
-  const workloads = new Set((process.env.BENCH_WORKLOADS || 'cli,restart,spawn,flood,start,footprint,scale').split(',').map((s) => s.trim()));
+  const workloads = new Set((process.env.BENCH_WORKLOADS || 'cli,commands,restart,spawn,flood,start,footprint,scale').split(',').map((s) => s.trim()));
   log(`pmon3 bench (${k.quick ? 'quick' : 'full'}): ${machine()}`);
   log(`open files limit: ${ensureFileLimit(8192)}`);
   const versions = await ensurePeers(wantManagers);
@@ -190,6 +195,7 @@ async function main(): Promise<void> {
       }
     };
     if (workloads.has('cli')) await step('CLI round trips, 0 processes', () => cliRoundTrips(ctx, '0', true));
+    if (workloads.has('commands')) await step(`every CLI command, ${k.cmdN} processes, ${k.cmdReps} rounds`, () => commandLatency(ctx));
     if (workloads.has('footprint')) await step('RSS, 0 processes', () => rss(ctx, 'rss.0'));
     if (workloads.has('restart')) await step('restart latency', () => restartLatency(ctx));
     if (workloads.has('spawn')) await step('exec helper cost', () => spawnCost(ctx));
@@ -246,7 +252,9 @@ async function main(): Promise<void> {
     table(results, k),
     '',
     'Median (min–max) of whole processes timed with process.hrtime; every manager measured in the same run, interleaved, on a shared 2-core machine (noisy: compare columns, not runs). ' +
-      `CLI rows: ${k.cliReps} runs per phase (the floor in both phases); sequential starts: ${k.startReps} runs; restart: one sample per kill; ` +
+      `CLI rows: ${k.cliReps} runs per phase (the floor in both phases); command rows: ${k.cmdReps} rounds with ${k.cmdN} processes managed, ` +
+      'each cell also as the median of its time over pmon3\'s own `ls` in the same round ("× ls"), and a cell that exited non-zero once shows "failed (exit N)"; ' +
+      `sequential starts: ${k.startReps} runs; restart: one sample per kill; ` +
       `RSS: ${k.rssSamples} samples of VmRSS; CPU: utime+stime of the daemon process from /proc/PID/stat (10 ms ticks) over one window, ` +
       `all daemons in the same window for ${k.n} processes, one at a time for ${k.bigN}; log flood: ${k.floodReps} runs. ` +
       'supervisord has no JSON listing (its `status` is shown there) and no command that starts an ad-hoc program (a program file plus `supervisorctl update NAME` is timed). ' +

@@ -3,7 +3,7 @@
  * min–max, pmon3 / best peer, and each target judged on this run's figures.
  */
 import { cell, med, type Unit } from './lib/stats';
-import { FLOOR, type Knobs, type Results } from './workloads';
+import { cmdRatioRow, FLOOR, type Knobs, type Results } from './workloads';
 
 export const PEERS = ['PM2', 'supervisord'];
 export const COLUMNS = ['pmon3', 'pmon3 (oclif)', 'PM2', 'supervisord', FLOOR];
@@ -42,6 +42,50 @@ function all(...parts: Array<boolean | undefined>): boolean | undefined {
   return parts.some((p) => p === undefined) ? undefined : parts.every(Boolean);
 }
 
+/**
+ * A commands row's target: pmon3's time over its own `ls` in the same round, median over the
+ * rounds, at most `limit`; a failing command does not meet it.
+ */
+function vsLs(limit: number): (r: Results, row: string) => Verdict {
+  return (r, row) => {
+    const f = r.get(row, 'pmon3');
+    const text = `≤ ${limit}× pmon3 \`ls\``;
+    if (f && !f.samples.length && f.note) return { text: `${text} (${f.note})`, met: false };
+    const q = med(r.get(cmdRatioRow(row), 'pmon3'));
+    return { text: `${text} (${x(q)})`, met: q === undefined ? undefined : q <= limit };
+  };
+}
+
+/** The commands workload's rows: pmon3's command first, then PM2's and supervisorctl's equivalents. */
+function commandRows(k: Knobs): RowDef[] {
+  const at = `${k.cmdN} processes managed`;
+  const t12 = vsLs(1.2);
+  const rows: Array<{ c: string; title: string; target?: (r: Results, row: string) => Verdict }> = [
+    { c: 'floor', title: `\`node -e 0\`, in the command rounds` },
+    { c: 'floor.clean', title: '`node -e 0` without NODE_EXTRA_CA_CERTS, in the command rounds' },
+    { c: 'ls', title: `\`ls\`, ${at} (PM2 \`ls\`, supervisorctl \`status\`): what every "× ls" divides by` },
+    { c: 'desc', title: '`desc NAME` (PM2 `describe NAME`, supervisorctl `status NAME`)' },
+    { c: 'log', title: '`log NAME -n 10` (PM2 `logs NAME --lines 10 --nostream`, supervisorctl `tail NAME`: its last 1600 bytes)', target: t12 },
+    { c: 'stop', title: '`stop NAME` (PM2 `stop NAME`, supervisorctl `stop NAME`)' },
+    { c: 'start', title: '`start NAME` of the stopped program (PM2 `start NAME`, supervisorctl `start NAME`)' },
+    { c: 'restart', title: '`restart NAME` (PM2 `restart NAME`, supervisorctl `restart NAME`)' },
+    { c: 'reset', title: '`reset NAME`, the restart counter (PM2 `reset NAME`; supervisord has none)' },
+    { c: 'del', title: '`del NAME` (PM2 `delete NAME`; supervisord has no such command); made again untimed each round', target: t12 },
+    {
+      c: 'version',
+      title: '`version`: asks pmond its version and health (PM2 `--version`: prints its package version, sends getVersion to its daemon without awaiting the answer; supervisorctl `version`: asks supervisord)',
+      target: t12,
+    },
+    { c: 'help', title: '`help` (PM2 `--help`, which also connects to its daemon first; supervisorctl `help`)', target: t12 },
+    { c: 'dash-help', title: '`--help` (PM2 `--help`, supervisorctl `--help`)', target: t12 },
+    { c: 'exec-help', title: '`exec --help` (PM2 `--help`; supervisord has no exec)' },
+  ];
+  return rows.map(({ c, title, target }) => {
+    const id = `cmd.${c}`;
+    return { id, title, unit: 's' as const, ...(target ? { target: (r: Results) => target(r, id) } : {}) };
+  });
+}
+
 export function rowDefs(k: Knobs): RowDef[] {
   const n = k.n;
   const big = k.bigN;
@@ -72,6 +116,7 @@ export function rowDefs(k: Knobs): RowDef[] {
       },
     },
     { id: `cli.json.${n}`, title: `\`ls --json\` with ${n} processes`, unit: 's' },
+    ...commandRows(k),
     {
       id: 'start.cli',
       title: `start ${k.startN} \`sleep\`s by ${k.startN} sequential CLI calls, until all run`,
@@ -154,10 +199,17 @@ export function rowDefs(k: Knobs): RowDef[] {
   ];
 }
 
-/** One figure cell; CPU cells also say what share of one core that is. */
+/**
+ * One figure cell; CPU cells also say what share of one core that is, command cells the
+ * median of their per-round ratio to pmon3's own `ls`.
+ */
 function show(r: Results, row: RowDef, column: string, k: Knobs): string {
   const f = r.get(row.id, column);
   const base = cell(f, row.unit);
+  if (row.id.startsWith('cmd.')) {
+    const q = f?.samples.length ? med(r.get(cmdRatioRow(row.id), column)) : undefined;
+    return q === undefined ? base : `${base} = ${x(q)} ls`;
+  }
   if (row.unit !== 'cpu-s' || !f?.samples.length || row.id.startsWith('flood')) return base;
   const v = med(f)!;
   return `${base} = ${((100 * v) / k.cpuWindowS).toFixed(2)} %`;

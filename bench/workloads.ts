@@ -24,13 +24,14 @@ import {
   type Cmd,
   type ProcRef,
 } from './lib/proc';
-import type { Manager, ProgramSpec } from './managers/manager';
+import { COMMANDS, type Command, type Manager, type ProgramSpec } from './managers/manager';
 import { ROOT } from './managers/pmon3';
 
 export const SLEEP = '/usr/bin/sleep';
 export const FIXTURES = path.join(ROOT, 'bench', 'fixtures');
 export const IDLE_JS = path.join(FIXTURES, 'idle.js');
 export const FLOOD_JS = path.join(FIXTURES, 'flood.js');
+export const LINES_SH = path.join(FIXTURES, 'lines.sh');
 /** The column of measurements that involve no manager. */
 export const FLOOR = 'floor';
 
@@ -46,6 +47,9 @@ export interface Knobs {
   startN: number;
   /** Kills per restart series. */
   restartKills: number;
+  /** Rounds of the commands workload, and how many processes are managed meanwhile. */
+  cmdReps: number;
+  cmdN: number;
   /** The "1000 processes" of the footprint and scale workloads. */
   bigN: number;
   /** CPU measurement window, seconds. */
@@ -100,17 +104,26 @@ function sleepSpec(name: string): ProgramSpec {
   return { name, file: SLEEP, args: ['3600'] };
 }
 
-/** Run cmd, record its wall time in seconds, note a failure instead of a number. */
-async function timeCmd(ctx: Ctx, row: string, column: string, cmd: Cmd): Promise<void> {
+/**
+ * Run cmd, record its wall time in seconds and return it (undefined if it failed). A failure
+ * is noted instead of a number, for the whole run: a cell that failed once records no more times.
+ * By default supervisorctl's exit 3 (status while some program is not RUNNING) is not a failure.
+ */
+async function timeCmd(
+  ctx: Ctx,
+  row: string,
+  column: string,
+  cmd: Cmd,
+  ok: (code: number | null) => boolean = (code) => code === 0 || (column === 'supervisord' && code === 3),
+): Promise<number | undefined> {
   const r = await run(cmd);
-  // supervisorctl status exits 3 while some program is not RUNNING; anything else non-zero is a failure.
-  if (r.code !== 0 && !(column === 'supervisord' && r.code === 3)) {
+  if (!ok(r.code)) {
     ctx.log(`  ${column} ${row}: exit ${r.code}: ${(r.stderr || r.stdout).trim().slice(0, 200)}`);
     ctx.results.set(row, column, missing(`failed (exit ${r.code})`));
-    return;
+    return undefined;
   }
-  if (ctx.results.get(row, column)?.note?.startsWith('failed')) return;
-  ctx.results.add(row, column, r.ms / 1000);
+  if (!ctx.results.get(row, column)?.note?.startsWith('failed')) ctx.results.add(row, column, r.ms / 1000);
+  return r.ms / 1000;
 }
 
 // ------------------------------------------------------------ 1 and 6: CLI round trips
@@ -455,4 +468,126 @@ export async function spawnCost(ctx: Ctx): Promise<void> {
   const f = ctx.results.get('spawn.cost', 'pmon3');
   const g = ctx.results.get('spawn.cost', FLOOR);
   ctx.log(`  spawn via pmon3-exec: ${f?.samples.map((s) => s.toFixed(2)).slice(0, 10).join(' ')} …; direct: ${g?.samples.map((s) => s.toFixed(2)).slice(0, 10).join(' ')} …`);
+}
+
+// ------------------------------------------------------------ 8: every CLI command
+
+/** The commands workload's target: one of the cmdN programs, the one every command names. */
+export const CMD_TARGET = 'cmd-t';
+
+function targetSpec(): ProgramSpec {
+  return { name: CMD_TARGET, file: '/bin/sh', args: [LINES_SH, '3600'] };
+}
+
+/** Row of one command; `cmd.ratio.*` rows hold the per-round ratios to pmon3's `ls`. */
+export function cmdRow(c: Command | 'floor' | 'floor.clean'): string {
+  return `cmd.${c}`;
+}
+export function cmdRatioRow(row: string): string {
+  return `cmd.ratio.${row.slice('cmd.'.length)}`;
+}
+
+/**
+ * Every pmon3 command (and each peer's equivalent, Manager.commandCmd) on one
+ * of cmdN managed programs, cmdReps rounds. A round: `node -e 0` (the floor),
+ * then every column in turn (the order rotates each round), each running the
+ * commands in COMMANDS order: ls, desc, log, stop, start (of the stopped
+ * program), restart, reset, del, version, help, --help, exec --help.
+ * Untimed after each command: wait until it took effect (stopped, running, a
+ * new pid, gone) and after del recreate the program, so every round starts
+ * alike. A command that exits non-zero marks its cell failed (with the exit
+ * status) for the whole run and is never timed. Each time is also divided by
+ * pmon3's own `ls` of the same round (row cmd.ratio.*).
+ */
+export async function commandLatency(ctx: Ctx): Promise<void> {
+  const { cmdReps, cmdN } = ctx.knobs;
+  const ds = daemons(ctx);
+  for (const m of ds) {
+    const t0 = nowMs();
+    await m.startMany([targetSpec(), ...Array.from({ length: cmdN - 1 }, (_, i) => sleepSpec(`c${cmdN}-${i}`))]);
+    ctx.log(`  ${m.name}: ${cmdN} programs running (${((nowMs() - t0) / 1000).toFixed(1)} s)`);
+  }
+  try {
+    const columns = ctx.managers;
+    for (let rep = 0; rep < cmdReps; rep++) {
+      /** column → row → seconds, this round. */
+      const round = new Map<string, Map<string, number>>();
+      const note = (column: string, row: string, s: number | undefined): void => {
+        if (s === undefined) return;
+        let m = round.get(column);
+        if (!m) round.set(column, (m = new Map()));
+        m.set(row, s);
+      };
+      note(FLOOR, cmdRow('floor'), await timeCmd(ctx, cmdRow('floor'), FLOOR, { file: process.execPath, args: ['-e', '0'] }));
+      if (process.env.NODE_EXTRA_CA_CERTS) {
+        const row = cmdRow('floor.clean');
+        note(FLOOR, row, await timeCmd(ctx, row, FLOOR, { file: process.execPath, args: ['-e', '0'], env: { NODE_EXTRA_CA_CERTS: undefined } }));
+      }
+      for (const m of [...columns.slice(rep % columns.length), ...columns.slice(0, rep % columns.length)]) {
+        try {
+          await commandRound(ctx, m, (row, s) => note(m.name, row, s));
+        } finally {
+          await ensureTarget(ctx, m);
+        }
+      }
+      const ls = round.get('pmon3')?.get(cmdRow('ls'));
+      if (ls !== undefined) for (const [column, rows] of round) for (const [row, s] of rows) ctx.results.add(cmdRatioRow(row), column, s / ls);
+      ctx.log(
+        `  commands round ${rep + 1}/${cmdReps}: pmon3 ` +
+          COMMANDS.map((c) => `${c} ${round.get('pmon3')?.get(cmdRow(c))?.toFixed(3) ?? '-'}`).join(', '),
+      );
+    }
+  } finally {
+    await clearAll(ctx, ds);
+  }
+}
+
+/** One column's commands in one round; `took` gets the seconds of each that exited 0 (or status's 3). */
+async function commandRound(ctx: Ctx, m: Manager, took: (row: string, s: number) => void): Promise<void> {
+  const T = CMD_TARGET;
+  const running = async (): Promise<number | undefined> => (await m.pids()).get(T);
+  for (const c of COMMANDS) {
+    const row = cmdRow(c);
+    const cmd = m.commandCmd(c, T);
+    if (!cmd) continue; // no equivalent: the cell stays empty
+    const before = c === 'restart' ? await running() : undefined;
+    // supervisorctl status exits 3 while some program is not RUNNING (never here, but it is not a failure).
+    const s = await timeCmd(ctx, row, m.name, cmd, (code) => code === 0 || (c === 'ls' && m.name === 'supervisord' && code === 3));
+    if (s !== undefined) took(row, s);
+    // Untimed: the command took effect, and the target is as the next command expects it.
+    try {
+      switch (c) {
+        case 'stop':
+          if (s !== undefined) await waitFor(`${T} to stop`, async () => (await running()) === undefined, 15_000, 50);
+          break;
+        case 'start':
+          if (s !== undefined) await waitFor(`${T} to run`, running, 15_000, 50);
+          else await ensureTarget(ctx, m);
+          break;
+        case 'restart':
+          if (s !== undefined) await waitFor(`${T} to run with a new pid`, async () => ((await running()) ?? before) !== before, 15_000, 50);
+          break;
+        case 'del':
+          // Gone, then made again (the next round starts alike); a failed del leaves it to ensureTarget.
+          if (s !== undefined) {
+            await waitFor(`${T} to be gone`, async () => (await running()) === undefined, 15_000, 50);
+            await m.startMany([targetSpec()]);
+          }
+          break;
+        default:
+      }
+    } catch (e) {
+      ctx.log(`  ${m.name} ${row}: exited 0 but ${(e as Error).message}`);
+      ctx.results.set(row, m.name, missing('failed (no effect)'));
+      await ensureTarget(ctx, m);
+    }
+  }
+}
+
+/** The target runs (untimed): if it does not, remove whatever is left of it and start it again. */
+async function ensureTarget(ctx: Ctx, m: Manager): Promise<void> {
+  if ((await m.pids()).has(CMD_TARGET)) return;
+  ctx.log(`  ${m.name}: ${CMD_TARGET} not running; made again`);
+  await m.remove(CMD_TARGET).catch(() => undefined);
+  await m.startMany([targetSpec()]);
 }

@@ -18,6 +18,13 @@ export interface ProgramSpec {
   log?: string;
 }
 
+/**
+ * The commands workload's calls, by pmon3's names (`dash-help` is `--help`,
+ * `exec-help` is `exec --help`); each adapter maps them to its own CLI.
+ */
+export const COMMANDS = ['ls', 'desc', 'log', 'stop', 'start', 'restart', 'reset', 'del', 'version', 'help', 'dash-help', 'exec-help'] as const;
+export type Command = (typeof COMMANDS)[number];
+
 export interface Manager {
   /** Column name in the table. */
   readonly name: string;
@@ -41,6 +48,11 @@ export interface Manager {
   cliStart?(spec: ProgramSpec): { prepare?: () => void; cmd: Cmd };
   /** The CLI call that lists programs, human or JSON; undefined if there is none. */
   listCmd(json: boolean): Cmd | undefined;
+  /**
+   * The CLI call for one command of the commands workload on program name, as a user
+   * types it; undefined where the manager has no equivalent (an empty cell).
+   */
+  commandCmd(c: Command, name: string): Cmd | undefined;
   /** name → pid of every running program, from the manager itself. */
   pids(): Promise<Map<string, number>>;
   /** Stop and remove one program. */

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { alive, run, runOk, waitFor, type Cmd, type ProcRef } from '../lib/proc';
-import { rememberPid, shutdownDaemon, type Manager, type ProgramSpec } from './manager';
+import { rememberPid, shutdownDaemon, type Command, type Manager, type ProgramSpec } from './manager';
 import { ROOT } from './pmon3';
 
 export const PM2_BIN = path.join(ROOT, 'bench', '.peers', 'node_modules', 'pm2', 'bin', 'pm2');
@@ -83,6 +83,30 @@ export class Pm2 implements Manager {
 
   listCmd(json: boolean): Cmd {
     return this.cmd([json ? 'jlist' : 'ls']);
+  }
+
+  /**
+   * PM2's equivalents. `--version` (and `--help`) connect to the God daemon and send it
+   * getVersion, but print the package's version (the help) and exit without waiting for the
+   * answer (lib/binaries/CLI.js); PM2 has no per-command help worth timing apart, so
+   * `help`, `--help` and `exec --help` are all `pm2 --help`.
+   */
+  commandCmd(c: Command, name: string): Cmd {
+    const args: Record<Command, string[]> = {
+      ls: ['ls'],
+      desc: ['describe', name],
+      log: ['logs', name, '--lines', '10', '--nostream'],
+      stop: ['stop', name],
+      start: ['start', name],
+      restart: ['restart', name],
+      reset: ['reset', name],
+      del: ['delete', name],
+      version: ['--version'],
+      help: ['--help'],
+      'dash-help': ['--help'],
+      'exec-help': ['--help'],
+    };
+    return this.cmd(args[c]);
   }
 
   async pids(): Promise<Map<string, number>> {

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client } from '../../internal/client/client';
 import { alive, waitFor, type Cmd, type ProcRef } from '../lib/proc';
-import { rememberPid, shutdownDaemon, type Manager, type ProgramSpec } from './manager';
+import { rememberPid, shutdownDaemon, type Command, type Manager, type ProgramSpec } from './manager';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 /** The launcher users run (start-up snapshot when it can), and the CLI from dist/ it falls back to. */
@@ -107,6 +107,24 @@ export class Pmon3 implements Manager {
     return { file: PMON3, args: ['ls', ...(json ? ['--json'] : [])], env: this.env() };
   }
 
+  commandCmd(c: Command, name: string): Cmd {
+    const args: Record<Command, string[]> = {
+      ls: ['ls'],
+      desc: ['desc', name],
+      log: ['log', name, '-n', '10'],
+      stop: ['stop', name],
+      start: ['start', name],
+      restart: ['restart', name],
+      reset: ['reset', name],
+      del: ['del', name],
+      version: ['version'],
+      help: ['help'],
+      'dash-help': ['--help'],
+      'exec-help': ['exec', '--help'],
+    };
+    return { file: PMON3, args: args[c], env: this.env() };
+  }
+
   async pids(): Promise<Map<string, number>> {
     const list = await this.withClient((c) => c.listAll());
     const m = new Map<string, number>();
@@ -184,6 +202,9 @@ export class Pmon3Oclif implements Manager {
   }
   listCmd(json: boolean): Cmd {
     return before(this.base.listCmd(json));
+  }
+  commandCmd(c: Command, name: string): Cmd {
+    return before(this.base.commandCmd(c, name));
   }
   pids(): Promise<Map<string, number>> {
     return this.base.pids();

@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { alive, run, runOk, waitFor, type Cmd, type ProcRef } from '../lib/proc';
-import { rememberPid, shutdownDaemon, type Manager, type ProgramSpec } from './manager';
+import { rememberPid, shutdownDaemon, type Command, type Manager, type ProgramSpec } from './manager';
 
 export const SUPERVISORD = '/usr/bin/supervisord';
 export const SUPERVISORCTL = '/usr/bin/supervisorctl';
@@ -123,6 +123,28 @@ export class Supervisord implements Manager {
 
   listCmd(json: boolean): Cmd | undefined {
     return json ? undefined : this.ctl(['status']);
+  }
+
+  /**
+   * supervisorctl's equivalents where there is an obvious one: `status NAME` for desc,
+   * `tail NAME` (the last 1600 bytes, not lines) for log, `version` (asks supervisord over
+   * its socket), `help`, `--help`. No del (a program leaves with its config file and
+   * `update`), no reset (no restart counter), no exec and so no `exec --help`.
+   */
+  commandCmd(c: Command, name: string): Cmd | undefined {
+    const args: Partial<Record<Command, string[]>> = {
+      ls: ['status'],
+      desc: ['status', name],
+      log: ['tail', name],
+      stop: ['stop', name],
+      start: ['start', name],
+      restart: ['restart', name],
+      version: ['version'],
+      help: ['help'],
+      'dash-help': ['--help'],
+    };
+    const a = args[c];
+    return a && this.ctl(a);
   }
 
   async pids(): Promise<Map<string, number>> {

@@ -123,7 +123,7 @@ function machine(): string {
   return `${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()}, Node ${process.version}`;
 }
 
-/** 6: `ls --json` and `ls` with bigN processes (and the oclif path of the same pmond). */
+/** 6: `ls --json` and `ls` with bigN processes (and the dist/ path of the same pmond). */
 async function scale(ctx: Ctx, m: Manager): Promise<void> {
   const views = ctx.managers.filter((v) => v === m || v.cliVariantOf === m.name);
   for (let i = 0; i < Math.max(5, Math.ceil(ctx.knobs.cliReps / 2)); i++) {
@@ -259,7 +259,7 @@ async function main(): Promise<void> {
       `all daemons in the same window for ${k.n} processes, one at a time for ${k.bigN}; log flood: ${k.floodReps} runs. ` +
       'supervisord has no JSON listing (its `status` is shown there) and no command that starts an ad-hoc program (a program file plus `supervisorctl update NAME` is timed). ' +
       '"pmon3" runs `bin/pmon3` as a user would (the start-up snapshot when it matches the node in PATH; the launcher unsets NODE_EXTRA_CA_CERTS, which node otherwise parses at every start). ' +
-      '"pmon3 via oclif (before)" is the same pmond through `node bin/pmon3.js` with `PMON3_NO_FASTPATH=1` and the environment as is (the CLI before the start-up work).',
+      '"pmon3 from dist/ (no snapshot)" is the same pmond through `node bin/pmon3.js` with the environment as is: the CLI without its start-up snapshot (as with NODE_OPTIONS set or another node).',
     '',
   ].join('\n');
   process.stdout.write(`${md}\n`);

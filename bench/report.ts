@@ -216,7 +216,7 @@ function show(r: Results, row: RowDef, column: string, k: Knobs): string {
 }
 
 export function table(r: Results, k: Knobs): string {
-  const head = ['workload', ...COLUMNS.map((c) => (c === 'pmon3 (oclif)' ? 'pmon3 via oclif (before)' : c)), 'pmon3 / best peer', 'target (this run)', 'met'];
+  const head = ['workload', ...COLUMNS.map((c) => (c === 'pmon3 (oclif)' ? 'pmon3 from dist/ (no snapshot)' : c)), 'pmon3 / best peer', 'target (this run)', 'met'];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const row of rowDefs(k)) {
     if (!r.rows.has(row.id)) continue;

@@ -87,7 +87,7 @@ export class Results {
 /** Everything a workload needs. */
 export interface Ctx {
   knobs: Knobs;
-  /** Every column, including CLI-only variants (pmon3 through oclif). */
+  /** Every column, including CLI-only variants (pmon3 from dist/). */
   managers: Manager[];
   results: Results;
   /** Scratch directory for logs and fixture files. */

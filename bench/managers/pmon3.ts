@@ -174,14 +174,15 @@ export class Pmon3 implements Manager {
   }
 }
 
-/** The CLI as it was before the start-up work: `node bin/pmon3.js` (environment as is) with PMON3_NO_FASTPATH=1. */
+/** The CLI without its start-up snapshot: `node bin/pmon3.js` (environment as is), the dist/ path. */
 function before(cmd: Cmd): Cmd {
-  return { file: process.execPath, args: [PMON3_JS, ...cmd.args], env: { ...cmd.env, PMON3_NO_FASTPATH: '1' } };
+  return { file: process.execPath, args: [PMON3_JS, ...cmd.args], env: cmd.env };
 }
 
 /**
- * The same pmond through oclif, started as `node bin/pmon3.js` (PMON3_NO_FASTPATH=1):
- * the "before" column of the CLI workloads. It owns no daemon.
+ * The same pmond through the CLI from dist/, started as `node bin/pmon3.js` (what runs when the
+ * snapshot cannot: NODE_OPTIONS set, another node): a column of the CLI workloads. It owns no daemon.
+ * (Until the command table, this column was the oclif CLI: "pmon3 via oclif (before)".)
  */
 export class Pmon3Oclif implements Manager {
   readonly name = 'pmon3 (oclif)';

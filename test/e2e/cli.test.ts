@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PMON3, TestDaemon } from '../helpers/daemon';
+import { which as whichOrNot } from '../packaging/util';
 import { waitFor } from '../helpers/wait';
 
 let d: TestDaemon;
@@ -32,16 +33,9 @@ function file(name: string, text: string, mode = 0o644): string {
 
 /** Where a command is in this PATH (as the CLI looks it up). */
 function which(cmd: string): string {
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    const f = path.join(dir, cmd);
-    try {
-      fs.accessSync(f, fs.constants.X_OK);
-      return f;
-    } catch {
-      /* next */
-    }
-  }
-  throw new Error(`${cmd} not in PATH`);
+  const f = whichOrNot(cmd);
+  if (!f) throw new Error(`${cmd} not in PATH`);
+  return f;
 }
 
 /** Run bin/pmon3 under a pseudo-terminal (script), with the environment given. */

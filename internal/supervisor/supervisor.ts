@@ -438,7 +438,8 @@ export class Supervisor {
    */
   async act(caller: Caller, action: Action, targets: readonly string[], force: boolean): Promise<ProcessSummary[]> {
     const out: ProcessSummary[] = [];
-    for (const t of targets) {
+    // Each selector once: `all all all ...` is one pass, not a thousand.
+    for (const t of new Set(targets)) {
       if (t === 'all') out.push(...(await this.actAll(caller, action, force)));
       else out.push(...(await this.actOne(caller, action, t, force)));
     }

@@ -73,7 +73,7 @@ describe('other users\' processes are invisible and untouchable', { skip }, () =
     assert.equal((await d.ls()).length, 2, 'root sees both');
   });
 
-  for (const args of [['desc'], ['stop'], ['stop', '-f'], ['restart'], ['start'], ['del'], ['del', '-f'], ['log'], ['logf'], ['reset']]) {
+  for (const args of [['desc'], ['stop'], ['stop', '-f'], ['restart'], ['start'], ['del'], ['del', '-f'], ['log'], ['logf'], ['logs'], ['logs', '-f'], ['reset']]) {
     test(`${args.join(' ')} on another user's process: not found, nothing changes`, async () => {
       for (const target of ['bobs-app', String(bobProc.id)]) {
         await denied([args[0]!, target, ...args.slice(1)], alice, 3, /not found/);
@@ -84,6 +84,21 @@ describe('other users\' processes are invisible and untouchable', { skip }, () =
       assert.ok(pidAlive(bobProc.pid));
     });
   }
+
+  test('all, and logs without a target, reach only your own', async () => {
+    for (const [cmd, status] of [['stop', 'stopped'], ['start', 'running'], ['restart', 'running']] as const) {
+      const r = await d.json([cmd, 'all'], { as: alice });
+      assert.deepEqual(r.map((p: any) => [p.name, p.status]), [['alices-app', status]], cmd);
+      for (const p of r) if (p.pid) d.seenPids.add(p.pid);
+    }
+    assert.deepEqual((await d.json(['reset', 'all'], { as: alice })).map((p: any) => p.name), ['alices-app']);
+    const logs = await d.run(['logs', '-n', '5'], { as: alice });
+    assert.equal(logs.code, 0, logs.stderr);
+    assert.equal(/bobs-app/.test(logs.stdout + logs.stderr), false, "nothing of bob's");
+    const b = await d.get('bobs-app');
+    assert.deepEqual([b.pid, b.restarts], [bobProc.pid, 0], "bob's process untouched");
+    assert.ok(pidAlive(bobProc.pid));
+  });
 
   test('kill, drop and init act only on your own', async () => {
     const k = await d.json(['kill', '-f'], { as: alice });

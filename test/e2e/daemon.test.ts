@@ -5,11 +5,11 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
 import { VERSION } from '../../internal/version';
 import { PMON3, PMOND, TestDaemon } from '../helpers/daemon';
+import { tempDir } from '../helpers/tmp';
 
 const dirs: string[] = [];
 const daemons: TestDaemon[] = [];
@@ -19,7 +19,7 @@ after(async () => {
 });
 
 function tmp(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'pmd-'));
+  const d = tempDir('pmd-');
   dirs.push(d);
   return d;
 }

@@ -7,18 +7,18 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { isStale, planFast, type Surroundings } from '../../internal/cli/fast';
 import { PMON3, ROOT, TestDaemon, type RunResult } from '../helpers/daemon';
+import { tempDir } from '../helpers/tmp';
 
 let d: TestDaemon;
 let dir: string;
 
 before(async () => {
   d = await TestDaemon.start();
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pmt-fast-'));
+  dir = tempDir('pmt-fast-');
   // Two stopped processes: every field of ls and desc is then stable between the two runs.
   await d.json(['exec', '/bin/sleep', '--name', 'alpha', '--', '300']);
   await d.json(['exec', '/bin/sleep', '--name', 'beta', '-a', '300 --x', '-e', "A=1 B='two words'"]);

@@ -5,14 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
 import { ROOT } from '../helpers/daemon';
 import { pidAlive, waitFor } from '../helpers/wait';
 import { run } from './util';
+import { tempDir } from '../helpers/tmp';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pmt-demo-'));
+const tmp = tempDir('pmt-demo-');
 // As root the demo runs as nobody, which must reach DEMO_DIR.
 fs.chmodSync(tmp, 0o755);
 const demoDir = path.join(tmp, 'demo');

@@ -6,18 +6,18 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ROOT } from '../helpers/daemon';
 import { waitFor } from '../helpers/wait';
 import { makeEnv, run } from './util';
+import { tempDir } from '../helpers/tmp';
 
 const VERSION = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 let tmp: string;
 before(() => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pminst-'));
+  tmp = tempDir('pminst-');
   fs.chmodSync(tmp, 0o755);
 });
 after(() => {

@@ -5,11 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { ROOT } from '../helpers/daemon';
 import { lines, makeEnv, run, which } from './util';
+import { tempDir } from '../helpers/tmp';
 
 const VERSION = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const rpmbuild = which('rpmbuild');
@@ -17,7 +17,7 @@ const rpmbuild = which('rpmbuild');
 let tmp: string;
 let pkg = '';
 before(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pmrpm-'));
+  tmp = tempDir('pmrpm-');
   if (!rpmbuild) return;
   const topdir = path.join(tmp, 'rpmbuild');
   const r = await run('make', ['-C', ROOT, '--no-print-directory', 'rpm', `RPMTOPDIR=${topdir}`, 'INSTALL_PREREQS='], { env: makeEnv(), timeoutMs: 240_000 });

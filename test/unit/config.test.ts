@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { configPathFor, defaultsFor, loadConfig, parseConfig } from '../../internal/config/config';
+import { tempDir } from '../helpers/tmp';
 
 const user = { uid: 1000, home: '/home/u', env: {} };
 const root = { uid: 0, home: '/root', env: {} };
@@ -53,7 +53,7 @@ test('unknown keys, wrong types, bad YAML: one line naming the key and file', ()
 });
 
 test('loadConfig: missing file = defaults; unreadable file = error naming it', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pmcfg-'));
+  const dir = tempDir('pmcfg-');
   try {
     const missing = path.join(dir, 'nope.yaml');
     assert.equal(loadConfig({ ...user, env: { PMON3_CONF: missing } }).config_path, missing);

@@ -57,9 +57,11 @@ Usage: pmond [--check | -h | --help | -v | --version]
 Configuration: $PMON3_CONF, else /etc/pmond/config/config.yaml for root, else
 $XDG_CONFIG_HOME/pmon3/config.yaml (~/.config/pmon3/config.yaml); a missing file means the
 built-in defaults. As a user without a config, data and logs go to $XDG_STATE_HOME/pmon3
-(~/.local/state/pmon3) and the socket to $XDG_RUNTIME_DIR/pmon3/pmon3.sock.
+(~/.local/state/pmon3) and the socket to $XDG_RUNTIME_DIR/pmon3/pmon3.sock (else
+/run/user/UID/pmon3, else the state directory), where a plain pmon3 finds it.
 
-Exit status: 0 after a clean shutdown, 2 for bad usage or configuration, 6 when another pmond
-holds the socket or data_dir, 1 otherwise.
+Exit status: 0 after a clean shutdown; else as pmon3's exit codes: 2 bad usage or configuration,
+5 a config or hook a root pmond may not trust, 6 another pmond holds the socket or data_dir,
+1 anything else.
 `;
 }

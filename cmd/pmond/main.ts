@@ -1,7 +1,7 @@
 /**
  * pmond: the pmon3 daemon. Runs in the foreground (systemd style).
- * Exit status: 0 after a clean shutdown, 2 for bad usage or configuration,
- * 6 when another pmond runs there, 1 otherwise.
+ * Exit status: 0 after a clean shutdown, else the error's code (exitCodeFor):
+ * 2 bad usage or configuration, 5 untrusted config or hook, 6 another pmond, 1 otherwise.
  *
  * pmond --check: a full integrity check of data_dir/data.db (read-only, also
  * while a pmond runs); prints `ok` or the problems; exit 0 / 1.

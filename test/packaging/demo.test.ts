@@ -108,7 +108,9 @@ describe('as a user with no config', { skip: isRoot() ? false : 'needs root to m
       DEMO_DIR: dir,
     };
     const wrap = (argv: string[]): [string, string[]] => asUserArgv(u, argv);
+    let dirMode = 0;
     const plain = (): ReturnType<typeof run> => {
+      dirMode = fs.statSync(path.join(runtime, 'pmon3')).mode & 0o777; // while the demo runs
       const [f, a] = wrap([PMON3, 'ls', '--json']);
       const { DEMO_DIR: _d, ...without } = env;
       return run(f, a, { env: without, cwd: '/' });
@@ -117,6 +119,7 @@ describe('as a user with no config', { skip: isRoot() ? false : 'needs root to m
     assert.match(start, new RegExp(`pmond running \\(pid \\d+\\) on ${runtime}/pmon3/pmon3.sock`));
     assert.match(start, /try {3}bin\/pmon3 ls/);
     assert.equal(app.user, u.name);
-    assert.equal(fs.statSync(path.join(runtime, 'pmon3')).mode & 0o777, 0o700, 'the socket dir is hers alone');
+    assert.equal(dirMode, 0o700, 'the socket dir is hers alone');
+    assert.equal(fs.existsSync(path.join(runtime, 'pmon3')), false, 'demo stop removed the emptied socket dir');
   });
 });

@@ -27,7 +27,7 @@ after(() => {
 /** make <target> in this tree, reusing what `make build` built (INSTALL_PREREQS empty). */
 async function make(target: string, vars: Record<string, string>): Promise<string> {
   const args = ['-C', ROOT, '--no-print-directory', target, 'INSTALL_PREREQS=', ...Object.entries(vars).map(([k, v]) => `${k}=${v}`)];
-  const r = await run('make', args, { env: makeEnv(), timeoutMs: 180_000 });
+  const r = await run('make', args, { env: makeEnv(tmp), timeoutMs: 180_000 });
   assert.equal(r.code, 0, `make ${target}: ${r.stderr}`);
   return r.stdout;
 }

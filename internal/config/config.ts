@@ -126,6 +126,7 @@ export interface ConfigProbe {
   passwdHome(uid: number): string | null;
 }
 
+/** The real system: stat(2) and the passwd entry (getpwuid_r through os.userInfo). */
 export const systemProbe: ConfigProbe = {
   dirOwner(p) {
     try {

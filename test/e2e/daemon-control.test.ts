@@ -107,6 +107,17 @@ describe('as root with a config of its own', () => {
     assert.equal(fs.existsSync(`${dir}/s2.sock`), false);
   });
 
+  test('foreground: pmond runs attached; its exit status is the error\'s code', async () => {
+    const file = path.join(dir, 'b-file');
+    fs.writeFileSync(file, '');
+    const bad = path.join(dir, 'fg.yaml');
+    fs.writeFileSync(bad, `data_dir: ${file}/data\nlogs_dir: ${dir}/logs3\nsocket_path: ${dir}/s4.sock\n`);
+    await assert.rejects(daemonStart({ json: false, foreground: true }, { env: { ...process.env, PMON3_CONF: bad } }), {
+      code: 'INVALID_ARGUMENT',
+      message: 'pmond exited with status 2',
+    });
+  });
+
   test('a configuration pmon3 cannot read is the same error pmond would give, before anything starts', async () => {
     const bad = path.join(dir, 'typo.yaml');
     fs.writeFileSync(bad, `socket_path: ${dir}/s3.sock\nstop_timout: 3\n`);

@@ -22,7 +22,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client } from '../client/client';
 import { loadConfig, resolveConfigEnv, type Config } from '../config/config';
-import { loadNative, socketFd } from '../native';
+import { loadNative, type Native, socketFd } from '../native';
 import { isSameProcess, readStartTime } from '../process/procfs';
 import { EXIT_CODES, type ErrorCode, failedPrecondition, internal, PmonError, permissionDenied, unavailable } from '../protocol/errors';
 
@@ -103,6 +103,9 @@ function state(cfg: Config, a: Answer | null, running = a !== null): DaemonState
   };
 }
 
+/** The addon, loaded at the first ask (start asks every 50 ms while pmond starts). */
+let native: Native | undefined;
+
 /**
  * Ping the configured socket: the answer, or null when nothing answers there. A server
  * that is neither root nor the caller is refused before a byte is sent (PERMISSION_DENIED),
@@ -121,7 +124,8 @@ async function ask(cfg: Config): Promise<Answer | null> {
         let cred: { pid: number; uid: number };
         try {
           if (fd === undefined) throw new Error('no file descriptor');
-          cred = loadNative(treeRoot()).getPeerCred(fd);
+          native ??= loadNative(treeRoot());
+          cred = native.getPeerCred(fd);
         } catch (e) {
           throw permissionDenied(`cannot tell who serves ${cfg.socket_path} (${(e as Error).message}); not sending anything`);
         }

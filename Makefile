@@ -32,15 +32,28 @@ build: deps native
 	$(NODE) node_modules/typescript/bin/tsc -p tsconfig.json
 	@chmod +x bin/pmon3 bin/pmon3.js bin/pmon3-snapshot bin/pmond
 
+# A test run: node --test over every *.test.js under $(2) (flags $(1)), with one temp root that
+# every temp dir of the run goes under and one prefix for every user it creates, new each run
+# (test/helpers/tmp.ts). Then test/leftovers.ts names whatever the run left behind (files under
+# the root, users, groups, processes) and removes it; leftovers fail a run node --test passed.
+# The exit status is node --test's otherwise, and its summary stays the last thing node prints.
+define run_tests
+	@root=$$(mktemp -d "$${TMPDIR:-/tmp}/pmt.XXXXXX") && chmod 0755 "$$root" && \
+	prefix="pmt$$(od -An -N2 -tx1 /dev/urandom | tr -d ' \n')-" && status=0 && \
+	{ PMON3_TEST_ROOT="$$root" PMON3_TEST_USER_PREFIX="$$prefix" $(NODE) --test $(1) $$(find $(2) -name '*.test.js' | sort) || status=$$?; } && \
+	{ $(NODE) dist/test/leftovers.js "$$root" "$$prefix" || { [ $$status -ne 0 ] || status=1; }; } && \
+	exit $$status
+endef
+
 # Every test: unit, e2e, reliability, security, packaging. Fixtures are plain scripts in test/fixtures.
 test: build
-	$(NODE) --test --test-concurrency=2 $$(find dist/test -name '*.test.js' | sort)
+	$(call run_tests,--test-concurrency=2,dist/test)
 
 test-unit: build
-	$(NODE) --test $$(find dist/test/unit -name '*.test.js' | sort)
+	$(call run_tests,,dist/test/unit)
 
 test-e2e: build
-	$(NODE) --test $$(find dist/test/e2e -name '*.test.js' | sort)
+	$(call run_tests,,dist/test/e2e)
 
 # Demo: an unprivileged-capable pmond with embedded defaults, a sample app, and `pmon3 ls`.
 demo: build

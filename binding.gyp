@@ -3,13 +3,13 @@
     {
       "target_name": "pmon3_native",
       "sources": ["internal/native/native.c"],
-      "cflags": ["-O2", "-Wall", "-Wextra", "-Werror=implicit-function-declaration"]
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wunused-parameter", "-Werror"]
     },
     {
       "target_name": "pmon3-exec",
       "type": "executable",
       "sources": ["internal/native/exec.c"],
-      "cflags": ["-O2", "-Wall", "-Wextra", "-Werror=implicit-function-declaration"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wunused-parameter", "-Werror"],
       "ldflags": ["<!@(python3 internal/native/static-flag.py)"]
     }
   ]

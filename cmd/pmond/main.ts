@@ -1,9 +1,12 @@
 /**
  * pmond: the pmon3 daemon. Runs in the foreground (systemd style).
- * Exit status: 0 after a clean shutdown, 2 for bad configuration, 1 otherwise.
+ * Exit status: 0 after a clean shutdown, else the error's code (exitCodeFor):
+ * 2 bad usage or configuration, 5 untrusted config or hook, 6 another pmond, 1 otherwise.
  *
  * pmond --check: a full integrity check of data_dir/data.db (read-only, also
  * while a pmond runs); prints `ok` or the problems; exit 0 / 1.
+ * pmond -h/--help, -v/--version: print and exit 0; anything else on the
+ * command line: one line on stderr naming it, exit 2 (args.ts).
  */
 import { loadConfig } from '../../internal/config/config';
 import { startDaemon } from '../../internal/daemon/daemon';
@@ -11,6 +14,7 @@ import type { Logger } from '../../internal/logger/logger';
 import { exitCodeFor } from '../../internal/protocol/errors';
 import { checkDatabase } from '../../internal/store/store';
 import { VERSION } from '../../internal/version';
+import { parsePmondArgs, pmondUsage } from './args';
 
 /** The daemon's logger once it exists; before that, stderr. */
 let logger: Logger | undefined;
@@ -33,11 +37,16 @@ process.on('unhandledRejection', (e) => report('unhandled rejection', e));
 process.on('uncaughtException', (e) => report('uncaught exception', e));
 
 async function main(): Promise<void> {
-  if (process.argv.includes('--version') || process.argv.includes('-v')) {
+  const action = parsePmondArgs(process.argv.slice(2));
+  if (action === 'help') {
+    process.stdout.write(pmondUsage(VERSION));
+    return;
+  }
+  if (action === 'version') {
     process.stdout.write(`pmond ${VERSION}\n`);
     return;
   }
-  if (process.argv.includes('--check')) {
+  if (action === 'check') {
     const { ok, text } = checkDatabase(loadConfig().data_dir);
     process.stdout.write(`${text}\n`);
     process.exitCode = ok ? 0 : 1;

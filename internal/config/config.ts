@@ -3,6 +3,10 @@
  * or the default path for the caller (system paths for root, XDG paths for
  * everyone else). A missing file means defaults; an unknown key, a wrong type
  * or an unreadable file is an error naming the key or the file.
+ *
+ * pmond and pmon3 resolve the per-user paths the same way (resolveConfigEnv), so a
+ * user's plain `pmon3` finds the plain `pmond` they started, with no config and no
+ * environment variable needed.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -106,13 +110,77 @@ export type Config = z.infer<typeof fileSchema> & {
 
 /** Environment the defaults depend on (injectable for tests). */
 export interface ConfigEnv {
+  /** The caller's uid: 0 gets the system paths. */
   uid: number;
+  /** The caller's own home directory (resolveConfigEnv checks it is theirs). */
   home: string;
+  /** PMON3_CONF, PMON3_DEBUG and the XDG base directories that may be used. */
   env: NodeJS.ProcessEnv;
 }
 
+/** What resolveConfigEnv looks at on the system (injectable for tests). */
+export interface ConfigProbe {
+  /** Owner uid of directory p; null if p does not exist; undefined if it is no directory or cannot be looked at. */
+  dirOwner(p: string): number | null | undefined;
+  /** The home directory of uid in the passwd database, or null without an entry. */
+  passwdHome(uid: number): string | null;
+}
+
+/** The real system: stat(2) and the passwd entry (getpwuid_r through os.userInfo). */
+export const systemProbe: ConfigProbe = {
+  dirOwner(p) {
+    try {
+      const st = fs.statSync(p);
+      return st.isDirectory() ? st.uid : undefined;
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'ENOENT' ? null : undefined;
+    }
+  },
+  passwdHome(uid) {
+    if (uid !== (process.getuid?.() ?? 0)) return null; // only the caller's own entry is ever asked for
+    try {
+      return os.userInfo().homedir || null; // getpwuid_r: the passwd entry, never $HOME
+    } catch {
+      return null; // a uid with no passwd entry (a container's --user 12345)
+    }
+  },
+};
+
+/**
+ * The environment the per-user defaults are resolved from, with what is someone else's
+ * left out. `runuser`, `setpriv` or `sudo` without -H start a program as another user
+ * with the caller's HOME (and XDG variables) still set: paths under root's home for
+ * nobody are unreadable (an EACCES on every start) and paths under another user's home
+ * would be shared with them. So, for a non-root caller:
+ * - home is $HOME only when it is a directory the caller owns, else the passwd entry's
+ *   home (what a login would have set; $HOME as given when there is no entry);
+ * - XDG_CONFIG_HOME and XDG_STATE_HOME are used when absolute and either missing (they
+ *   are made) or the caller's own directory;
+ * - XDG_RUNTIME_DIR is used when it is the caller's own directory (the XDG rule), else
+ *   /run/user/<uid> when that is (logind makes it at login; `su` and cron leave the
+ *   variable unset), else there is none and the socket goes into the state directory.
+ * Root's defaults are the system paths and depend on none of this.
+ */
+export function resolveConfigEnv(uid: number, env: NodeJS.ProcessEnv, probe: ConfigProbe = systemProbe): ConfigEnv {
+  if (uid === 0) return { uid, home: env.HOME || probe.passwdHome(uid) || '/root', env };
+  const own = (p: string | undefined): p is string => !!p && path.isAbsolute(p) && probe.dirOwner(p) === uid;
+  const home = own(env.HOME) ? env.HOME : (probe.passwdHome(uid) ?? env.HOME ?? '/');
+  const vetted: NodeJS.ProcessEnv = { ...env };
+  for (const key of ['XDG_CONFIG_HOME', 'XDG_STATE_HOME'] as const) {
+    const v = env[key];
+    if (v !== undefined && !(path.isAbsolute(v) && (probe.dirOwner(v) === null || own(v)))) delete vetted[key];
+  }
+  if (!own(env.XDG_RUNTIME_DIR)) {
+    const logind = `/run/user/${uid}`;
+    if (own(logind)) vetted.XDG_RUNTIME_DIR = logind;
+    else delete vetted.XDG_RUNTIME_DIR;
+  }
+  return { uid, home, env: vetted };
+}
+
+/** The ConfigEnv of this process (pmond or pmon3). */
 export function currentConfigEnv(): ConfigEnv {
-  return { uid: process.getuid?.() ?? 0, home: os.homedir(), env: process.env };
+  return resolveConfigEnv(process.getuid?.() ?? 0, process.env);
 }
 
 /** Where the configuration file is looked for. */
@@ -123,7 +191,12 @@ export function configPathFor(ce: ConfigEnv): string {
   return path.join(base, 'pmon3', 'config.yaml');
 }
 
-/** The embedded defaults: system paths for root, per-user paths otherwise. */
+/**
+ * The embedded defaults: system paths for root, per-user paths otherwise (ce as
+ * resolveConfigEnv makes it): data and logs in $XDG_STATE_HOME/pmon3 (else
+ * ~/.local/state/pmon3), the socket in $XDG_RUNTIME_DIR/pmon3/ (a directory pmond
+ * makes 0700) or, without a runtime directory, in the state directory (0700 too).
+ */
 export function defaultsFor(ce: ConfigEnv): z.input<typeof fileSchema> {
   let data_dir: string;
   let logs_dir: string;

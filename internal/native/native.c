@@ -43,6 +43,9 @@
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
+#ifndef MFD_CLOEXEC
+#define MFD_CLOEXEC 0x0001U
+#endif
 
 #define MAX_GROUPS 65536
 
@@ -218,7 +221,9 @@ static napi_value mem_fd(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "memfd(buffer)");
     return NULL;
   }
-  int fd = memfd_create("pmon3-spec", MFD_CLOEXEC);
+  /* The raw syscall, as for pidfd_open: glibc declares memfd_create() only since 2.27 (musl
+   * since 1.1.20), and an undeclared call is an implicit declaration, an error under GCC 14. */
+  int fd = (int)syscall(SYS_memfd_create, "pmon3-spec", MFD_CLOEXEC);
   if (fd < 0) return throw_errno(env, "memfd_create", errno);
   for (size_t off = 0; off < len;) {
     ssize_t n = write(fd, (const char *)data + off, len - off);

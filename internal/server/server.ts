@@ -101,7 +101,11 @@ export class Server {
     const p = this.d.config.socket_path;
     if (Buffer.byteLength(p) > 107) throw invalidArgument(`socket_path ${p} is longer than the 107 bytes a Unix socket path may have`);
     const dir = path.dirname(p);
-    fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+    // Made 0755 for root (every user may ask a system pmond); 0700 for a per-user pmond, which
+    // serves only its owner and root ($XDG_RUNTIME_DIR/pmon3). Set after mkdir, whatever the umask;
+    // a directory that exists is left as it is (the checks below still apply).
+    const dirMode = this.d.daemonUid === 0 ? 0o755 : 0o700;
+    if (fs.mkdirSync(dir, { recursive: true, mode: dirMode }) !== undefined) fs.chmodSync(dir, dirMode);
     const st = fs.statSync(dir);
     if ((st.mode & 0o002) !== 0 && (st.mode & 0o1000) === 0) {
       throw failedPrecondition(`socket directory ${dir} is writable by others; refusing to use it`);

@@ -5,10 +5,11 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
+import { VERSION } from '../../internal/version';
 import { PMON3, PMOND, TestDaemon } from '../helpers/daemon';
+import { tempDir } from '../helpers/tmp';
 
 const dirs: string[] = [];
 const daemons: TestDaemon[] = [];
@@ -18,7 +19,7 @@ after(async () => {
 });
 
 function tmp(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'pmd-'));
+  const d = tempDir('pmd-');
   dirs.push(d);
   return d;
 }
@@ -96,7 +97,61 @@ test('with pmond down, every command says so and exits 7', async () => {
   assert.deepEqual(JSON.parse(j.stdout), { error: { code: 'UNAVAILABLE', message: `cannot reach pmond at ${sock} — is it running?` } });
 });
 
-test('pmond --version', async () => {
-  const r = await run(PMOND, ['--version'], '/nonexistent');
-  assert.match(r.stdout, /^pmond \d+\.\d+\.\d+/);
+test('pmond -v and --version print "pmond VERSION" and exit 0', async () => {
+  for (const flag of ['-v', '--version']) {
+    const r = await run(PMOND, [flag], '/nonexistent');
+    assert.deepEqual(r, { code: 0, stdout: `pmond ${VERSION}\n`, stderr: '' }, flag);
+  }
+});
+
+/** A config whose paths are all in a fresh dir, to see that pmond made none of them. */
+function quietConfig(): { dir: string; conf: string; made: () => string[] } {
+  const dir = tmp();
+  const conf = path.join(dir, 'c.yaml');
+  fs.writeFileSync(conf, `data_dir: ${dir}/data\nlogs_dir: ${dir}/logs\nsocket_path: ${dir}/s.sock\n`);
+  return { dir, conf, made: () => fs.readdirSync(dir).filter((e) => e !== 'c.yaml') };
+}
+
+test('pmond -h and --help print the usage on stdout, exit 0 and start nothing', async () => {
+  const { conf, made } = quietConfig();
+  for (const args of [['-h'], ['--help'], ['--check', '--help'], ['--help', '--version']]) {
+    const r = await run(PMOND, args, conf);
+    assert.equal(r.code, 0, args.join(' '));
+    assert.equal(r.stderr, '', args.join(' '));
+    assert.match(r.stdout, new RegExp(`^pmond ${VERSION.replace(/\./g, '\\.')}: the pmon3 daemon`));
+    for (const flag of ['--check', '-h, --help', '-v, --version']) assert.ok(r.stdout.includes(flag), `usage names ${flag}`);
+    assert.deepEqual(made(), [], `${args.join(' ')} made nothing`);
+  }
+});
+
+test('an unknown flag or any argument: one line on stderr naming it, exit 2, nothing started', async () => {
+  const { conf, made } = quietConfig();
+  const cases: Array<[string[], string]> = [
+    [['--bogus'], 'unknown flag "--bogus"'],
+    [['-x'], 'unknown flag "-x"'],
+    [['--help=yes'], 'unknown flag "--help=yes"'],
+    [['-hv'], 'unknown flag "-hv"'],
+    [['--check', '--verbose'], 'unknown flag "--verbose"'],
+    [['start'], 'unexpected argument "start"'],
+    [['--help', 'extra'], 'unexpected argument "extra"'],
+    [['--', 'x'], 'unexpected argument "x"'],
+  ];
+  for (const [args, what] of cases) {
+    const r = await run(PMOND, args, conf);
+    assert.equal(r.code, 2, args.join(' '));
+    assert.equal(r.stdout, '', args.join(' '));
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 1, `${args.join(' ')}: ${r.stderr}`);
+    assert.ok(lines[0]!.startsWith(`pmond: ${what}`), `${args.join(' ')}: ${lines[0]}`);
+  }
+  assert.deepEqual(made(), [], 'no socket, data or logs');
+});
+
+test('pmond --check still checks the database (and a lone -- is only the end of the flags)', async () => {
+  const d = await TestDaemon.start();
+  daemons.push(d);
+  for (const args of [['--check'], ['--check', '--']]) {
+    const r = await run(PMOND, args, d.conf);
+    assert.deepEqual({ code: r.code, stdout: r.stdout }, { code: 0, stdout: 'ok\n' }, args.join(' '));
+  }
 });

@@ -6,18 +6,18 @@
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { isStale } from '../../internal/cli/stale';
 import { PMON3, ROOT, TestDaemon, type RunResult } from '../helpers/daemon';
+import { tempDir } from '../helpers/tmp';
 
 let d: TestDaemon;
 let dir: string;
 
 before(async () => {
   d = await TestDaemon.start();
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pmt-start-'));
+  dir = tempDir('pmt-start-');
   await d.json(['exec', '/bin/sleep', '--name', 'alpha', '--', '300']);
   await d.json(['exec', '/bin/sleep', '--name', 'beta', '-e', "A=1 B='two words'", '--', '300', '--x']);
   await d.json(['stop', 'alpha', '--force']);

@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 import { FIXTURES, TestDaemon } from '../helpers/daemon';
 import { isRoot, TestUsers, type TestUser } from '../helpers/users';
 import { waitFor } from '../helpers/wait';
+import { tempDir } from '../helpers/tmp';
 
 const skip = isRoot() ? false : 'needs root to create users and switch to them';
 const users = new TestUsers();
@@ -19,7 +20,7 @@ let u: TestUser;
 
 before(async () => {
   if (skip) return;
-  u = users.add('pmon3-eu-alice', ['pmon3-eu-devs', 'pmon3-eu-ops']);
+  u = users.add('eu-alice', ['eu-devs', 'eu-ops']);
   d = await TestDaemon.start();
 });
 after(async () => {
@@ -49,14 +50,14 @@ test('exec --user runs with the user\'s uid, gid and supplementary groups', { sk
 });
 
 test('a binary executable only through a supplementary group runs; one the user cannot execute is refused', { skip }, async () => {
-  const dir = fs.mkdtempSync(path.join('/tmp', 'pmt-grp-'));
+  const dir = tempDir('pmt-grp-');
   try {
     fs.chmodSync(dir, 0o755);
-    const devs = Number(execFileSync('getent', ['group', 'pmon3-eu-devs'], { encoding: 'utf8' }).split(':')[2]);
+    const devs = Number(execFileSync('getent', ['group', users.group('eu-devs')], { encoding: 'utf8' }).split(':')[2]);
     const viaGroup = path.join(dir, 'devs-only.sh');
     fs.writeFileSync(viaGroup, '#!/bin/sh\nexec sleep 300\n');
     fs.chownSync(viaGroup, 0, devs);
-    fs.chmodSync(viaGroup, 0o750); // alice: not the owner, pmon3-eu-devs only as a supplementary group
+    fs.chmodSync(viaGroup, 0o750); // alice: not the owner, eu-devs only as a supplementary group
     const p = await d.json(['exec', viaGroup, '--name', 'via-group', '-u', u.name]);
     assert.equal(p.status, 'running');
     const rootOnly = path.join(dir, 'root-only.sh');

@@ -1,15 +1,17 @@
 /**
  * An isolated pmond per test suite: its own temp dir, config (PMON3_CONF),
  * socket, database and logs. Drives the built bin/pmon3 as a real process.
- * stop() ends pmond and every process it ever reported, by pid.
+ * stop() ends pmond and every process it ever reported, by pid. A daemon
+ * whose suite never called stop() (a failed before(), a throw) is killed,
+ * with what it reported and its cgroups, when the test file's process exits.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { daemonIdFor } from '../../internal/daemon/daemon';
 import { cgroup2Mount, ownCgroup } from '../../internal/process/cgroups';
 import { pidAlive, waitFor } from './wait';
+import { removeTempDir, tempDir } from './tmp';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 export const PMON3 = path.join(ROOT, 'bin', 'pmon3');
@@ -31,6 +33,12 @@ export interface DaemonOptions {
   /** Reuse this directory (a restart of the same daemon). */
   dir?: string;
 }
+
+/** Daemons launched and not yet stopped, killed at exit (see the file's comment). */
+const live = new Set<TestDaemon>();
+process.once('exit', () => {
+  for (const d of [...live]) d.killAll();
+});
 
 export class TestDaemon {
   proc?: ChildProcess;
@@ -57,12 +65,17 @@ export class TestDaemon {
 
   /** Create a fresh temp dir with a short path (Unix socket paths max 107 bytes). */
   static async start(opts: DaemonOptions = {}): Promise<TestDaemon> {
-    const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'pmt-'));
-    fs.chmodSync(dir, 0o755);
+    const dir = opts.dir ?? tempDir('pmt-', 0o755);
     const d = new TestDaemon(dir, opts);
     d.ownsDir = opts.dir === undefined;
     d.writeConfig();
-    await d.launch();
+    try {
+      await d.launch();
+    } catch (e) {
+      // Nobody gets a handle to stop: end what started and remove the dir here.
+      await d.stop().catch(() => undefined);
+      throw e;
+    }
     return d;
   }
 
@@ -100,6 +113,7 @@ export class TestDaemon {
     });
     this.proc = p;
     this.pid = p.pid!;
+    live.add(this);
     const exited = new Promise<void>((r) => p.once('exit', () => r()));
     await Promise.race([
       waitFor('pmond to listen', () => this.stderrText.includes('listening on'), 20_000),
@@ -206,18 +220,26 @@ export class TestDaemon {
         await this.terminate();
       }
     } finally {
-      for (const pid of this.seenPids) {
-        for (const target of [-pid, pid]) {
-          try {
-            process.kill(target, 'SIGKILL');
-          } catch {
-            /* gone */
-          }
+      this.killAll();
+      if (this.ownsDir) removeTempDir(this.dir);
+    }
+  }
+
+  /** SIGKILL pmond (if it still runs), every pid it reported and their groups; remove its cgroups. Synchronous. */
+  killAll(): void {
+    live.delete(this);
+    const pids = [...this.seenPids];
+    if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) pids.unshift(this.pid);
+    for (const pid of pids) {
+      for (const target of [-pid, pid]) {
+        try {
+          process.kill(target, 'SIGKILL');
+        } catch {
+          /* gone */
         }
       }
-      this.removeCgroups();
-      if (this.ownsDir) fs.rmSync(this.dir, { recursive: true, force: true });
     }
+    this.removeCgroups();
   }
 
   /** Kill and remove what is left of this pmond's cgroups (pmond removes them itself unless it was killed). */

@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { COMMANDS } from '../../internal/cli/table';
@@ -14,6 +13,7 @@ import { COMMAND_SPECS, SHELLS } from '../../internal/cli/completion';
 import { PMON3, ROOT, TestDaemon } from '../helpers/daemon';
 import { stopDaemon } from './daemon-stop';
 import { lines, run, which } from './util';
+import { tempDir } from '../helpers/tmp';
 
 let d: TestDaemon;
 let tmp: string;
@@ -25,7 +25,7 @@ before(async () => {
   d = await TestDaemon.start();
   await d.json(['exec', '/bin/sleep', '--name', 'api-server', '-a', '300']);
   await d.json(['exec', '/bin/sleep', '--name', 'worker', '-a', '300']);
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pmcomp-'));
+  tmp = tempDir('pmcomp-');
   const binDir = path.join(tmp, 'bin');
   fs.mkdirSync(binDir);
   fs.symlinkSync(PMON3, path.join(binDir, 'pmon3'));

@@ -5,13 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { ROOT, TestDaemon } from '../helpers/daemon';
 import { waitFor } from '../helpers/wait';
 import { stopDaemon } from './daemon-stop';
 import { run, which } from './util';
+import { tempDir } from '../helpers/tmp';
 
 const HOOK = path.join(ROOT, 'contrib', 'hooks', 'on_restart.sh');
 const jq = which('jq');
@@ -19,7 +19,7 @@ const jq = which('jq');
 let tmp: string;
 let d: TestDaemon | undefined;
 before(() => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pmhook-'));
+  tmp = tempDir('pmhook-');
   fs.chmodSync(tmp, 0o755);
 });
 after(async () => {

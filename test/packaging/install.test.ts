@@ -6,18 +6,18 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ROOT } from '../helpers/daemon';
 import { waitFor } from '../helpers/wait';
 import { makeEnv, run } from './util';
+import { tempDir } from '../helpers/tmp';
 
 const VERSION = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 let tmp: string;
 before(() => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pminst-'));
+  tmp = tempDir('pminst-');
   fs.chmodSync(tmp, 0o755);
 });
 after(() => {
@@ -27,7 +27,7 @@ after(() => {
 /** make <target> in this tree, reusing what `make build` built (INSTALL_PREREQS empty). */
 async function make(target: string, vars: Record<string, string>): Promise<string> {
   const args = ['-C', ROOT, '--no-print-directory', target, 'INSTALL_PREREQS=', ...Object.entries(vars).map(([k, v]) => `${k}=${v}`)];
-  const r = await run('make', args, { env: makeEnv(), timeoutMs: 180_000 });
+  const r = await run('make', args, { env: makeEnv(tmp), timeoutMs: 180_000 });
   assert.equal(r.code, 0, `make ${target}: ${r.stderr}`);
   return r.stdout;
 }

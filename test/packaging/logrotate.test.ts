@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { after, before, test } from 'node:test';
@@ -14,6 +13,7 @@ import { ROOT, TestDaemon } from '../helpers/daemon';
 import { waitFor } from '../helpers/wait';
 import { stopDaemon } from './daemon-stop';
 import { run, which } from './util';
+import { tempDir } from '../helpers/tmp';
 
 const COUNT = 1500; // lines the child writes
 const EVERY_MS = 2; // one every 2 ms: about 3 s in all
@@ -22,7 +22,7 @@ const ROTATE_AFTER = 400; // lines in the log before logrotate runs
 let d: TestDaemon | undefined;
 let tmp: string;
 before(() => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pmrot-'));
+  tmp = tempDir('pmrot-');
 });
 after(async () => {
   await stopDaemon(d);

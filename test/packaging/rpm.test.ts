@@ -5,22 +5,24 @@
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { ROOT } from '../helpers/daemon';
 import { lines, makeEnv, run, which } from './util';
+import { tempDir } from '../helpers/tmp';
 
 const VERSION = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const rpmbuild = which('rpmbuild');
 
 let tmp: string;
 let pkg = '';
+/** rpm with HOME in the temp dir: its database (~/.rpmdb on Debian) is made there, not in root's home. */
+const rpm = (args: string[]): ReturnType<typeof run> => run('rpm', args, { env: { ...process.env, HOME: tmp } });
 before(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pmrpm-'));
+  tmp = tempDir('pmrpm-');
   if (!rpmbuild) return;
   const topdir = path.join(tmp, 'rpmbuild');
-  const r = await run('make', ['-C', ROOT, '--no-print-directory', 'rpm', `RPMTOPDIR=${topdir}`, 'INSTALL_PREREQS='], { env: makeEnv(), timeoutMs: 240_000 });
+  const r = await run('make', ['-C', ROOT, '--no-print-directory', 'rpm', `RPMTOPDIR=${topdir}`, 'INSTALL_PREREQS='], { env: makeEnv(tmp), timeoutMs: 240_000 });
   assert.equal(r.code, 0, `make rpm: ${r.stderr}`);
   pkg = lines(r.stdout).find((l) => l.endsWith('.rpm')) ?? '';
   assert.ok(pkg && fs.existsSync(pkg), `make rpm names the package it built: ${r.stdout}`);
@@ -32,7 +34,7 @@ after(() => {
 test('rpm -qlp lists the app, its production dependencies, PATH links, unit, logrotate, completions, config', async (t) => {
   if (!rpmbuild) return t.skip('rpmbuild is not installed (Debian package rpm)');
   assert.match(path.basename(pkg), new RegExp(`^pmon3-${VERSION.replace(/\./g, '\\.')}-1\\.[a-z0-9_]+\\.rpm$`));
-  const r = await run('rpm', ['-qlp', pkg]);
+  const r = await rpm(['-qlp', pkg]);
   assert.equal(r.code, 0, r.stderr);
   const files = new Set(lines(r.stdout));
   const want = [
@@ -69,22 +71,22 @@ test('rpm -qlp lists the app, its production dependencies, PATH links, unit, log
 
 test('modes, config files and scriptlets', async (t) => {
   if (!rpmbuild) return t.skip('rpmbuild is not installed (Debian package rpm)');
-  const v = lines((await run('rpm', ['-qlvp', pkg])).stdout);
+  const v = lines((await rpm(['-qlvp', pkg])).stdout);
   const entry = (f: string): string => v.find((l) => l.endsWith(` ${f}`)) ?? '';
   assert.match(entry('/var/lib/pmon3'), /^drwx------ .* root +root /);
   assert.match(entry('/var/log/pmond'), /^drwxr-xr-x /);
   assert.match(v.find((l) => l.includes(' /usr/bin/pmond -> ')) ?? '', /-> \.\.\/lib\/pmon3\/bin\/pmond$/);
-  assert.deepEqual(lines((await run('rpm', ['-qcp', pkg])).stdout).sort(), ['/etc/logrotate.d/pmond', '/etc/pmond/config/config.yaml']);
-  const scripts = (await run('rpm', ['-qp', '--scripts', pkg])).stdout;
+  assert.deepEqual(lines((await rpm(['-qcp', pkg])).stdout).sort(), ['/etc/logrotate.d/pmond', '/etc/pmond/config/config.yaml']);
+  const scripts = (await rpm(['-qp', '--scripts', pkg])).stdout;
   assert.match(scripts, /install -d -m 0700 \/var\/lib\/pmon3/);
   assert.match(scripts, /install -d -m 0755 \/var\/log\/pmond/);
   assert.match(scripts, /install -d -m 0755 \/etc\/pmond \/etc\/pmond\/config/);
   // The CLI's start-up snapshot is rebuilt for the machine's node at install and when nodejs changes.
   assert.match(scripts, /^\/usr\/lib\/pmon3\/bin\/pmon3-snapshot .*\|\| :$/m);
-  const triggers = (await run('rpm', ['-qp', '--triggers', pkg])).stdout;
+  const triggers = (await rpm(['-qp', '--triggers', pkg])).stdout;
   assert.match(triggers, /^triggerin scriptlet .* -- nodejs$/m);
   assert.match(triggers, /\/usr\/lib\/pmon3\/bin\/pmon3-snapshot/);
-  const unit = (await run('rpm', ['-qp', '--qf', '%{NAME} %{VERSION}', pkg])).stdout;
+  const unit = (await rpm(['-qp', '--qf', '%{NAME} %{VERSION}', pkg])).stdout;
   assert.equal(unit, `pmon3 ${VERSION}`);
 });
 

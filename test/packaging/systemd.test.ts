@@ -5,11 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { PMOND, ROOT } from '../helpers/daemon';
 import { run, which } from './util';
+import { tempDir } from '../helpers/tmp';
 
 const UNIT = path.join(ROOT, 'rpm', 'pmond.service');
 
@@ -30,7 +30,7 @@ test('systemd-analyze verify accepts pmond.service with no warning', async (t) =
   const analyze = which('systemd-analyze');
   if (!analyze) return t.skip('systemd-analyze is not installed (Debian package systemd)');
   // verify checks that ExecStart exists: point it at this tree's pmond, the rest unchanged.
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pmunit-'));
+  const dir = tempDir('pmunit-');
   try {
     const text = fs.readFileSync(UNIT, 'utf8');
     assert.match(text, /^ExecStart=\/usr\/bin\/pmond$/m);

@@ -40,10 +40,15 @@ export function which(cmd: string): string | undefined {
   return undefined;
 }
 
-/** The environment for a sub-make: without the outer make's flags and variables (make test). */
-export function makeEnv(): NodeJS.ProcessEnv {
+/**
+ * The environment for a sub-make: without the outer make's flags and variables (make test).
+ * With home, HOME is that temp dir: what npm (~/.npm/_logs) and rpm (~/.rpmdb) keep in the
+ * caller's home then goes there, and is removed with it.
+ */
+export function makeEnv(home?: string): NodeJS.ProcessEnv {
   const env = { ...process.env };
   for (const k of ['MAKEFLAGS', 'MFLAGS', 'MAKELEVEL', 'MAKEOVERRIDES', 'DESTDIR', 'PREFIX']) delete env[k];
+  if (home) env.HOME = home;
   return env;
 }
 

@@ -12,6 +12,7 @@ import { Client } from '../../internal/client/client';
 import { FIXTURES, TestDaemon } from '../helpers/daemon';
 import { integrity, liveInstances, readStartTime, sqlite, zombieChildren } from '../helpers/os';
 import { pidAlive, waitFor } from '../helpers/wait';
+import { tempDir } from '../helpers/tmp';
 
 const BASE = 50;
 const STOPPED = 10;
@@ -23,7 +24,7 @@ const strays: number[] = [];
 const figures = { kills: 0, childrenChecked: 0, duplicates: 0, lostRows: 0, integrity: [] as string[] };
 
 before(async () => {
-  const dir = fs.mkdtempSync('/tmp/pmr-');
+  const dir = tempDir('pmr-');
   fs.chmodSync(dir, 0o755);
   hookOut = path.join(dir, 'hooks.jsonl');
   const hook = path.join(dir, 'hook.js');

@@ -21,6 +21,7 @@ import { openStore, type Store } from '../../internal/store/store';
 import { TestDaemon } from '../helpers/daemon';
 import { newRow, recordingLogger, rowsOnDisk, watchUnhandled } from '../helpers/store';
 import { pidAlive, waitFor } from '../helpers/wait';
+import { tempDir } from '../helpers/tmp';
 
 const run = promisify(execFile);
 const skip = process.getuid?.() === 0 ? false : 'needs root to mount a tmpfs';
@@ -32,7 +33,7 @@ describe('a full disk', { skip }, () => {
   const stores: Store[] = [];
 
   before(() => {
-    base = fs.mkdtempSync('/tmp/pmdf-');
+    base = tempDir('pmdf-');
     fs.chmodSync(base, 0o755);
   });
   after(async () => {

@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 import { TestDaemon } from '../helpers/daemon';
 import { cpuSeconds, zombieChildren } from '../helpers/os';
 import { pidAlive, waitFor } from '../helpers/wait';
+import { tempDir } from '../helpers/tmp';
 
 let d: TestDaemon;
 let dir: string;
@@ -18,7 +19,7 @@ let hangPids: string;
 let stopBg: string;
 
 before(async () => {
-  dir = fs.mkdtempSync('/tmp/pmh-');
+  dir = tempDir('pmh-');
   fs.chmodSync(dir, 0o755);
   startOut = path.join(dir, 'start.jsonl');
   hangPids = path.join(dir, 'hang.pids');

@@ -19,6 +19,7 @@ import { encodeFrame, PROTOCOL_VERSION } from '../../internal/protocol';
 import { TestDaemon } from '../helpers/daemon';
 import { isRoot, TestUsers, type TestUser } from '../helpers/users';
 import { waitFor } from '../helpers/wait';
+import { tempDir } from '../helpers/tmp';
 
 const skip = isRoot() ? false : 'needs root to create users and run a root pmond';
 const users = new TestUsers();
@@ -40,8 +41,8 @@ const LIMITS = {
 
 before(async () => {
   if (skip) return;
-  ann = users.add('pmon3-bo-ann');
-  ben = users.add('pmon3-bo-ben');
+  ann = users.add('bo-ann');
+  ben = users.add('bo-ben');
   d = await TestDaemon.start({ config: LIMITS });
 });
 after(async () => {
@@ -232,7 +233,7 @@ void path;
 
 describe('a spawn that hangs blocks nobody else', { skip }, () => {
   test('a --log that is a FIFO is refused at once', async () => {
-    const dir = fs.mkdtempSync('/tmp/pmf-');
+    const dir = tempDir('pmf-');
     try {
       fs.chmodSync(dir, 0o755);
       fs.chownSync(dir, ann.uid, ann.gid);
@@ -250,7 +251,7 @@ describe('a spawn that hangs blocks nobody else', { skip }, () => {
 
   test('a cwd on a file system that never answers: killed after 10 s; meanwhile others start at once', async () => {
     // A FUSE mount whose daemon never answers: every access to it waits (killably) for ever.
-    const mnt = fs.mkdtempSync('/tmp/pmf-');
+    const mnt = tempDir('pmf-');
     const fuse = fs.openSync('/dev/fuse', 'r+');
     // mount(8) -i (no mount.fuse helper); the kernel takes the /dev/fuse fd as fd 3 of mount itself.
     const mount = spawnSync('mount', ['-i', '-t', 'fuse', '-o', 'fd=3,rootmode=40000,user_id=0,group_id=0,allow_other', 'pmon3-hang', mnt], {

@@ -12,12 +12,13 @@ import { after, before, describe, test } from 'node:test';
 import { PMON3, TestDaemon } from '../helpers/daemon';
 import { isRoot } from '../helpers/users';
 import { waitFor } from '../helpers/wait';
+import { tempDir } from '../helpers/tmp';
 
 let d: TestDaemon;
 let dir: string;
 before(async () => {
   d = await TestDaemon.start();
-  dir = fs.mkdtempSync('/tmp/pmc-');
+  dir = tempDir('pmc-');
 });
 after(async () => {
   await d?.stop();

@@ -12,6 +12,7 @@ import { Client } from '../../internal/client/client';
 import { PROTOCOL_VERSION } from '../../internal/protocol';
 import { TestDaemon } from '../helpers/daemon';
 import { isRoot, TestUsers, type TestUser } from '../helpers/users';
+import { tempDir } from '../helpers/tmp';
 
 const skip = isRoot() ? false : 'needs root to create users and switch to them';
 const users = new TestUsers();
@@ -22,8 +23,8 @@ let bob: TestUser;
 
 before(() => {
   if (skip) return;
-  alice = users.add('pmon3-dm-alice', ['pmon3-dm-devs']);
-  bob = users.add('pmon3-dm-bob');
+  alice = users.add('dm-alice', ['dm-devs']);
+  bob = users.add('dm-bob');
 });
 after(async () => {
   for (const d of daemons) await d.stop();
@@ -43,7 +44,7 @@ function rawAs(u: TestUser, sock: string, req: unknown): Promise<string> {
 }
 
 async function start(opts: ConstructorParameters<typeof TestDaemon>[1] & { owner?: TestUser } = {}): Promise<TestDaemon> {
-  const dir = fs.mkdtempSync('/tmp/pmm-');
+  const dir = tempDir('pmm-');
   dirs.push(dir);
   fs.chmodSync(dir, 0o755);
   if (opts.owner) fs.chownSync(dir, opts.owner.uid, opts.owner.gid);
@@ -112,7 +113,7 @@ describe('StrictModes for a root pmond', { skip }, () => {
   });
 
   test('a hook script a user owns is refused at start, naming it', async () => {
-    const dir = fs.mkdtempSync('/tmp/pmk-');
+    const dir = tempDir('pmk-');
     const hook = path.join(dir, 'hook.sh');
     fs.writeFileSync(hook, '#!/bin/sh\nexit 0\n', { mode: 0o755 });
     fs.chownSync(hook, alice.uid, alice.gid);
@@ -125,11 +126,11 @@ describe('StrictModes for a root pmond', { skip }, () => {
 
 describe('socket mode and group from the config', { skip }, () => {
   test('socket_mode 0660 with socket_group: group members connect, others cannot', async () => {
-    const d = await start({ config: { socket_mode: '0660', socket_group: 'pmon3-dm-devs' } });
+    const d = await start({ config: { socket_mode: '0660', socket_group: users.group('dm-devs') } });
     const st = fs.statSync(d.socket);
     assert.equal(st.mode & 0o777, 0o660);
-    assert.equal(st.gid, Number(require('node:child_process').execFileSync('getent', ['group', 'pmon3-dm-devs'], { encoding: 'utf8' }).split(':')[2]));
-    assert.equal((await d.run(['ls'], { as: alice })).code, 0, 'alice is in pmon3-dm-devs');
+    assert.equal(st.gid, Number(require('node:child_process').execFileSync('getent', ['group', users.group('dm-devs')], { encoding: 'utf8' }).split(':')[2]));
+    assert.equal((await d.run(['ls'], { as: alice })).code, 0, 'alice is in dm-devs');
     const r = await d.run(['ls'], { as: bob });
     assert.equal(r.code, 5);
     assert.match(r.stderr, /cannot reach pmond at .*: permission denied/);

@@ -24,7 +24,7 @@ const escaped: number[] = [];
 
 before(async () => {
   if (skip) return;
-  oscar = users.add('pmon3-es-oscar');
+  oscar = users.add('es-oscar');
   d = await TestDaemon.start();
 });
 after(async () => {

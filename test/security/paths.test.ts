@@ -15,6 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import { FIXTURES, TestDaemon } from '../helpers/daemon';
 import { asUserArgv, isRoot, TestUsers, type TestUser } from '../helpers/users';
 import { waitFor } from '../helpers/wait';
+import { tempDir } from '../helpers/tmp';
 
 const skip = isRoot() ? false : 'needs root to create users and run a root pmond';
 const users = new TestUsers();
@@ -27,12 +28,12 @@ const SECRET = 'ROOT-SECRET-7f3a';
 
 before(async () => {
   if (skip) return;
-  eve = users.add('pmon3-pa-eve');
+  eve = users.add('pa-eve');
   d = await TestDaemon.start();
-  play = fs.mkdtempSync('/tmp/pmq-');
+  play = tempDir('pmq-');
   fs.chmodSync(play, 0o755);
   fs.chownSync(play, eve.uid, eve.gid);
-  vault = fs.mkdtempSync('/tmp/pmv-');
+  vault = tempDir('pmv-');
   fs.chmodSync(vault, 0o700);
   fs.writeFileSync(path.join(vault, 'app.log'), `${SECRET}\n`, { mode: 0o600 });
 });

@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { TestDaemon } from '../helpers/daemon';
 import { isRoot, TestUsers, type TestUser } from '../helpers/users';
 import { waitFor } from '../helpers/wait';
+import { tempDir } from '../helpers/tmp';
 
 const skip = isRoot() ? false : 'needs root to create users and run a root pmond';
 const users = new TestUsers();
@@ -26,9 +27,9 @@ let vault: string;
 
 before(async () => {
   if (skip) return;
-  mallory = users.add('pmon3-pv-mallory');
+  mallory = users.add('pv-mallory');
   d = await TestDaemon.start();
-  play = fs.mkdtempSync('/tmp/pmp-');
+  play = tempDir('pmp-');
   fs.chmodSync(play, 0o755);
   fs.chownSync(play, mallory.uid, mallory.gid);
   marker = path.join(play, 'loaded-by');
@@ -47,7 +48,7 @@ before(async () => {
   fs.mkdirSync(path.join(play, 'gconv'));
   fs.writeFileSync(path.join(play, 'gconv', 'gconv-modules'), `module EVIL// INTERNAL ${path.join(play, 'evil')} 1\n`);
   fs.writeFileSync(path.join(play, 'evil.js'), `require('fs').appendFileSync(${JSON.stringify(marker)}, process.geteuid() + ' node\\n');\n`);
-  vault = fs.mkdtempSync('/tmp/pmv-');
+  vault = tempDir('pmv-');
   fs.chmodSync(vault, 0o700);
   fs.writeFileSync(path.join(vault, 'secret-tool'), `#!/bin/sh\necho "$(id -u) ran" >> ${marker}\nexec sleep 300\n`, { mode: 0o700 });
 });

@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { FIXTURES, TestDaemon } from '../helpers/daemon';
 import { isRoot, TestUsers, type TestUser } from '../helpers/users';
 import { pidAlive, waitFor } from '../helpers/wait';
+import { tempDir } from '../helpers/tmp';
 
 const skip = isRoot() ? false : 'needs root to create users and switch to them';
 const users = new TestUsers();
@@ -22,11 +23,11 @@ let playground: string;
 
 before(async () => {
   if (skip) return;
-  alice = users.add('pmon3-su-alice', ['pmon3-su-devs']);
-  bob = users.add('pmon3-su-bob');
-  carol = users.add('pmon3-su-carol', ['pmon3-su-admins']);
-  d = await TestDaemon.start({ config: { admin_group: 'pmon3-su-admins' } });
-  playground = fs.mkdtempSync('/tmp/pms-');
+  alice = users.add('su-alice', ['su-devs']);
+  bob = users.add('su-bob');
+  carol = users.add('su-carol', ['su-admins']);
+  d = await TestDaemon.start({ config: { admin_group: users.group('su-admins') } });
+  playground = tempDir('pms-');
   fs.chownSync(playground, alice.uid, alice.gid);
   bobProc = await d.json(['exec', '/bin/sleep', '--name', 'bobs-app', '-a', '300'], { as: bob });
 });
@@ -46,7 +47,7 @@ async function denied(args: string[], u: TestUser, code: number, pattern: RegExp
 describe('identity and exec', { skip }, () => {
   test('exec --user root is refused for a plain user', async () => {
     await denied(['exec', '/bin/sleep', '--name', 'rootkit', '-u', 'root', '-a', '1'], alice, 5, /uid \d+ may not run processes as user "root"/);
-    await denied(['exec', '/bin/sleep', '--name', 'as-bob', '-u', bob.name, '-a', '1'], alice, 5, /may not run processes as user "pmon3-su-bob"/);
+    await denied(['exec', '/bin/sleep', '--name', 'as-bob', '-u', bob.name, '-a', '1'], alice, 5, new RegExp(`may not run processes as user "${bob.name}"`));
     assert.equal((await d.ls()).some((p: any) => p.name === 'rootkit' || p.name === 'as-bob'), false);
   });
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { configPathFor, defaultsFor, loadConfig, parseConfig } from '../../internal/config/config';
+import { configPathFor, defaultsFor, loadConfig, parseConfig, resolveConfigEnv, type ConfigProbe } from '../../internal/config/config';
+import { tempDir } from '../helpers/tmp';
 
 const user = { uid: 1000, home: '/home/u', env: {} };
 const root = { uid: 0, home: '/root', env: {} };
@@ -53,7 +53,7 @@ test('unknown keys, wrong types, bad YAML: one line naming the key and file', ()
 });
 
 test('loadConfig: missing file = defaults; unreadable file = error naming it', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pmcfg-'));
+  const dir = tempDir('pmcfg-');
   try {
     const missing = path.join(dir, 'nope.yaml');
     assert.equal(loadConfig({ ...user, env: { PMON3_CONF: missing } }).config_path, missing);
@@ -61,4 +61,57 @@ test('loadConfig: missing file = defaults; unreadable file = error naming it', (
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+/** A probe over a table of directories and their owners (absent: does not exist; 'x': cannot be looked at). */
+function probe(dirs: Record<string, number | 'x'>, passwd: string | null = '/home/u'): ConfigProbe {
+  return {
+    dirOwner: (p) => (p in dirs ? (dirs[p] === 'x' ? undefined : (dirs[p] as number)) : null),
+    passwdHome: () => passwd,
+  };
+}
+
+test('resolveConfigEnv: a HOME that is someone else\'s gives way to the passwd entry\'s', () => {
+  // `setpriv`/`runuser -m`/`sudo` without -H: uid 1000 with root's HOME.
+  const ce = resolveConfigEnv(1000, { HOME: '/root' }, probe({ '/root': 0, '/home/u': 1000 }));
+  assert.equal(ce.home, '/home/u');
+  assert.equal(configPathFor(ce), '/home/u/.config/pmon3/config.yaml');
+  assert.equal(defaultsFor(ce).data_dir, '/home/u/.local/state/pmon3');
+  // Her own HOME, wherever it is, is hers to use; one that cannot be looked at is not.
+  assert.equal(resolveConfigEnv(1000, { HOME: '/srv/u' }, probe({ '/srv/u': 1000 })).home, '/srv/u');
+  assert.equal(resolveConfigEnv(1000, { HOME: '/root' }, probe({ '/root': 'x' })).home, '/home/u');
+  // No passwd entry at all: HOME as given.
+  assert.equal(resolveConfigEnv(1000, { HOME: '/root' }, probe({ '/root': 0 }, null)).home, '/root');
+  assert.equal(resolveConfigEnv(1000, {}, probe({}, null)).home, '/');
+});
+
+test('resolveConfigEnv: XDG directories of someone else are left out; missing ones are kept', () => {
+  const dirs = { '/root/.config': 0, '/root/.local/state': 0, '/home/u': 1000, '/mine': 1000, '/run/user/0': 0 };
+  const ce = resolveConfigEnv(1000, { XDG_CONFIG_HOME: '/root/.config', XDG_STATE_HOME: '/root/.local/state', XDG_RUNTIME_DIR: '/run/user/0' }, probe(dirs));
+  assert.deepEqual(ce.env, {});
+  assert.equal(defaultsFor(ce).socket_path, '/home/u/.local/state/pmon3/pmon3.sock');
+  const own = resolveConfigEnv(1000, { XDG_CONFIG_HOME: '/mine', XDG_STATE_HOME: '/new/state', XDG_RUNTIME_DIR: '/mine' }, probe(dirs));
+  assert.deepEqual(own.env, { XDG_CONFIG_HOME: '/mine', XDG_STATE_HOME: '/new/state', XDG_RUNTIME_DIR: '/mine' });
+  assert.equal(defaultsFor(own).socket_path, '/mine/pmon3/pmon3.sock');
+  assert.equal(defaultsFor(own).data_dir, '/new/state/pmon3');
+  // Relative paths are ignored, as the XDG spec says.
+  assert.deepEqual(resolveConfigEnv(1000, { XDG_STATE_HOME: 'state', XDG_CONFIG_HOME: '' }, probe(dirs)).env, {});
+  // Other variables pass through.
+  assert.equal(resolveConfigEnv(1000, { PMON3_CONF: '/c.yaml' }, probe(dirs)).env.PMON3_CONF, '/c.yaml');
+});
+
+test('resolveConfigEnv: without XDG_RUNTIME_DIR, /run/user/UID if it is hers, else the state dir', () => {
+  const withLogind = resolveConfigEnv(1000, {}, probe({ '/home/u': 1000, '/run/user/1000': 1000 }));
+  assert.equal(withLogind.env.XDG_RUNTIME_DIR, '/run/user/1000');
+  assert.equal(defaultsFor(withLogind).socket_path, '/run/user/1000/pmon3/pmon3.sock');
+  const without = resolveConfigEnv(1000, {}, probe({ '/home/u': 1000 }));
+  assert.equal(without.env.XDG_RUNTIME_DIR, undefined);
+  assert.equal(defaultsFor(without).socket_path, '/home/u/.local/state/pmon3/pmon3.sock');
+});
+
+test('resolveConfigEnv: root keeps the system paths, whatever the environment says', () => {
+  const ce = resolveConfigEnv(0, { HOME: '/home/u', XDG_RUNTIME_DIR: '/run/user/1000', XDG_STATE_HOME: '/s' }, probe({ '/home/u': 1000 }));
+  assert.equal(configPathFor(ce), '/etc/pmond/config/config.yaml');
+  assert.equal(defaultsFor(ce).socket_path, '/var/run/pmon3/pmon3.sock');
+  assert.equal(defaultsFor(ce).data_dir, '/var/lib/pmon3');
 });

@@ -8,7 +8,6 @@
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { execHelperPath, loadNative } from '../../internal/native';
@@ -18,6 +17,7 @@ import { NativeReaper } from '../../internal/process/reaper';
 import { HelperSpawner, type SpawnRequest } from '../../internal/process/spawner';
 import { ROOT } from '../helpers/daemon';
 import { waitFor } from '../helpers/wait';
+import { tempDir } from '../helpers/tmp';
 
 const native = loadNative(ROOT);
 const helper = execHelperPath(ROOT);
@@ -27,7 +27,7 @@ let modes: Array<[string, HelperSpawner]>;
 const started: number[] = [];
 
 before(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pmu-'));
+  dir = tempDir('pmu-');
   server = new ExecServer(helper);
   modes = [
     ['exec server', new HelperSpawner(helper, (b) => native.memfd(b), { exec: server, reaper: new NativeReaper(native) })],

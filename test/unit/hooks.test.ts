@@ -7,12 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { ExecHookRunner, hookArgument, MAX_HOOK_ARG_BYTES, type HookOptions } from '../../internal/hooks/hooks';
 import type { Logger } from '../../internal/logger/logger';
 import { pidAlive, waitFor } from '../helpers/wait';
+import { tempDir } from '../helpers/tmp';
 
 interface Line {
   level: string;
@@ -37,7 +37,7 @@ function fakeLogger(): Logger & { lines: Line[]; warns: () => Line[] } {
 let dir: string;
 
 before(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pmhu-'));
+  dir = tempDir('pmhu-');
 });
 
 after(() => {

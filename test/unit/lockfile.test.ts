@@ -8,12 +8,12 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { acquireDaemonLock } from '../../internal/daemon/lockfile';
 import { PmonError } from '../../internal/protocol/errors';
 import { waitFor } from '../helpers/wait';
+import { tempDir } from '../helpers/tmp';
 
 let root: string;
 let n = 0;
@@ -25,7 +25,7 @@ const newDir = (): string => {
 const children: ChildProcess[] = [];
 
 before(() => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'pmlk-'));
+  root = tempDir('pmlk-');
 });
 after(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');

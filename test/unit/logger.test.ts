@@ -7,12 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { createLogger } from '../../internal/logger/logger';
 import { watchUnhandled } from '../helpers/store';
 import { waitFor } from '../helpers/wait';
+import { tempDir } from '../helpers/tmp';
 
 let root: string;
 let n = 0;
@@ -23,7 +23,7 @@ const newDir = (): string => {
 };
 
 before(() => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'pmlg-'));
+  root = tempDir('pmlg-');
 });
 after(() => {
   fs.rmSync(root, { recursive: true, force: true });

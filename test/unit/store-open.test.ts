@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import SQLite from 'better-sqlite3';
@@ -20,6 +19,7 @@ import { PmonError } from '../../internal/protocol/errors';
 import { checkDatabase, openStore, type Store } from '../../internal/store/store';
 import { PMOND } from '../helpers/daemon';
 import { newRow, recordingLogger, rowsOnDisk } from '../helpers/store';
+import { tempDir } from '../helpers/tmp';
 
 let root: string;
 let n = 0;
@@ -37,7 +37,7 @@ async function open(dir: string): Promise<Store> {
 const sha = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
 before(() => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'pmso-'));
+  root = tempDir('pmso-');
 });
 after(async () => {
   for (const s of stores) await s.close();

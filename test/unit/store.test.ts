@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, mock, test } from 'node:test';
 import SQLite from 'better-sqlite3';
@@ -14,6 +13,7 @@ import { PmonError } from '../../internal/protocol/errors';
 import { openStore, type Store } from '../../internal/store/store';
 import { commits, newRow, recordingLogger, rowsOnDisk, watchUnhandled } from '../helpers/store';
 import { waitFor } from '../helpers/wait';
+import { tempDir } from '../helpers/tmp';
 
 let root: string;
 let n = 0;
@@ -51,7 +51,7 @@ function breakWrites(file: string, why = 'disk says no'): () => void {
 }
 
 before(() => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'pmst-'));
+  root = tempDir('pmst-');
 });
 after(async () => {
   for (const s of stores) await s.close();

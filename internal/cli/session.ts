@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { Client } from '../client/client';
 import { loadConfig } from '../config/config';
 import { loadNative, type Native, socketFd } from '../native';
-import { permissionDenied } from '../protocol/errors';
+import { permissionDenied, PmonError, unavailable } from '../protocol/errors';
 
 /**
  * The root of the installed tree: bin/pmon3.js is argv[1] on every start-up path
@@ -50,11 +50,19 @@ export function verifyServer(socket: net.Socket, socketPath: string): void {
 /** Connect to the pmond named by the configuration, with its identity checked and the configured deadlines. */
 export async function connect(opts: { timeoutMs?: number } = {}): Promise<Client> {
   const cfg = loadConfig();
-  return Client.connect(cfg.socket_path, {
-    timeoutMs: opts.timeoutMs ?? Math.min(5000, cfg.client_timeout * 1000),
-    idleMs: cfg.client_timeout * 1000,
-    verifyPeer: (s) => verifyServer(s, cfg.socket_path),
-  });
+  try {
+    return await Client.connect(cfg.socket_path, {
+      timeoutMs: opts.timeoutMs ?? Math.min(5000, cfg.client_timeout * 1000),
+      idleMs: cfg.client_timeout * 1000,
+      verifyPeer: (s) => verifyServer(s, cfg.socket_path),
+    });
+  } catch (e) {
+    // A user without a system pmond is one command away from their own (README "Run your own pmond").
+    if (e instanceof PmonError && e.code === 'UNAVAILABLE' && /is it running\?$/.test(e.message) && (process.getuid?.() ?? 0) !== 0) {
+      throw unavailable(`${e.message} (your own: pmon3 daemon start)`);
+    }
+    throw e;
+  }
 }
 
 /** Connect, run fn, close. */

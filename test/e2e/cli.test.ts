@@ -131,6 +131,13 @@ describe('what users type', () => {
     for (const n of ['server', 'job', 'tool', 'forced']) await d.json(['del', n, '-f']);
   });
 
+  test('pmond down: a user who is not root is told how to run their own', async () => {
+    const conf = file('down.yaml', `socket_path: ${path.join(d.dir, 'nobody-here.sock')}\n`, 0o644);
+    const r = await d.run(['ls'], { uid: 65534, gid: 65534, cwd: '/', env: { PMON3_CONF: conf, HOME: '/nonexistent' } });
+    assert.deepEqual([r.code, r.stdout], [7, '']);
+    assert.equal(r.stderr, `pmon3: cannot reach pmond at ${path.join(d.dir, 'nobody-here.sock')} — is it running? (your own: pmon3 daemon start)\n`);
+  });
+
   test('all: stop, start, restart, del and reset act on every process the caller may see', async () => {
     for (const n of ['all-a', 'all-b']) await d.json(['exec', '/bin/sleep', '--name', n, '--', '300']);
     const stopped = await d.json(['stop', 'all']);

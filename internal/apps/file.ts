@@ -1,0 +1,294 @@
+/**
+ * Apps files: declarative app definitions in YAML, JSON or TOML, one or many
+ * apps per file, read into validated AppSpecs (issue 12's model; `apply` and
+ * pmond's `apps` load paths build on this).
+ *
+ * Shapes accepted at the top: `apps: [ {...}, ... ]` (TOML: `[[apps]]`), a
+ * list of apps, or one app. Every error is one line naming the file, the line
+ * and the key (`apps.yaml:4: apps[0].bogus: unknown key`): a file with one
+ * error yields nothing. Relative paths (a script, an exec with a "/", cwd,
+ * env_file, log, log_dir) resolve against the file's directory; a bare exec
+ * name stays bare (looked up in PATH, as the user, when it runs).
+ * Durations are seconds as numbers, or strings with a unit: "500ms", "2s", "1m", "1h".
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parse as parseToml, TomlError } from 'smol-toml';
+import { LineCounter, parseDocument } from 'yaml';
+import * as z from 'zod';
+import { splitArgs, parseEnvVars } from '../cli/args';
+import { invalidArgument } from '../protocol/errors';
+import { ENV_NAME_RE, nameSchema } from '../protocol/methods';
+
+/** One app, as pmond keeps its definition. Times in ms. */
+export interface AppSpec {
+  name: string;
+  /** A binary (absolute path, or a bare name for PATH), or the interpreter when script is set. */
+  exec?: string;
+  /** A script run by interpreter (or the interpreter its #! line or extension names). */
+  script?: string;
+  interpreter?: string;
+  args: string[];
+  cwd: string;
+  env: Record<string, string>;
+  user?: string;
+  group?: string;
+  groups: string[];
+  instances: number;
+  dependencies: string[];
+  autostart: boolean;
+  restart: 'always' | 'on-failure' | 'never';
+  restart_delay_ms?: number;
+  startsecs_ms?: number;
+  /** Consecutive failed starts before `failed`; -1: forever. */
+  startretries?: number;
+  stop_signal?: string;
+  stop_timeout_ms?: number;
+  log?: string;
+  log_dir?: string;
+  /** Where it was defined. */
+  source: { file: string; line: number };
+}
+
+export type AppsFormat = 'yaml' | 'json' | 'toml';
+
+const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const duration = z.union([
+  z.number().nonnegative().max(86_400 * 365),
+  z.string().regex(DURATION_RE, 'a duration: seconds, or a number with ms, s, m or h ("500ms", "2s")'),
+]);
+const toMs = (d: number | string | undefined): number | undefined => {
+  if (d === undefined) return undefined;
+  if (typeof d === 'number') return Math.round(d * 1000);
+  const m = DURATION_RE.exec(d)!;
+  return Math.round(Number(m[1]) * UNIT_MS[m[2]!]!);
+};
+
+const groupName = nameSchema;
+const rawApp = z
+  .object({
+    name: nameSchema,
+    exec: z.string().min(1).max(4096).optional(),
+    script: z.string().min(1).max(4096).optional(),
+    interpreter: z.string().min(1).max(4096).optional(),
+    args: z.union([z.array(z.union([z.string(), z.number()])).max(1024), z.string().max(128 * 1024)]).optional(),
+    cwd: z.string().min(1).max(4096).optional(),
+    env: z.record(z.string().regex(ENV_NAME_RE, 'environment variable names are letters, digits and _'), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    env_file: z.string().min(1).max(4096).optional(),
+    user: z.string().min(1).max(64).optional(),
+    group: z.string().min(1).max(64).optional(),
+    groups: z.array(groupName).max(64).optional(),
+    instances: z.number().int().min(1).max(1000).optional(),
+    dependencies: z.array(nameSchema).max(256).optional(),
+    autostart: z.boolean().optional(),
+    restart: z.enum(['always', 'on-failure', 'never']).optional(),
+    restart_delay: duration.optional(),
+    startsecs: duration.optional(),
+    startretries: z.number().int().min(-1).max(1_000_000).optional(),
+    stop_signal: z.string().regex(/^(SIG)?[A-Z][A-Z0-9+-]*$/, 'a signal name, e.g. SIGTERM').optional(),
+    stop_timeout: duration.optional(),
+    log: z.string().min(1).max(4096).optional(),
+    log_dir: z.string().min(1).max(4096).optional(),
+  })
+  .strict();
+type RawApp = z.infer<typeof rawApp>;
+
+/** The format of a file, by its extension; undefined if it has none of ours. */
+export function formatOf(file: string): AppsFormat | undefined {
+  const ext = path.extname(file).toLowerCase();
+  if (ext === '.yaml' || ext === '.yml') return 'yaml';
+  if (ext === '.json') return 'json';
+  if (ext === '.toml') return 'toml';
+  return undefined;
+}
+
+/** Where a key path is in the text: its line (1-based), or undefined. */
+type Locate = (keyPath: ReadonlyArray<string | number>) => number | undefined;
+
+/** Parse text; data plus a way to find the line of a key path. */
+function load(text: string, file: string, format: AppsFormat): { data: unknown; locate: Locate } {
+  if (format === 'toml') {
+    let data: unknown;
+    try {
+      data = parseToml(text);
+    } catch (e) {
+      const line = e instanceof TomlError ? e.line : undefined;
+      throw invalidArgument(`${file}${line ? `:${line}` : ''}: ${(e as Error).message.split('\n')[0]}`);
+    }
+    return { data, locate: (p) => tomlLine(text, p) };
+  }
+  // JSON is YAML 1.2: one parser for both, with positions.
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
+  const err = doc.errors[0];
+  if (err) throw invalidArgument(`${file}:${lc.linePos(err.pos[0]).line}: ${err.message.split('\n')[0]}`);
+  const locate: Locate = (p) => {
+    for (let n = p.length; n >= 0; n--) {
+      const node = doc.getIn(p.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+      const parent = n > 0 ? (doc.getIn(p.slice(0, n - 1), true) as { items?: Array<{ key?: { value?: unknown; range?: [number, number, number] } }> } | undefined) : undefined;
+      // For a key, the line of the key itself (a missing value has no node).
+      const pair = parent?.items?.find((it) => it.key?.value === p[n - 1]);
+      if (pair?.key?.range) return lc.linePos(pair.key.range[0]).line;
+      if (node?.range) return lc.linePos(node.range[0]).line;
+    }
+    return undefined;
+  };
+  return { data: doc.toJS({ maxAliasCount: 100 }), locate };
+}
+
+/** TOML has no positions in smol-toml's output: the line of `key =` inside the n-th [[apps]] table (or the top). */
+function tomlLine(text: string, p: ReadonlyArray<string | number>): number | undefined {
+  const lines = text.split('\n');
+  let from = 0;
+  let to = lines.length;
+  if (p[0] === 'apps' && typeof p[1] === 'number') {
+    const starts = lines.flatMap((l, i) => (/^\s*\[\[\s*apps\s*\]\]/.test(l) ? [i] : []));
+    const start = starts[p[1]];
+    if (start === undefined) return undefined;
+    from = start;
+    to = starts[p[1] + 1] ?? lines.length;
+    if (p.length === 2) return start + 1;
+  }
+  const key = [...p].reverse().find((k) => typeof k === 'string');
+  if (key === undefined) return from + 1;
+  const re = new RegExp(`^\\s*["']?${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}["']?\\s*=`);
+  for (let i = from; i < to; i++) if (re.test(lines[i]!)) return i + 1;
+  return from + 1;
+}
+
+const pathText = (p: ReadonlyArray<PropertyKey>): string =>
+  p.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? String(k) : `.${String(k)}`)).join('');
+
+/**
+ * The apps of one file's text. `file` is the path (for messages and relative paths); `readFile`
+ * reads an env_file (injectable: the CLI reads as the caller).
+ */
+export function parseApps(text: string, file: string, format: AppsFormat, readFile: (p: string) => string = (p) => fs.readFileSync(p, 'utf8')): AppSpec[] {
+  const { data, locate } = load(text, file, format);
+  const where = (p: ReadonlyArray<string | number>): string => {
+    const line = locate(p);
+    return `${file}${line ? `:${line}` : ''}`;
+  };
+  // The apps and the key path of each.
+  let list: unknown[];
+  let base: Array<string | number>;
+  if (Array.isArray(data)) {
+    list = data;
+    base = [];
+  } else if (data && typeof data === 'object' && 'apps' in data) {
+    const extra = Object.keys(data).filter((k) => k !== 'apps');
+    if (extra.length) throw invalidArgument(`${where([extra[0]!])}: ${extra[0]}: unknown key (a file holds apps: [...] or one app)`);
+    const apps = (data as { apps: unknown }).apps;
+    if (!Array.isArray(apps)) throw invalidArgument(`${where(['apps'])}: apps: must be a list of apps`);
+    list = apps;
+    base = ['apps'];
+  } else if (data && typeof data === 'object') {
+    list = [data];
+    base = [];
+  } else {
+    throw invalidArgument(`${file}: no apps (a file holds apps: [...], a list of apps, or one app)`);
+  }
+  const dir = path.dirname(path.resolve(file));
+  const abs = (p: string): string => path.resolve(dir, p);
+  const seen = new Map<string, number>();
+  return list.map((raw, i) => {
+    const at = Array.isArray(data) || base.length ? [...base, i] : [];
+    const r = rawApp.safeParse(raw);
+    if (!r.success) {
+      const issue = r.error.issues[0]!;
+      const keys = issue.code === 'unrecognized_keys' ? (issue as { keys: string[] }).keys : [];
+      const p = [...at, ...(issue.path as Array<string | number>), ...keys.slice(0, 1)];
+      const what = keys.length ? 'unknown key' : issue.message;
+      throw invalidArgument(`${where(p)}: ${pathText(p.length ? p : ['app'])}: ${what}`);
+    }
+    const a: RawApp = r.data;
+    const line = locate(at) ?? 1;
+    if ((a.exec === undefined) === (a.script === undefined)) {
+      throw invalidArgument(`${file}:${line}: ${a.name}: give exec (a program) or script (run by an interpreter), not ${a.exec ? 'both' : 'neither'}`);
+    }
+    if (a.interpreter !== undefined && a.script === undefined) throw invalidArgument(`${where([...at, 'interpreter'])}: ${a.name}: interpreter goes with script`);
+    const prev = seen.get(a.name);
+    if (prev !== undefined) throw invalidArgument(`${file}:${line}: ${a.name}: defined twice (first at line ${prev})`);
+    seen.set(a.name, line);
+    const env: Record<string, string> = {};
+    if (a.env_file !== undefined) {
+      let text: string;
+      try {
+        text = readFile(abs(a.env_file));
+      } catch (e) {
+        throw invalidArgument(`${where([...at, 'env_file'])}: env_file ${abs(a.env_file)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+      Object.assign(env, parseEnvFile(text, abs(a.env_file)));
+    }
+    for (const [k, v] of Object.entries(a.env ?? {})) env[k] = String(v);
+    return {
+      name: a.name,
+      ...(a.exec !== undefined ? { exec: a.exec.includes('/') ? abs(a.exec) : a.exec } : {}),
+      ...(a.script !== undefined ? { script: abs(a.script) } : {}),
+      ...(a.interpreter !== undefined ? { interpreter: a.interpreter } : {}),
+      args: typeof a.args === 'string' ? splitArgs(a.args) : (a.args ?? []).map(String),
+      cwd: a.cwd !== undefined ? abs(a.cwd) : dir,
+      env,
+      ...(a.user !== undefined ? { user: a.user } : {}),
+      ...(a.group !== undefined ? { group: a.group } : {}),
+      groups: a.groups ?? [],
+      instances: a.instances ?? 1,
+      dependencies: a.dependencies ?? [],
+      autostart: a.autostart ?? true,
+      restart: a.restart ?? 'always',
+      ...(a.restart_delay !== undefined ? { restart_delay_ms: toMs(a.restart_delay)! } : {}),
+      ...(a.startsecs !== undefined ? { startsecs_ms: toMs(a.startsecs)! } : {}),
+      ...(a.startretries !== undefined ? { startretries: a.startretries } : {}),
+      ...(a.stop_signal !== undefined ? { stop_signal: a.stop_signal.startsWith('SIG') ? a.stop_signal : `SIG${a.stop_signal}` } : {}),
+      ...(a.stop_timeout !== undefined ? { stop_timeout_ms: toMs(a.stop_timeout)! } : {}),
+      ...(a.log !== undefined ? { log: abs(a.log) } : {}),
+      ...(a.log_dir !== undefined ? { log_dir: abs(a.log_dir) } : {}),
+      source: { file: path.resolve(file), line },
+    };
+  });
+}
+
+/** KEY=VALUE lines (# comments, blank lines, optional `export `, values quoted as in our -e). */
+export function parseEnvFile(text: string, file: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  text.split('\n').forEach((raw, i) => {
+    const l = raw.trim().replace(/^export\s+/, '');
+    if (l === '' || l.startsWith('#')) return;
+    try {
+      Object.assign(env, parseEnvVars(l));
+    } catch (e) {
+      throw invalidArgument(`${file}:${i + 1}: ${(e as Error).message}`);
+    }
+  });
+  return env;
+}
+
+/** The files of a load path: the file itself, or every *.yaml|*.yml|*.json|*.toml in a directory, sorted. */
+export function appsFiles(p: string): string[] {
+  const st = fs.statSync(p);
+  if (!st.isDirectory()) return [p];
+  return fs
+    .readdirSync(p)
+    .filter((f) => formatOf(f) !== undefined && !f.startsWith('.'))
+    .sort()
+    .map((f) => path.join(p, f));
+}
+
+/** Every app of the files and directories given; a name defined in two files is an error naming both. */
+export function loadApps(paths: readonly string[]): AppSpec[] {
+  const all: AppSpec[] = [];
+  const byName = new Map<string, AppSpec>();
+  for (const p of paths) {
+    for (const f of appsFiles(p)) {
+      const format = formatOf(f) ?? 'yaml';
+      for (const a of parseApps(fs.readFileSync(f, 'utf8'), f, format)) {
+        const prev = byName.get(a.name);
+        if (prev) throw invalidArgument(`${a.source.file}:${a.source.line}: ${a.name}: already defined at ${prev.source.file}:${prev.source.line}`);
+        byName.set(a.name, a);
+        all.push(a);
+      }
+    }
+  }
+  return all;
+}

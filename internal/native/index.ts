@@ -23,7 +23,8 @@ export interface Native {
   getPeerCred(fd: number): PeerCred;
   /**
    * open(2) with the filesystem rights of uid/gid/groups (this thread only, for this one call);
-   * throws an Error with `code` (ENOENT, EACCES, ELOOP...) as Node's fs does. O_CLOEXEC is added.
+   * throws an Error with `code` (ENOENT, EACCES, ELOOP...) as Node's fs does. O_CLOEXEC and O_NOCTTY
+   * are always added (a terminal never becomes pmond's controlling terminal).
    */
   openAs(file: string, flags: number, mode: number, uid: number, gid: number, groups: number[]): number;
   /** Whether fd reports POLLERR or POLLHUP now (e.g. a pipe whose reader has gone). */

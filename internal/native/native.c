@@ -9,6 +9,10 @@
  *                                          call and switched back. Raw syscalls, not glibc's wrappers:
  *                                          glibc broadcasts setgroups/setuid to every thread of the
  *                                          process, and libuv's pool threads must keep root's rights.
+ *                                          Always O_NOCTTY: pmond is a session leader without a
+ *                                          terminal (systemd, setsid), and a terminal it opened
+ *                                          without it would become its controlling terminal, driven
+ *                                          (^C, ^Z, hangup) by whoever holds the master.
  *   pollErr(fd) -> boolean                 whether fd reports POLLERR/POLLHUP now (a pipe whose
  *                                          reader is gone: `pmon3 logf x | head -1`).
  *   memfd(buffer) -> fd                    an anonymous in-memory file holding buffer, read from
@@ -155,7 +159,7 @@ static napi_value open_as(napi_env env, napi_callback_info info) {
   int fd, err = 0;
   if (geteuid() != 0 || uid == 0) {
     /* Nothing to switch: an unprivileged pmond has only its own rights, and uid 0 is root's own. */
-    fd = open(path, flags | O_CLOEXEC, (mode_t)mode);
+    fd = open(path, flags | O_CLOEXEC | O_NOCTTY, (mode_t)mode);
     err = errno;
   } else {
     struct fsid user = {uid, gid, (int)n, calloc(n + 1, sizeof(gid_t))};
@@ -177,7 +181,7 @@ static napi_value open_as(napi_env env, napi_callback_info info) {
     err = set_fsid(&user);
     fd = -1;
     if (err == 0) {
-      fd = open(path, flags | O_CLOEXEC, (mode_t)mode);
+      fd = open(path, flags | O_CLOEXEC | O_NOCTTY, (mode_t)mode);
       err = fd < 0 ? errno : 0;
     }
     /* Back to root's rights. If that fails this thread would go on with the wrong identity: stop. */

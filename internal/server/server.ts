@@ -351,7 +351,7 @@ function makeHandlers(d: ServerDeps): Handlers {
   // Replies stay well under reply_buffer_close: a page of `list`, a chunk of `log`.
   const maxReply = Math.floor(d.config.reply_buffer_close / 4);
   const maxText = Math.max(1024, Math.min((d.config.max_frame_bytes ?? DEFAULT_MAX_FRAME) - 4096, maxReply));
-  const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+  const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = fs.constants;
   return {
     ping: async () => ({ protocol: PROTOCOL_VERSION, version: d.version, pid: process.pid, health: sup.health() }),
     list: async (p, c) => sup.list(c.caller, p.after ?? 0, Math.min(512 * 1024, maxReply)),
@@ -369,7 +369,7 @@ function makeHandlers(d: ServerDeps): Handlers {
       // Every open of the log, the first and each one after a rotation, is done with the rights
       // of the process's user: a directory they swap leads only where they could go themselves.
       const who = await sup.identity(row);
-      const open: Opener = (file) => d.native.openAs(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0, who.uid, who.gid, who.groups);
+      const open: Opener = (file) => d.native.openAs(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0, who.uid, who.gid, who.groups);
       const opened = openLog(row.log, open, row.uid);
       const text = tail(opened.fd, opened.size, p.lines, maxText);
       if (!p.follow) {

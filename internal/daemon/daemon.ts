@@ -97,6 +97,7 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
   const users = new GetentUserResolver();
   const reader = peerCredReader(native);
   if (!reader) logger.warn(`kernel identity turned off (PMON3_NO_PEERCRED=1); only uid ${daemonUid} may connect (socket mode 0600)`);
+  if (!native.magicLinksRefused) logger.warn('openat2 is not available (Linux < 5.6): log opens follow /proc magic links of the user\'s own processes (never another user\'s: they are opened without capabilities)');
   const cgroups = detectCgroups(daemonId, config.cgroups);
   logger.info(
     cgroups.state.usable

@@ -23,8 +23,9 @@
  *
  * What a program's process does, in order (run_child):
  *   1. (server mode) setsid: a session and process group of its own;
- *   2. drop privileges: setgroups, setgid, setuid, and check that they stuck
- *      (and that uid 0 cannot be regained); an unprivileged pmond may only run
+ *   2. drop privileges: setgroups, setgid, setuid, every capability (also those
+ *      securebits would keep, and ambient ones), and check that they stuck (and
+ *      that uid 0 cannot be regained); an unprivileged pmond may only run
  *      processes as itself;
  *   3. as the user: open the log it named (O_NOFOLLOW, created with missing
  *      parents; it must be a regular file the user owns) as stdout and stderr;
@@ -44,7 +45,7 @@
  *   "ID fail PID STAGE ERRNO MESSAGE" (PID 0: no process was made).
  * One-shot failures: "STAGE ERRNO MESSAGE\n" on fd 4, then exit 127 (126 when the
  * file exists but cannot be executed, as shells do); EOF without a byte: exec'd.
- * STAGE is one of: spec, cgroup, clone, setsid, groups, gid, uid, verify, log,
+ * STAGE is one of: spec, cgroup, clone, setsid, groups, gid, uid, caps, verify, log,
  * logowner, chdir, exec (a path), path (a bare name looked up in PATH), timeout
  * (the program had not exec'd within 10 s and was killed: its cwd, binary or log
  * is on a file system that does not answer).
@@ -56,6 +57,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <time.h>
+#include <linux/capability.h>
 #include <linux/sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -270,8 +272,23 @@ static void __attribute__((noreturn)) run_child(const struct spec *s, int status
   gid_t rg, eg, sg;
   if (getresuid(&r, &e, &sv) != 0 || r != s->uid || e != s->uid || sv != s->uid) fail_to(status, "verify", EPERM);
   if (getresgid(&rg, &eg, &sg) != 0 || rg != s->gid || eg != s->gid || sg != s->gid) fail_to(status, "verify", EPERM);
-  if (s->uid != 0 && (syscall(SYS_setresuid, -1, 0, -1) == 0 || syscall(SYS_setresuid, 0, -1, -1) == 0))
-    fail_to(status, "verify", EPERM);
+  if (s->uid != 0) {
+    /*
+     * No capability reaches what the user controls. setresuid to a non-zero uid clears them,
+     * unless pmond was given securebits that keep them (SECBIT_KEEP_CAPS, SECBIT_NO_SETUID_FIXUP:
+     * a service manager's setting, inherited here): then the log open and chdir below would run
+     * with root's capabilities. Cleared explicitly (ambient too), then checked.
+     */
+    struct __user_cap_header_struct head = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct caps[_LINUX_CAPABILITY_U32S_3];
+    memset(caps, 0, sizeof caps);
+    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    if (syscall(SYS_capset, &head, caps) != 0) fail_to(status, "caps", errno);
+    if (syscall(SYS_capget, &head, caps) != 0) fail_to(status, "caps", errno);
+    for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
+      if (caps[i].effective || caps[i].permitted || caps[i].inheritable) fail_to(status, "verify", EPERM);
+    if (syscall(SYS_setresuid, -1, 0, -1) == 0 || syscall(SYS_setresuid, 0, -1, -1) == 0) fail_to(status, "verify", EPERM);
+  }
 
   /* Everything the user named is touched with the user's rights only. */
   if (strcmp(s->log_kind, "user") == 0) {

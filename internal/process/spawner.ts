@@ -234,6 +234,7 @@ function describeFailure(f: HelperFailure, req: SpawnRequest): PmonError {
     case 'groups':
     case 'gid':
     case 'uid':
+    case 'caps':
     case 'verify':
       return failedPrecondition(`cannot switch to uid ${req.uid} gid ${req.gid} (${f.stage}: ${why})`);
     default:

@@ -17,6 +17,7 @@ import { NativeReaper } from '../process/reaper';
 import { HelperSpawner } from '../process/spawner';
 import { GetentUserResolver } from '../process/users';
 import { failedPrecondition, invalidArgument, PmonError } from '../protocol/errors';
+import { LogReaders } from '../server/log-reader';
 import { Server } from '../server/server';
 import { openStore } from '../store/store';
 import { systemClock } from '../supervisor/clock';
@@ -97,7 +98,6 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
   const users = new GetentUserResolver();
   const reader = peerCredReader(native);
   if (!reader) logger.warn(`kernel identity turned off (PMON3_NO_PEERCRED=1); only uid ${daemonUid} may connect (socket mode 0600)`);
-  if (!native.magicLinksRefused) logger.warn('openat2 is not available (Linux < 5.6): log opens follow /proc magic links of the user\'s own processes (never another user\'s: they are opened without capabilities)');
   const cgroups = detectCgroups(daemonId, config.cgroups);
   logger.info(
     cgroups.state.usable
@@ -147,7 +147,7 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
     logger,
     config,
     peerCred: reader,
-    native,
+    logs: new LogReaders(execHelperPath(), (b) => native.memfd(b)),
     daemonUid,
     adminGid: await groupGid('admin_group', config.admin_group),
     socketGid: await groupGid('socket_group', config.socket_group),

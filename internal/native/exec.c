@@ -19,7 +19,11 @@
  *                         itself (a pidfd reaper, internal/native/native.c).
  *   pmon3-exec            One-shot: the spec on fd 3 (a memfd), failures on fd 4;
  *                         the helper becomes the program (no cgroup). pmond uses
- *                         it where the server cannot be used (no pidfd: Linux < 5.3).
+ *                         it where the server cannot be used (no pidfd: Linux < 5.3),
+ *                         and to start log readers.
+ *   pmon3-exec --read     A log reader, run as a process's user through one-shot
+ *                         mode: opens, stats and reads files for `log` and `logf`
+ *                         (see read_serve).
  *
  * What a program's process does, in order (run_child):
  *   1. (server mode) setsid: a session and process group of its own;
@@ -564,6 +568,107 @@ static int serve(void) {
   }
 }
 
+/* ---------------------------------------------------------------- the log reader */
+
+/*
+ * pmon3-exec --read: pmond's reader of one process's log, run AS that process's user (pmond
+ * starts it through the one-shot mode, so groups, gid, uid and capabilities are dropped and
+ * checked first): it can open only what the user could, and a file system that never answers
+ * holds only this process, which pmond kills at its deadline. One request at a time on fd 0,
+ * each answered on fd 1; both framed by a 4-byte little-endian length:
+ *   "O PATH"          open read-only (O_NOFOLLOW, O_NONBLOCK: a FIFO does not wait for a writer,
+ *                     O_NOCTTY) and fstat -> "ok FD MODE UID SIZE INO" | "err ERRNO"
+ *   "S FD"            fstat                -> "ok SIZE INO" | "err ERRNO"
+ *   "R FD OFFSET LEN" pread <= LEN bytes   -> "ok N\n" and the N bytes | "err ERRNO"
+ *   "C FD"            close                -> "ok" | "err ERRNO"
+ * EOF on fd 0 ends it. pmond checks what was opened (a regular file of the user's).
+ */
+#define READ_MAX (1024 * 1024)
+#define READ_REQUEST_MAX 8192
+
+static int read_reply(const char *head, const char *data, size_t n) {
+  size_t hl = strlen(head);
+  uint32_t len = (uint32_t)(hl + n);
+  if (write_full(1, &len, 4) != 0 || write_full(1, head, hl) != 0) return -1;
+  return n ? write_full(1, data, n) : 0;
+}
+
+static int read_fail(int err) {
+  char head[32];
+  snprintf(head, sizeof head, "err %d", err);
+  return read_reply(head, NULL, 0);
+}
+
+/* An fd this reader opened: never its own stdio. */
+static int reader_fd(const char *s, int *fd) {
+  char *end;
+  long v = strtol(s, &end, 10);
+  if (end == s || v < 3 || v > INT_MAX) return -1;
+  *fd = (int)v;
+  return 0;
+}
+
+static int read_one(char *req, size_t len, char *buf) {
+  req[len] = '\0';
+  if (len < 2 || req[1] != ' ' || strlen(req) != len) return read_fail(EINVAL);
+  char *arg = req + 2;
+  struct stat st;
+  char head[160];
+  int fd;
+  switch (req[0]) {
+    case 'O':
+      fd = open(arg, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+      if (fd < 0) return read_fail(errno);
+      if (fstat(fd, &st) != 0) {
+        int err = errno;
+        close(fd);
+        return read_fail(err);
+      }
+      snprintf(head, sizeof head, "ok %d %u %u %lld %llu", fd, (unsigned)st.st_mode, (unsigned)st.st_uid, (long long)st.st_size,
+               (unsigned long long)st.st_ino);
+      return read_reply(head, NULL, 0);
+    case 'S':
+      if (reader_fd(arg, &fd) != 0) return read_fail(EBADF);
+      if (fstat(fd, &st) != 0) return read_fail(errno);
+      snprintf(head, sizeof head, "ok %lld %llu", (long long)st.st_size, (unsigned long long)st.st_ino);
+      return read_reply(head, NULL, 0);
+    case 'R': {
+      char *p = arg, *end;
+      if (reader_fd(p, &fd) != 0) return read_fail(EBADF);
+      p = strchr(p, ' ');
+      if (!p) return read_fail(EINVAL);
+      long long off = strtoll(p + 1, &end, 10);
+      long long want = end && *end == ' ' ? strtoll(end + 1, NULL, 10) : -1;
+      if (off < 0 || want < 0) return read_fail(EINVAL);
+      if (want > READ_MAX) want = READ_MAX;
+      ssize_t n;
+      do n = pread(fd, buf, (size_t)want, (off_t)off);
+      while (n < 0 && errno == EINTR);
+      if (n < 0) return read_fail(errno);
+      snprintf(head, sizeof head, "ok %zd\n", n);
+      return read_reply(head, buf, (size_t)n);
+    }
+    case 'C':
+      if (reader_fd(arg, &fd) != 0) return read_fail(EBADF);
+      if (close(fd) != 0) return read_fail(errno);
+      return read_reply("ok", NULL, 0);
+    default:
+      return read_fail(EINVAL);
+  }
+}
+
+static int read_serve(void) {
+  char *buf = malloc(READ_MAX);
+  char req[READ_REQUEST_MAX + 1];
+  if (!buf) return 1;
+  for (;;) {
+    uint32_t len;
+    if (read_full(0, &len, 4) != 0) return 0; /* pmond closed it: done */
+    if (len > READ_REQUEST_MAX || read_full(0, req, len) != 0) return 1;
+    if (read_one(req, len, buf) != 0) return 0; /* pmond is gone */
+  }
+}
+
 /* ---------------------------------------------------------------- one-shot */
 
 static int one_shot(void) {
@@ -604,6 +709,7 @@ static int one_shot(void) {
 
 int main(int argc, char **argv) {
   if (argc == 2 && strcmp(argv[1], "--server") == 0) return serve();
+  if (argc == 2 && strcmp(argv[1], "--read") == 0) return read_serve();
   if (argc > 1) return 2;
   return one_shot();
 }

@@ -83,7 +83,7 @@ export class CgroupJoinError extends PmonError {
 }
 
 /** The helper's reply on failure: "STAGE ERRNO MESSAGE". */
-interface HelperFailure {
+export interface HelperFailure {
   stage: string;
   errno: number;
   message: string;
@@ -166,8 +166,11 @@ function ensureLogDir(file: string): void {
   }
 }
 
-/** The spec the helper reads (exec.c documents the order). */
-export function encodeSpec(req: SpawnRequest): Buffer {
+/**
+ * The spec the helper reads (exec.c documents the order). A null log keeps the helper's own
+ * fds 1 and 2; argv0 is the program's argv[0] (by default its file).
+ */
+export function encodeSpec(req: Omit<SpawnRequest, 'log'> & { log: LogTarget | null; argv0?: string }): Buffer {
   const env = Object.entries(req.env).map(([k, v]) => `${k}=${v}`);
   const fields = [
     'pmon3-exec/2',
@@ -176,12 +179,12 @@ export function encodeSpec(req: SpawnRequest): Buffer {
     String(req.groups.length),
     ...req.groups.map(String),
     req.cgroup ?? '',
-    req.log.kind,
-    req.log.path,
+    req.log?.kind ?? '',
+    req.log?.path ?? '',
     req.cwd,
     req.file,
     String(req.args.length + 1),
-    req.file,
+    req.argv0 ?? req.file,
     ...req.args,
     String(env.length),
     ...env,
@@ -191,7 +194,7 @@ export function encodeSpec(req: SpawnRequest): Buffer {
 }
 
 /** Read the one-shot helper's status pipe to EOF: nothing means the execve succeeded. */
-function readStatus(stream: NodeJS.ReadableStream): Promise<HelperFailure | null> {
+export function readStatus(stream: NodeJS.ReadableStream): Promise<HelperFailure | null> {
   return new Promise((resolve) => {
     let text = '';
     stream.on('data', (b: Buffer) => {

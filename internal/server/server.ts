@@ -15,7 +15,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import type { Config } from '../config/config';
 import type { Logger } from '../logger/logger';
-import type { Native, PeerCred, PeerCredReader } from '../native';
+import type { PeerCred, PeerCredReader } from '../native';
 import {
   ALIVE_MS,
   DEFAULT_MAX_FRAME,
@@ -29,6 +29,7 @@ import {
   type MethodName,
   type Params,
   permissionDenied,
+  PmonError,
   PROTOCOL_VERSION,
   requestEnvelope,
   type Result,
@@ -36,7 +37,8 @@ import {
   unavailable,
 } from '../protocol';
 import type { Caller, Supervisor } from '../supervisor/supervisor';
-import { follow, openLog, tail, type Opener } from './logs';
+import type { LogReaderFactory } from './log-reader';
+import { follow, openLog, tail } from './logs';
 
 /** Per-request context handed to handlers. */
 export interface RequestContext {
@@ -68,8 +70,8 @@ export interface ServerDeps {
   >;
   /** null when kernel identity is turned off (PMON3_NO_PEERCRED=1): then only pmond's own uid may connect. */
   peerCred: PeerCredReader | null;
-  /** Opens log files with the rights of the process's user. */
-  native: Pick<Native, 'openAs'>;
+  /** Readers of log files, running as the process's user. */
+  logs: LogReaderFactory;
   daemonUid: number;
   /** gid of admin_group, or null. */
   adminGid: number | null;
@@ -351,7 +353,6 @@ function makeHandlers(d: ServerDeps): Handlers {
   // Replies stay well under reply_buffer_close: a page of `list`, a chunk of `log`.
   const maxReply = Math.floor(d.config.reply_buffer_close / 4);
   const maxText = Math.max(1024, Math.min((d.config.max_frame_bytes ?? DEFAULT_MAX_FRAME) - 4096, maxReply));
-  const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = fs.constants;
   return {
     ping: async () => ({ protocol: PROTOCOL_VERSION, version: d.version, pid: process.pid, health: sup.health() }),
     list: async (p, c) => sup.list(c.caller, p.after ?? 0, Math.min(512 * 1024, maxReply)),
@@ -366,21 +367,28 @@ function makeHandlers(d: ServerDeps): Handlers {
     reset: async (p, c) => sup.reset(c.caller, p.target),
     log: async (p, c) => {
       const row = await sup.find(c.caller, p.target);
-      // Every open of the log, the first and each one after a rotation, is done with the rights
-      // of the process's user: a directory they swap leads only where they could go themselves.
-      const who = await sup.identity(row);
-      const open: Opener = (file) => d.native.openAs(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0, who.uid, who.gid, who.groups);
-      const opened = openLog(row.log, open, row.uid);
-      const text = tail(opened.fd, opened.size, p.lines, maxText);
-      if (!p.follow) {
-        fs.closeSync(opened.fd);
-        return { path: row.log, text };
+      // Every open, fstat and read of the log, the first and each one after a rotation, is done
+      // by a reader running as the process's user, with a deadline: a directory they swap leads
+      // only where they could go themselves, and a file system that does not answer holds only
+      // that reader, never pmond.
+      const files = await d.logs.start(await sup.identity(row), c.caller);
+      try {
+        const opened = await openLog(row.log, files, row.uid);
+        const text = await tail(files, opened.fd, opened.size, p.lines, maxText).catch((e: unknown) => {
+          throw e instanceof PmonError ? new PmonError(e.code, `log ${row.log}: ${e.message}`) : e;
+        });
+        if (!p.follow) return { path: row.log, text };
+        if (text) await c.emit(text);
+        const f = follow(row.log, opened, files, row.uid, (t) => c.emit(t), Math.min(256 * 1024, maxText));
+        try {
+          await Promise.race([c.closed, f.failed]);
+        } finally {
+          f.stop();
+        }
+        return { path: row.log, text: '' };
+      } finally {
+        files.end();
       }
-      if (text) await c.emit(text);
-      const f = follow(row.log, opened, open, row.uid, (t) => c.emit(t), Math.min(256 * 1024, maxText));
-      await c.closed;
-      f.stop();
-      return { path: row.log, text: '' };
     },
   };
 }

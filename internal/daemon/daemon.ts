@@ -83,7 +83,8 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
   ensureDir('logs_dir', config.logs_dir, 0o755);
   const daemonId = daemonIdFor(config.data_dir);
   // Before the table is opened: if it cannot be, the error names the children still running.
-  const marked = scanMarked(daemonId);
+  const scan = scanMarked(daemonId);
+  const marked = scan.marked;
   const logger = createLogger(config.logs_dir, config.log_level);
   const lock = acquireDaemonLock(config.data_dir);
   let store: Awaited<ReturnType<typeof openStore>>;
@@ -92,8 +93,10 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
   } catch (e) {
     lock.release();
     if (marked.length === 0 || !(e instanceof PmonError)) throw e;
-    const list = marked.map((m) => `pid ${m.pid} (${m.name})`).join(', ');
-    throw new PmonError(e.code, `${e.message}; ${marked.length} processes this pmond started still run and are left alone: ${list}`);
+    // Named by their markers, which any user can forge: a bounded list, each name as cut by scanMarked.
+    const shown = marked.slice(0, 20).map((m) => `pid ${m.pid} (${m.name}, uid ${m.uid})`);
+    if (marked.length > shown.length) shown.push(`and ${marked.length - shown.length} more`);
+    throw new PmonError(e.code, `${e.message}; ${marked.length} processes this pmond started still run and are left alone: ${shown.join(', ')}`);
   }
   const users = new GetentUserResolver();
   const reader = peerCredReader(native);
@@ -160,7 +163,7 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
     lock.release();
     throw e;
   }
-  await supervisor.boot(marked);
+  await supervisor.boot(scan);
   logger.info(`pmond ${version} listening on ${config.socket_path} (pid ${process.pid}, uid ${daemonUid})`);
   return {
     logger,

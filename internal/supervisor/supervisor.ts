@@ -26,7 +26,7 @@ import type { Logger } from '../logger/logger';
 import { decideRestart } from '../process/restart-policy';
 import type { Cgroups } from '../process/cgroups';
 import { GroupWatch } from '../process/group-watch';
-import { isSameProcess, type Marked, signalGroup } from '../process/procfs';
+import { isSameProcess, type Marked, type MarkedScan, signalGroup } from '../process/procfs';
 import { CgroupJoinError, type ExitInfo, type LogTarget, type SpawnRequest, type Spawner, type Watched } from '../process/spawner';
 import { isActive, transition, type SupervisorEvent } from '../process/status';
 import type { UserInfo, UserResolver } from '../process/users';
@@ -89,6 +89,9 @@ interface Runtime {
   backoff?: { cancel(): void };
 }
 
+/** Unaccounted-for marked processes named one by one in pmond.log at start; the rest are summed up. */
+const STRAYS_LOGGED = 20;
+
 /** How long to wait for a process group to empty after SIGKILL. */
 const KILL_GRACE_MS = 3000;
 
@@ -107,11 +110,21 @@ export class Supervisor {
   /**
    * Reconcile every row with the OS: re-adopt what still runs (same pid and
    * start time, this boot; or found by its markers), bring back what should
-   * run, leave stopped what was stopped. `marked` are the live processes
+   * run, leave stopped what was stopped. `scan` holds the live processes
    * carrying this pmond's PMON3_DAEMON_ID (procfs.scanMarked), found before
    * the table was opened; those no row accounts for are reported, never touched.
+   *
+   * Markers are claims any user can make for their own processes (the daemon id
+   * is in their children's environment), so a marked process obtains only what
+   * its uid could have anyway: adoption by a row of its own uid and name, and
+   * never a signal otherwise. Only the ids of unaccounted-for processes of root
+   * or of pmond's own user are kept from being handed out again; another user's
+   * marker reserves nothing (else it could push the ids to their end). What is
+   * logged about them is bounded: a line each for the first STRAYS_LOGGED, then
+   * one summary.
    */
-  async boot(marked: Marked[] = []): Promise<void> {
+  async boot(scan: MarkedScan = { marked: [], malformed: [] }): Promise<void> {
+    const marked = scan.marked;
     const rows = await this.d.store.all();
     const byRow = new Map<number, Marked[]>();
     for (const m of marked) byRow.set(m.processId, [...(byRow.get(m.processId) ?? []), m]);
@@ -125,15 +138,25 @@ export class Supervisor {
       else byRow.delete(row.id);
       await this.rt(row.id).lock.run(() => this.reconcile(row, mine));
     }
-    // New rows must not take the ids the unaccounted-for processes carry.
+    // New rows must not take the ids the unaccounted-for processes of trusted users carry.
     const strays = [...byRow.values()].flat();
-    if (strays.length) this.d.store.reserveIdsThrough(Math.max(...strays.map((m) => m.processId)));
-    for (const list of byRow.values()) {
-      for (const m of list) {
-        this.d.logger.warn(
-          `pid ${m.pid} (${m.name}, uid ${m.uid}) was started by this pmond as process ${m.processId}, which its table does not hold; left running, not managed`,
-        );
-      }
+    const trusted = strays.filter((m) => m.uid === 0 || m.uid === this.d.daemonUid);
+    if (trusted.length) this.d.store.reserveIdsThrough(Math.max(...trusted.map((m) => m.processId)));
+    for (const m of strays.slice(0, STRAYS_LOGGED)) {
+      this.d.logger.warn(
+        `pid ${m.pid} (${m.name}, uid ${m.uid}) was started by this pmond as process ${m.processId}, which its table does not hold; left running, not managed`,
+      );
+    }
+    if (strays.length > STRAYS_LOGGED) {
+      const uids = [...new Set(strays.slice(STRAYS_LOGGED).map((m) => m.uid))].slice(0, 20).join(', ');
+      this.d.logger.warn(`${strays.length - STRAYS_LOGGED} more processes carry this pmond's markers without a row (uids ${uids}); left running, not managed`);
+    }
+    if (scan.malformed.length) {
+      const uids = [...new Set(scan.malformed.map((m) => m.uid))].slice(0, 20).join(', ');
+      const pids = scan.malformed.slice(0, 10).map((m) => m.pid).join(', ');
+      this.d.logger.warn(
+        `${scan.malformed.length} processes carry this pmond's PMON3_DAEMON_ID with a PMON3_PROCESS_ID it never writes (forged; pids ${pids}${scan.malformed.length > 10 ? ', ...' : ''}; uids ${uids}); ignored`,
+      );
     }
     this.scheduleMonitor();
   }

@@ -113,6 +113,10 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
     if (gid === null) throw invalidArgument(`${key}: group "${name}" does not exist`);
     return gid;
   };
+  const adminGid = await groupGid('admin_group', config.admin_group);
+  // Hooks about processes of root, of pmond's own user and of admin_group always have room in the
+  // queue (admin_group as the group database says at start: its gid as primary, or listed members).
+  const admins = new Set(config.admin_group ? await users.groupMembers(config.admin_group) : []);
   const hooks = new ExecHookRunner(
     {
       paths: hookPaths,
@@ -120,6 +124,7 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
       timeoutMs: config.hook_timeout * 1000,
       concurrency: config.hook_concurrency,
       maxQueued: 1000,
+      privileged: (o) => o.uid === 0 || o.uid === daemonUid || (adminGid !== null && o.gid === adminGid) || admins.has(o.user),
     },
     logger,
   );
@@ -152,7 +157,7 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
     peerCred: reader,
     logs: new LogReaders(execHelperPath(), (b) => native.memfd(b)),
     daemonUid,
-    adminGid: await groupGid('admin_group', config.admin_group),
+    adminGid,
     socketGid: await groupGid('socket_group', config.socket_group),
     version,
   });
@@ -170,6 +175,8 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
     async shutdown(stopChildren) {
       logger.info(`pmond shutting down (${stopChildren ? 'stopping' : 'leaving'} children)`);
       await server.close();
+      // Queued hooks are dropped (one line); running ones have their hook_timeout, no more.
+      hooks.close();
       await supervisor.shutdown(stopChildren);
       await hooks.idle();
       execServer?.close();

@@ -81,6 +81,12 @@ export interface ServerDeps {
 }
 
 const MAX_IN_FLIGHT = 32;
+/**
+ * Connections the kernel queues for accept (capped by net.core.somaxconn). A connect-and-close
+ * flood fills Node's default of 511 while pmond is busy for a moment, and a full backlog answers
+ * a Unix connect with EAGAIN at once; the client retries that too.
+ */
+const LISTEN_BACKLOG = 4096;
 
 export class Server {
   private server?: net.Server;
@@ -117,7 +123,7 @@ export class Server {
       server.once('error', reject);
       // Created 0600 and opened up only after chmod: no window with a wider mode.
       const old = process.umask(0o177);
-      server.listen(p, () => {
+      server.listen({ path: p, backlog: LISTEN_BACKLOG }, () => {
         process.umask(old);
         resolve();
       });

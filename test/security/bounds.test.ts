@@ -331,3 +331,56 @@ describe('a log that hangs blocks nobody else', { skip }, () => {
     }
   });
 });
+
+/** As the user: connect and close at once, `conc` at a time, until killed; prints "flooding" once going. */
+const CONNECT_FLOOD = `
+const net = require('net');
+const [sock, conc] = [process.argv[1], Number(process.argv[2])];
+let n = 0;
+function one() {
+  const s = net.connect(sock);
+  s.on('connect', () => { s.destroy(); if (++n === 1000) process.stdout.write('flooding\\n'); setImmediate(one); });
+  s.on('error', () => setImmediate(one));
+}
+for (let i = 0; i < conc; i++) one();
+`;
+
+describe('a connect-and-close flood', { skip }, () => {
+  test('fills no backlog root needs: root\'s ls gets through while a user floods and pmond is busy', async () => {
+    const { execFileSync, spawn } = await import('node:child_process');
+    const flooders = [1, 2, 3].map(() =>
+      spawn('setpriv', ['--reuid', String(ben.uid), '--regid', String(ben.gid), '--clear-groups', '--', process.execPath, '-e', CONNECT_FLOOD, d.socket, '64'], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      }),
+    );
+    let out = '';
+    for (const f of flooders) f.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+    try {
+      await waitFor('the flood to run', () => out.includes('flooding'), 20_000);
+      // Recv-Q (connections waiting to be accepted) and Send-Q (the backlog) of pmond's listening socket.
+      const backlog = (): [number, number] => {
+        const f = execFileSync('ss', ['-xlH', 'src', d.socket], { encoding: 'utf8' }).trim().split(/\s+/);
+        return [Number(f[2]), Number(f[3])];
+      };
+      figures.listenBacklog = backlog()[1];
+      const times: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        // pmond busy for a moment (a long request, a GC pause): the flood fills its listen backlog meanwhile.
+        process.kill(d.pid, 'SIGSTOP');
+        await waitFor('the flood to fill pmond\'s listen backlog', () => backlog()[0] >= backlog()[1], 20_000);
+        const t0 = Date.now();
+        const ls = d.run(['ls'], { timeoutMs: 30_000 });
+        // Busy for a second more, or until ls has given up.
+        await Promise.race([ls, new Promise<void>((r) => setTimeout(r, 1000))]);
+        process.kill(d.pid, 'SIGCONT');
+        const r = await ls;
+        times.push(Date.now() - t0);
+        assert.equal(r.code, 0, `ls ${i}: ${r.stderr}`);
+      }
+      figures.lsDuringConnectFloodMs = times;
+    } finally {
+      process.kill(d.pid, 'SIGCONT');
+      for (const f of flooders) f.kill('SIGKILL');
+    }
+  });
+});

@@ -18,6 +18,7 @@
  * the user named; the exec helper does, as the user (internal/process/spawner).
  */
 import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import pidusage from 'pidusage';
 import type { Config } from '../config/config';
@@ -88,6 +89,9 @@ interface Runtime {
   /** Pending delayed restart. */
   backoff?: { cancel(): void };
 }
+
+/** Files a user's directory in logs_dir may hold per process they may own (a log and its rotated copies). */
+const LOG_FILES_PER_PROCESS = 16;
 
 /** Unaccounted-for marked processes named one by one in pmond.log at start; the rest are summed up. */
 const STRAYS_LOGGED = 20;
@@ -353,6 +357,7 @@ export class Supervisor {
       throw alreadyExists(user.uid === caller.uid ? `process "${name}" already exists` : `user "${user.name}" already has a process "${name}"`);
     }
     const log = this.logFor(name, user, p);
+    if (!caller.admin) await this.assertLogRoom(log);
     const row = await this.d.store.insert({
       name,
       process_file: p.file,
@@ -385,6 +390,9 @@ export class Supervisor {
         const started = await this.startLocked(row, { countRestart: false, hook: 'start', quiet: true });
         return (await this.views([started]))[0]!;
       } catch (e) {
+        // Nothing left behind: not the row, nor the log made for it (a user could otherwise fill
+        // logs_dir with logs of execs that fail).
+        await this.removeLogs(row);
         await this.d.store.remove(row.id);
         this.rts.delete(row.id);
         throw e;
@@ -412,6 +420,56 @@ export class Supervisor {
     const file = path.join(logsDir, sub, `${name}.log`);
     if (file === path.join(logsDir, 'pmond.log')) throw invalidArgument(`log ${file} is pmond's own log; choose another --name or a --log`);
     return file;
+  }
+
+  /**
+   * A user's directory in logs_dir holds files they cannot remove (pmond's directory): at most
+   * LOG_FILES_PER_PROCESS per process they may own. pmond removes a process's logs when it is
+   * deleted, so only leftovers (older pmonds, a crash in between) can reach the bound.
+   */
+  private async assertLogRoom(log: string): Promise<void> {
+    if (this.logTarget(log).kind !== 'daemon') return;
+    const dir = path.dirname(log);
+    if (dir === path.resolve(this.d.config.logs_dir)) return; // pmond's own user's: root's to tidy
+    let n: number;
+    try {
+      n = (await fs.promises.readdir(dir)).length;
+    } catch {
+      return; // not made yet
+    }
+    const max = this.d.config.max_processes_per_user * LOG_FILES_PER_PROCESS;
+    if (n >= max) throw failedPrecondition(`${dir} holds ${n} files, the most allowed (${LOG_FILES_PER_PROCESS} per process of max_processes_per_user); ask root to remove old logs`);
+  }
+
+  /**
+   * Remove the logs pmond made for a process in logs_dir: `<name>.log` and the copies rotation
+   * leaves beside it (`<name>.log.1`, `.2.gz`, `-20240101`, ...), those that belong to the
+   * process's user (pmond hands its logs over; rotated copies keep the owner; a file planted by
+   * someone else is not this process's). Called while the row still exists, so no new process of
+   * that name can have made its log yet. A log the user chose elsewhere is theirs, and stays.
+   */
+  private async removeLogs(row: ProcessRow): Promise<void> {
+    if (this.logTarget(row.log).kind !== 'daemon') return;
+    const dir = path.dirname(row.log);
+    const base = path.basename(row.log);
+    const own = path.join(path.resolve(this.d.config.logs_dir), 'pmond.log');
+    const mine = new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?:[.-]\\d+)*(?:\\.(?:gz|bz2|xz|zst|lz4|lzo|Z))?$`);
+    let entries: string[];
+    try {
+      entries = await fs.promises.readdir(dir);
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const file = path.join(dir, e);
+      if (!mine.test(e) || file === own) continue;
+      try {
+        const st = await fs.promises.lstat(file);
+        if (st.isFile() && st.uid === row.uid) await fs.promises.unlink(file);
+      } catch (err) {
+        this.d.logger.warn(`${row.name}: cannot remove its log ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+    }
   }
 
   /** Stop one process; force = SIGKILL at once. */
@@ -446,6 +504,7 @@ export class Supervisor {
     const out = await rt.lock.run(async () => {
       let cur = await this.mustGet(row.id);
       if (rt.watched || isActive(cur.status)) cur = await this.stopLocked(cur, { force, event: 'stop', desired: 'stopped', hook: true });
+      await this.removeLogs(cur);
       await this.d.store.remove(cur.id);
       if (cur.cgroup) this.d.cgroups.retire(cur.cgroup);
       return cur;
@@ -473,6 +532,7 @@ export class Supervisor {
     const done = await this.forAll(caller, () => true, async (cur) => {
       const rt = this.rt(cur.id);
       if (rt.watched || isActive(cur.status)) cur = await this.stopLocked(cur, { force, event: 'stop', desired: 'stopped', hook: true });
+      await this.removeLogs(cur);
       await this.d.store.remove(cur.id);
       if (cur.cgroup) this.d.cgroups.retire(cur.cgroup);
       return cur;

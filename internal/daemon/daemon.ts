@@ -124,6 +124,7 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
       timeoutMs: config.hook_timeout * 1000,
       concurrency: config.hook_concurrency,
       maxQueued: 1000,
+      payload: config.hook_payload,
       privileged: (o) => o.uid === 0 || o.uid === daemonUid || (adminGid !== null && o.gid === adminGid) || admins.has(o.user),
     },
     logger,

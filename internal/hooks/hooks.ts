@@ -1,7 +1,9 @@
 /**
  * Event hooks: the configured executable runs with the process JSON as its
- * only argument ($1), through spawn (argv, never a shell), with only PATH in
- * its environment, in a session and process group of its own.
+ * only argument ($1) or, with `payload: 'stdin'`, on its stdin, through spawn
+ * (argv, never a shell), with only PATH in its environment, in a session and
+ * process group of its own. An argument is readable by every local user in
+ * /proc/PID/cmdline while the hook runs; stdin is not.
  *
  * - At most `concurrency` run at once with a bounded queue behind them, so a
  *   restart storm cannot fork without bound. A slot is taken when a hook is
@@ -64,6 +66,11 @@ export interface HookOptions {
   privileged?: (owner: HookOwner) => boolean;
   /** How often drops are summed up in the log (ms); a minute unless a test says otherwise. */
   dropSummaryMs?: number;
+  /**
+   * Where the JSON goes: 'argv' ($1, the documented default; every local user can read it in
+   * /proc/PID/cmdline while the hook runs) or 'stdin' (written to the hook's stdin, no argument).
+   */
+  payload?: 'argv' | 'stdin';
   /** Checked before every run (StrictModes for a root pmond); throws to refuse. */
   check?: (file: string) => void;
 }
@@ -435,13 +442,19 @@ export class ExecHookRunner implements HookRunner {
     }
     const started = Date.now();
     let child: ChildProcess;
+    const viaStdin = this.opts.payload === 'stdin';
     try {
-      child = spawn(file, [json], {
+      child = spawn(file, viaStdin ? [] : [json], {
         detached: true, // setsid(): a session and process group of its own, killed as one
         shell: false,
-        stdio: ['ignore', 'ignore', 'pipe'],
+        stdio: [viaStdin ? 'pipe' : 'ignore', 'ignore', 'pipe'],
         env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
       });
+      if (viaStdin) {
+        // Written asynchronously: a hook that never reads its stdin costs pmond nothing (EPIPE ignored).
+        child.stdin?.on('error', () => undefined);
+        child.stdin?.end(json);
+      }
     } catch (e) {
       this.warn(event, file, name, `${errCode(e)} (spawn threw)`);
       release();

@@ -8,7 +8,7 @@
  * (dropping what is queued). Needs root; skips visibly otherwise.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -114,5 +114,36 @@ describe('one user\'s restart flood and the hook queue', { skip }, () => {
     // eslint-disable-next-line no-console
     console.log(`# hook flood figures: ${JSON.stringify(figures)}`);
     await d.launch();
+  });
+});
+
+describe('what other users see of a hook', { skip }, () => {
+  test('hook_payload: stdin: the JSON reaches the hook on stdin, and nothing of it is in its /proc/PID/cmdline', async () => {
+    const got = path.join(dir, 'stdin.json');
+    const pids = path.join(dir, 'stdin-hook.pid');
+    const hook = path.join(dir, 'on-start-stdin.js');
+    fs.writeFileSync(
+      hook,
+      `#!${process.execPath}\nconst fs = require('fs');\nfs.writeFileSync(${JSON.stringify(pids)}, String(process.pid));\n` +
+        `let t = ''; process.stdin.on('data', (b) => (t += b)); process.stdin.on('end', () => fs.writeFileSync(${JSON.stringify(got)}, t));\nsetTimeout(() => {}, 3000);\n`,
+      { mode: 0o755 },
+    );
+    const s = await TestDaemon.start({ config: { on_process_start_exec: hook, hook_payload: 'stdin' } });
+    try {
+      const r = await s.run(['exec', '/bin/sleep', '--name', 'secret-name', '-e', 'DB_PASSWORD_NAME=x', '--json', '--', '300', 'TOPSECRET-ARG'], { as: flo });
+      assert.equal(r.code, 0, r.stderr);
+      s.seenPids.add(JSON.parse(r.stdout).pid);
+      await waitFor('the hook to get its JSON', () => fs.existsSync(got) && fs.readFileSync(got, 'utf8').length > 0);
+      const payload = JSON.parse(fs.readFileSync(got, 'utf8'));
+      assert.equal(payload.name, 'secret-name');
+      assert.deepEqual(payload.args, ['300', 'TOPSECRET-ARG']);
+      // Another user reads the running hook's cmdline (world-readable, whoever runs the hook).
+      const pid = Number(fs.readFileSync(pids, 'utf8'));
+      const seen = execFileSync(...asUserArgv(users.add('pmon3-hk-spy'), ['cat', `/proc/${pid}/cmdline`]), { encoding: 'utf8' });
+      assert.ok(seen.includes('on-start-stdin.js'), `the spy sees the hook (${JSON.stringify(seen)})`);
+      for (const secret of ['secret-name', 'TOPSECRET', 'DB_PASSWORD_NAME']) assert.equal(seen.includes(secret), false, `${secret} is not in its cmdline`);
+    } finally {
+      await s.stop();
+    }
   });
 });

@@ -14,7 +14,7 @@ import { detectCgroups } from '../process/cgroups';
 import { readBootId, scanMarked } from '../process/procfs';
 import { ExecServer } from '../process/exec-server';
 import { NativeReaper } from '../process/reaper';
-import { HelperSpawner } from '../process/spawner';
+import { dirIdentities, HelperSpawner } from '../process/spawner';
 import { GetentUserResolver } from '../process/users';
 import { failedPrecondition, invalidArgument, PmonError } from '../protocol/errors';
 import { LogReaders } from '../server/log-reader';
@@ -136,6 +136,7 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
     execHelperPath(),
     (b) => native.memfd(b),
     execServer ? { exec: execServer, reaper: new NativeReaper(native) } : undefined,
+    dirIdentities([config.logs_dir, config.data_dir]),
   );
   logger.info(serverMode ? 'processes are started by the exec server' : 'processes are started by the one-shot exec helper (Linux < 5.3: no pidfd)');
   const supervisor = new Supervisor({

@@ -41,18 +41,21 @@
  * Later features (LISTEN_PID, rlimits) belong in run_child, between 2 and 3.
  *
  * Spec: NUL-terminated strings, in this order:
- *   "pmon3-exec/2", uid, gid, ngroups, group..., cgroup (a directory, "" = none),
+ *   "pmon3-exec/3", uid, gid, ngroups, group..., cgroup (a directory, "" = none),
  *   log kind ("" = keep fds 1 and 2, "daemon" = in pmond's logs_dir, "user" = named
- *   by the user), log path, cwd, file, argc, argv..., envc, env...
+ *   by the user), log path, cwd, file, argc, argv..., envc, env..., then the
+ *   directories a "user" log may not be in, "DEV:INO,DEV:INO" (pmond's logs_dir and
+ *   data_dir; "" = none).
  * Server requests: 4-byte little-endian length, then "ID\0" and the spec.
  * Server replies: 4-byte little-endian length, then "ID ok PID" or
  *   "ID fail PID STAGE ERRNO MESSAGE" (PID 0: no process was made).
  * One-shot failures: "STAGE ERRNO MESSAGE\n" on fd 4, then exit 127 (126 when the
  * file exists but cannot be executed, as shells do); EOF without a byte: exec'd.
  * STAGE is one of: spec, cgroup, clone, setsid, groups, gid, uid, caps, verify, log,
- * logowner, chdir, exec (a path), path (a bare name looked up in PATH), timeout
- * (the program had not exec'd within 10 s and was killed: its cwd, binary or log
- * is on a file system that does not answer).
+ * logdir (a user's log inside pmond's own directories), logowner, chdir, exec (a
+ * path), path (a bare name looked up in PATH), timeout (the program had not exec'd
+ * within 10 s and was killed: its cwd, binary or log is on a file system that does
+ * not answer).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -112,6 +115,10 @@ struct spec {
   const char *file;
   char **argv;
   char **envp;
+  /* Directories (st_dev, st_ino) a "user" log may not be under. */
+  int nforbid;
+  dev_t forbid_dev[8];
+  ino_t forbid_ino[8];
 };
 
 struct cursor {
@@ -145,7 +152,7 @@ static int parse_spec(char *buf, size_t len, struct spec *s) {
   long v;
   memset(s, 0, sizeof *s);
   const char *tag = next(&c);
-  if (!tag || strcmp(tag, "pmon3-exec/2") != 0) return EPROTO;
+  if (!tag || strcmp(tag, "pmon3-exec/3") != 0) return EPROTO;
   if (number(&c, 0, 0x7fffffff, &v)) return EINVAL;
   s->uid = (uid_t)v;
   if (number(&c, 0, 0x7fffffff, &v)) return EINVAL;
@@ -171,6 +178,17 @@ static int parse_spec(char *buf, size_t len, struct spec *s) {
   if (!s->envp) return ENOMEM;
   for (long i = 0; i < envc; i++)
     if (!(s->envp[i] = (char *)next(&c))) return EINVAL;
+  const char *forbid = next(&c);
+  if (!forbid) return EINVAL;
+  while (*forbid) {
+    char *end;
+    if (s->nforbid == 8) return EINVAL;
+    s->forbid_dev[s->nforbid] = (dev_t)strtoull(forbid, &end, 10);
+    if (*end != ':') return EINVAL;
+    s->forbid_ino[s->nforbid++] = (ino_t)strtoull(end + 1, &end, 10);
+    if (*end != ',' && *end) return EINVAL;
+    forbid = *end ? end + 1 : end;
+  }
   if (c.pos != c.len) return EINVAL;
   if (*s->log_kind && strcmp(s->log_kind, "daemon") != 0 && strcmp(s->log_kind, "user") != 0) return EINVAL;
   return 0;
@@ -200,6 +218,92 @@ static int make_parents(const char *path) {
   }
   free(p);
   return 0;
+}
+
+/*
+ * Whether directory dfd is one of the forbidden directories or below one, asked of the file
+ * system itself (its ".." chain, st_dev and st_ino), not of a path: a symlink, a bind mount or
+ * /proc/self/cwd cannot hide pmond's logs_dir. Returns 0 (outside), 1 (inside), or -1 with errno.
+ * A ".." the user may not look up (EACCES) ends the walk as "outside": pmond's directories
+ * (0755) and every directory under them can be searched by anyone, so nothing above a closed
+ * one leads into them. Run as the user.
+ */
+static int below_forbidden(const struct spec *s, int dfd) {
+  if (s->nforbid == 0) return 0;
+  int cur = dup(dfd);
+  if (cur < 0) return -1;
+  for (int depth = 0; depth < 4096; depth++) {
+    struct stat st, up;
+    if (fstat(cur, &st) != 0) break;
+    for (int i = 0; i < s->nforbid; i++) {
+      if (st.st_dev == s->forbid_dev[i] && st.st_ino == s->forbid_ino[i]) {
+        close(cur);
+        return 1;
+      }
+    }
+    int parent = openat(cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (parent < 0) {
+      int err = errno;
+      close(cur);
+      if (err == EACCES) return 0;
+      errno = err;
+      return -1;
+    }
+    close(cur);
+    cur = parent;
+    if (fstat(cur, &up) != 0) break;
+    if (up.st_dev == st.st_dev && up.st_ino == st.st_ino) { /* "/" is its own parent */
+      close(cur);
+      return 0;
+    }
+  }
+  int err = errno ? errno : ELOOP;
+  close(cur);
+  errno = err;
+  return -1;
+}
+
+/*
+ * Open a log the user named, as the user: its directory first (created with missing parents,
+ * symlinks in it followed as the user's shell would), checked to be outside pmond's own
+ * directories, then the file in that very directory (no path lookup in between to swap).
+ * Returns an fd, or -1 with *stage and errno.
+ */
+static int open_user_log(const struct spec *s, const char **stage) {
+  *stage = "log";
+  int err = make_parents(s->log);
+  if (err) {
+    errno = err;
+    return -1;
+  }
+  const char *slash = strrchr(s->log, '/');
+  if (!slash || !slash[1]) {
+    errno = EISDIR;
+    return -1;
+  }
+  char *dir = strndup(s->log, slash == s->log ? 1 : (size_t)(slash - s->log));
+  if (!dir) return -1;
+  int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  err = errno;
+  free(dir);
+  if (dfd < 0) {
+    errno = err;
+    return -1;
+  }
+  int inside = below_forbidden(s, dfd);
+  if (inside != 0) {
+    err = inside < 0 ? errno : EPERM;
+    if (inside > 0) *stage = "logdir";
+    close(dfd);
+    errno = err;
+    return -1;
+  }
+  /* O_NONBLOCK: a FIFO with no reader fails (ENXIO) instead of blocking; cleared once it is known a file. */
+  int fd = openat(dfd, slash + 1, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, 0640);
+  err = errno;
+  close(dfd);
+  errno = err;
+  return fd;
 }
 
 /* execve file, looking a bare name up in the PATH of envp (as execvp does, without running sh on ENOEXEC). */
@@ -296,11 +400,9 @@ static void __attribute__((noreturn)) run_child(const struct spec *s, int status
 
   /* Everything the user named is touched with the user's rights only. */
   if (strcmp(s->log_kind, "user") == 0) {
-    int err = make_parents(s->log);
-    if (err) fail_to(status, "log", err);
-    /* O_NONBLOCK: a FIFO with no reader fails (ENXIO) instead of blocking; cleared once it is known a file. */
-    int fd = open(s->log, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, 0640);
-    if (fd < 0) fail_to(status, "log", errno);
+    const char *stage;
+    int fd = open_user_log(s, &stage);
+    if (fd < 0) fail_to(status, stage, errno);
     struct stat st;
     if (fstat(fd, &st) != 0) fail_to(status, "log", errno);
     if (!S_ISREG(st.st_mode) || st.st_uid != s->uid) fail_to(status, "logowner", EPERM);

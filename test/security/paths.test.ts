@@ -142,6 +142,43 @@ describe('pmond\'s own directories and files are never handed to a user', { skip
     }
   });
 
+  test('--log through a symlink to logs_dir is refused too (the directory is compared, not the path)', async () => {
+    // Her default log, a file of hers in logs_dir...
+    const own = await asEve(['exec', '/bin/sleep', '--name', 'real', '--json', '--', '300']);
+    assert.equal(own.code, 0, own.stderr);
+    d.seenPids.add(JSON.parse(own.stdout).pid);
+    // ...reached again through ~/L -> logs_dir, which no string comparison sees.
+    const link = path.join(play, 'L');
+    fs.symlinkSync(d.logs, link);
+    fs.lchownSync(link, eve.uid, eve.gid);
+    const dataLink = path.join(play, 'D');
+    fs.symlinkSync(d.data, dataLink);
+    fs.lchownSync(dataLink, eve.uid, eve.gid);
+    try {
+      for (const args of [
+        ['-l', path.join(link, eve.name, 'real.log')],
+        ['-l', path.join(link, eve.name, 's1.log')],
+        ['-d', link],
+        ['-l', path.join(dataLink, 'x.log')],
+      ]) {
+        const r = await asEve(['exec', '/bin/sleep', '--name', 'sneak', ...args, '--', '300']);
+        assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+        if (!args[1]!.startsWith(dataLink)) assert.match(r.stderr, /inside pmond's own directory/, args.join(' '));
+      }
+      // A symlink to her own directory elsewhere is fine.
+      const mineLink = path.join(play, 'M');
+      fs.symlinkSync(play, mineLink);
+      fs.lchownSync(mineLink, eve.uid, eve.gid);
+      const ok = await asEve(['exec', '/bin/sleep', '--name', 'elsewhere', '-l', path.join(mineLink, 'sub', 'e.log'), '--json', '--', '300']);
+      assert.equal(ok.code, 0, ok.stderr);
+      d.seenPids.add(JSON.parse(ok.stdout).pid);
+      assert.ok(fs.existsSync(path.join(play, 'sub', 'e.log')));
+    } finally {
+      for (const n of ['real', 'elsewhere']) await asEve(['del', n, '-f']);
+      for (const l of [link, dataLink, path.join(play, 'M')]) fs.rmSync(l, { force: true });
+    }
+  });
+
   test('a process named pmond never gets pmond.log; its log is in the user\'s own directory', async () => {
     const own = path.join(d.logs, 'pmond.log');
     const before = fs.statSync(own);

@@ -70,7 +70,20 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGHUP', () => daemon.logger.info('received SIGHUP (ignored)'));
+  // A second defence against a terminal that became pmond's (every open of a user-named path is
+  // O_NOCTTY, so none should): the signals a terminal sends besides ^C must not stop or end pmond.
+  // A hangup of that terminal sends SIGHUP; ^Z sends SIGTSTP; reading or writing it from the
+  // background, SIGTTIN/SIGTTOU; ^\ SIGQUIT (a core dump). pmond never reads a terminal, so
+  // none of them asks anything of it: logged (a SIGHUP once per minute at most) and ignored.
+  // Handled in JS rather than SIG_IGN: Node resets every disposition at start.
+  let lastHup = 0;
+  process.on('SIGHUP', () => {
+    if (Date.now() - lastHup < 60_000) return;
+    lastHup = Date.now();
+    daemon.logger.info('received SIGHUP (ignored; pmond stops on SIGTERM)');
+  });
+  process.on('SIGQUIT', () => daemon.logger.info('received SIGQUIT (ignored; pmond stops on SIGTERM)'));
+  for (const sig of ['SIGTSTP', 'SIGTTIN', 'SIGTTOU'] as const) process.on(sig, () => undefined);
   process.on('SIGPIPE', () => undefined);
 }
 

@@ -223,7 +223,7 @@ export const COMMANDS: readonly CommandDef[] = [
   {
     name: 'del',
     aliases: ['delete'],
-    summary: 'Stop and delete a process (all: every process of yours)',
+    summary: 'Stop and delete a process, and the log pmond made for it in logs_dir (all: every process of yours)',
     args: [targetOrAll()],
     flags: [force],
     examples: ['del api', 'delete 3 -f', 'del all'],
@@ -259,7 +259,7 @@ export const COMMANDS: readonly CommandDef[] = [
   {
     name: 'drop',
     aliases: [],
-    summary: 'Stop and delete all your processes',
+    summary: 'Stop and delete all your processes (and the logs pmond made for them)',
     args: [],
     flags: [force],
     examples: ['drop', 'drop --force'],

@@ -6,6 +6,7 @@
  * request. While a request is in flight, pmond sends something at least every
  * ALIVE_MS; silence for `idleMs` means pmond is stopped or hung: UNAVAILABLE.
  */
+import { lstatSync } from 'node:fs';
 import * as net from 'node:net';
 import {
   encodeFrame,
@@ -24,6 +25,18 @@ import {
   type ErrorCode,
   type EventSource,
 } from '../protocol';
+
+/** How long a refused connection (socket file there, nobody listening) is tried again. */
+const REFUSED_RETRY_MS = 500;
+
+/** Whether a socket file is at path (lstat only: nothing is opened). */
+function socketExists(path: string): boolean {
+  try {
+    return lstatSync(path).isSocket();
+  } catch {
+    return false;
+  }
+}
 
 interface Pending {
   method: MethodName;
@@ -65,32 +78,55 @@ export class Client {
     socket.on('close', () => this.failAll(unavailable(`pmond at ${socketPath} closed the connection`)));
   }
 
-  /** Connect, or UNAVAILABLE (PERMISSION_DENIED) with a one-line hint. */
+  /**
+   * Connect, or UNAVAILABLE (PERMISSION_DENIED) with a one-line hint. A full listen backlog
+   * (EAGAIN: pmond is there but busy, perhaps under a connect flood) is retried until timeoutMs;
+   * a refusal with the socket file present (ECONNREFUSED: pmond starting or just gone) for
+   * REFUSED_RETRY_MS at most, so a pmond that is not running is still reported at once.
+   */
   static connect(socketPath: string, opts: ConnectOptions = {}): Promise<Client> {
     const { timeoutMs = 5000, idleMs = 10_000 } = opts;
+    const started = Date.now();
     return new Promise((resolve, reject) => {
-      const s = net.connect(socketPath);
+      let s: net.Socket | undefined;
+      let delay = 10;
+      let retry: NodeJS.Timeout | undefined;
       const timer = setTimeout(() => {
-        s.destroy();
+        clearTimeout(retry);
+        s?.destroy();
         reject(unavailable(`cannot reach pmond at ${socketPath} — timed out`));
       }, timeoutMs);
-      s.once('connect', () => {
-        clearTimeout(timer);
-        s.removeAllListeners('error');
-        try {
-          opts.verifyPeer?.(s);
-        } catch (e) {
-          s.destroy();
-          reject(e);
-          return;
-        }
-        resolve(new Client(s, socketPath, idleMs));
-      });
-      s.once('error', (e: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        if (e.code === 'EACCES') reject(new PmonError('PERMISSION_DENIED', `cannot reach pmond at ${socketPath}: permission denied`));
-        else reject(unavailable(`cannot reach pmond at ${socketPath} — is it running?`));
-      });
+      const attempt = (): void => {
+        const sock = net.connect(socketPath);
+        s = sock;
+        sock.once('connect', () => {
+          clearTimeout(timer);
+          sock.removeAllListeners('error');
+          try {
+            opts.verifyPeer?.(sock);
+          } catch (e) {
+            sock.destroy();
+            reject(e);
+            return;
+          }
+          resolve(new Client(sock, socketPath, idleMs));
+        });
+        sock.once('error', (e: NodeJS.ErrnoException) => {
+          sock.destroy();
+          const elapsed = Date.now() - started;
+          const again = e.code === 'EAGAIN' || (e.code === 'ECONNREFUSED' && elapsed < REFUSED_RETRY_MS && socketExists(socketPath));
+          if (again && elapsed + delay < timeoutMs) {
+            retry = setTimeout(attempt, delay);
+            delay = Math.min(delay * 2, 200);
+            return;
+          }
+          clearTimeout(timer);
+          if (e.code === 'EACCES') reject(new PmonError('PERMISSION_DENIED', `cannot reach pmond at ${socketPath}: permission denied`));
+          else if (e.code === 'EAGAIN') reject(unavailable(`cannot reach pmond at ${socketPath} — it accepts no connection (busy?)`));
+          else reject(unavailable(`cannot reach pmond at ${socketPath} — is it running?`));
+        });
+      };
+      attempt();
     });
   }
 

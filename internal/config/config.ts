@@ -77,6 +77,11 @@ const fileSchema = z
     hook_timeout: z.number().min(0.1).max(3600),
     /** Most hooks running at once; further ones wait in a bounded queue. */
     hook_concurrency: z.number().int().min(1).max(64),
+    /**
+     * How a hook gets the process JSON: as $1 (argv: readable by every local user in
+     * /proc/PID/cmdline while the hook runs) or on its stdin (stdin: no argument).
+     */
+    hook_payload: z.enum(['argv', 'stdin']),
     /** Largest request or reply frame, in bytes. */
     max_frame_bytes: z.number().int().min(1024).max(64 * 1024 * 1024),
     /** Most client connections at once. */
@@ -236,6 +241,7 @@ export function defaultsFor(ce: ConfigEnv): z.input<typeof fileSchema> {
     on_process_stop_exec: '',
     hook_timeout: 30,
     hook_concurrency: 4,
+    hook_payload: 'argv',
     max_frame_bytes: 1024 * 1024,
     max_connections: 256,
     idle_timeout: 60,

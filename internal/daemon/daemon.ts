@@ -14,9 +14,10 @@ import { detectCgroups } from '../process/cgroups';
 import { readBootId, scanMarked } from '../process/procfs';
 import { ExecServer } from '../process/exec-server';
 import { NativeReaper } from '../process/reaper';
-import { HelperSpawner } from '../process/spawner';
+import { dirIdentities, HelperSpawner } from '../process/spawner';
 import { GetentUserResolver } from '../process/users';
 import { failedPrecondition, invalidArgument, PmonError } from '../protocol/errors';
+import { LogReaders } from '../server/log-reader';
 import { Server } from '../server/server';
 import { openStore } from '../store/store';
 import { systemClock } from '../supervisor/clock';
@@ -82,7 +83,8 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
   ensureDir('logs_dir', config.logs_dir, 0o755);
   const daemonId = daemonIdFor(config.data_dir);
   // Before the table is opened: if it cannot be, the error names the children still running.
-  const marked = scanMarked(daemonId);
+  const scan = scanMarked(daemonId);
+  const marked = scan.marked;
   const logger = createLogger(config.logs_dir, config.log_level);
   const lock = acquireDaemonLock(config.data_dir);
   let store: Awaited<ReturnType<typeof openStore>>;
@@ -91,8 +93,10 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
   } catch (e) {
     lock.release();
     if (marked.length === 0 || !(e instanceof PmonError)) throw e;
-    const list = marked.map((m) => `pid ${m.pid} (${m.name})`).join(', ');
-    throw new PmonError(e.code, `${e.message}; ${marked.length} processes this pmond started still run and are left alone: ${list}`);
+    // Named by their markers, which any user can forge: a bounded list, each name as cut by scanMarked.
+    const shown = marked.slice(0, 20).map((m) => `pid ${m.pid} (${m.name}, uid ${m.uid})`);
+    if (marked.length > shown.length) shown.push(`and ${marked.length - shown.length} more`);
+    throw new PmonError(e.code, `${e.message}; ${marked.length} processes this pmond started still run and are left alone: ${shown.join(', ')}`);
   }
   const users = new GetentUserResolver();
   const reader = peerCredReader(native);
@@ -109,6 +113,10 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
     if (gid === null) throw invalidArgument(`${key}: group "${name}" does not exist`);
     return gid;
   };
+  const adminGid = await groupGid('admin_group', config.admin_group);
+  // Hooks about processes of root, of pmond's own user and of admin_group always have room in the
+  // queue (admin_group as the group database says at start: its gid as primary, or listed members).
+  const admins = new Set(config.admin_group ? await users.groupMembers(config.admin_group) : []);
   const hooks = new ExecHookRunner(
     {
       paths: hookPaths,
@@ -116,6 +124,8 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
       timeoutMs: config.hook_timeout * 1000,
       concurrency: config.hook_concurrency,
       maxQueued: 1000,
+      payload: config.hook_payload,
+      privileged: (o) => o.uid === 0 || o.uid === daemonUid || (adminGid !== null && o.gid === adminGid) || admins.has(o.user),
     },
     logger,
   );
@@ -126,6 +136,7 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
     execHelperPath(),
     (b) => native.memfd(b),
     execServer ? { exec: execServer, reaper: new NativeReaper(native) } : undefined,
+    dirIdentities([config.logs_dir, config.data_dir]),
   );
   logger.info(serverMode ? 'processes are started by the exec server' : 'processes are started by the one-shot exec helper (Linux < 5.3: no pidfd)');
   const supervisor = new Supervisor({
@@ -146,9 +157,9 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
     logger,
     config,
     peerCred: reader,
-    native,
+    logs: new LogReaders(execHelperPath(), (b) => native.memfd(b)),
     daemonUid,
-    adminGid: await groupGid('admin_group', config.admin_group),
+    adminGid,
     socketGid: await groupGid('socket_group', config.socket_group),
     version,
   });
@@ -159,13 +170,15 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
     lock.release();
     throw e;
   }
-  await supervisor.boot(marked);
+  await supervisor.boot(scan);
   logger.info(`pmond ${version} listening on ${config.socket_path} (pid ${process.pid}, uid ${daemonUid})`);
   return {
     logger,
     async shutdown(stopChildren) {
       logger.info(`pmond shutting down (${stopChildren ? 'stopping' : 'leaving'} children)`);
       await server.close();
+      // Queued hooks are dropped (one line); running ones have their hook_timeout, no more.
+      hooks.close();
       await supervisor.shutdown(stopChildren);
       await hooks.idle();
       execServer?.close();

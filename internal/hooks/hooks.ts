@@ -1,13 +1,26 @@
 /**
  * Event hooks: the configured executable runs with the process JSON as its
- * only argument ($1), through spawn (argv, never a shell), with only PATH in
- * its environment, in a session and process group of its own.
+ * only argument ($1) or, with `payload: 'stdin'`, on its stdin, through spawn
+ * (argv, never a shell), with only PATH in its environment, in a session and
+ * process group of its own. An argument is readable by every local user in
+ * /proc/PID/cmdline while the hook runs; stdin is not.
  *
  * - At most `concurrency` run at once with a bounded queue behind them, so a
  *   restart storm cannot fork without bound. A slot is taken when a hook is
  *   dequeued and given back exactly once: when its main process exits, or on
  *   whatever failure kept it from running (StrictModes refusal, a spawn that
  *   throws or emits 'error').
+ * - The queue is shared fairly. Hooks about a process of a privileged owner
+ *   (root, pmond's own user, admin_group: `privileged`) always have room and
+ *   run first; any other uid may hold at most a share of the queue (a tenth),
+ *   and all of them together leave that share free for the privileged. The
+ *   others are taken in turn, one uid after the other, so one user's flood of
+ *   restarts delays nobody else's hooks by more than one hook each.
+ * - A dropped hook costs one log line at most: the first drop of a minute is
+ *   logged, later ones are counted per uid and summed up once a minute
+ *   ("N hooks of uid U dropped").
+ * - close() (pmond's shutdown) drops what is queued, with one line saying how
+ *   many; hooks already running keep their hook_timeout, no more.
  * - `timeoutMs` after the hook started, its whole process group is killed
  *   with SIGKILL: the main process if it still runs, and whatever it left in
  *   its group (a backgrounded `sleep`) even when the main process has exited.
@@ -27,10 +40,19 @@ export type HookEvent = (typeof HOOK_EVENTS)[number];
 
 /** Runs hooks. */
 export interface HookRunner {
-  /** Queue the hook for event (no-op if none is configured). Never throws. */
+  /** Queue the hook for event (no-op if none is configured). Never throws. The payload's uid, gid and user name its owner. */
   fire(event: HookEvent, payload: Record<string, unknown>): void;
   /** Resolves when nothing is running or queued (tests, shutdown). */
   idle(): Promise<void>;
+  /** Shutdown: drop the queued hooks (logged once, with their number), start no more; running ones keep their timeout. */
+  close(): void;
+}
+
+/** Who a hook is about: the owner of its process, from the payload. */
+export interface HookOwner {
+  uid: number;
+  gid: number;
+  user: string;
 }
 
 export interface HookOptions {
@@ -38,8 +60,17 @@ export interface HookOptions {
   paths: Partial<Record<HookEvent, string>>;
   timeoutMs: number;
   concurrency: number;
-  /** Most hooks waiting; beyond that new ones are dropped (and logged). */
+  /** Most hooks waiting; beyond that (or beyond a uid's share of it) new ones are dropped (and counted). */
   maxQueued: number;
+  /** Whether hooks of this owner always have room and go first (root, admins); default: uid 0. */
+  privileged?: (owner: HookOwner) => boolean;
+  /** How often drops are summed up in the log (ms); a minute unless a test says otherwise. */
+  dropSummaryMs?: number;
+  /**
+   * Where the JSON goes: 'argv' ($1, the documented default; every local user can read it in
+   * /proc/PID/cmdline while the hook runs) or 'stdin' (written to the hook's stdin, no argument).
+   */
+  payload?: 'argv' | 'stdin';
   /** Checked before every run (StrictModes for a root pmond); throws to refuse. */
   check?: (file: string) => void;
 }
@@ -55,6 +86,11 @@ const LINGER_POLL_MS = 100;
 /** How often a killed group is checked (and killed again) until it is empty, and for how long at most. */
 const KILL_POLL_MS = 20;
 const KILL_GIVE_UP_MS = 10_000;
+/** How often dropped hooks are summed up in the log. */
+const DROP_SUMMARY_MS = 60_000;
+/** The part of the queue one unprivileged uid may fill (and that stays free for the privileged). */
+const SHARE_DIVISOR = 10;
+
 /** An array whose elements would have to be cut below this many bytes each loses its tail elements instead. */
 const ELEMENT_FLOOR_BYTES = 256;
 
@@ -227,6 +263,8 @@ interface Job {
   file: string;
   json: string;
   name: unknown;
+  /** The owner's uid (-1 when the payload names none). */
+  uid: number;
 }
 
 export class ExecHookRunner implements HookRunner {
@@ -234,18 +272,32 @@ export class ExecHookRunner implements HookRunner {
   private running = 0;
   /** Hooks started whose log line or process group is not settled yet (may outlive their slot). */
   private unsettled = 0;
-  private queue: Job[] = [];
+  /** Queued hooks of privileged owners: always room, always first. */
+  private privileged: Job[] = [];
+  /** Queued hooks of every other owner, per uid; Map order is the turn order. */
+  private perUid = new Map<number, Job[]>();
+  /** Queued hooks of other owners, in all. */
+  private othersQueued = 0;
   private idleWaiters: Array<() => void> = [];
   private pumping = false;
+  private closed = false;
+  /** Drops per uid not logged yet, and the timer that sums them up. */
+  private drops = new Map<number, number>();
+  private dropTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly opts: HookOptions,
     private readonly log: Logger,
   ) {}
 
+  /** How many hooks one unprivileged uid may have queued. */
+  private get share(): number {
+    return Math.max(1, Math.floor(this.opts.maxQueued / SHARE_DIVISOR));
+  }
+
   fire(event: HookEvent, payload: Record<string, unknown>): void {
     const file = this.opts.paths[event];
-    if (!file) return;
+    if (!file || this.closed) return;
     const name = payload.name;
     let json: string;
     try {
@@ -254,11 +306,28 @@ export class ExecHookRunner implements HookRunner {
       this.warn(event, file, name, `payload not serializable: ${(e as Error).message}`);
       return;
     }
-    if (this.running >= this.opts.concurrency && this.queue.length >= this.opts.maxQueued) {
-      this.warn(event, file, name, `queue full (${this.opts.maxQueued}); dropped`);
-      return;
+    const owner: HookOwner = {
+      uid: typeof payload.uid === 'number' ? payload.uid : -1,
+      gid: typeof payload.gid === 'number' ? payload.gid : -1,
+      user: typeof payload.user === 'string' ? payload.user : '',
+    };
+    const job: Job = { event, file, json, name, uid: owner.uid };
+    const max = this.opts.maxQueued;
+    const queued = this.privileged.length + this.othersQueued;
+    const slotFree = this.running < this.opts.concurrency && queued === 0;
+    if ((this.opts.privileged ?? ((o: HookOwner) => o.uid === 0))(owner)) {
+      if (!slotFree && queued >= max) return this.drop(job, `queue full (${max})`);
+      this.privileged.push(job);
+    } else {
+      const mine = this.perUid.get(owner.uid);
+      // A tenth of the queue stays free for privileged owners (none when the queue is tiny).
+      const forOthers = max - Math.floor(max / SHARE_DIVISOR);
+      if (!slotFree && (mine?.length ?? 0) >= this.share) return this.drop(job, `uid ${owner.uid} has ${mine!.length} hooks queued, its share of the queue`);
+      if (!slotFree && this.othersQueued >= forOthers) return this.drop(job, `queue full (${this.othersQueued} of ${max} for unprivileged owners)`);
+      if (mine) mine.push(job);
+      else this.perUid.set(owner.uid, [job]);
+      this.othersQueued++;
     }
-    this.queue.push({ event, file, json, name });
     this.pump();
   }
 
@@ -268,8 +337,59 @@ export class ExecHookRunner implements HookRunner {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const n = this.privileged.length + this.othersQueued;
+    this.privileged = [];
+    this.perUid.clear();
+    this.othersQueued = 0;
+    this.summarizeDrops();
+    clearTimeout(this.dropTimer);
+    if (n) this.log.warn(`shutting down: ${n} queued hooks dropped (running ones get hook_timeout at most)`);
+    this.wakeIdle();
+  }
+
+  /** Not run: the first drop in a minute is logged at once, the rest are counted per uid and summed up. */
+  private drop(job: Job, why: string): void {
+    if (!this.dropTimer) {
+      const every = this.opts.dropSummaryMs ?? DROP_SUMMARY_MS;
+      this.warn(job.event, job.file, job.name, `${why}; dropped (further drops are summed up once a minute)`);
+      const tick = (): void => {
+        this.dropTimer = this.summarizeDrops() ? setTimeout(tick, every) : undefined;
+        this.dropTimer?.unref();
+      };
+      this.dropTimer = setTimeout(tick, every);
+      this.dropTimer.unref();
+      return;
+    }
+    this.drops.set(job.uid, (this.drops.get(job.uid) ?? 0) + 1);
+  }
+
+  /** One line per uid with drops not logged yet; whether there were any. */
+  private summarizeDrops(): boolean {
+    const any = this.drops.size > 0;
+    for (const [uid, n] of this.drops) this.log.warn(`${n} hooks of uid ${uid} dropped (the hook queue, or that uid's share of it, was full)`);
+    this.drops.clear();
+    return any;
+  }
+
+  /** The next hook to run: a privileged one, else the head of the next uid's queue in turn. */
+  private dequeue(): Job | undefined {
+    const p = this.privileged.shift();
+    if (p) return p;
+    for (const [uid, jobs] of this.perUid) {
+      const job = jobs.shift()!;
+      this.perUid.delete(uid);
+      if (jobs.length) this.perUid.set(uid, jobs); // to the back of the turn order
+      this.othersQueued--;
+      return job;
+    }
+    return undefined;
+  }
+
   private isIdle(): boolean {
-    return this.running === 0 && this.queue.length === 0 && this.unsettled === 0;
+    return this.running === 0 && this.privileged.length === 0 && this.othersQueued === 0 && this.unsettled === 0;
   }
 
   private wakeIdle(): void {
@@ -285,8 +405,9 @@ export class ExecHookRunner implements HookRunner {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      while (this.running < this.opts.concurrency && this.queue.length) {
-        const job = this.queue.shift()!;
+      while (!this.closed && this.running < this.opts.concurrency) {
+        const job = this.dequeue();
+        if (!job) break;
         this.running++;
         let released = false;
         const release = (): void => {
@@ -321,13 +442,19 @@ export class ExecHookRunner implements HookRunner {
     }
     const started = Date.now();
     let child: ChildProcess;
+    const viaStdin = this.opts.payload === 'stdin';
     try {
-      child = spawn(file, [json], {
+      child = spawn(file, viaStdin ? [] : [json], {
         detached: true, // setsid(): a session and process group of its own, killed as one
         shell: false,
-        stdio: ['ignore', 'ignore', 'pipe'],
+        stdio: [viaStdin ? 'pipe' : 'ignore', 'ignore', 'pipe'],
         env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
       });
+      if (viaStdin) {
+        // Written asynchronously: a hook that never reads its stdin costs pmond nothing (EPIPE ignored).
+        child.stdin?.on('error', () => undefined);
+        child.stdin?.end(json);
+      }
     } catch (e) {
       this.warn(event, file, name, `${errCode(e)} (spawn threw)`);
       release();

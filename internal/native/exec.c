@@ -19,12 +19,17 @@
  *                         itself (a pidfd reaper, internal/native/native.c).
  *   pmon3-exec            One-shot: the spec on fd 3 (a memfd), failures on fd 4;
  *                         the helper becomes the program (no cgroup). pmond uses
- *                         it where the server cannot be used (no pidfd: Linux < 5.3).
+ *                         it where the server cannot be used (no pidfd: Linux < 5.3),
+ *                         and to start log readers.
+ *   pmon3-exec --read     A log reader, run as a process's user through one-shot
+ *                         mode: opens, stats and reads files for `log` and `logf`
+ *                         (see read_serve).
  *
  * What a program's process does, in order (run_child):
  *   1. (server mode) setsid: a session and process group of its own;
- *   2. drop privileges: setgroups, setgid, setuid, and check that they stuck
- *      (and that uid 0 cannot be regained); an unprivileged pmond may only run
+ *   2. drop privileges: setgroups, setgid, setuid, every capability (also those
+ *      securebits would keep, and ambient ones), and check that they stuck (and
+ *      that uid 0 cannot be regained); an unprivileged pmond may only run
  *      processes as itself;
  *   3. as the user: open the log it named (O_NOFOLLOW, created with missing
  *      parents; it must be a regular file the user owns) as stdout and stderr;
@@ -36,18 +41,21 @@
  * Later features (LISTEN_PID, rlimits) belong in run_child, between 2 and 3.
  *
  * Spec: NUL-terminated strings, in this order:
- *   "pmon3-exec/2", uid, gid, ngroups, group..., cgroup (a directory, "" = none),
+ *   "pmon3-exec/3", uid, gid, ngroups, group..., cgroup (a directory, "" = none),
  *   log kind ("" = keep fds 1 and 2, "daemon" = in pmond's logs_dir, "user" = named
- *   by the user), log path, cwd, file, argc, argv..., envc, env...
+ *   by the user), log path, cwd, file, argc, argv..., envc, env..., then the
+ *   directories a "user" log may not be in, "DEV:INO,DEV:INO" (pmond's logs_dir and
+ *   data_dir; "" = none).
  * Server requests: 4-byte little-endian length, then "ID\0" and the spec.
  * Server replies: 4-byte little-endian length, then "ID ok PID" or
  *   "ID fail PID STAGE ERRNO MESSAGE" (PID 0: no process was made).
  * One-shot failures: "STAGE ERRNO MESSAGE\n" on fd 4, then exit 127 (126 when the
  * file exists but cannot be executed, as shells do); EOF without a byte: exec'd.
- * STAGE is one of: spec, cgroup, clone, setsid, groups, gid, uid, verify, log,
- * logowner, chdir, exec (a path), path (a bare name looked up in PATH), timeout
- * (the program had not exec'd within 10 s and was killed: its cwd, binary or log
- * is on a file system that does not answer).
+ * STAGE is one of: spec, cgroup, clone, setsid, groups, gid, uid, caps, verify, log,
+ * logdir (a user's log inside pmond's own directories), logowner, chdir, exec (a
+ * path), path (a bare name looked up in PATH), timeout (the program had not exec'd
+ * within 10 s and was killed: its cwd, binary or log is on a file system that does
+ * not answer).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -56,6 +64,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <time.h>
+#include <linux/capability.h>
 #include <linux/sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -106,6 +115,10 @@ struct spec {
   const char *file;
   char **argv;
   char **envp;
+  /* Directories (st_dev, st_ino) a "user" log may not be under. */
+  int nforbid;
+  dev_t forbid_dev[8];
+  ino_t forbid_ino[8];
 };
 
 struct cursor {
@@ -139,7 +152,7 @@ static int parse_spec(char *buf, size_t len, struct spec *s) {
   long v;
   memset(s, 0, sizeof *s);
   const char *tag = next(&c);
-  if (!tag || strcmp(tag, "pmon3-exec/2") != 0) return EPROTO;
+  if (!tag || strcmp(tag, "pmon3-exec/3") != 0) return EPROTO;
   if (number(&c, 0, 0x7fffffff, &v)) return EINVAL;
   s->uid = (uid_t)v;
   if (number(&c, 0, 0x7fffffff, &v)) return EINVAL;
@@ -165,6 +178,17 @@ static int parse_spec(char *buf, size_t len, struct spec *s) {
   if (!s->envp) return ENOMEM;
   for (long i = 0; i < envc; i++)
     if (!(s->envp[i] = (char *)next(&c))) return EINVAL;
+  const char *forbid = next(&c);
+  if (!forbid) return EINVAL;
+  while (*forbid) {
+    char *end;
+    if (s->nforbid == 8) return EINVAL;
+    s->forbid_dev[s->nforbid] = (dev_t)strtoull(forbid, &end, 10);
+    if (*end != ':') return EINVAL;
+    s->forbid_ino[s->nforbid++] = (ino_t)strtoull(end + 1, &end, 10);
+    if (*end != ',' && *end) return EINVAL;
+    forbid = *end ? end + 1 : end;
+  }
   if (c.pos != c.len) return EINVAL;
   if (*s->log_kind && strcmp(s->log_kind, "daemon") != 0 && strcmp(s->log_kind, "user") != 0) return EINVAL;
   return 0;
@@ -194,6 +218,92 @@ static int make_parents(const char *path) {
   }
   free(p);
   return 0;
+}
+
+/*
+ * Whether directory dfd is one of the forbidden directories or below one, asked of the file
+ * system itself (its ".." chain, st_dev and st_ino), not of a path: a symlink, a bind mount or
+ * /proc/self/cwd cannot hide pmond's logs_dir. Returns 0 (outside), 1 (inside), or -1 with errno.
+ * A ".." the user may not look up (EACCES) ends the walk as "outside": pmond's directories
+ * (0755) and every directory under them can be searched by anyone, so nothing above a closed
+ * one leads into them. Run as the user.
+ */
+static int below_forbidden(const struct spec *s, int dfd) {
+  if (s->nforbid == 0) return 0;
+  int cur = dup(dfd);
+  if (cur < 0) return -1;
+  for (int depth = 0; depth < 4096; depth++) {
+    struct stat st, up;
+    if (fstat(cur, &st) != 0) break;
+    for (int i = 0; i < s->nforbid; i++) {
+      if (st.st_dev == s->forbid_dev[i] && st.st_ino == s->forbid_ino[i]) {
+        close(cur);
+        return 1;
+      }
+    }
+    int parent = openat(cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (parent < 0) {
+      int err = errno;
+      close(cur);
+      if (err == EACCES) return 0;
+      errno = err;
+      return -1;
+    }
+    close(cur);
+    cur = parent;
+    if (fstat(cur, &up) != 0) break;
+    if (up.st_dev == st.st_dev && up.st_ino == st.st_ino) { /* "/" is its own parent */
+      close(cur);
+      return 0;
+    }
+  }
+  int err = errno ? errno : ELOOP;
+  close(cur);
+  errno = err;
+  return -1;
+}
+
+/*
+ * Open a log the user named, as the user: its directory first (created with missing parents,
+ * symlinks in it followed as the user's shell would), checked to be outside pmond's own
+ * directories, then the file in that very directory (no path lookup in between to swap).
+ * Returns an fd, or -1 with *stage and errno.
+ */
+static int open_user_log(const struct spec *s, const char **stage) {
+  *stage = "log";
+  int err = make_parents(s->log);
+  if (err) {
+    errno = err;
+    return -1;
+  }
+  const char *slash = strrchr(s->log, '/');
+  if (!slash || !slash[1]) {
+    errno = EISDIR;
+    return -1;
+  }
+  char *dir = strndup(s->log, slash == s->log ? 1 : (size_t)(slash - s->log));
+  if (!dir) return -1;
+  int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  err = errno;
+  free(dir);
+  if (dfd < 0) {
+    errno = err;
+    return -1;
+  }
+  int inside = below_forbidden(s, dfd);
+  if (inside != 0) {
+    err = inside < 0 ? errno : EPERM;
+    if (inside > 0) *stage = "logdir";
+    close(dfd);
+    errno = err;
+    return -1;
+  }
+  /* O_NONBLOCK: a FIFO with no reader fails (ENXIO) instead of blocking; cleared once it is known a file. */
+  int fd = openat(dfd, slash + 1, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, 0640);
+  err = errno;
+  close(dfd);
+  errno = err;
+  return fd;
 }
 
 /* execve file, looking a bare name up in the PATH of envp (as execvp does, without running sh on ENOEXEC). */
@@ -270,16 +380,29 @@ static void __attribute__((noreturn)) run_child(const struct spec *s, int status
   gid_t rg, eg, sg;
   if (getresuid(&r, &e, &sv) != 0 || r != s->uid || e != s->uid || sv != s->uid) fail_to(status, "verify", EPERM);
   if (getresgid(&rg, &eg, &sg) != 0 || rg != s->gid || eg != s->gid || sg != s->gid) fail_to(status, "verify", EPERM);
-  if (s->uid != 0 && (syscall(SYS_setresuid, -1, 0, -1) == 0 || syscall(SYS_setresuid, 0, -1, -1) == 0))
-    fail_to(status, "verify", EPERM);
+  if (s->uid != 0) {
+    /*
+     * No capability reaches what the user controls. setresuid to a non-zero uid clears them,
+     * unless pmond was given securebits that keep them (SECBIT_KEEP_CAPS, SECBIT_NO_SETUID_FIXUP:
+     * a service manager's setting, inherited here): then the log open and chdir below would run
+     * with root's capabilities. Cleared explicitly (ambient too), then checked.
+     */
+    struct __user_cap_header_struct head = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct caps[_LINUX_CAPABILITY_U32S_3];
+    memset(caps, 0, sizeof caps);
+    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    if (syscall(SYS_capset, &head, caps) != 0) fail_to(status, "caps", errno);
+    if (syscall(SYS_capget, &head, caps) != 0) fail_to(status, "caps", errno);
+    for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
+      if (caps[i].effective || caps[i].permitted || caps[i].inheritable) fail_to(status, "verify", EPERM);
+    if (syscall(SYS_setresuid, -1, 0, -1) == 0 || syscall(SYS_setresuid, 0, -1, -1) == 0) fail_to(status, "verify", EPERM);
+  }
 
   /* Everything the user named is touched with the user's rights only. */
   if (strcmp(s->log_kind, "user") == 0) {
-    int err = make_parents(s->log);
-    if (err) fail_to(status, "log", err);
-    /* O_NONBLOCK: a FIFO with no reader fails (ENXIO) instead of blocking; cleared once it is known a file. */
-    int fd = open(s->log, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, 0640);
-    if (fd < 0) fail_to(status, "log", errno);
+    const char *stage;
+    int fd = open_user_log(s, &stage);
+    if (fd < 0) fail_to(status, stage, errno);
     struct stat st;
     if (fstat(fd, &st) != 0) fail_to(status, "log", errno);
     if (!S_ISREG(st.st_mode) || st.st_uid != s->uid) fail_to(status, "logowner", EPERM);
@@ -547,6 +670,107 @@ static int serve(void) {
   }
 }
 
+/* ---------------------------------------------------------------- the log reader */
+
+/*
+ * pmon3-exec --read: pmond's reader of one process's log, run AS that process's user (pmond
+ * starts it through the one-shot mode, so groups, gid, uid and capabilities are dropped and
+ * checked first): it can open only what the user could, and a file system that never answers
+ * holds only this process, which pmond kills at its deadline. One request at a time on fd 0,
+ * each answered on fd 1; both framed by a 4-byte little-endian length:
+ *   "O PATH"          open read-only (O_NOFOLLOW, O_NONBLOCK: a FIFO does not wait for a writer,
+ *                     O_NOCTTY) and fstat -> "ok FD MODE UID SIZE INO" | "err ERRNO"
+ *   "S FD"            fstat                -> "ok SIZE INO" | "err ERRNO"
+ *   "R FD OFFSET LEN" pread <= LEN bytes   -> "ok N\n" and the N bytes | "err ERRNO"
+ *   "C FD"            close                -> "ok" | "err ERRNO"
+ * EOF on fd 0 ends it. pmond checks what was opened (a regular file of the user's).
+ */
+#define READ_MAX (1024 * 1024)
+#define READ_REQUEST_MAX 8192
+
+static int read_reply(const char *head, const char *data, size_t n) {
+  size_t hl = strlen(head);
+  uint32_t len = (uint32_t)(hl + n);
+  if (write_full(1, &len, 4) != 0 || write_full(1, head, hl) != 0) return -1;
+  return n ? write_full(1, data, n) : 0;
+}
+
+static int read_fail(int err) {
+  char head[32];
+  snprintf(head, sizeof head, "err %d", err);
+  return read_reply(head, NULL, 0);
+}
+
+/* An fd this reader opened: never its own stdio. */
+static int reader_fd(const char *s, int *fd) {
+  char *end;
+  long v = strtol(s, &end, 10);
+  if (end == s || v < 3 || v > INT_MAX) return -1;
+  *fd = (int)v;
+  return 0;
+}
+
+static int read_one(char *req, size_t len, char *buf) {
+  req[len] = '\0';
+  if (len < 2 || req[1] != ' ' || strlen(req) != len) return read_fail(EINVAL);
+  char *arg = req + 2;
+  struct stat st;
+  char head[160];
+  int fd;
+  switch (req[0]) {
+    case 'O':
+      fd = open(arg, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+      if (fd < 0) return read_fail(errno);
+      if (fstat(fd, &st) != 0) {
+        int err = errno;
+        close(fd);
+        return read_fail(err);
+      }
+      snprintf(head, sizeof head, "ok %d %u %u %lld %llu", fd, (unsigned)st.st_mode, (unsigned)st.st_uid, (long long)st.st_size,
+               (unsigned long long)st.st_ino);
+      return read_reply(head, NULL, 0);
+    case 'S':
+      if (reader_fd(arg, &fd) != 0) return read_fail(EBADF);
+      if (fstat(fd, &st) != 0) return read_fail(errno);
+      snprintf(head, sizeof head, "ok %lld %llu", (long long)st.st_size, (unsigned long long)st.st_ino);
+      return read_reply(head, NULL, 0);
+    case 'R': {
+      char *p = arg, *end;
+      if (reader_fd(p, &fd) != 0) return read_fail(EBADF);
+      p = strchr(p, ' ');
+      if (!p) return read_fail(EINVAL);
+      long long off = strtoll(p + 1, &end, 10);
+      long long want = end && *end == ' ' ? strtoll(end + 1, NULL, 10) : -1;
+      if (off < 0 || want < 0) return read_fail(EINVAL);
+      if (want > READ_MAX) want = READ_MAX;
+      ssize_t n;
+      do n = pread(fd, buf, (size_t)want, (off_t)off);
+      while (n < 0 && errno == EINTR);
+      if (n < 0) return read_fail(errno);
+      snprintf(head, sizeof head, "ok %zd\n", n);
+      return read_reply(head, buf, (size_t)n);
+    }
+    case 'C':
+      if (reader_fd(arg, &fd) != 0) return read_fail(EBADF);
+      if (close(fd) != 0) return read_fail(errno);
+      return read_reply("ok", NULL, 0);
+    default:
+      return read_fail(EINVAL);
+  }
+}
+
+static int read_serve(void) {
+  char *buf = malloc(READ_MAX);
+  char req[READ_REQUEST_MAX + 1];
+  if (!buf) return 1;
+  for (;;) {
+    uint32_t len;
+    if (read_full(0, &len, 4) != 0) return 0; /* pmond closed it: done */
+    if (len > READ_REQUEST_MAX || read_full(0, req, len) != 0) return 1;
+    if (read_one(req, len, buf) != 0) return 0; /* pmond is gone */
+  }
+}
+
 /* ---------------------------------------------------------------- one-shot */
 
 static int one_shot(void) {
@@ -587,6 +811,7 @@ static int one_shot(void) {
 
 int main(int argc, char **argv) {
   if (argc == 2 && strcmp(argv[1], "--server") == 0) return serve();
+  if (argc == 2 && strcmp(argv[1], "--read") == 0) return read_serve();
   if (argc > 1) return 2;
   return one_shot();
 }

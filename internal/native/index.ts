@@ -23,9 +23,16 @@ export interface Native {
   getPeerCred(fd: number): PeerCred;
   /**
    * open(2) with the filesystem rights of uid/gid/groups (this thread only, for this one call);
-   * throws an Error with `code` (ENOENT, EACCES, ELOOP...) as Node's fs does. O_CLOEXEC is added.
+   * throws an Error with `code` (ENOENT, EACCES, ELOOP...) as Node's fs does. O_CLOEXEC and O_NOCTTY
+   * are always added (a terminal never becomes pmond's controlling terminal).
    */
   openAs(file: string, flags: number, mode: number, uid: number, gid: number, groups: number[]): number;
+  /**
+   * Whether openAs refuses to follow /proc magic links (openat2 RESOLVE_NO_MAGICLINKS, Linux 5.6+).
+   * Without it, openAs still opens with no effective capability, so another user's magic links
+   * stay shut (the ptrace check fails), only the user's own are followed.
+   */
+  magicLinksRefused: boolean;
   /** Whether fd reports POLLERR or POLLHUP now (e.g. a pipe whose reader has gone). */
   pollErr(fd: number): boolean;
   /** An anonymous in-memory file (memfd, close-on-exec) holding data, positioned at its start. */

@@ -9,6 +9,13 @@
  *                                          call and switched back. Raw syscalls, not glibc's wrappers:
  *                                          glibc broadcasts setgroups/setuid to every thread of the
  *                                          process, and libuv's pool threads must keep root's rights.
+ *                                          The open runs without effective capabilities and,
+ *                                          where openat2 exists (magicLinksRefused), follows no
+ *                                          /proc magic link. Always O_NOCTTY: pmond is a session
+ *                                          leader without a terminal (systemd, setsid), and a
+ *                                          terminal it opened without it would become its
+ *                                          controlling terminal, driven (^C, ^Z, hangup) by
+ *                                          whoever holds the master.
  *   pollErr(fd) -> boolean                 whether fd reports POLLERR/POLLHUP now (a pipe whose
  *                                          reader is gone: `pmon3 logf x | head -1`).
  *   memfd(buffer) -> fd                    an anonymous in-memory file holding buffer, read from
@@ -39,6 +46,25 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <node_api.h>
+#include <linux/capability.h>
+#if defined(__has_include)
+#if __has_include(<linux/openat2.h>)
+#include <linux/openat2.h>
+#endif
+#endif
+#ifndef RESOLVE_NO_MAGICLINKS
+/* Headers older than Linux 5.6: the ABI is fixed, so declare it here. */
+#include <stdint.h>
+struct open_how {
+  uint64_t flags;
+  uint64_t mode;
+  uint64_t resolve;
+};
+#define RESOLVE_NO_MAGICLINKS 0x02
+#endif
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -135,6 +161,41 @@ static int set_fsid(const struct fsid *id) {
   return 0;
 }
 
+/*
+ * open(2) that follows no magic link: /proc/PID/cwd, /root and /fd/N jump straight to their
+ * target, past every directory on the way (a user's 0700 home). openat2 RESOLVE_NO_MAGICLINKS
+ * where the kernel has it (Linux 5.6+); a plain open where it answers ENOSYS (then the dropped
+ * capabilities alone keep another user's magic links shut; pmond says so at start).
+ */
+static int open_no_magic(const char *path, int flags, mode_t mode) {
+  struct open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = (uint64_t)(unsigned)flags;
+  how.mode = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? mode : 0;
+  how.resolve = RESOLVE_NO_MAGICLINKS;
+  int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+  if (fd >= 0 || errno != ENOSYS) return fd;
+  return open(path, flags, mode);
+}
+
+/* This thread's capability sets (capget/capset on tid 0 act on the calling thread only). */
+struct caps {
+  struct __user_cap_header_struct head;
+  struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+};
+
+static int get_caps(struct caps *c) {
+  memset(c, 0, sizeof *c);
+  c->head.version = _LINUX_CAPABILITY_VERSION_3;
+  return (int)syscall(SYS_capget, &c->head, c->data);
+}
+
+static int set_caps(struct caps *c) {
+  c->head.version = _LINUX_CAPABILITY_VERSION_3;
+  c->head.pid = 0;
+  return (int)syscall(SYS_capset, &c->head, c->data);
+}
+
 static napi_value open_as(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value argv[6];
@@ -156,9 +217,10 @@ static napi_value open_as(napi_env env, napi_callback_info info) {
   if (n > MAX_GROUPS) return throw_errno(env, "openAs", EINVAL);
 
   int fd, err = 0;
+  flags |= O_CLOEXEC | O_NOCTTY;
   if (geteuid() != 0 || uid == 0) {
     /* Nothing to switch: an unprivileged pmond has only its own rights, and uid 0 is root's own. */
-    fd = open(path, flags | O_CLOEXEC, (mode_t)mode);
+    fd = open_no_magic(path, flags, (mode_t)mode);
     err = errno;
   } else {
     struct fsid user = {uid, gid, (int)n, calloc(n + 1, sizeof(gid_t))};
@@ -177,11 +239,28 @@ static napi_value open_as(napi_env env, napi_callback_info info) {
       napi_get_value_uint32(env, g, &v);
       user.groups[i] = (gid_t)v;
     }
-    err = set_fsid(&user);
+    /*
+     * The user's rights are more than an fsuid: the open runs with no effective capability.
+     * A changed fsuid clears only the file-system ones (and not even those under securebits
+     * SECBIT_NO_SETUID_FIXUP); CAP_SYS_PTRACE would pass the ptrace check that guards another
+     * user's /proc/PID/cwd, /root and /fd. Dropped after the fsid switch (which needs
+     * CAP_SETUID/CAP_SETGID), raised again before switching back.
+     */
+    struct caps root_caps, none;
+    if (get_caps(&root_caps) != 0) err = errno;
+    else err = set_fsid(&user);
     fd = -1;
     if (err == 0) {
-      fd = open(path, flags | O_CLOEXEC, (mode_t)mode);
-      err = fd < 0 ? errno : 0;
+      none = root_caps;
+      for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; i++) none.data[i].effective = 0;
+      if (set_caps(&none) != 0) {
+        err = errno;
+      } else {
+        fd = open_no_magic(path, flags, (mode_t)mode);
+        err = fd < 0 ? errno : 0;
+        /* Back to root's capabilities. If that fails this thread would go on without them: stop. */
+        if (set_caps(&root_caps) != 0) abort();
+      }
     }
     /* Back to root's rights. If that fails this thread would go on with the wrong identity: stop. */
     if (set_fsid(&saved) != 0) abort();
@@ -369,6 +448,13 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "getPeerCred", fn);
   napi_create_function(env, "openAs", NAPI_AUTO_LENGTH, open_as, NULL, &fn);
   napi_set_named_property(env, exports, "openAs", fn);
+  /* Whether openAs refuses magic links (openat2 there): the probe opens "/" and closes it. */
+  struct open_how how;
+  memset(&how, 0, sizeof how);
+  int probe = (int)syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof how);
+  if (probe >= 0) close(probe);
+  napi_get_boolean(env, probe >= 0 || errno != ENOSYS, &fn);
+  napi_set_named_property(env, exports, "magicLinksRefused", fn);
   napi_create_function(env, "pollErr", NAPI_AUTO_LENGTH, poll_err, NULL, &fn);
   napi_set_named_property(env, exports, "pollErr", fn);
   napi_create_function(env, "memfd", NAPI_AUTO_LENGTH, mem_fd, NULL, &fn);

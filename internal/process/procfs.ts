@@ -4,6 +4,8 @@
  * to somebody else.
  */
 import * as fs from 'node:fs';
+import { MAX_NAME } from '../protocol/methods';
+import { MAX_PROCESS_ID } from '../store/schema';
 
 /**
  * Start time of a pid in clock ticks since boot (field 22 of /proc/PID/stat),
@@ -87,15 +89,35 @@ export interface Marked {
   token: string | null;
 }
 
+/** A PMON3_PROCESS_ID pmond could have written: 1 to MAX_PROCESS_ID, plain digits. */
+const MARKED_ID = /^[1-9]\d{0,9}$/;
+
+/** What scanMarked found. */
+export interface MarkedScan {
+  /** Processes whose markers pmond could have written. */
+  marked: Marked[];
+  /** Processes carrying the daemon id with markers pmond never writes (forged): pid and uid. */
+  malformed: Array<{ pid: number; uid: number | null }>;
+}
+
 /**
  * Every live process whose initial environment (/proc/PID/environ, readable
  * for our own uid, or any as root) carries PMON3_DAEMON_ID=daemonId: the
  * children of the pmond owning this data_dir, whatever its table says. One
  * walk of /proc, done at start-up.
+ *
+ * Markers are claims, not facts: the daemon id is in the environment of every
+ * user's own children, so any user can start a process that carries it, with
+ * any id and name. Only an id pmond could have handed out is taken (digits,
+ * 1 to MAX_PROCESS_ID); the name is cut to what a name can be. What a marked
+ * process may then obtain (adoption by the row of its own uid only, ids
+ * reserved only for root's and pmond's own processes) is decided by the
+ * supervisor's boot.
  */
-export function scanMarked(daemonId: string): Marked[] {
+export function scanMarked(daemonId: string): MarkedScan {
   const needle = Buffer.from(`PMON3_DAEMON_ID=${daemonId}\0`);
   const out: Marked[] = [];
+  const malformed: MarkedScan['malformed'] = [];
   for (const pid of allPids()) {
     let env: Buffer;
     try {
@@ -110,13 +132,19 @@ export function scanMarked(daemonId: string): Marked[] {
       const eq = kv.indexOf('=');
       if (eq > 0 && kv.startsWith('PMON3_')) vars.set(kv.slice(0, eq), kv.slice(eq + 1));
     }
-    const processId = Number(vars.get('PMON3_PROCESS_ID'));
+    const rawId = vars.get('PMON3_PROCESS_ID') ?? '';
     const startTime = readStartTime(pid);
     const uid = readUid(pid);
-    if (!Number.isInteger(processId) || startTime === null || uid === null) continue;
-    out.push({ pid, startTime, uid, processId, name: vars.get('PMON3_PROCESS_NAME') ?? '', token: vars.get('PMON3_SPAWN_TOKEN') ?? null });
+    if (startTime === null) continue; // gone meanwhile
+    if (!MARKED_ID.test(rawId) || Number(rawId) > MAX_PROCESS_ID || uid === null) {
+      malformed.push({ pid, uid });
+      continue;
+    }
+    const name = (vars.get('PMON3_PROCESS_NAME') ?? '').slice(0, MAX_NAME);
+    const token = (vars.get('PMON3_SPAWN_TOKEN') ?? '').slice(0, 64) || null;
+    out.push({ pid, startTime, uid, processId: Number(rawId), name, token });
   }
-  return out;
+  return { marked: out, malformed };
 }
 
 /**

@@ -83,7 +83,7 @@ export class CgroupJoinError extends PmonError {
 }
 
 /** The helper's reply on failure: "STAGE ERRNO MESSAGE". */
-interface HelperFailure {
+export interface HelperFailure {
   stage: string;
   errno: number;
   message: string;
@@ -94,15 +94,17 @@ export class HelperSpawner implements Spawner {
    * @param helper path of pmon3-exec
    * @param memfd makes an in-memory file of a buffer (native memfd), for one-shot specs
    * @param server the exec server with the reaper of its children; without them, one-shot mode
+   * @param forbidden directories a log the user names may not be under, as dirIdentities gives them
    */
   constructor(
     private readonly helper: string,
     private readonly memfd: (data: Buffer) => number,
     private readonly server?: { exec: ExecServer; reaper: Reaper },
+    private readonly forbidden = '',
   ) {}
 
   async spawn(req: SpawnRequest): Promise<Watched> {
-    const spec = encodeSpec(req);
+    const spec = encodeSpec(req, this.forbidden);
     if (req.log.kind === 'daemon') ensureLogDir(req.log.path);
     return this.server ? this.viaServer(req, spec, this.server) : this.oneShot(req, spec);
   }
@@ -166,32 +168,55 @@ function ensureLogDir(file: string): void {
   }
 }
 
-/** The spec the helper reads (exec.c documents the order). */
-export function encodeSpec(req: SpawnRequest): Buffer {
+/**
+ * "DEV:INO,..." of directories, for the helper to tell by identity, not by path, whether a log a
+ * user names is under one of them (pmond's logs_dir and data_dir: a symlink ~/L -> logs_dir
+ * passes any comparison of strings). Missing directories are left out.
+ */
+export function dirIdentities(dirs: string[]): string {
+  const out: string[] = [];
+  for (const d of dirs) {
+    try {
+      const st = fs.statSync(d, { bigint: true });
+      out.push(`${st.dev}:${st.ino}`);
+    } catch {
+      /* not there: nothing can be under it */
+    }
+  }
+  return out.join(',');
+}
+
+/**
+ * The spec the helper reads (exec.c documents the order). A null log keeps the helper's own
+ * fds 1 and 2; argv0 is the program's argv[0] (by default its file); `forbidden` as
+ * dirIdentities gives it.
+ */
+export function encodeSpec(req: Omit<SpawnRequest, 'log'> & { log: LogTarget | null; argv0?: string }, forbidden = ''): Buffer {
   const env = Object.entries(req.env).map(([k, v]) => `${k}=${v}`);
   const fields = [
-    'pmon3-exec/2',
+    'pmon3-exec/3',
     String(req.uid),
     String(req.gid),
     String(req.groups.length),
     ...req.groups.map(String),
     req.cgroup ?? '',
-    req.log.kind,
-    req.log.path,
+    req.log?.kind ?? '',
+    req.log?.path ?? '',
     req.cwd,
     req.file,
     String(req.args.length + 1),
-    req.file,
+    req.argv0 ?? req.file,
     ...req.args,
     String(env.length),
     ...env,
+    forbidden,
   ];
   for (const f of fields) if (f.includes('\0')) throw invalidArgument('a NUL byte in the command or its environment');
   return Buffer.from(fields.join('\0') + '\0');
 }
 
 /** Read the one-shot helper's status pipe to EOF: nothing means the execve succeeded. */
-function readStatus(stream: NodeJS.ReadableStream): Promise<HelperFailure | null> {
+export function readStatus(stream: NodeJS.ReadableStream): Promise<HelperFailure | null> {
   return new Promise((resolve) => {
     let text = '';
     stream.on('data', (b: Buffer) => {
@@ -217,6 +242,8 @@ function describeFailure(f: HelperFailure, req: SpawnRequest): PmonError {
     case 'log':
       if (f.errno === 40 /* ELOOP */) return invalidArgument(`log ${log} is a symbolic link; refusing to follow it`);
       return invalidArgument(`log ${log}: ${why}`);
+    case 'logdir':
+      return invalidArgument(`log ${log} is inside pmond's own directory (logs_dir or data_dir); only pmond creates logs there (leave out --log)`);
     case 'logowner':
       return invalidArgument(`log ${log} is not a regular file owned by uid ${req.uid}; refusing to write to it`);
     case 'chdir':
@@ -234,6 +261,7 @@ function describeFailure(f: HelperFailure, req: SpawnRequest): PmonError {
     case 'groups':
     case 'gid':
     case 'uid':
+    case 'caps':
     case 'verify':
       return failedPrecondition(`cannot switch to uid ${req.uid} gid ${req.gid} (${f.stage}: ${why})`);
     default:

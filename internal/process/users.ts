@@ -66,4 +66,10 @@ export class GetentUserResolver implements UserResolver {
     const f = (await getent('group', name))?.split(':');
     return f && f.length >= 3 ? Number(f[2]) : null;
   }
+
+  /** The user names the group database lists as members of a group (not those who have it as primary group). */
+  async groupMembers(name: string): Promise<string[]> {
+    const f = (await getent('group', name))?.split(':');
+    return f && f.length >= 4 ? f[3]!.split(',').filter(Boolean) : [];
+  }
 }

@@ -1,32 +1,37 @@
 /**
- * Reading process logs for `log` and `logf`. pmond may run as root and the
- * log path was chosen by a user, so every open — the first, and each one
- * `logf` does after a rotation — goes through an Opener that opens with the
- * rights of the process's user (native openAs) and without following a
- * symlink in the last component; after every open an fstat: a regular file
- * owned by the process's user, or nothing is read. An error says what the
- * user's own shell would have said, so it tells nothing about paths they
- * cannot see.
+ * Reading process logs for `log` and `logf`. The log path was chosen by a
+ * user, so pmond never touches it: every open — the first, and each one
+ * `logf` does to notice a rotation — every fstat and every read is done by a
+ * log reader running as the process's user (log-reader.ts), with a deadline.
+ * After every open: a regular file owned by the process's user, or nothing is
+ * read. An error says what the user's own shell would have said, so it tells
+ * nothing about paths they cannot see. `logf` polls (no inotify watch: that
+ * would be root's, on the user's path, and inotify_add_watch itself waits for
+ * the file system).
  */
-import * as fs from 'node:fs';
-import { invalidArgument, notFound, permissionDenied } from '../protocol/errors';
+import { invalidArgument, notFound, permissionDenied, PmonError } from '../protocol/errors';
+import type { LogFiles } from './log-reader';
 
-/** Opens a file for reading with the rights of the process's user; throws Node-style errno errors. */
-export type Opener = (file: string) => number;
-
-/** An open log: its fd, size and inode at open. */
+/** An open log: its fd (in the reader), size and inode at open. */
 export interface OpenLog {
   fd: number;
   size: number;
   ino: number;
 }
 
+/** How often `logf` looks for new text, a truncation or a rotation. */
+export const FOLLOW_POLL_MS = 250;
+
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+
 /** Open a log for reading as its process's user; PERMISSION_DENIED unless a regular file owned by ownerUid. */
-export function openLog(file: string, open: Opener, ownerUid: number): OpenLog {
-  let fd: number;
+export async function openLog(file: string, files: LogFiles, ownerUid: number): Promise<OpenLog> {
+  let f;
   try {
-    fd = open(file);
+    f = await files.open(file);
   } catch (e) {
+    if (e instanceof PmonError) throw new PmonError(e.code, `log ${file}: ${e.message}`);
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw notFound(`log ${file}: No such file or directory`);
     if (code === 'ELOOP') throw permissionDenied(`log ${file} is a symbolic link; refusing to follow it`);
@@ -34,19 +39,19 @@ export function openLog(file: string, open: Opener, ownerUid: number): OpenLog {
     if (code === 'ENOTDIR') throw invalidArgument(`log ${file}: Not a directory`);
     throw invalidArgument(`log ${file}: ${code ?? (e as Error).message}`);
   }
-  const st = fs.fstatSync(fd);
-  if (!st.isFile() || st.uid !== ownerUid) {
-    fs.closeSync(fd);
+  if ((f.mode & S_IFMT) !== S_IFREG || f.uid !== ownerUid) {
+    await files.close(f.fd).catch(() => undefined);
     throw permissionDenied(`log ${file} is not a regular file owned by the process's user`);
   }
-  return { fd, size: st.size, ino: st.ino };
+  return { fd: f.fd, size: f.size, ino: f.ino };
 }
 
-/** openLog, or null when it cannot be opened (yet) or fails its checks. */
-function tryOpen(file: string, open: Opener, ownerUid: number): OpenLog | null {
+/** openLog, or null when it cannot be opened (yet) or fails its checks; a reader that failed still throws. */
+async function tryOpen(file: string, files: LogFiles, ownerUid: number): Promise<OpenLog | null> {
   try {
-    return openLog(file, open, ownerUid);
-  } catch {
+    return await openLog(file, files, ownerUid);
+  } catch (e) {
+    if (e instanceof PmonError && (e.code === 'UNAVAILABLE' || e.code === 'INTERNAL')) throw e;
     return null;
   }
 }
@@ -55,7 +60,7 @@ function tryOpen(file: string, open: Opener, ownerUid: number): OpenLog | null {
  * The last `lines` lines of the open file (ending at `size`), at most
  * maxBytes of them (older text is cut, never the newest).
  */
-export function tail(fd: number, size: number, lines: number, maxBytes: number): string {
+export async function tail(files: LogFiles, fd: number, size: number, lines: number, maxBytes: number): Promise<string> {
   if (lines === 0 || size === 0) return '';
   const chunk = 64 * 1024;
   const parts: Buffer[] = [];
@@ -67,11 +72,11 @@ export function tail(fd: number, size: number, lines: number, maxBytes: number):
   while (pos > 0 && newlines < want && total < maxBytes) {
     const len = Math.min(chunk, pos);
     pos -= len;
-    const buf = Buffer.allocUnsafe(len);
-    fs.readSync(fd, buf, 0, len, pos);
+    const buf = await files.read(fd, pos, len);
     parts.unshift(buf);
-    total += len;
-    for (let i = 0; i < len; i++) if (buf[i] === 10) newlines++;
+    total += buf.length;
+    for (let i = 0; i < buf.length; i++) if (buf[i] === 10) newlines++;
+    if (buf.length < len) break; // truncated meanwhile
   }
   let all = Buffer.concat(parts);
   let end = all.length;
@@ -92,91 +97,76 @@ export function tail(fd: number, size: number, lines: number, maxBytes: number):
 /**
  * Follow a log from offset, calling send for every appended chunk, until
  * stop() is called. Handles truncation (copytruncate) and replacement
- * (rename-and-create rotation) of the file.
+ * (rename-and-create rotation) of the file. `failed` rejects when the reader
+ * can answer no more (a file system that did not answer in time): following
+ * is over then.
  */
 export function follow(
   file: string,
   start: OpenLog,
-  open: Opener,
+  files: LogFiles,
   ownerUid: number,
   send: (text: string) => Promise<void>,
   chunkBytes: number,
-): { stop(): void } {
+): { stop(): void; failed: Promise<never> } {
   let { fd, size: offset, ino } = start;
   let stopped = false;
   let busy = false;
-  let again = false;
-  const buf = Buffer.allocUnsafe(chunkBytes);
+  let rejectFailed!: (e: Error) => void;
+  const failed = new Promise<never>((_, reject) => (rejectFailed = reject));
+  failed.catch(() => undefined); // the caller may have stopped listening
+
+  const drain = async (upTo: number): Promise<void> => {
+    while (!stopped && offset < upTo) {
+      const buf = await files.read(fd, offset, Math.min(chunkBytes, upTo - offset));
+      if (buf.length === 0) break;
+      offset += buf.length;
+      await send(buf.toString('utf8'));
+    }
+  };
 
   const pump = async (): Promise<void> => {
-    if (busy) {
-      again = true;
-      return;
-    }
+    if (busy || stopped) return;
     busy = true;
     try {
-      do {
-        again = false;
-        let st = fs.fstatSync(fd);
-        // Has the path been rotated to a new file? Asked by opening it as the user, with the same
-        // checks as the first open: a path swapped to lead elsewhere opens nothing, and the old fd
-        // goes on being read. (The path is briefly missing during rotation, too.)
-        const next = tryOpen(file, open, ownerUid);
-        if (next && next.ino !== ino) {
-          // Rotated away: drain the old file, then continue with the new one.
-          while (!stopped) {
-            const n = fs.readSync(fd, buf, 0, buf.length, offset);
-            if (n <= 0) break;
-            offset += n;
-            await send(buf.subarray(0, n).toString('utf8'));
-          }
-          if (stopped) {
-            fs.closeSync(next.fd);
-            return;
-          }
-          fs.closeSync(fd);
-          ({ fd, ino } = next);
-          offset = 0;
-          st = fs.fstatSync(fd);
-        } else if (next) {
-          fs.closeSync(next.fd);
-        }
-        if (st.size < offset) offset = 0; // truncated (copytruncate)
-        while (!stopped && offset < st.size) {
-          const n = fs.readSync(fd, buf, 0, Math.min(buf.length, st.size - offset), offset);
-          if (n <= 0) break;
-          offset += n;
-          await send(buf.subarray(0, n).toString('utf8'));
-        }
-      } while (again && !stopped);
-    } catch {
-      // The next tick retries.
+      let st = await files.stat(fd);
+      // Has the path been rotated to a new file? Asked by opening it as the user, with the same
+      // checks as the first open: a path swapped to lead elsewhere opens nothing, and the old fd
+      // goes on being read. (The path is briefly missing during rotation, too.)
+      const next = await tryOpen(file, files, ownerUid);
+      if (next && next.ino !== ino) {
+        // Rotated away: drain the old file, then continue with the new one.
+        await drain(Number.MAX_SAFE_INTEGER);
+        if (stopped) return;
+        await files.close(fd).catch(() => undefined);
+        ({ fd, ino } = next);
+        offset = 0;
+        st = await files.stat(fd);
+      } else if (next) {
+        await files.close(next.fd).catch(() => undefined);
+      }
+      if (st.size < offset) offset = 0; // truncated (copytruncate)
+      await drain(st.size);
+    } catch (e) {
+      if (e instanceof PmonError && (e.code === 'UNAVAILABLE' || e.code === 'INTERNAL')) {
+        stopped = true;
+        clearInterval(timer);
+        rejectFailed(new PmonError(e.code, e.message.startsWith('log ') ? e.message : `log ${file}: ${e.message}`));
+      }
+      // Anything else (the file briefly gone, an I/O error): the next tick retries.
     } finally {
       busy = false;
     }
   };
 
-  let watcher: fs.FSWatcher | undefined;
-  try {
-    watcher = fs.watch(file, { persistent: false }, () => void pump());
-    watcher.on('error', () => undefined);
-  } catch {
-    watcher = undefined;
-  }
-  // inotify misses writes through other mounts and renames; a slow poll backs it up.
-  const timer = setInterval(() => void pump(), 250);
+  const timer = setInterval(() => void pump(), FOLLOW_POLL_MS);
   timer.unref();
   void pump();
   return {
+    failed,
     stop() {
       stopped = true;
       clearInterval(timer);
-      watcher?.close();
-      try {
-        fs.closeSync(fd);
-      } catch {
-        /* already closed */
-      }
     },
   };
 }

@@ -15,7 +15,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import type { Config } from '../config/config';
 import type { Logger } from '../logger/logger';
-import type { Native, PeerCred, PeerCredReader } from '../native';
+import type { PeerCred, PeerCredReader } from '../native';
 import {
   ALIVE_MS,
   DEFAULT_MAX_FRAME,
@@ -31,6 +31,7 @@ import {
   type MethodName,
   type Params,
   permissionDenied,
+  PmonError,
   PROTOCOL_VERSION,
   requestEnvelope,
   type Result,
@@ -38,7 +39,8 @@ import {
   unavailable,
 } from '../protocol';
 import type { Caller, Supervisor } from '../supervisor/supervisor';
-import { follow, openLog, type OpenLog, tail, type Opener } from './logs';
+import type { LogFiles, LogReaderFactory } from './log-reader';
+import { follow, openLog, type OpenLog, tail } from './logs';
 
 /** Per-request context handed to handlers. */
 export interface RequestContext {
@@ -70,8 +72,8 @@ export interface ServerDeps {
   >;
   /** null when kernel identity is turned off (PMON3_NO_PEERCRED=1): then only pmond's own uid may connect. */
   peerCred: PeerCredReader | null;
-  /** Opens log files with the rights of the process's user. */
-  native: Pick<Native, 'openAs'>;
+  /** Readers of log files, running as the process's user. */
+  logs: LogReaderFactory;
   daemonUid: number;
   /** gid of admin_group, or null. */
   adminGid: number | null;
@@ -81,6 +83,12 @@ export interface ServerDeps {
 }
 
 const MAX_IN_FLIGHT = 32;
+/**
+ * Connections the kernel queues for accept (capped by net.core.somaxconn). A connect-and-close
+ * flood fills Node's default of 511 while pmond is busy for a moment, and a full backlog answers
+ * a Unix connect with EAGAIN at once; the client retries that too.
+ */
+const LISTEN_BACKLOG = 4096;
 
 export class Server {
   private server?: net.Server;
@@ -121,7 +129,7 @@ export class Server {
       server.once('error', reject);
       // Created 0600 and opened up only after chmod: no window with a wider mode.
       const old = process.umask(0o177);
-      server.listen(p, () => {
+      server.listen({ path: p, backlog: LISTEN_BACKLOG }, () => {
         process.umask(old);
         resolve();
       });
@@ -357,13 +365,6 @@ function makeHandlers(d: ServerDeps): Handlers {
   // Replies stay well under reply_buffer_close: a page of `list`, a chunk of `log`.
   const maxReply = Math.floor(d.config.reply_buffer_close / 4);
   const maxText = Math.max(1024, Math.min((d.config.max_frame_bytes ?? DEFAULT_MAX_FRAME) - 4096, maxReply));
-  const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
-  // Every open of a log, the first and each one after a rotation, is done with the rights of the
-  // process's user: a directory they swap leads only where they could go themselves.
-  const openerFor = async (row: Parameters<Supervisor['identity']>[0]): Promise<Opener> => {
-    const who = await sup.identity(row);
-    return (file) => d.native.openAs(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0, who.uid, who.gid, who.groups);
-  };
   return {
     ping: async () => ({ protocol: PROTOCOL_VERSION, version: d.version, pid: process.pid, health: sup.health() }),
     list: async (p, c) => sup.list(c.caller, p.after ?? 0, Math.min(512 * 1024, maxReply)),
@@ -378,18 +379,28 @@ function makeHandlers(d: ServerDeps): Handlers {
     reset: async (p, c) => sup.reset(c.caller, p.target),
     log: async (p, c) => {
       const row = await sup.find(c.caller, p.target);
-      const open = await openerFor(row);
-      const opened = openLog(row.log, open, row.uid);
-      const text = tail(opened.fd, opened.size, p.lines, maxText);
-      if (!p.follow) {
-        fs.closeSync(opened.fd);
-        return { path: row.log, text };
+      // Every open, fstat and read of the log, the first and each one after a rotation, is done
+      // by a reader running as the process's user, with a deadline: a directory they swap leads
+      // only where they could go themselves, and a file system that does not answer holds only
+      // that reader, never pmond.
+      const files = await d.logs.start(await sup.identity(row), c.caller);
+      try {
+        const opened = await openLog(row.log, files, row.uid);
+        const text = await tail(files, opened.fd, opened.size, p.lines, maxText).catch((e: unknown) => {
+          throw e instanceof PmonError ? new PmonError(e.code, `log ${row.log}: ${e.message}`) : e;
+        });
+        if (!p.follow) return { path: row.log, text };
+        if (text) await c.emit(text);
+        const f = follow(row.log, opened, files, row.uid, (t) => c.emit(t), Math.min(256 * 1024, maxText));
+        try {
+          await Promise.race([c.closed, f.failed]);
+        } finally {
+          f.stop();
+        }
+        return { path: row.log, text: '' };
+      } finally {
+        files.end();
       }
-      if (text) await c.emit(text);
-      const f = follow(row.log, opened, open, row.uid, (t) => c.emit(t), Math.min(256 * 1024, maxText));
-      await c.closed;
-      f.stop();
-      return { path: row.log, text: '' };
     },
     act: async (p, c) => sup.act(c.caller, p.action, p.targets, p.force),
     logs: async (p, c) => {
@@ -398,32 +409,59 @@ function makeHandlers(d: ServerDeps): Handlers {
       if (p.follow && rows.length > MAX_FOLLOWED_LOGS) {
         throw invalidArgument(`logs --follow follows at most ${MAX_FOLLOWED_LOGS} processes and ${rows.length} are selected; name the ones you want`);
       }
+      // As for `log`: every file is opened and read by a reader running as the process's user,
+      // with a deadline. One reader per user the logs belong to, shared by that user's logs
+      // (its requests go one after the other).
+      const readers = new Map<number, Promise<LogFiles>>();
+      const filesFor = (row: (typeof rows)[number]): Promise<LogFiles> => {
+        let r = readers.get(row.uid);
+        if (!r) {
+          r = sup.identity(row).then((who) => d.logs.start(who, c.caller));
+          r.catch(() => undefined);
+          readers.set(row.uid, r);
+        }
+        return r;
+      };
       const processes: Array<{ id: number; name: string; path: string }> = [];
       const skipped: Array<{ id: number; name: string; error: string }> = [];
-      const open: Array<{ row: (typeof rows)[number]; log: OpenLog; opener: Opener; source: EventSource }> = [];
-      for (const row of rows) {
-        const source = { id: row.id, name: row.name };
-        try {
-          const opener = await openerFor(row);
-          const log = openLog(row.log, opener, row.uid);
-          const text = tail(log.fd, log.size, p.lines, maxText);
-          if (text) await c.emit(text, source);
-          processes.push({ ...source, path: row.log });
-          if (p.follow) open.push({ row, log, opener, source });
-          else fs.closeSync(log.fd);
-        } catch (e) {
-          const error = toWireError(e).message;
-          skipped.push({ ...source, error });
-          // While following, the reply comes only at the end: say it now.
-          if (p.follow) await c.emit('', { ...source, error });
+      const open: Array<{ row: (typeof rows)[number]; log: OpenLog; files: LogFiles; source: EventSource }> = [];
+      const skip = async (source: EventSource, e: unknown): Promise<void> => {
+        const error = toWireError(e).message;
+        skipped.push({ ...source, error });
+        // While following, the reply comes only at the end: say it now.
+        if (p.follow) await c.emit('', { ...source, error });
+      };
+      try {
+        for (const row of rows) {
+          const source = { id: row.id, name: row.name };
+          try {
+            const files = await filesFor(row);
+            const log = await openLog(row.log, files, row.uid);
+            const text = await tail(files, log.fd, log.size, p.lines, maxText);
+            if (text) await c.emit(text, source);
+            processes.push({ ...source, path: row.log });
+            if (p.follow) open.push({ row, log, files, source });
+            else await files.close(log.fd);
+          } catch (e) {
+            await skip(source, e);
+          }
         }
+        if (!p.follow) return { processes, skipped };
+        const chunk = Math.min(256 * 1024, maxText);
+        const followers = open.map((o) => {
+          const f = follow(o.row.log, o.log, o.files, o.row.uid, (t) => c.emit(t, o.source), chunk);
+          f.failed.catch((e: unknown) => skip(o.source, e)).catch(() => undefined);
+          return f;
+        });
+        try {
+          await c.closed;
+        } finally {
+          for (const f of followers) f.stop();
+        }
+        return { processes, skipped };
+      } finally {
+        for (const r of readers.values()) r.then((f) => f.end(), () => undefined);
       }
-      if (!p.follow) return { processes, skipped };
-      const chunk = Math.min(256 * 1024, maxText);
-      const followers = open.map((o) => follow(o.row.log, o.log, o.opener, o.row.uid, (t) => c.emit(t, o.source), chunk));
-      await c.closed;
-      for (const f of followers) f.stop();
-      return { processes, skipped };
     },
   };
 }

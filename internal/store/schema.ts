@@ -2,6 +2,12 @@
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
 import type { Status } from '../protocol/methods';
 
+/**
+ * The largest process id pmond hands out or reserves (2^31 - 1): far beyond any table, small
+ * enough for every consumer (the wire's integers, cgroup names, PMON3_PROCESS_ID markers).
+ */
+export const MAX_PROCESS_ID = 2 ** 31 - 1;
+
 export interface ProcessesTable {
   id: Generated<number>;
   /** Unique per owner: UNIQUE(uid, name). */

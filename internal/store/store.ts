@@ -17,7 +17,7 @@ import { Kysely, Migrator, SqliteAdapter, SqliteDialect, type DialectAdapter, ty
 import { MIGRATIONS } from '../../db/migrations';
 import type { Logger } from '../logger/logger';
 import { alreadyExists, failedPrecondition, internal, notFound, PmonError } from '../protocol/errors';
-import type { Database, NewProcessRow, ProcessPatch, ProcessRow } from './schema';
+import { MAX_PROCESS_ID, type Database, type NewProcessRow, type ProcessPatch, type ProcessRow } from './schema';
 
 /** Whether what is in memory is on disk. */
 export interface StoreHealth {
@@ -49,7 +49,10 @@ export interface Store {
   remove(id: number): Promise<void>;
   /** Whether row id's latest state (or its deletion) is on disk. */
   saved(id: number): boolean;
-  /** Never hand out ids up to `id` (live processes still carry them, though no row does). */
+  /**
+   * Never hand out ids up to `id` (live processes still carry them, though no row does). An id
+   * past MAX_PROCESS_ID (or not an integer) reserves nothing: pmond never handed it out.
+   */
   reserveIdsThrough(id: number): void;
   health(): StoreHealth;
   /** Resolves once every change made so far has been attempted (committed, or kept in memory after a failed write). Never rejects. */
@@ -390,6 +393,8 @@ class MemoryStore implements Store {
   private nextId: number;
   /** The highest id sqlite_sequence holds on disk. */
   private seqOnDisk: number;
+  /** sqlite_sequence held what no id can be (1e300, 2^53): written down to nextId - 1 at the next flush. */
+  private seqMend = false;
   private immediate?: NodeJS.Immediate;
   private retryTimer?: NodeJS.Timeout;
   private waiters: Array<() => void> = [];
@@ -414,18 +419,27 @@ class MemoryStore implements Store {
   ) {
     this.logger = opts.logger;
     this.retryMs = opts.retryMs ?? 2000;
-    let maxId = seq;
+    let maxId = 0;
     for (const r of rows) {
       this.rows.set(r.id, r);
       this.byName.set(key(r.uid, r.name), r.id);
       maxId = Math.max(maxId, r.id);
     }
+    // A sequence past any id pmond hands out was put there by an older pmond that believed a
+    // forged marker (its id reserved): taken as it is, every insert would fail for ever.
+    if (Number.isSafeInteger(seq) && seq >= 0 && seq <= MAX_PROCESS_ID) {
+      maxId = Math.max(maxId, seq);
+    } else {
+      this.seqMend = true;
+      this.logger.warn(`database ${file}: sqlite_sequence holds ${seq}, which no process id can be; ids go on after the highest row (${maxId})`);
+    }
     this.nextId = maxId + 1;
-    this.seqOnDisk = maxId;
+    this.seqOnDisk = this.seqMend ? -1 : maxId;
     this.del = sqlite.prepare('DELETE FROM processes WHERE id = ?');
     this.put = sqlite.prepare(`INSERT INTO processes (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => `@${c}`).join(', ')})`);
     this.seqUpdate = sqlite.prepare("UPDATE sqlite_sequence SET seq = ? WHERE name = 'processes' AND seq < ?");
     this.seqInsert = sqlite.prepare("INSERT INTO sqlite_sequence (name, seq) SELECT 'processes', ? WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'processes')");
+    const seqSet = sqlite.prepare("UPDATE sqlite_sequence SET seq = ? WHERE name = 'processes'");
     // Every dirty row is deleted first, then the living ones inserted whole: the batch never
     // trips on UNIQUE(uid, name) halfway (a name freed and taken again, two rows renamed).
     this.write = sqlite.transaction((ids: number[]) => {
@@ -435,11 +449,13 @@ class MemoryStore implements Store {
         if (r) this.put.run(r);
       }
       const last = this.nextId - 1;
+      if (this.seqMend) seqSet.run(last);
       if (last > this.seqOnDisk) {
         this.seqUpdate.run(last, last);
         this.seqInsert.run(last);
       }
     });
+    if (this.seqMend) this.scheduleFlush();
   }
 
   async all(): Promise<ProcessRow[]> {
@@ -463,6 +479,7 @@ class MemoryStore implements Store {
   async insert(row: NewProcessRow): Promise<ProcessRow> {
     this.assertOpen();
     const id = row.id ?? this.nextId;
+    if (!Number.isSafeInteger(id) || id < 1 || id > MAX_PROCESS_ID) throw failedPrecondition(`no process id is left (the next would be ${id}, past ${MAX_PROCESS_ID})`);
     if (this.rows.has(id)) throw alreadyExists(`process ${id} already exists`);
     if (this.byName.has(key(row.uid, row.name))) throw alreadyExists(`process "${row.name}" already exists`);
     const t = now();
@@ -479,7 +496,7 @@ class MemoryStore implements Store {
   }
 
   reserveIdsThrough(id: number): void {
-    if (id < this.nextId) return;
+    if (!Number.isSafeInteger(id) || id > MAX_PROCESS_ID || id < this.nextId) return;
     this.nextId = id + 1;
     this.scheduleFlush(); // sqlite_sequence is written with the next flush
   }
@@ -594,6 +611,8 @@ class MemoryStore implements Store {
         return;
       }
       this.dirty.clear();
+      if (this.seqMend) this.log('info', `database ${this.file}: sqlite_sequence mended to ${this.nextId - 1}`);
+      this.seqMend = false;
       this.seqOnDisk = Math.max(this.seqOnDisk, this.nextId - 1);
       this.recovered(ids.length);
       if (!this.journalOk && setJournal(this.sqlite, this.file, silent)) {

@@ -18,6 +18,7 @@
  * the user named; the exec helper does, as the user (internal/process/spawner).
  */
 import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import pidusage from 'pidusage';
 import type { Config } from '../config/config';
@@ -26,7 +27,7 @@ import type { Logger } from '../logger/logger';
 import { decideRestart } from '../process/restart-policy';
 import type { Cgroups } from '../process/cgroups';
 import { GroupWatch } from '../process/group-watch';
-import { isSameProcess, type Marked, signalGroup } from '../process/procfs';
+import { isSameProcess, type Marked, type MarkedScan, signalGroup } from '../process/procfs';
 import { CgroupJoinError, type ExitInfo, type LogTarget, type SpawnRequest, type Spawner, type Watched } from '../process/spawner';
 import { isActive, transition, type SupervisorEvent } from '../process/status';
 import type { UserInfo, UserResolver } from '../process/users';
@@ -89,6 +90,12 @@ interface Runtime {
   backoff?: { cancel(): void };
 }
 
+/** Files a user's directory in logs_dir may hold per process they may own (a log and its rotated copies). */
+const LOG_FILES_PER_PROCESS = 16;
+
+/** Unaccounted-for marked processes named one by one in pmond.log at start; the rest are summed up. */
+const STRAYS_LOGGED = 20;
+
 /** How long to wait for a process group to empty after SIGKILL. */
 const KILL_GRACE_MS = 3000;
 
@@ -107,11 +114,21 @@ export class Supervisor {
   /**
    * Reconcile every row with the OS: re-adopt what still runs (same pid and
    * start time, this boot; or found by its markers), bring back what should
-   * run, leave stopped what was stopped. `marked` are the live processes
+   * run, leave stopped what was stopped. `scan` holds the live processes
    * carrying this pmond's PMON3_DAEMON_ID (procfs.scanMarked), found before
    * the table was opened; those no row accounts for are reported, never touched.
+   *
+   * Markers are claims any user can make for their own processes (the daemon id
+   * is in their children's environment), so a marked process obtains only what
+   * its uid could have anyway: adoption by a row of its own uid and name, and
+   * never a signal otherwise. Only the ids of unaccounted-for processes of root
+   * or of pmond's own user are kept from being handed out again; another user's
+   * marker reserves nothing (else it could push the ids to their end). What is
+   * logged about them is bounded: a line each for the first STRAYS_LOGGED, then
+   * one summary.
    */
-  async boot(marked: Marked[] = []): Promise<void> {
+  async boot(scan: MarkedScan = { marked: [], malformed: [] }): Promise<void> {
+    const marked = scan.marked;
     const rows = await this.d.store.all();
     const byRow = new Map<number, Marked[]>();
     for (const m of marked) byRow.set(m.processId, [...(byRow.get(m.processId) ?? []), m]);
@@ -125,15 +142,25 @@ export class Supervisor {
       else byRow.delete(row.id);
       await this.rt(row.id).lock.run(() => this.reconcile(row, mine));
     }
-    // New rows must not take the ids the unaccounted-for processes carry.
+    // New rows must not take the ids the unaccounted-for processes of trusted users carry.
     const strays = [...byRow.values()].flat();
-    if (strays.length) this.d.store.reserveIdsThrough(Math.max(...strays.map((m) => m.processId)));
-    for (const list of byRow.values()) {
-      for (const m of list) {
-        this.d.logger.warn(
-          `pid ${m.pid} (${m.name}, uid ${m.uid}) was started by this pmond as process ${m.processId}, which its table does not hold; left running, not managed`,
-        );
-      }
+    const trusted = strays.filter((m) => m.uid === 0 || m.uid === this.d.daemonUid);
+    if (trusted.length) this.d.store.reserveIdsThrough(Math.max(...trusted.map((m) => m.processId)));
+    for (const m of strays.slice(0, STRAYS_LOGGED)) {
+      this.d.logger.warn(
+        `pid ${m.pid} (${m.name}, uid ${m.uid}) was started by this pmond as process ${m.processId}, which its table does not hold; left running, not managed`,
+      );
+    }
+    if (strays.length > STRAYS_LOGGED) {
+      const uids = [...new Set(strays.slice(STRAYS_LOGGED).map((m) => m.uid))].slice(0, 20).join(', ');
+      this.d.logger.warn(`${strays.length - STRAYS_LOGGED} more processes carry this pmond's markers without a row (uids ${uids}); left running, not managed`);
+    }
+    if (scan.malformed.length) {
+      const uids = [...new Set(scan.malformed.map((m) => m.uid))].slice(0, 20).join(', ');
+      const pids = scan.malformed.slice(0, 10).map((m) => m.pid).join(', ');
+      this.d.logger.warn(
+        `${scan.malformed.length} processes carry this pmond's PMON3_DAEMON_ID with a PMON3_PROCESS_ID it never writes (forged; pids ${pids}${scan.malformed.length > 10 ? ', ...' : ''}; uids ${uids}); ignored`,
+      );
     }
     this.scheduleMonitor();
   }
@@ -330,6 +357,7 @@ export class Supervisor {
       throw alreadyExists(user.uid === caller.uid ? `process "${name}" already exists` : `user "${user.name}" already has a process "${name}"`);
     }
     const log = this.logFor(name, user, p);
+    if (!caller.admin) await this.assertLogRoom(log);
     const row = await this.d.store.insert({
       name,
       process_file: p.file,
@@ -362,6 +390,9 @@ export class Supervisor {
         const started = await this.startLocked(row, { countRestart: false, hook: 'start', quiet: true });
         return (await this.views([started]))[0]!;
       } catch (e) {
+        // Nothing left behind: not the row, nor the log made for it (a user could otherwise fill
+        // logs_dir with logs of execs that fail).
+        await this.removeLogs(row);
         await this.d.store.remove(row.id);
         this.rts.delete(row.id);
         throw e;
@@ -389,6 +420,56 @@ export class Supervisor {
     const file = path.join(logsDir, sub, `${name}.log`);
     if (file === path.join(logsDir, 'pmond.log')) throw invalidArgument(`log ${file} is pmond's own log; choose another --name or a --log`);
     return file;
+  }
+
+  /**
+   * A user's directory in logs_dir holds files they cannot remove (pmond's directory): at most
+   * LOG_FILES_PER_PROCESS per process they may own. pmond removes a process's logs when it is
+   * deleted, so only leftovers (older pmonds, a crash in between) can reach the bound.
+   */
+  private async assertLogRoom(log: string): Promise<void> {
+    if (this.logTarget(log).kind !== 'daemon') return;
+    const dir = path.dirname(log);
+    if (dir === path.resolve(this.d.config.logs_dir)) return; // pmond's own user's: root's to tidy
+    let n: number;
+    try {
+      n = (await fs.promises.readdir(dir)).length;
+    } catch {
+      return; // not made yet
+    }
+    const max = this.d.config.max_processes_per_user * LOG_FILES_PER_PROCESS;
+    if (n >= max) throw failedPrecondition(`${dir} holds ${n} files, the most allowed (${LOG_FILES_PER_PROCESS} per process of max_processes_per_user); ask root to remove old logs`);
+  }
+
+  /**
+   * Remove the logs pmond made for a process in logs_dir: `<name>.log` and the copies rotation
+   * leaves beside it (`<name>.log.1`, `.2.gz`, `-20240101`, ...), those that belong to the
+   * process's user (pmond hands its logs over; rotated copies keep the owner; a file planted by
+   * someone else is not this process's). Called while the row still exists, so no new process of
+   * that name can have made its log yet. A log the user chose elsewhere is theirs, and stays.
+   */
+  private async removeLogs(row: ProcessRow): Promise<void> {
+    if (this.logTarget(row.log).kind !== 'daemon') return;
+    const dir = path.dirname(row.log);
+    const base = path.basename(row.log);
+    const own = path.join(path.resolve(this.d.config.logs_dir), 'pmond.log');
+    const mine = new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?:[.-]\\d+)*(?:\\.(?:gz|bz2|xz|zst|lz4|lzo|Z))?$`);
+    let entries: string[];
+    try {
+      entries = await fs.promises.readdir(dir);
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const file = path.join(dir, e);
+      if (!mine.test(e) || file === own) continue;
+      try {
+        const st = await fs.promises.lstat(file);
+        if (st.isFile() && st.uid === row.uid) await fs.promises.unlink(file);
+      } catch (err) {
+        this.d.logger.warn(`${row.name}: cannot remove its log ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+    }
   }
 
   /** Stop one process; force = SIGKILL at once. */
@@ -423,6 +504,7 @@ export class Supervisor {
     const out = await rt.lock.run(async () => {
       let cur = await this.mustGet(row.id);
       if (rt.watched || isActive(cur.status)) cur = await this.stopLocked(cur, { force, event: 'stop', desired: 'stopped', hook: true });
+      await this.removeLogs(cur);
       await this.d.store.remove(cur.id);
       if (cur.cgroup) this.d.cgroups.retire(cur.cgroup);
       return cur;
@@ -500,6 +582,7 @@ export class Supervisor {
     const done = await this.forAll(caller, () => true, async (cur) => {
       const rt = this.rt(cur.id);
       if (rt.watched || isActive(cur.status)) cur = await this.stopLocked(cur, { force, event: 'stop', desired: 'stopped', hook: true });
+      await this.removeLogs(cur);
       await this.d.store.remove(cur.id);
       if (cur.cgroup) this.d.cgroups.retire(cur.cgroup);
       return cur;

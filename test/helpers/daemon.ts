@@ -32,6 +32,10 @@ export interface DaemonOptions {
   gid?: number;
   /** Reuse this directory (a restart of the same daemon). */
   dir?: string;
+  /** Start pmond in a session of its own, without a controlling terminal (setsid), as systemd does. */
+  setsid?: boolean;
+  /** Run pmond through this command prefix (e.g. setpriv with securebits); it must exec pmond. */
+  wrap?: string[];
 }
 
 /** Daemons launched and not yet stopped, killed at exit (see the file's comment). */
@@ -103,9 +107,11 @@ export class TestDaemon {
     const env = { ...process.env, PMON3_CONF: this.conf };
     this.stderrText = '';
     // bin/pmond itself, so its shebang's V8 flags apply as in production.
-    const p = spawn(PMOND, [], {
+    const [cmd, ...argv] = [...(this.opts.wrap ?? []), PMOND];
+    const p = spawn(cmd!, argv, {
       env,
       stdio: ['ignore', 'ignore', 'pipe'],
+      detached: this.opts.setsid ?? false,
       ...(this.opts.uid !== undefined ? { uid: this.opts.uid, gid: this.opts.gid } : {}),
     });
     p.stderr!.on('data', (b: Buffer) => {

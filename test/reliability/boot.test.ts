@@ -67,7 +67,7 @@ describe('a row that lags behind its process', () => {
       fs.writeFileSync(db(), garbage);
       await assert.rejects(d.launch(), (e: Error) => {
         assert.match(e.message, new RegExp(`${db().replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
-        assert.match(e.message, new RegExp(`pid ${p.pid} \\(survivor\\)`));
+        assert.match(e.message, new RegExp(`pid ${p.pid} \\(survivor, uid 0\\)`));
         return true;
       });
       assert.ok(pidAlive(p.pid), 'the child was left alone');

@@ -10,13 +10,13 @@
  * can. Needs root; skips visibly otherwise.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { encodeFrame, PROTOCOL_VERSION } from '../../internal/protocol';
-import { TestDaemon } from '../helpers/daemon';
+import { FIXTURES, TestDaemon } from '../helpers/daemon';
+import { fuseWaiters, mountSilentFuse } from '../helpers/fuse';
 import { isRoot, TestUsers, type TestUser } from '../helpers/users';
 import { waitFor } from '../helpers/wait';
 import { tempDir } from '../helpers/tmp';
@@ -250,15 +250,9 @@ describe('a spawn that hangs blocks nobody else', { skip }, () => {
   });
 
   test('a cwd on a file system that never answers: killed after 10 s; meanwhile others start at once', async () => {
-    // A FUSE mount whose daemon never answers: every access to it waits (killably) for ever.
-    const mnt = tempDir('pmf-');
-    const fuse = fs.openSync('/dev/fuse', 'r+');
-    // mount(8) -i (no mount.fuse helper); the kernel takes the /dev/fuse fd as fd 3 of mount itself.
-    const mount = spawnSync('mount', ['-i', '-t', 'fuse', '-o', 'fd=3,rootmode=40000,user_id=0,group_id=0,allow_other', 'pmon3-hang', mnt], {
-      stdio: ['ignore', 'ignore', 'pipe', fuse],
-    }).status;
+    const fuse = mountSilentFuse();
+    const mnt = fuse.dir;
     try {
-      assert.equal(mount, 0, 'mount the silent FUSE file system');
       const t0 = Date.now();
       const hung = as(ann, ['exec', '/bin/sleep', '--name', 'hung', '--cwd', mnt, '--', '300']);
       // Once ann's program hangs in chdir (a clone of the exec server that has not exec'd: two
@@ -283,15 +277,111 @@ describe('a spawn that hangs blocks nobody else', { skip }, () => {
       assert.match(r.stderr, /did not start within 10 s|said nothing for/);
       assert.equal((await as(ben, ['del', 'meanwhile', '-f'])).code, 0);
     } finally {
-      fs.closeSync(fuse); // aborts the connection: anything still waiting gets ENOTCONN
-      await import('node:child_process').then(({ execFileSync }) => {
-        try {
-          execFileSync('umount', ['-l', mnt]);
-        } catch {
-          /* not mounted */
-        }
-      });
-      fs.rmSync(mnt, { recursive: true, force: true });
+      fuse.close();
+    }
+  });
+});
+
+describe('a log that hangs blocks nobody else', { skip }, () => {
+  test('log on a file system that never answers: fails in one line at its deadline; meanwhile ls answers, a crashing process is restarted, other logs are read', async () => {
+    const fuse = mountSilentFuse();
+    const play = fs.mkdtempSync('/tmp/pmh-');
+    try {
+      fs.chmodSync(play, 0o755);
+      fs.chownSync(play, ann.uid, ann.gid);
+      const dir = path.join(play, 'h');
+      fs.mkdirSync(dir);
+      fs.chownSync(dir, ann.uid, ann.gid);
+      const a = await as(ann, ['exec', '/bin/sleep', '--name', 'hung-log', '-l', path.join(dir, 'app.log'), '--json', '--', '300']);
+      assert.equal(a.code, 0, a.stderr);
+      d.seenPids.add(JSON.parse(a.stdout).pid);
+      const b = await as(ben, ['exec', path.join(FIXTURES, 'crash.sh'), '--name', 'ben-log', '-n', '-a', '0 300', '--json']);
+      assert.equal(b.code, 0, b.stderr);
+      d.seenPids.add(JSON.parse(b.stdout).pid);
+      await waitFor('ben\'s log written', async () => (await as(ben, ['log', 'ben-log'])).stdout.includes('out pid'));
+      const crasher = await d.json(['exec', path.join(FIXTURES, 'crash.sh'), '--name', 'crasher', '-a', '1 0.1']);
+      // ann swaps her log's directory for the silent mount and asks for her log.
+      fs.renameSync(dir, `${dir}.old`);
+      fs.symlinkSync(fuse.dir, dir);
+      fs.lchownSync(dir, ann.uid, ann.gid);
+      const t0 = Date.now();
+      const hung = as(ann, ['log', 'hung-log']);
+      await waitFor('ann\'s log to wait on the mount', () => fuseWaiters().length > 0);
+      const restartsAt = (await d.json(['desc', 'crasher'])).restarts as number;
+      const t1 = Date.now();
+      assert.equal((await d.run(['ls'])).code, 0);
+      figures.lsWhileALogHangsMs = Date.now() - t1;
+      assert.ok(figures.lsWhileALogHangsMs as number < 3000, `root's ls took ${figures.lsWhileALogHangsMs} ms`);
+      const other = await as(ben, ['log', 'ben-log']);
+      assert.equal(other.code, 0, other.stderr);
+      assert.match(other.stdout, /out pid/);
+      await d.waitProc('crasher', 'restarted while ann\'s log hangs', (p) => p.restarts >= restartsAt + 2, 8000);
+      assert.ok(Date.now() - t0 < 10_000, 'all that while ann\'s log was pending');
+      const r = await hung;
+      figures.hungLogGaveUpAfterMs = Date.now() - t0;
+      assert.equal(r.code, 7, r.stderr);
+      assert.equal(r.stderr, `pmon3: log ${path.join(dir, 'app.log')}: the file system did not answer within 10 s\n`);
+      assert.ok((figures.hungLogGaveUpAfterMs as number) < 14_000, `gave up after ${figures.hungLogGaveUpAfterMs} ms`);
+      await waitFor('nothing to wait on the mount any more', () => fuseWaiters().length === 0);
+      await d.json(['del', String(crasher.id), '-f']);
+      assert.equal((await as(ann, ['del', 'hung-log', '-f'])).code, 0);
+      assert.equal((await as(ben, ['del', 'ben-log', '-f'])).code, 0);
+    } finally {
+      fuse.close();
+      fs.rmSync(play, { recursive: true, force: true });
+    }
+  });
+});
+
+/** As the user: connect and close at once, `conc` at a time, until killed; prints "flooding" once going. */
+const CONNECT_FLOOD = `
+const net = require('net');
+const [sock, conc] = [process.argv[1], Number(process.argv[2])];
+let n = 0;
+function one() {
+  const s = net.connect(sock);
+  s.on('connect', () => { s.destroy(); if (++n === 1000) process.stdout.write('flooding\\n'); setImmediate(one); });
+  s.on('error', () => setImmediate(one));
+}
+for (let i = 0; i < conc; i++) one();
+`;
+
+describe('a connect-and-close flood', { skip }, () => {
+  test('fills no backlog root needs: root\'s ls gets through while a user floods and pmond is busy', async () => {
+    const { execFileSync, spawn } = await import('node:child_process');
+    const flooders = [1, 2, 3].map(() =>
+      spawn('setpriv', ['--reuid', String(ben.uid), '--regid', String(ben.gid), '--clear-groups', '--', process.execPath, '-e', CONNECT_FLOOD, d.socket, '64'], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      }),
+    );
+    let out = '';
+    for (const f of flooders) f.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+    try {
+      await waitFor('the flood to run', () => out.includes('flooding'), 20_000);
+      // Recv-Q (connections waiting to be accepted) and Send-Q (the backlog) of pmond's listening socket.
+      const backlog = (): [number, number] => {
+        const f = execFileSync('ss', ['-xlH', 'src', d.socket], { encoding: 'utf8' }).trim().split(/\s+/);
+        return [Number(f[2]), Number(f[3])];
+      };
+      figures.listenBacklog = backlog()[1];
+      const times: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        // pmond busy for a moment (a long request, a GC pause): the flood fills its listen backlog meanwhile.
+        process.kill(d.pid, 'SIGSTOP');
+        await waitFor('the flood to fill pmond\'s listen backlog', () => backlog()[0] >= backlog()[1], 20_000);
+        const t0 = Date.now();
+        const ls = d.run(['ls'], { timeoutMs: 30_000 });
+        // Busy for a second more, or until ls has given up.
+        await Promise.race([ls, new Promise<void>((r) => setTimeout(r, 1000))]);
+        process.kill(d.pid, 'SIGCONT');
+        const r = await ls;
+        times.push(Date.now() - t0);
+        assert.equal(r.code, 0, `ls ${i}: ${r.stderr}`);
+      }
+      figures.lsDuringConnectFloodMs = times;
+    } finally {
+      process.kill(d.pid, 'SIGCONT');
+      for (const f of flooders) f.kill('SIGKILL');
     }
   });
 });

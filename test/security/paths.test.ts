@@ -143,6 +143,43 @@ describe('pmond\'s own directories and files are never handed to a user', { skip
     }
   });
 
+  test('--log through a symlink to logs_dir is refused too (the directory is compared, not the path)', async () => {
+    // Her default log, a file of hers in logs_dir...
+    const own = await asEve(['exec', '/bin/sleep', '--name', 'real', '--json', '--', '300']);
+    assert.equal(own.code, 0, own.stderr);
+    d.seenPids.add(JSON.parse(own.stdout).pid);
+    // ...reached again through ~/L -> logs_dir, which no string comparison sees.
+    const link = path.join(play, 'L');
+    fs.symlinkSync(d.logs, link);
+    fs.lchownSync(link, eve.uid, eve.gid);
+    const dataLink = path.join(play, 'D');
+    fs.symlinkSync(d.data, dataLink);
+    fs.lchownSync(dataLink, eve.uid, eve.gid);
+    try {
+      for (const args of [
+        ['-l', path.join(link, eve.name, 'real.log')],
+        ['-l', path.join(link, eve.name, 's1.log')],
+        ['-d', link],
+        ['-l', path.join(dataLink, 'x.log')],
+      ]) {
+        const r = await asEve(['exec', '/bin/sleep', '--name', 'sneak', ...args, '--', '300']);
+        assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+        if (!args[1]!.startsWith(dataLink)) assert.match(r.stderr, /inside pmond's own directory/, args.join(' '));
+      }
+      // A symlink to her own directory elsewhere is fine.
+      const mineLink = path.join(play, 'M');
+      fs.symlinkSync(play, mineLink);
+      fs.lchownSync(mineLink, eve.uid, eve.gid);
+      const ok = await asEve(['exec', '/bin/sleep', '--name', 'elsewhere', '-l', path.join(mineLink, 'sub', 'e.log'), '--json', '--', '300']);
+      assert.equal(ok.code, 0, ok.stderr);
+      d.seenPids.add(JSON.parse(ok.stdout).pid);
+      assert.ok(fs.existsSync(path.join(play, 'sub', 'e.log')));
+    } finally {
+      for (const n of ['real', 'elsewhere']) await asEve(['del', n, '-f']);
+      for (const l of [link, dataLink, path.join(play, 'M')]) fs.rmSync(l, { force: true });
+    }
+  });
+
   test('a process named pmond never gets pmond.log; its log is in the user\'s own directory', async () => {
     const own = path.join(d.logs, 'pmond.log');
     const before = fs.statSync(own);
@@ -175,5 +212,75 @@ describe('pmond\'s own directories and files are never handed to a user', { skip
     assert.equal(st.uid, 0, 'still root\'s');
     assert.equal(st.mode & 0o777, 0o600);
     fs.unlinkSync(planted);
+  });
+});
+
+describe('logs pmond made in logs_dir do not outlive their process', { skip }, () => {
+  const mine = (): string => path.join(d.logs, eve.name);
+
+  test('del removes the default log and its rotated copies, nothing else', async () => {
+    const r = await asEve(['exec', '/bin/sleep', '--name', 'gone', '--json', '--', '300']);
+    assert.equal(r.code, 0, r.stderr);
+    const log = JSON.parse(r.stdout).log as string;
+    d.seenPids.add(JSON.parse(r.stdout).pid);
+    assert.equal(log, path.join(mine(), 'gone.log'));
+    assert.ok(fs.existsSync(log));
+    // What logrotate leaves (copies keep the log's owner), and files of other names.
+    const rotated = ['gone.log.1', 'gone.log.2.gz', 'gone.log-20240101', 'gone.log-20240102.gz'].map((f) => path.join(mine(), f));
+    const others = ['gone.log.bak', 'gonex.log', 'gone.logger'].map((f) => path.join(mine(), f));
+    for (const f of [...rotated, ...others]) {
+      fs.writeFileSync(f, 'old\n');
+      fs.chownSync(f, eve.uid, eve.gid);
+    }
+    assert.equal((await asEve(['del', 'gone', '-f'])).code, 0);
+    for (const f of [log, ...rotated]) assert.equal(fs.existsSync(f), false, `${f} removed`);
+    for (const f of others) {
+      assert.ok(fs.existsSync(f), `${f} kept`);
+      fs.unlinkSync(f);
+    }
+  });
+
+  test('drop removes every default log; a log she chose elsewhere stays', async () => {
+    const chosen = path.join(play, 'kept.log');
+    for (const args of [['--name', 'd1'], ['--name', 'd2'], ['--name', 'd3', '-l', chosen]]) {
+      const r = await asEve(['exec', '/bin/sleep', ...args, '--json', '--', '300']);
+      assert.equal(r.code, 0, r.stderr);
+      d.seenPids.add(JSON.parse(r.stdout).pid);
+    }
+    await waitFor('the logs to exist', () => fs.existsSync(path.join(mine(), 'd2.log')) && fs.existsSync(chosen));
+    assert.equal((await asEve(['drop', '-f'])).code, 0);
+    assert.equal(fs.existsSync(path.join(mine(), 'd1.log')), false);
+    assert.equal(fs.existsSync(path.join(mine(), 'd2.log')), false);
+    assert.ok(fs.existsSync(chosen), 'her own --log is hers to remove');
+  });
+
+  test('an exec that fails leaves no log behind', async () => {
+    const r = await asEve(['exec', '/bin/sleep', '--name', 'nocwd', '--cwd', '/nonexistent-dir', '--', '300']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(fs.existsSync(path.join(mine(), 'nocwd.log')), false);
+  });
+
+  test('files left in her directory of logs_dir are bounded: past the bound a new default log is refused', async () => {
+    // Leftovers (from before pmond removed logs, or a crash between the two): 16 per process allowed.
+    const d2 = await TestDaemon.start({ config: { max_processes_per_user: 2 } });
+    try {
+      const first = await d2.run(['exec', '/bin/sleep', '--name', 'one', '--json', '--', '300'], { as: eve });
+      assert.equal(first.code, 0, first.stderr);
+      d2.seenPids.add(JSON.parse(first.stdout).pid);
+      const hers = path.join(d2.logs, eve.name);
+      for (let i = 0; i < 32; i++) fs.writeFileSync(path.join(hers, `left-${i}.log`), '');
+      const r = await d2.run(['exec', '/bin/sleep', '--name', 'two', '--', '300'], { as: eve });
+      assert.equal(r.code, 6, r.stderr);
+      assert.match(r.stderr, new RegExp(`${hers.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} holds 33 files`));
+      // Root is not bound; and with room again she may.
+      await d2.json(['exec', '/bin/sleep', '--name', 'two', '-u', eve.name, '--', '300']);
+      await d2.json(['del', `${eve.name}/two`, '-f']);
+      for (let i = 0; i < 32; i++) fs.unlinkSync(path.join(hers, `left-${i}.log`));
+      const again = await d2.run(['exec', '/bin/sleep', '--name', 'two', '--json', '--', '300'], { as: eve });
+      assert.equal(again.code, 0, again.stderr);
+      d2.seenPids.add(JSON.parse(again.stdout).pid);
+    } finally {
+      await d2.stop();
+    }
   });
 });

@@ -292,10 +292,51 @@ test('a full queue drops the hook with a log line; idle() still resolves', async
   await withDeadline(r.idle(), 10_000, 'idle');
   const w = log.warns();
   assert.equal(w.length, 1, JSON.stringify(w));
-  assert.match(w[0]!.msg, /^hook backoff failed: queue full \(1\); dropped$/);
+  assert.match(w[0]!.msg, /^hook backoff failed: uid -1 has 1 hooks queued, its share of the queue; dropped \(further drops are summed up once a minute\)$/);
   assert.equal(w[0]!.meta.process, 'dropped');
   assert.equal(w[0]!.meta.hook, slow);
   assert.equal(fs.readdirSync(dir).filter((n) => n.startsWith('slow-')).length, 2);
+});
+
+test('a shared queue: a uid fills only its share, privileged hooks have room and go first, uids take turns; drops are summed up', async () => {
+  const log = fakeLogger();
+  const order = file('order.txt');
+  fs.writeFileSync(order, '');
+  const hook = file('order.js');
+  fs.writeFileSync(hook, `#!${process.execPath}\nrequire('fs').appendFileSync(${JSON.stringify(order)}, JSON.parse(process.argv[2]).name + '\\n');\nsetTimeout(() => {}, 100);\n`, { mode: 0o755 });
+  // maxQueued 20: a share of 2 per uid, 2 kept for the privileged.
+  const r = new ExecHookRunner(opts({ paths: { restart: hook }, concurrency: 1, maxQueued: 20, dropSummaryMs: 200 }), log);
+  const fire = (name: string, uid: number): void => r.fire('restart', { name, uid, gid: uid, user: `u${uid}` });
+  for (let i = 0; i < 30; i++) fire(`flood-${i}`, 1000);
+  fire('other-0', 1001);
+  fire('root-0', 0);
+  fire('other-1', 1001);
+  await withDeadline(r.idle(), 10_000, 'idle');
+  // flood-0 was running; root's goes next; then 1000 and 1001 in turn.
+  assert.deepEqual(fs.readFileSync(order, 'utf8').trim().split('\n'), ['flood-0', 'root-0', 'flood-1', 'other-0', 'flood-2', 'other-1']);
+  await waitFor('the summary of the drops', () => log.warns().length >= 2, 3000);
+  const w = log.warns().map((l) => l.msg);
+  assert.equal(w.length, 2, JSON.stringify(w));
+  assert.match(w[0]!, /^hook restart failed: uid 1000 has 2 hooks queued, its share of the queue; dropped/);
+  assert.equal(w[1], '26 hooks of uid 1000 dropped (the hook queue, or that uid\'s share of it, was full)');
+});
+
+test('close(): queued hooks are dropped with one line, running ones finish, nothing starts after', async () => {
+  const log = fakeLogger();
+  const ran = file('close-ran.txt');
+  fs.writeFileSync(ran, '');
+  const hook = file('close.js');
+  fs.writeFileSync(hook, `#!${process.execPath}\nrequire('fs').appendFileSync(${JSON.stringify(ran)}, JSON.parse(process.argv[2]).name + '\\n');\nsetTimeout(() => {}, 300);\n`, { mode: 0o755 });
+  const r = new ExecHookRunner(opts({ paths: { stop: hook }, concurrency: 1, maxQueued: 100 }), log);
+  for (let i = 0; i < 5; i++) r.fire('stop', { name: `h${i}`, uid: 0 });
+  await waitFor('the first hook to run', () => fs.readFileSync(ran, 'utf8').includes('h0'));
+  const t0 = Date.now();
+  r.close();
+  r.fire('stop', { name: 'late', uid: 0 });
+  await withDeadline(r.idle(), 5000, 'idle after close');
+  assert.ok(Date.now() - t0 < 2000);
+  assert.deepEqual(fs.readFileSync(ran, 'utf8').trim().split('\n'), ['h0']);
+  assert.deepEqual(log.warns().map((l) => l.msg), ['shutting down: 4 queued hooks dropped (running ones get hook_timeout at most)']);
 });
 
 test('idle() resolves at once with nothing configured or running', async () => {

@@ -32,7 +32,8 @@
  *      that uid 0 cannot be regained); an unprivileged pmond may only run
  *      processes as itself;
  *   3. as the user: open the log it named (O_NOFOLLOW, created with missing
- *      parents; it must be a regular file the user owns) as stdout and stderr;
+ *      parents, in a directory that is not under pmond's logs_dir or data_dir by
+ *      identity; it must be a regular file the user owns) as stdout and stderr;
  *      chdir; find the binary (a bare name through the PATH of the program's
  *      environment); execve with the program's environment.
  * A log in pmond's own logs_dir is opened by the server before the clone, as

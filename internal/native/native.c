@@ -165,7 +165,7 @@ static int set_fsid(const struct fsid *id) {
  * open(2) that follows no magic link: /proc/PID/cwd, /root and /fd/N jump straight to their
  * target, past every directory on the way (a user's 0700 home). openat2 RESOLVE_NO_MAGICLINKS
  * where the kernel has it (Linux 5.6+); a plain open where it answers ENOSYS (then the dropped
- * capabilities alone keep another user's magic links shut; pmond says so at start).
+ * capabilities alone keep another user's magic links shut; magicLinksRefused says which).
  */
 static int open_no_magic(const char *path, int flags, mode_t mode) {
   struct open_how how;

@@ -15,7 +15,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { encodeFrame, PROTOCOL_VERSION } from '../../internal/protocol';
-import { FIXTURES, TestDaemon } from '../helpers/daemon';
+import { FIXTURES, PMON3, TestDaemon } from '../helpers/daemon';
 import { fuseWaiters, mountSilentFuse } from '../helpers/fuse';
 import { isRoot, TestUsers, type TestUser } from '../helpers/users';
 import { waitFor } from '../helpers/wait';
@@ -370,13 +370,24 @@ describe('a connect-and-close flood', { skip }, () => {
         process.kill(d.pid, 'SIGSTOP');
         await waitFor('the flood to fill pmond\'s listen backlog', () => backlog()[0] >= backlog()[1], 20_000);
         const t0 = Date.now();
-        const ls = d.run(['ls'], { timeoutMs: 30_000 });
-        // Busy for a second more, or until ls has given up.
-        await Promise.race([ls, new Promise<void>((r) => setTimeout(r, 1000))]);
+        const child = spawn(PMON3, ['ls'], { env: { ...process.env, PMON3_CONF: d.conf }, stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+        const ls = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+        // pmond stays busy until root's ls is trying to connect into the full backlog (its socket
+        // exists), or has already given up.
+        const connecting = (): boolean => {
+          try {
+            return fs.readdirSync(`/proc/${child.pid}/fd`).some((fd) => fs.readlinkSync(`/proc/${child.pid}/fd/${fd}`).startsWith('socket:'));
+          } catch {
+            return true; // gone: it has given up (or finished)
+          }
+        };
+        await waitFor("root's ls to be connecting", connecting, 20_000);
         process.kill(d.pid, 'SIGCONT');
-        const r = await ls;
+        const code = await ls;
         times.push(Date.now() - t0);
-        assert.equal(r.code, 0, `ls ${i}: ${r.stderr}`);
+        assert.equal(code, 0, `ls ${i}: ${stderr}`);
       }
       figures.lsDuringConnectFloodMs = times;
     } finally {

@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { LineCounter, parseDocument } from 'yaml';
 import * as z from 'zod';
-import { splitArgs, parseEnvVars } from '../cli/args';
+import { parseEnvVars, splitArgs } from '../words';
 import { invalidArgument } from '../protocol/errors';
 import { ENV_NAME_RE, nameSchema } from '../protocol/methods';
 

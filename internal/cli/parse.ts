@@ -14,7 +14,7 @@
  */
 import { invalidArgument } from '../protocol/errors';
 import { suggest } from './suggest';
-import { type ArgDef, COMMANDS, type CommandDef, commandWords, type FlagDef, findCommand, GLOBAL_FLAGS, VERSION_FLAGS } from './table';
+import { type ArgDef, type CommandDef, commandWords, type FlagDef, findCommand, GLOBAL_FLAGS, VERSION_FLAGS } from './table';
 
 /** Flag values by long name; defaults applied. */
 export type FlagValues = Record<string, string | number | boolean | string[] | undefined>;
@@ -234,5 +234,3 @@ export function usageLine(cmd: CommandDef): string {
   return parts.join(' ');
 }
 
-/** Every command, for callers that list them. */
-export { COMMANDS };

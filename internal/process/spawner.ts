@@ -125,38 +125,54 @@ export class HelperSpawner implements Spawner {
   /** The helper run for this one program; it becomes the program (no cgroup in this mode). */
   private async oneShot(req: SpawnRequest, spec: Buffer): Promise<Watched> {
     if (req.cgroup) throw new CgroupJoinError(req.cgroup, 'cgroups need the exec server (Linux 5.3 or later)');
-    let child: ChildProcess;
-    let specFd: number | undefined;
-    try {
-      specFd = this.memfd(spec);
-      child = spawn(this.helper, [], {
-        argv0: 'pmon3-exec',
-        env: {}, // nothing of the user's reaches a program running as root
-        cwd: '/',
-        detached: true, // setsid(): own session and process group, survives pmond
-        stdio: ['ignore', 'ignore', 'ignore', specFd, 'pipe'],
-      });
-    } catch (e) {
-      throw failedPrecondition(`cannot start the exec helper ${this.helper}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    } finally {
-      if (specFd !== undefined) fs.closeSync(specFd);
-    }
+    // setsid(): own session and process group, survives pmond.
+    const child = startOneShot(this.helper, this.memfd, spec, ['ignore', 'ignore', 'ignore'], 'the exec helper');
     // Subscribe to the exit before anything else can happen (containerd's reaper rule).
     const exited = new Promise<ExitInfo>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-    if (child.pid === undefined) {
-      // If `error` is emitted before `spawn`, `exit` may never be emitted.
-      const err = await new Promise<Error>((resolve) => child.once('error', resolve));
-      throw failedPrecondition(`cannot start the exec helper ${this.helper}: ${(err as NodeJS.ErrnoException).code ?? err.message}`);
-    }
-    child.on('error', () => {}); // errors after spawn (kill on a dead pid) carry no news
+    const pid = await spawned(child, this.helper, 'the exec helper');
     const failure = await readStatus(child.stdio[4] as NodeJS.ReadableStream);
     if (failure) {
       await exited;
       throw describeFailure(failure, req);
     }
-    const startTime = readStartTime(child.pid);
-    return { pid: child.pid, startTime: startTime ?? -1, cgroup: null, exited };
+    const startTime = readStartTime(pid);
+    return { pid, startTime: startTime ?? -1, cgroup: null, exited };
   }
+}
+
+/**
+ * The exec helper in its one-shot mode: the spec as an in-memory file on fd 3, a close-on-exec
+ * status pipe on fd 4, an empty environment (nothing of the user's reaches a program running as
+ * root), cwd /, a session of its own (nothing it opens is a terminal of pmond's session).
+ * `stdio` is fds 0-2. Throws FAILED_PRECONDITION naming `what` if it cannot be spawned at all.
+ */
+export function startOneShot(
+  helper: string,
+  memfd: (data: Buffer) => number,
+  spec: Buffer,
+  stdio: ['ignore' | 'pipe', 'ignore' | 'pipe', 'ignore' | 'pipe'],
+  what: string,
+): ChildProcess {
+  let specFd: number | undefined;
+  try {
+    specFd = memfd(spec);
+    return spawn(helper, [], { argv0: 'pmon3-exec', env: {}, cwd: '/', detached: true, stdio: [...stdio, specFd, 'pipe'] });
+  } catch (e) {
+    throw failedPrecondition(`cannot start ${what} ${helper}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  } finally {
+    if (specFd !== undefined) fs.closeSync(specFd);
+  }
+}
+
+/** The pid of startOneShot's child once it exists; FAILED_PRECONDITION if it never did. Later errors (a kill of a dead pid) carry no news. */
+export async function spawned(child: ChildProcess, helper: string, what: string): Promise<number> {
+  if (child.pid === undefined) {
+    // If `error` is emitted before `spawn`, `exit` may never be emitted.
+    const err = await new Promise<Error>((resolve) => child.once('error', resolve));
+    throw failedPrecondition(`cannot start ${what} ${helper}: ${(err as NodeJS.ErrnoException).code ?? err.message}`);
+  }
+  child.on('error', () => undefined);
+  return child.pid;
 }
 
 /** pmond's logs_dir/<user>: made by pmond (root's, 0755) before the helper creates a log in it. */

@@ -19,11 +19,10 @@
  * The reader is the user's process, so what it sends is not trusted: replies
  * are framed, bounded and parsed strictly; anything else ends the reader.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
 import { failedPrecondition, internal, PmonError, unavailable } from '../protocol/errors';
-import { encodeSpec, readStatus } from '../process/spawner';
+import { encodeSpec, readStatus, spawned, startOneShot } from '../process/spawner';
 
 /** A file the reader opened: its fd (in the reader) and fstat fields. */
 export interface ReaderFile {
@@ -105,34 +104,14 @@ export class LogReaders implements LogReaderFactory {
       throw unavailable(`uid ${caller.uid} has ${mine} log readers running, the most allowed (a log on a file system that does not answer keeps its reader until it does)`);
     }
     const spec = encodeSpec({ ...who, file: this.helper, argv0: 'pmon3-exec', args: ['--read'], env: {}, cwd: '/', log: null, cgroup: null });
-    let child: ChildProcess;
-    let specFd: number | undefined;
-    try {
-      specFd = this.memfd(spec);
-      child = spawn(this.helper, [], {
-        argv0: 'pmon3-exec',
-        env: {},
-        cwd: '/',
-        detached: true, // a session of its own: nothing it opens is a terminal of pmond's session
-        stdio: ['pipe', 'pipe', 'ignore', specFd, 'pipe'],
-      });
-    } catch (e) {
-      throw failedPrecondition(`cannot start the log reader ${this.helper}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    } finally {
-      if (specFd !== undefined) fs.closeSync(specFd);
-    }
-    if (child.pid === undefined) {
-      // If `error` is emitted before `spawn`, `exit` may never be emitted.
-      const err = await new Promise<Error>((resolve) => child.once('error', resolve));
-      throw failedPrecondition(`cannot start the log reader ${this.helper}: ${(err as NodeJS.ErrnoException).code ?? err.message}`);
-    }
+    const child = startOneShot(this.helper, this.memfd, spec, ['pipe', 'pipe', 'ignore'], 'the log reader');
+    await spawned(child, this.helper, 'the log reader');
     this.live.set(caller.uid, this.running(caller.uid) + 1);
     child.once('exit', () => {
       const n = this.running(caller.uid) - 1;
       if (n > 0) this.live.set(caller.uid, n);
       else this.live.delete(caller.uid);
     });
-    child.on('error', () => undefined); // a kill of a dead reader carries no news
     const reader = new ReaderProcess(child, this.deadlineMs);
     // The helper says why it could not become the reader, or closes fd 4 at its execve.
     let timer: NodeJS.Timeout | undefined;

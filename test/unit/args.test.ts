@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseEnvVars, splitArgs } from '../../internal/cli/args';
+import { parseEnvVars, splitArgs } from '../../internal/words';
 
 test('splits on blanks, keeps quoted text together', () => {
   assert.deepEqual(splitArgs('-a 1  -b "two words" \'three  spaced\''), ['-a', '1', '-b', 'two words', 'three  spaced']);

@@ -2,7 +2,6 @@
 import * as fs from 'node:fs';
 import type { Client } from '../../client/client';
 import type { EventSource } from '../../protocol/methods';
-import type { Io } from '../io';
 import { type Look, paint, printable } from '../render';
 import { cliNative, withClient } from '../session';
 import { arg, bool, type Handler, int } from './types';
@@ -128,5 +127,3 @@ export const logs: Handler = async (r, io) => {
   return undefined;
 };
 
-/** For tests: an Io's writer. */
-export type Writer = Io['out'];

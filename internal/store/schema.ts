@@ -8,10 +8,51 @@ import type { Status } from '../protocol/methods';
  */
 export const MAX_PROCESS_ID = 2 ** 31 - 1;
 
-export interface ProcessesTable {
+/**
+ * An app: what the user asked for (a definition), made by `exec` or read from
+ * an apps file. Its instances are rows of `processes` (app_id, instance).
+ */
+export interface AppsTable {
   id: Generated<number>;
   /** Unique per owner: UNIQUE(uid, name). */
   name: string;
+  /** The owner: the user its instances run as. */
+  uid: number;
+  user: string;
+  gid: number;
+  /** JSON AppDefinition (internal/apps/model.ts): what to run and with which policy. */
+  spec: string;
+  /** specHash() of what is executed (binary, args, cwd, env, uid, gid): an instance started from another hash runs an older definition. */
+  spec_hash: string;
+  /** JSON array of group names. */
+  groups: Generated<string>;
+  /** JSON array of app names (same owner) that must be up before this one starts. */
+  dependencies: Generated<string>;
+  /** How many instances should exist (1..MAX_INSTANCES). */
+  instances: Generated<number>;
+  /** Where it was defined: 'exec', 'migrated', or `file:PATH:LINE`. */
+  source: Generated<string>;
+  created_at: Generated<string>;
+  updated_at: Generated<string>;
+}
+
+/**
+ * One instance of an app: what is running. It keeps a copy of the definition
+ * it was last started with (process_file ... auto_restart, spec_hash), so that
+ * what runs and what is wanted can differ, and be seen to differ.
+ */
+export interface ProcessesTable {
+  id: Generated<number>;
+  /** Its app's name (UNIQUE(app_id, instance)); shown as name:N when the app has several instances. */
+  name: string;
+  /** The app it is an instance of. */
+  app_id: number;
+  /** Its index, 0 .. instances-1 (PMON3_INSTANCE). */
+  instance: Generated<number>;
+  /** The spec_hash of the definition it was last started with, or null (never started). */
+  spec_hash: string | null;
+  /** Why it is in its status, in a few words (e.g. "exited with code 1", "stopped by uid 0"), or null. */
+  reason: string | null;
   process_file: string;
   /** JSON array of strings. */
   args: string;
@@ -46,8 +87,13 @@ export interface ProcessesTable {
 }
 
 export interface Database {
+  apps: AppsTable;
   processes: ProcessesTable;
 }
+
+export type AppRow = Selectable<AppsTable>;
+export type NewAppRow = Insertable<AppsTable>;
+export type AppPatch = Updateable<AppsTable>;
 
 export type ProcessRow = Selectable<ProcessesTable>;
 export type NewProcessRow = Insertable<ProcessesTable>;

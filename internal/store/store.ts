@@ -17,7 +17,7 @@ import { Kysely, Migrator, SqliteAdapter, SqliteDialect, type DialectAdapter, ty
 import { MIGRATIONS } from '../../db/migrations';
 import type { Logger } from '../logger/logger';
 import { alreadyExists, failedPrecondition, internal, notFound, PmonError } from '../protocol/errors';
-import { MAX_PROCESS_ID, type Database, type NewProcessRow, type ProcessPatch, type ProcessRow } from './schema';
+import { MAX_PROCESS_ID, type AppPatch, type AppRow, type Database, type NewAppRow, type NewProcessRow, type ProcessPatch, type ProcessRow } from './schema';
 
 /** Whether what is in memory is on disk. */
 export interface StoreHealth {
@@ -37,11 +37,11 @@ export interface Store {
   all(): Promise<ProcessRow[]>;
   /** One row by id, or undefined. */
   get(id: number): Promise<ProcessRow | undefined>;
-  /** The row of owner uid named name, or undefined (names are unique per owner). */
+  /** The lowest-indexed instance of owner uid's app named name, or undefined. */
   getByName(uid: number, name: string): Promise<ProcessRow | undefined>;
-  /** Every owner's row named name, by id. */
+  /** Every owner's instances named name (their app's name), by id. */
   findByName(name: string): Promise<ProcessRow[]>;
-  /** Insert a row; ALREADY_EXISTS if its owner already has a row of that name. */
+  /** Insert a row; ALREADY_EXISTS if its app already has an instance of that index. */
   insert(row: NewProcessRow): Promise<ProcessRow>;
   /** Update fields of a row (updated_at is set here); NOT_FOUND if no such id; returns the new row. */
   update(id: number, patch: ProcessPatch): Promise<ProcessRow>;
@@ -49,6 +49,22 @@ export interface Store {
   remove(id: number): Promise<void>;
   /** Whether row id's latest state (or its deletion) is on disk. */
   saved(id: number): boolean;
+  /** Every app, by id (from memory). */
+  apps(): Promise<AppRow[]>;
+  /** One app by id, or undefined. */
+  getApp(id: number): Promise<AppRow | undefined>;
+  /** The app of owner uid named name, or undefined (app names are unique per owner). */
+  getAppByName(uid: number, name: string): Promise<AppRow | undefined>;
+  /** Insert an app; ALREADY_EXISTS if its owner already has one of that name. */
+  insertApp(row: NewAppRow): Promise<AppRow>;
+  /** Update fields of an app (updated_at is set here); NOT_FOUND if no such id. */
+  updateApp(id: number, patch: AppPatch): Promise<AppRow>;
+  /** Delete an app (nothing if there is none); its instances are the caller's to remove. */
+  removeApp(id: number): Promise<void>;
+  /** The instances of app id, by instance index. */
+  instancesOf(appId: number): Promise<ProcessRow[]>;
+  /** Whether app id's latest state (or its deletion) is on disk. */
+  appSaved(id: number): boolean;
   /**
    * Never hand out ids up to `id` (live processes still carry them, though no row does). An id
    * past MAX_PROCESS_ID (or not an integer) reserves nothing: pmond never handed it out.
@@ -125,6 +141,10 @@ const COLUMN_SET: Record<keyof ProcessRow, true> = {
   spawn_token: true,
   pid_boot_id: true,
   cgroup: true,
+  app_id: true,
+  instance: true,
+  spec_hash: true,
+  reason: true,
 };
 const COLUMNS = Object.keys(COLUMN_SET) as Array<keyof ProcessRow>;
 /** Columns that may hold null (all others are NOT NULL in the table). */
@@ -138,6 +158,8 @@ const NULLABLE = new Set<keyof ProcessRow>([
   'stopped_at',
   'spawn_token',
   'cgroup',
+  'spec_hash',
+  'reason',
 ]);
 /** What insert() fills in for a column it was not given (the table's defaults). */
 const DEFAULTS: Partial<ProcessRow> = {
@@ -156,7 +178,29 @@ const DEFAULTS: Partial<ProcessRow> = {
   stopped_at: null,
   spawn_token: null,
   cgroup: null,
+  instance: 0,
+  spec_hash: null,
+  reason: null,
 };
+
+/** Every column of apps, in the table's order (as COLUMN_SET for processes). */
+const APP_COLUMN_SET: Record<keyof AppRow, true> = {
+  id: true,
+  name: true,
+  uid: true,
+  user: true,
+  gid: true,
+  spec: true,
+  spec_hash: true,
+  groups: true,
+  dependencies: true,
+  instances: true,
+  source: true,
+  created_at: true,
+  updated_at: true,
+};
+const APP_COLUMNS = Object.keys(APP_COLUMN_SET) as Array<keyof AppRow>;
+const APP_DEFAULTS: Partial<AppRow> = { groups: '[]', dependencies: '[]', instances: 1, source: 'exec' };
 
 const now = (): string => new Date().toISOString();
 
@@ -321,8 +365,10 @@ export async function openStore(dataDir: string, opts: StoreOptions): Promise<St
     sqlite.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
     await migrate(sqlite, file, dataDir, 'migrated');
     const rows = sqlite.prepare('SELECT * FROM processes ORDER BY id').all() as ProcessRow[];
+    const apps = sqlite.prepare('SELECT * FROM apps ORDER BY id').all() as AppRow[];
     const seq = (sqlite.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'processes'").pluck().get() as number | undefined) ?? 0;
-    return new MemoryStore(sqlite, file, rows, seq, journal, opts);
+    const appSeq = (sqlite.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'apps'").pluck().get() as number | undefined) ?? 0;
+    return new MemoryStore(sqlite, file, rows, seq, apps, appSeq, journal, opts);
   } catch (e) {
     try {
       sqlite.close();
@@ -386,10 +432,17 @@ export function checkDatabase(dataDir: string): { ok: boolean; text: string } {
 class MemoryStore implements Store {
   /** Every row, by id. */
   private readonly rows = new Map<number, ProcessRow>();
-  /** `${uid}/${name}` → id. */
-  private readonly byName = new Map<string, number>();
+  /** `${app_id}/${instance}` → id. */
+  private readonly byInstance = new Map<string, number>();
   /** Ids whose latest state (a row, or its deletion) is not on disk yet. */
   private readonly dirty = new Set<number>();
+  /** Every app, by id. */
+  private readonly appRows = new Map<number, AppRow>();
+  /** `${uid}/${name}` → app id. */
+  private readonly appByName = new Map<string, number>();
+  /** App ids whose latest state is not on disk yet. */
+  private readonly appDirty = new Set<number>();
+  private nextAppId: number;
   private nextId: number;
   /** The highest id sqlite_sequence holds on disk. */
   private seqOnDisk: number;
@@ -406,13 +459,15 @@ class MemoryStore implements Store {
   private readonly put: SQLite.Statement;
   private readonly seqUpdate: SQLite.Statement;
   private readonly seqInsert: SQLite.Statement;
-  private readonly write: (ids: number[]) => void;
+  private readonly write: (ids: number[], appIds: number[]) => void;
 
   constructor(
     private readonly sqlite: SQLite.Database,
     private readonly file: string,
     rows: ProcessRow[],
     seq: number,
+    apps: AppRow[],
+    appSeq: number,
     /** Whether the connection is in JOURNAL_MODE (else it is tried again after each write). */
     private journalOk: boolean,
     opts: StoreOptions,
@@ -422,9 +477,16 @@ class MemoryStore implements Store {
     let maxId = 0;
     for (const r of rows) {
       this.rows.set(r.id, r);
-      this.byName.set(key(r.uid, r.name), r.id);
+      this.byInstance.set(key(r.app_id, r.instance), r.id);
       maxId = Math.max(maxId, r.id);
     }
+    let maxApp = Number.isSafeInteger(appSeq) && appSeq >= 0 && appSeq <= MAX_PROCESS_ID ? appSeq : 0;
+    for (const a of apps) {
+      this.appRows.set(a.id, a);
+      this.appByName.set(key(a.uid, a.name), a.id);
+      maxApp = Math.max(maxApp, a.id);
+    }
+    this.nextAppId = maxApp + 1;
     // A sequence past any id pmond hands out was put there by an older pmond that believed a
     // forged marker (its id reserved): taken as it is, every insert would fail for ever.
     if (Number.isSafeInteger(seq) && seq >= 0 && seq <= MAX_PROCESS_ID) {
@@ -440,10 +502,18 @@ class MemoryStore implements Store {
     this.seqUpdate = sqlite.prepare("UPDATE sqlite_sequence SET seq = ? WHERE name = 'processes' AND seq < ?");
     this.seqInsert = sqlite.prepare("INSERT INTO sqlite_sequence (name, seq) SELECT 'processes', ? WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'processes')");
     const seqSet = sqlite.prepare("UPDATE sqlite_sequence SET seq = ? WHERE name = 'processes'");
+    const appDel = sqlite.prepare('DELETE FROM apps WHERE id = ?');
+    const appPut = sqlite.prepare(`INSERT INTO apps (${APP_COLUMNS.join(', ')}) VALUES (${APP_COLUMNS.map((c) => `@${c}`).join(', ')})`);
     // Every dirty row is deleted first, then the living ones inserted whole: the batch never
-    // trips on UNIQUE(uid, name) halfway (a name freed and taken again, two rows renamed).
-    this.write = sqlite.transaction((ids: number[]) => {
+    // trips on a UNIQUE constraint halfway (a name freed and taken again, two rows renamed).
+    // Apps and their instances go in the same transaction: both or neither.
+    this.write = sqlite.transaction((ids: number[], appIds: number[]) => {
       for (const id of ids) this.del.run(id);
+      for (const id of appIds) appDel.run(id);
+      for (const id of appIds) {
+        const a = this.appRows.get(id);
+        if (a) appPut.run(a);
+      }
       for (const id of ids) {
         const r = this.rows.get(id);
         if (r) this.put.run(r);
@@ -468,8 +538,8 @@ class MemoryStore implements Store {
   }
 
   async getByName(uid: number, name: string): Promise<ProcessRow | undefined> {
-    const id = this.byName.get(key(uid, name));
-    return id === undefined ? undefined : this.get(id);
+    const app = this.appByName.get(key(uid, name));
+    return app === undefined ? undefined : (await this.instancesOf(app))[0];
   }
 
   async findByName(name: string): Promise<ProcessRow[]> {
@@ -481,7 +551,7 @@ class MemoryStore implements Store {
     const id = row.id ?? this.nextId;
     if (!Number.isSafeInteger(id) || id < 1 || id > MAX_PROCESS_ID) throw failedPrecondition(`no process id is left (the next would be ${id}, past ${MAX_PROCESS_ID})`);
     if (this.rows.has(id)) throw alreadyExists(`process ${id} already exists`);
-    if (this.byName.has(key(row.uid, row.name))) throw alreadyExists(`process "${row.name}" already exists`);
+    if (this.byInstance.has(key(row.app_id, row.instance ?? 0))) throw alreadyExists(`process "${row.name}" instance ${row.instance ?? 0} already exists`);
     const t = now();
     const given: Record<string, unknown> = { ...DEFAULTS, ...defined(row), id, created_at: row.created_at ?? t, updated_at: row.updated_at ?? t };
     // In the table's column order, as a row read from disk.
@@ -489,7 +559,7 @@ class MemoryStore implements Store {
     for (const c of COLUMNS) full[c] = given[c];
     check(full as ProcessRow, given);
     this.rows.set(id, full as ProcessRow);
-    this.byName.set(key(row.uid, row.name), id);
+    this.byInstance.set(key(row.app_id, row.instance ?? 0), id);
     this.nextId = Math.max(this.nextId, id + 1);
     this.touch(id);
     return { ...(full as ProcessRow) };
@@ -508,12 +578,12 @@ class MemoryStore implements Store {
     const { id: _ignored, ...rest } = defined(patch);
     const next = { ...cur, ...rest, updated_at: now() } as ProcessRow;
     check(next);
-    const oldKey = key(cur.uid, cur.name);
-    const newKey = key(next.uid, next.name);
+    const oldKey = key(cur.app_id, cur.instance);
+    const newKey = key(next.app_id, next.instance);
     if (newKey !== oldKey) {
-      if (this.byName.has(newKey)) throw alreadyExists(`process "${next.name}" already exists`);
-      this.byName.delete(oldKey);
-      this.byName.set(newKey, id);
+      if (this.byInstance.has(newKey)) throw alreadyExists(`process "${next.name}" instance ${next.instance} already exists`);
+      this.byInstance.delete(oldKey);
+      this.byInstance.set(newKey, id);
     }
     this.rows.set(id, next);
     this.touch(id);
@@ -525,8 +595,78 @@ class MemoryStore implements Store {
     const cur = this.rows.get(id);
     if (!cur) return;
     this.rows.delete(id);
-    this.byName.delete(key(cur.uid, cur.name));
+    this.byInstance.delete(key(cur.app_id, cur.instance));
     this.touch(id);
+  }
+
+  async apps(): Promise<AppRow[]> {
+    return [...this.appRows.values()].sort((a, b) => a.id - b.id).map((r) => ({ ...r }));
+  }
+
+  async getApp(id: number): Promise<AppRow | undefined> {
+    const a = this.appRows.get(id);
+    return a && { ...a };
+  }
+
+  async getAppByName(uid: number, name: string): Promise<AppRow | undefined> {
+    const id = this.appByName.get(key(uid, name));
+    return id === undefined ? undefined : this.getApp(id);
+  }
+
+  async insertApp(row: NewAppRow): Promise<AppRow> {
+    this.assertOpen();
+    const id = row.id ?? this.nextAppId;
+    if (!Number.isSafeInteger(id) || id < 1 || id > MAX_PROCESS_ID) throw failedPrecondition(`no app id is left (the next would be ${id})`);
+    if (this.appRows.has(id)) throw alreadyExists(`app ${id} already exists`);
+    if (this.appByName.has(key(row.uid, row.name))) throw alreadyExists(`app "${row.name}" already exists`);
+    const t = now();
+    const given: Record<string, unknown> = { ...APP_DEFAULTS, ...defined(row), id, created_at: row.created_at ?? t, updated_at: row.updated_at ?? t };
+    const full = {} as Record<string, unknown>;
+    for (const c of APP_COLUMNS) full[c] = given[c];
+    checkApp(full as AppRow, given);
+    this.appRows.set(id, full as AppRow);
+    this.appByName.set(key(row.uid, row.name), id);
+    this.nextAppId = Math.max(this.nextAppId, id + 1);
+    this.touchApp(id);
+    return { ...(full as AppRow) };
+  }
+
+  async updateApp(id: number, patch: AppPatch): Promise<AppRow> {
+    this.assertOpen();
+    const cur = this.appRows.get(id);
+    if (!cur) throw notFound(`app ${id} not found`);
+    const { id: _ignored, ...rest } = defined(patch);
+    const next = { ...cur, ...rest, updated_at: now() } as AppRow;
+    checkApp(next);
+    const oldKey = key(cur.uid, cur.name);
+    const newKey = key(next.uid, next.name);
+    if (newKey !== oldKey) {
+      if (this.appByName.has(newKey)) throw alreadyExists(`app "${next.name}" already exists`);
+      this.appByName.delete(oldKey);
+      this.appByName.set(newKey, id);
+    }
+    this.appRows.set(id, next);
+    this.touchApp(id);
+    return { ...next };
+  }
+
+  async removeApp(id: number): Promise<void> {
+    this.assertOpen();
+    const cur = this.appRows.get(id);
+    if (!cur) return;
+    this.appRows.delete(id);
+    this.appByName.delete(key(cur.uid, cur.name));
+    this.touchApp(id);
+  }
+
+  async instancesOf(appId: number): Promise<ProcessRow[]> {
+    const out: ProcessRow[] = [];
+    for (const r of this.rows.values()) if (r.app_id === appId) out.push({ ...r });
+    return out.sort((a, b) => a.instance - b.instance);
+  }
+
+  appSaved(id: number): boolean {
+    return !this.appDirty.has(id);
   }
 
   saved(id: number): boolean {
@@ -535,7 +675,7 @@ class MemoryStore implements Store {
 
   health(): StoreHealth {
     const f = this.failure;
-    return { ok: f === null, since: f?.since ?? null, error: f?.error ?? null, pending: this.dirty.size };
+    return { ok: f === null, since: f?.since ?? null, error: f?.error ?? null, pending: this.dirty.size + this.appDirty.size };
   }
 
   settled(): Promise<void> {
@@ -560,6 +700,13 @@ class MemoryStore implements Store {
     this.immediate = this.retryTimer = undefined;
     this.closed = true;
     this.flush();
+    if (this.appDirty.size) {
+      const named = [...this.appDirty].sort((a, b) => a - b).slice(0, 20).map((id) => {
+        const a = this.appRows.get(id);
+        return a ? `${id} (${a.user}/${a.name})` : `${id} (deleted)`;
+      });
+      this.log('error', `database ${this.file} cannot be written; the latest definition of ${this.appDirty.size} apps is lost at shutdown: ${named.join(', ')}`);
+    }
     if (this.dirty.size) {
       const lost = [...this.dirty].sort((a, b) => a - b);
       const named = lost.slice(0, 20).map((id) => {
@@ -578,6 +725,12 @@ class MemoryStore implements Store {
 
   private assertOpen(): void {
     if (this.closed) throw internal('the process table is closed (pmond is shutting down)');
+  }
+
+  /** App id changed: mark it dirty and make sure a flush comes. */
+  private touchApp(id: number): void {
+    this.appDirty.add(id);
+    this.scheduleFlush();
   }
 
   /** Row id changed: mark it dirty and make sure a flush comes. */
@@ -599,22 +752,24 @@ class MemoryStore implements Store {
   /** Write every dirty row in one transaction. Never throws. */
   private flush(): void {
     try {
-      if (this.dirty.size === 0 && this.nextId - 1 <= this.seqOnDisk) {
+      if (this.dirty.size === 0 && this.appDirty.size === 0 && this.nextId - 1 <= this.seqOnDisk) {
         this.recovered(0);
         return;
       }
       const ids = [...this.dirty];
+      const appIds = [...this.appDirty];
       try {
-        this.write(ids);
+        this.write(ids, appIds);
       } catch (e) {
         this.failed(e);
         return;
       }
       this.dirty.clear();
+      this.appDirty.clear();
       if (this.seqMend) this.log('info', `database ${this.file}: sqlite_sequence mended to ${this.nextId - 1}`);
       this.seqMend = false;
       this.seqOnDisk = Math.max(this.seqOnDisk, this.nextId - 1);
-      this.recovered(ids.length);
+      this.recovered(ids.length + appIds.length);
       if (!this.journalOk && setJournal(this.sqlite, this.file, silent)) {
         this.journalOk = true;
         this.log('info', `database ${this.file} now in journal mode ${JOURNAL_MODE}`);
@@ -674,7 +829,7 @@ class MemoryStore implements Store {
 /** A logger for retries of the journal mode: the first attempt already said why. */
 const silent: Logger = { error() {}, warn() {}, info() {}, debug() {}, close: async () => {} };
 
-const key = (uid: number, name: string): string => `${uid}/${name}`;
+const key = (a: number, b: string | number): string => `${a}/${b}`;
 
 /** obj without its undefined values (an absent field keeps its value or default). */
 function defined<T extends object>(obj: T): Partial<T> {
@@ -698,4 +853,16 @@ function check(row: ProcessRow, given: object = row): void {
     }
   }
   for (const k of Object.keys(given)) if (!(k in COLUMN_SET)) throw internal(`process ${row.id}: no column ${k}`);
+}
+
+/** check() for an app row. */
+function checkApp(row: AppRow, given: object = row): void {
+  for (const c of APP_COLUMNS) {
+    const v = row[c] as unknown;
+    if (v === null || v === undefined) throw internal(`app ${row.id}: ${c} cannot be empty`);
+    if (typeof v === 'number' ? !Number.isFinite(v) : typeof v !== 'string') {
+      throw internal(`app ${row.id}: ${c} cannot hold ${typeof v === 'number' ? String(v) : `a ${typeof v}`}`);
+    }
+  }
+  for (const k of Object.keys(given)) if (!(k in APP_COLUMN_SET)) throw internal(`app ${row.id}: no column ${k}`);
 }

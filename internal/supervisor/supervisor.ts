@@ -24,6 +24,7 @@ import pidusage from 'pidusage';
 import type { Config } from '../config/config';
 import type { HookEvent, HookRunner } from '../hooks/hooks';
 import type { Logger } from '../logger/logger';
+import { type AppDefinition, definitionJson, specHash } from '../apps/model';
 import { decideRestart } from '../process/restart-policy';
 import type { Cgroups } from '../process/cgroups';
 import { GroupWatch } from '../process/group-watch';
@@ -358,7 +359,13 @@ export class Supervisor {
     }
     const log = this.logFor(name, user, p);
     if (!caller.admin) await this.assertLogRoom(log);
+    const def: AppDefinition = { file: p.file, args: p.args, env: p.env, cwd: p.cwd, log, restart: p.auto_restart ? 'always' : 'never', autostart: true };
+    const hash = specHash({ file: p.file, args: p.args, env: p.env, cwd: p.cwd, uid: user.uid, gid: user.gid });
+    const app = await this.d.store.insertApp({ name, uid: user.uid, user: user.name, gid: user.gid, spec: definitionJson(def), spec_hash: hash, source: 'exec' });
     const row = await this.d.store.insert({
+      app_id: app.id,
+      instance: 0,
+      spec_hash: hash,
       name,
       process_file: p.file,
       args: JSON.stringify(p.args),
@@ -394,6 +401,7 @@ export class Supervisor {
         // logs_dir with logs of execs that fail).
         await this.removeLogs(row);
         await this.d.store.remove(row.id);
+        await this.d.store.removeApp(app.id);
         this.rts.delete(row.id);
         throw e;
       }
@@ -506,6 +514,7 @@ export class Supervisor {
       if (rt.watched || isActive(cur.status)) cur = await this.stopLocked(cur, { force, event: 'stop', desired: 'stopped', hook: true });
       await this.removeLogs(cur);
       await this.d.store.remove(cur.id);
+      await this.removeAppIfEmpty(cur.app_id);
       if (cur.cgroup) this.d.cgroups.retire(cur.cgroup);
       return cur;
     });
@@ -584,6 +593,7 @@ export class Supervisor {
       if (rt.watched || isActive(cur.status)) cur = await this.stopLocked(cur, { force, event: 'stop', desired: 'stopped', hook: true });
       await this.removeLogs(cur);
       await this.d.store.remove(cur.id);
+      await this.removeAppIfEmpty(cur.app_id);
       if (cur.cgroup) this.d.cgroups.retire(cur.cgroup);
       return cur;
     });
@@ -643,6 +653,11 @@ export class Supervisor {
       ),
     );
     return (await this.views(out.filter((r): r is ProcessRow => r !== undefined))).map(summary);
+  }
+
+  /** An app whose last instance is gone goes with it. */
+  private async removeAppIfEmpty(appId: number): Promise<void> {
+    if ((await this.d.store.instancesOf(appId)).length === 0) await this.d.store.removeApp(appId);
   }
 
   private rt(id: number): Runtime {

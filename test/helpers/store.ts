@@ -24,9 +24,19 @@ export function recordingLogger(): Logger & { lines: Line[]; at(level: string): 
   };
 }
 
-/** A row as the supervisor inserts it. */
+/** One app id per `${uid}/${name}`, so that rows of one owner and name are instance 0 of one app (as pmond makes them). */
+const appIds = new Map<string, number>();
+function appIdOf(uid: number, name: string): number {
+  const k = `${uid}/${name}`;
+  let id = appIds.get(k);
+  if (id === undefined) appIds.set(k, (id = appIds.size + 1));
+  return id;
+}
+
+/** A row as the supervisor inserts it: instance 0 of its owner's app of that name. */
 export function newRow(name: string, over: Partial<NewProcessRow> = {}): NewProcessRow {
   return {
+    app_id: appIdOf(over.uid ?? 0, name),
     name,
     process_file: '/usr/bin/node',
     args: JSON.stringify(['server.js', '--port', '8080']),

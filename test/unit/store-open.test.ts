@@ -15,6 +15,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type Migration } from 'kysely';
 import * as m0001 from '../../db/migrations/0001_init';
 import * as m0002 from '../../db/migrations/0002_spawn_token';
+import { specHash } from '../../internal/apps/model';
 import { PmonError } from '../../internal/protocol/errors';
 import { checkDatabase, openStore, type Store } from '../../internal/store/store';
 import { PMOND } from '../helpers/daemon';
@@ -278,11 +279,20 @@ describe('migration 0003: names unique per owner, pid_boot_id, cgroup', () => {
     return file;
   }
 
-  test('every row and value kept; the table as new; two owners may share a name, one owner may not', async () => {
+  test('every row and value kept through 0003 and 0004; each row an app of one instance; two owners may share a name, one owner may not', async () => {
     const dir = newDir();
     const file = await oldDatabase(dir);
     const s = await open(dir);
-    assert.deepEqual(await s.all(), OLD.map((r) => ({ ...r, pid_boot_id: null, cgroup: null })));
+    const hashOf = (r: OldRow): string =>
+      specHash({ file: r.process_file as string, args: JSON.parse(r.args as string), env: JSON.parse(r.env as string), cwd: r.cwd as string, uid: r.uid as number, gid: r.gid as number });
+    assert.deepEqual(
+      await s.all(),
+      OLD.map((r) => ({ ...r, pid_boot_id: null, cgroup: null, app_id: r.id, instance: 0, spec_hash: hashOf(r), reason: null })),
+    );
+    assert.deepEqual(
+      (await s.apps()).map((a) => [a.id, a.uid, a.name, a.instances, a.source, a.spec_hash]),
+      OLD.map((r) => [r.id, r.uid, r.name, 1, 'migrated', hashOf(r)]),
+    );
     assert.deepEqual(rowsOnDisk(file), await s.all());
 
     const probe = new SQLite(file, { readonly: true });
@@ -292,18 +302,21 @@ describe('migration 0003: names unique per owner, pid_boot_id, cgroup', () => {
       const uniques = (probe.prepare("SELECT name FROM pragma_index_list('processes') WHERE \"unique\" = 1").pluck().all() as string[]).map(
         (ix) => (probe.prepare(`SELECT name FROM pragma_index_info('${ix}') ORDER BY seqno`).pluck().all() as string[]).join(','),
       );
-      assert.deepEqual(uniques, ['uid,name']);
-      assert.deepEqual(probe.prepare('SELECT name FROM kysely_migration ORDER BY name').pluck().all(), ['0001_init', '0002_spawn_token', '0003_owner_names']);
+      assert.deepEqual(uniques, ['app_id,instance']);
+      assert.deepEqual(probe.prepare('SELECT name FROM kysely_migration ORDER BY name').pluck().all(), ['0001_init', '0002_spawn_token', '0003_owner_names', '0004_apps']);
       assert.equal(probe.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'processes'").pluck().get(), 5);
       assert.equal(probe.pragma('integrity_check', { simple: true }), 'ok');
     } finally {
       probe.close();
     }
 
-    // Ids go on after the highest ever used (5, deleted), not after the highest left (4).
-    const bob = await s.insert(newRow('api', { user: 'bob', uid: 1001, gid: 1001 }));
+    // Ids go on after the highest ever used (5, deleted), not after the highest left (4): for apps too.
+    const bobApp = await s.insertApp({ name: 'api', uid: 1001, user: 'bob', gid: 1001, spec: '{}', spec_hash: 'h' });
+    assert.equal(bobApp.id, 6);
+    const bob = await s.insert(newRow('api', { app_id: bobApp.id, user: 'bob', uid: 1001, gid: 1001 }));
     assert.equal(bob.id, 6);
-    await assert.rejects(s.insert(newRow('api')), (e: unknown) => e instanceof PmonError && e.code === 'ALREADY_EXISTS');
+    await assert.rejects(s.insertApp({ name: 'api', uid: 0, user: 'root', gid: 0, spec: '{}', spec_hash: 'h' }), (e: unknown) => e instanceof PmonError && e.code === 'ALREADY_EXISTS');
+    await assert.rejects(s.insert(newRow('api', { app_id: 1 })), (e: unknown) => e instanceof PmonError && e.code === 'ALREADY_EXISTS');
     await s.update(1, { pid_boot_id: '2f1e0d9c-8b7a-4c5d-9e0f-1a2b3c4d5e6f', cgroup: '/sys/fs/cgroup/pmon3.slice/p1' });
     await s.settled();
     assert.equal(s.health().ok, true);
@@ -320,11 +333,15 @@ describe('migration 0003: names unique per owner, pid_boot_id, cgroup', () => {
     // The constraint is the database's own, not only the store's.
     const raw = new SQLite(file);
     try {
-      const cols = Object.keys(OLD[0]!).filter((c) => c !== 'id');
+      const cols = [...Object.keys(OLD[0]!).filter((c) => c !== 'id'), 'app_id', 'instance'];
       const ins = raw.prepare(`INSERT INTO processes (${cols.join(', ')}) VALUES (${cols.map((c) => `@${c}`).join(', ')})`);
       const { id: _id, ...api } = OLD[0]!;
-      assert.throws(() => ins.run(api), /UNIQUE constraint failed: processes.uid, processes.name/);
-      ins.run({ ...api, uid: 1002, user: 'carol' });
+      assert.throws(() => ins.run({ ...api, app_id: 1, instance: 0 }), /UNIQUE constraint failed: processes.app_id, processes.instance/);
+      ins.run({ ...api, app_id: 1, instance: 1 });
+      assert.throws(
+        () => raw.prepare("INSERT INTO apps (name, uid, user, gid, spec, spec_hash) VALUES ('api', 0, 'root', 0, '{}', 'h')").run(),
+        /UNIQUE constraint failed: apps.uid, apps.name/,
+      );
     } finally {
       raw.close();
     }

@@ -71,7 +71,6 @@ test('reads come from memory: a write is there at once, on disk after settled()'
   assert.equal(s.saved(row.id), false);
   assert.deepEqual(s.health(), { ok: true, since: null, error: null, pending: 1 });
   assert.deepEqual(await s.get(1), row);
-  assert.deepEqual(await s.getByName(0, 'api'), row);
   assert.deepEqual(await s.findByName('api'), [row]);
   assert.deepEqual(await s.all(), [row]);
   assert.equal(rowsOnDisk(dbOf(dir)).length, 0, 'not written before the flush');
@@ -151,29 +150,50 @@ test('a name freed and taken again, and two rows swapping names, in one batch', 
   );
 });
 
-test('names are unique per owner; NOT_FOUND for an unknown id', async () => {
-  const { s } = await open(dataDir());
-  const mine = await s.insert(newRow('web'));
-  const theirs = await s.insert(newRow('web', { user: 'alice', uid: 1000, gid: 1000 }));
-  await rejectsWith(s.insert(newRow('web')), 'ALREADY_EXISTS', /"web" already exists/);
-  await rejectsWith(s.update(theirs.id, { uid: 0 }), 'ALREADY_EXISTS');
-  const other = await s.insert(newRow('api'));
-  await rejectsWith(s.update(other.id, { name: 'web' }), 'ALREADY_EXISTS');
-  assert.equal((await s.get(other.id))!.name, 'api', 'a refused update changes nothing');
-  assert.equal((await s.getByName(0, 'web'))!.id, mine.id);
-  assert.equal((await s.getByName(1000, 'web'))!.id, theirs.id);
-  assert.equal(await s.getByName(1001, 'web'), undefined);
-  assert.deepEqual(
-    (await s.findByName('web')).map((r) => r.id),
-    [mine.id, theirs.id],
-  );
+test('app names are unique per owner; instances unique per (app, index); NOT_FOUND for an unknown id', async () => {
+  const dir = dataDir();
+  const { s } = await open(dir);
+  const app = (name: string, uid = 0) => s.insertApp({ name, uid, user: uid ? 'alice' : 'root', gid: uid, spec: '{}', spec_hash: 'h' });
+  const mine = await app('web');
+  const theirs = await app('web', 1000);
+  await rejectsWith(app('web'), 'ALREADY_EXISTS', /app "web" already exists/);
+  await rejectsWith(s.updateApp(theirs.id, { uid: 0 }), 'ALREADY_EXISTS');
+  const other = await app('api');
+  await rejectsWith(s.updateApp(other.id, { name: 'web' }), 'ALREADY_EXISTS');
+  assert.equal((await s.getApp(other.id))!.name, 'api', 'a refused update changes nothing');
+  assert.equal((await s.getAppByName(0, 'web'))!.id, mine.id);
+  assert.equal((await s.getAppByName(1000, 'web'))!.id, theirs.id);
+  assert.equal(await s.getAppByName(1001, 'web'), undefined);
+  // Instances: several per app, each index once.
+  const w0 = await s.insert(newRow('web', { app_id: mine.id, instance: 0 }));
+  const w1 = await s.insert(newRow('web', { app_id: mine.id, instance: 1 }));
+  const t0 = await s.insert(newRow('web', { app_id: theirs.id, instance: 0, user: 'alice', uid: 1000, gid: 1000 }));
+  await rejectsWith(s.insert(newRow('web', { app_id: mine.id, instance: 1 })), 'ALREADY_EXISTS', /"web" instance 1 already exists/);
+  await rejectsWith(s.update(w1.id, { instance: 0 }), 'ALREADY_EXISTS');
+  assert.deepEqual((await s.instancesOf(mine.id)).map((r) => r.id), [w0.id, w1.id]);
+  assert.equal((await s.getByName(0, 'web'))!.id, w0.id, 'the lowest instance of the app of that name');
+  assert.equal((await s.getByName(1000, 'web'))!.id, t0.id);
+  assert.deepEqual((await s.findByName('web')).map((r) => r.id), [w0.id, w1.id, t0.id]);
   await rejectsWith(s.update(999, { status: 'running' }), 'NOT_FOUND', /process 999 not found/);
+  await rejectsWith(s.updateApp(999, { instances: 2 }), 'NOT_FOUND', /app 999 not found/);
   await s.remove(999);
-  // A renamed row frees its old name.
-  await s.update(other.id, { name: 'api2' });
-  await s.insert(newRow('api'));
+  await s.removeApp(999);
+  // A renamed app frees its old name; a removed app too.
+  await s.updateApp(other.id, { name: 'api2' });
+  const again = await app('api');
+  await s.removeApp(again.id);
+  await app('api');
   await s.settled();
   assert.equal(s.health().ok, true);
+  assert.equal(s.appSaved(mine.id), true);
+  // On disk as in memory: a reopen finds the same apps and instances.
+  const apps = await s.apps();
+  const rows = await s.all();
+  await s.close();
+  const { s: s2 } = await open(dir);
+  assert.deepEqual(await s2.apps(), apps);
+  assert.deepEqual(await s2.all(), rows);
+  assert.equal((await s2.insertApp({ name: 'next', uid: 0, user: 'root', gid: 0, spec: '{}', spec_hash: 'h' })).id, Math.max(...apps.map((a) => a.id), again.id) + 1, 'app ids are not handed out twice');
 });
 
 test('ids are never handed out twice, also across restarts and for rows never written', async () => {

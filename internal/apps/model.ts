@@ -1,0 +1,85 @@
+/**
+ * The app model: an app's stored definition (the `spec` column), its hash,
+ * and how an apps-file AppSpec or an `exec` becomes one. Pure: no I/O.
+ *
+ * The hash covers only what is executed (binary, args, cwd, env, the uid and
+ * gid it runs as): a change to any of these restarts the app's instances on
+ * `apply`; a change to policy (restart, delays, stop signal), groups or
+ * dependencies is taken without a restart (fib-runner's rule).
+ */
+import { createHash } from 'node:crypto';
+
+/** The most instances one app may have. */
+export const MAX_INSTANCES = 1000;
+
+export type RestartMode = 'always' | 'on-failure' | 'never';
+
+/** What the `spec` column of an app holds. Times in ms; absent: the config's default. */
+export interface AppDefinition {
+  /** An absolute path, or a bare name looked up in PATH as the user. */
+  file: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd: string;
+  /** The log file chosen (absolute), or absent: <logs_dir>/... */
+  log?: string;
+  log_dir?: string;
+  restart: RestartMode;
+  autostart: boolean;
+  restart_delay_ms?: number;
+  /** How long an instance must stay up to count as started (readiness for its dependents). */
+  startsecs_ms?: number;
+  /** Failed starts in a row before giving up; -1: never give up. */
+  startretries?: number;
+  stop_signal?: string;
+  stop_timeout_ms?: number;
+}
+
+/** The executed part of a definition, as the hash sees it. */
+export interface Executed {
+  file: string;
+  args: readonly string[];
+  env: Readonly<Record<string, string>>;
+  cwd: string;
+  uid: number;
+  gid: number;
+}
+
+/** sha256 (hex, 16 chars) of what is executed, over a canonical JSON (env keys sorted). */
+export function specHash(e: Executed): string {
+  const env = Object.keys(e.env)
+    .sort()
+    .map((k) => [k, e.env[k]]);
+  const text = JSON.stringify([e.file, e.args, env, e.cwd, e.uid, e.gid]);
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+/** Parse a stored spec column; a row from an older pmond may lack fields added later. */
+export function parseDefinition(json: string): AppDefinition {
+  const d = JSON.parse(json) as Partial<AppDefinition>;
+  return {
+    file: d.file ?? '',
+    args: d.args ?? [],
+    env: d.env ?? {},
+    cwd: d.cwd ?? '/',
+    ...(d.log !== undefined ? { log: d.log } : {}),
+    ...(d.log_dir !== undefined ? { log_dir: d.log_dir } : {}),
+    restart: d.restart ?? 'always',
+    autostart: d.autostart ?? true,
+    ...(d.restart_delay_ms !== undefined ? { restart_delay_ms: d.restart_delay_ms } : {}),
+    ...(d.startsecs_ms !== undefined ? { startsecs_ms: d.startsecs_ms } : {}),
+    ...(d.startretries !== undefined ? { startretries: d.startretries } : {}),
+    ...(d.stop_signal !== undefined ? { stop_signal: d.stop_signal } : {}),
+    ...(d.stop_timeout_ms !== undefined ? { stop_timeout_ms: d.stop_timeout_ms } : {}),
+  };
+}
+
+/** A definition as stored: fields in one order (so equal definitions are equal strings). */
+export function definitionJson(d: AppDefinition): string {
+  return JSON.stringify(parseDefinition(JSON.stringify(d)));
+}
+
+/** The name an instance is shown and selected by: `name` alone for a single-instance app's instance 0, else `name:N`. */
+export function instanceName(app: string, instance: number, instances: number): string {
+  return instances === 1 && instance === 0 ? app : `${app}:${instance}`;
+}

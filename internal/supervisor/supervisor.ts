@@ -362,8 +362,38 @@ export class Supervisor {
     const def: AppDefinition = { file: p.file, args: p.args, env: p.env, cwd: p.cwd, log, restart: p.auto_restart ? 'always' : 'never', autostart: true };
     const hash = specHash({ file: p.file, args: p.args, env: p.env, cwd: p.cwd, uid: user.uid, gid: user.gid });
     const app = await this.d.store.insertApp({ name, uid: user.uid, user: user.name, gid: user.gid, spec: definitionJson(def), spec_hash: hash, source: 'exec' });
-    const row = await this.d.store.insert({
-      app_id: app.id,
+    let row: ProcessRow;
+    try {
+      row = await this.insertInstance(app.id, hash, name, p, user, log);
+    } catch (e) {
+      await this.d.store.removeApp(app.id); // no app without its instance
+      throw e;
+    }
+    const rt = this.rt(row.id);
+    return rt.lock.run(async () => {
+      try {
+        // A new row is on disk before its first program exists: a pmond killed right after the
+        // spawn finds the child by its markers, never a child without a row.
+        await this.d.store.settled();
+        if (!this.d.store.saved(row.id)) throw failedPrecondition(`pmond cannot write its database (${this.d.store.health().error}); not starting "${name}"`);
+        const started = await this.startLocked(row, { countRestart: false, hook: 'start', quiet: true });
+        return (await this.views([started]))[0]!;
+      } catch (e) {
+        // Nothing left behind: not the row, nor the log made for it (a user could otherwise fill
+        // logs_dir with logs of execs that fail).
+        await this.removeLogs(row);
+        await this.d.store.remove(row.id);
+        await this.d.store.removeApp(app.id);
+        this.rts.delete(row.id);
+        throw e;
+      }
+    });
+  }
+
+  /** The row of a new app's instance 0, as exec makes it. */
+  private insertInstance(appId: number, hash: string, name: string, p: ExecParams, user: UserInfo, log: string): Promise<ProcessRow> {
+    return this.d.store.insert({
+      app_id: appId,
       instance: 0,
       spec_hash: hash,
       name,
@@ -386,25 +416,6 @@ export class Supervisor {
       last_signal: null,
       started_at: null,
       stopped_at: null,
-    });
-    const rt = this.rt(row.id);
-    return rt.lock.run(async () => {
-      try {
-        // A new row is on disk before its first program exists: a pmond killed right after the
-        // spawn finds the child by its markers, never a child without a row.
-        await this.d.store.settled();
-        if (!this.d.store.saved(row.id)) throw failedPrecondition(`pmond cannot write its database (${this.d.store.health().error}); not starting "${name}"`);
-        const started = await this.startLocked(row, { countRestart: false, hook: 'start', quiet: true });
-        return (await this.views([started]))[0]!;
-      } catch (e) {
-        // Nothing left behind: not the row, nor the log made for it (a user could otherwise fill
-        // logs_dir with logs of execs that fail).
-        await this.removeLogs(row);
-        await this.d.store.remove(row.id);
-        await this.d.store.removeApp(app.id);
-        this.rts.delete(row.id);
-        throw e;
-      }
     });
   }
 

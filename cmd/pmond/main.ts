@@ -9,7 +9,7 @@
  * command line: one line on stderr naming it, exit 2 (args.ts).
  */
 import { loadConfig } from '../../internal/config/config';
-import { startDaemon } from '../../internal/daemon/daemon';
+import { type RunningDaemon, startDaemon } from '../../internal/daemon/daemon';
 import type { Logger } from '../../internal/logger/logger';
 import { exitCodeFor } from '../../internal/protocol/errors';
 import { checkDatabase } from '../../internal/store/store';
@@ -53,20 +53,26 @@ async function main(): Promise<void> {
     return;
   }
   const config = loadConfig();
-  const daemon = await startDaemon(config, VERSION);
-  logger = daemon.logger;
-  let stopping = false;
-  const stop = (sig: string): void => {
-    if (stopping) return;
-    stopping = true;
-    daemon.logger.info(`received ${sig}`);
-    daemon.shutdown(config.handle_interrupts).then(
+  // Every handler is in place before pmond starts: the socket answers while startDaemon is still
+  // booting, and a signal in that window must not find the default action (SIGTSTP stops a pmond
+  // in a process group that is not orphaned; SIGINT, SIGHUP and SIGQUIT end it). A SIGTERM or
+  // SIGINT that comes before pmond is up is carried out as soon as it is.
+  let daemon: RunningDaemon | undefined;
+  let stopping: string | undefined;
+  const shutdown = (d: RunningDaemon, sig: string): void => {
+    d.logger.info(`received ${sig}`);
+    d.shutdown(config.handle_interrupts).then(
       () => process.exit(0),
       (e: unknown) => {
         process.stderr.write(`pmond: shutdown failed: ${(e as Error).message}\n`);
         process.exit(1);
       },
     );
+  };
+  const stop = (sig: string): void => {
+    if (stopping) return;
+    stopping = sig;
+    if (daemon) shutdown(daemon, sig);
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
@@ -80,11 +86,14 @@ async function main(): Promise<void> {
   process.on('SIGHUP', () => {
     if (Date.now() - lastHup < 60_000) return;
     lastHup = Date.now();
-    daemon.logger.info('received SIGHUP (ignored; pmond stops on SIGTERM)');
+    logger?.info('received SIGHUP (ignored; pmond stops on SIGTERM)');
   });
-  process.on('SIGQUIT', () => daemon.logger.info('received SIGQUIT (ignored; pmond stops on SIGTERM)'));
+  process.on('SIGQUIT', () => logger?.info('received SIGQUIT (ignored; pmond stops on SIGTERM)'));
   for (const sig of ['SIGTSTP', 'SIGTTIN', 'SIGTTOU'] as const) process.on(sig, () => undefined);
   process.on('SIGPIPE', () => undefined);
+  daemon = await startDaemon(config, VERSION);
+  logger = daemon.logger;
+  if (stopping) shutdown(daemon, stopping);
 }
 
 main().catch((e: unknown) => {

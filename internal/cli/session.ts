@@ -51,10 +51,10 @@ export function verifyServer(socket: net.Socket, socketPath: string): void {
 export async function connect(opts: { timeoutMs?: number } = {}): Promise<Client> {
   const cfg = loadConfig();
   try {
-    return await Client.connect(cfg.socket_path, {
+    return await Client.connectAdminFirst(cfg.socket_path, {
       timeoutMs: opts.timeoutMs ?? Math.min(5000, cfg.client_timeout * 1000),
       idleMs: cfg.client_timeout * 1000,
-      verifyPeer: (s) => verifyServer(s, cfg.socket_path),
+      verifyPeerAt: (p) => (s) => verifyServer(s, p),
     });
   } catch (e) {
     // A user without a system pmond is one command away from their own (README "Run your own pmond").

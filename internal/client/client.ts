@@ -6,9 +6,10 @@
  * request. While a request is in flight, pmond sends something at least every
  * ALIVE_MS; silence for `idleMs` means pmond is stopped or hung: UNAVAILABLE.
  */
-import { lstatSync } from 'node:fs';
+import { accessSync, constants, lstatSync } from 'node:fs';
 import * as net from 'node:net';
 import {
+  adminSocketPath,
   encodeFrame,
   FrameDecoder,
   fromWireError,
@@ -38,6 +39,16 @@ function socketExists(path: string): boolean {
   }
 }
 
+/** Whether this process may connect to the socket at path (access(2) W_OK: no connection made). */
+function writable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return socketExists(path);
+  } catch {
+    return false;
+  }
+}
+
 interface Pending {
   method: MethodName;
   resolve: (v: unknown) => void;
@@ -59,6 +70,8 @@ export interface ConnectOptions {
   idleMs?: number;
   /** Called with the connected socket before any byte is sent; throws to refuse the server. */
   verifyPeer?: (socket: net.Socket) => void;
+  /** One attempt: no retry of a full backlog or a refusal. */
+  once?: boolean;
 }
 
 export class Client {
@@ -115,7 +128,7 @@ export class Client {
           sock.destroy();
           const elapsed = Date.now() - started;
           const again = e.code === 'EAGAIN' || (e.code === 'ECONNREFUSED' && elapsed < REFUSED_RETRY_MS && socketExists(socketPath));
-          if (again && elapsed + delay < timeoutMs) {
+          if (again && !opts.once && elapsed + delay < timeoutMs) {
             retry = setTimeout(attempt, delay);
             delay = Math.min(delay * 2, 200);
             return;
@@ -128,6 +141,23 @@ export class Client {
       };
       attempt();
     });
+  }
+
+  /**
+   * Through a root pmond's admin door (adminSocketPath) when this caller may use it (root,
+   * admin_group: it is writable to them), in one attempt; anything wrong there (absent, stale,
+   * squatted, busy) and the main socket, as connect() does.
+   */
+  static async connectAdminFirst(socketPath: string, opts: ConnectOptions & { verifyPeerAt?: (p: string) => (socket: net.Socket) => void } = {}): Promise<Client> {
+    const admin = adminSocketPath(socketPath);
+    if (writable(admin)) {
+      try {
+        return await Client.connect(admin, { ...opts, once: true, timeoutMs: Math.min(opts.timeoutMs ?? 5000, 1000), verifyPeer: opts.verifyPeerAt?.(admin) ?? opts.verifyPeer });
+      } catch {
+        /* the main socket, below */
+      }
+    }
+    return Client.connect(socketPath, { ...opts, verifyPeer: opts.verifyPeerAt?.(socketPath) ?? opts.verifyPeer });
   }
 
   /** Call a method; resolves with its validated result or rejects with a PmonError. */

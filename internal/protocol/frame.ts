@@ -71,3 +71,12 @@ export class FrameDecoder {
     return this.buffered;
   }
 }
+
+/**
+ * The admin door of a root pmond, beside socket_path: mode 0600 (0660 with admin_group), so
+ * only root and admin_group can connect, and no other user's connect flood fills its backlog.
+ * Same requests, same kernel identity checks: it grants nothing the main socket does not.
+ */
+export function adminSocketPath(socketPath: string): string {
+  return `${socketPath}.admin`;
+}

@@ -17,6 +17,7 @@ import type { Config } from '../config/config';
 import type { Logger } from '../logger/logger';
 import type { PeerCred, PeerCredReader } from '../native';
 import {
+  adminSocketPath,
   ALIVE_MS,
   DEFAULT_MAX_FRAME,
   encodeFrame,
@@ -92,6 +93,8 @@ const LISTEN_BACKLOG = 4096;
 
 export class Server {
   private server?: net.Server;
+  /** The admin door (adminSocketPath), on a root pmond. */
+  private admin?: net.Server;
   private readonly sockets = new Set<net.Socket>();
   /** Open connections per uid (callers that were let in). */
   private readonly perUid = new Map<number, number>();
@@ -138,16 +141,55 @@ export class Server {
     fs.chmodSync(p, mode);
     if (this.d.socketGid !== null) fs.chownSync(p, -1, this.d.socketGid);
     this.server = server;
+    if (this.d.daemonUid === 0 && this.d.peerCred) await this.listenAdmin(adminSocketPath(p));
+  }
+
+  /**
+   * The admin door (adminSocketPath): 0600, or 0660 with admin_group. A user's connect flood
+   * fills the main socket's backlog, never this one, so root's commands get through it at once.
+   * Not there (path too long, an error): logged, and the main socket serves everyone as before.
+   */
+  private async listenAdmin(p: string): Promise<void> {
+    try {
+      if (Buffer.byteLength(p) > 107) throw new Error(`${p} is longer than the 107 bytes a Unix socket path may have`);
+      try {
+        fs.unlinkSync(p); // the main socket answered to nobody: what is here is stale (or a squatter's)
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+      const server = net.createServer((s) => this.onConnection(s));
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        const old = process.umask(0o177);
+        server.listen({ path: p, backlog: 128 }, () => {
+          process.umask(old);
+          resolve();
+        });
+      });
+      if (this.d.adminGid !== null) {
+        fs.chownSync(p, 0, this.d.adminGid);
+        fs.chmodSync(p, 0o660);
+      }
+      this.admin = server;
+    } catch (e) {
+      this.d.logger.warn(`no admin socket (${(e as Error).message}); root and admin_group share ${this.d.config.socket_path} with everyone`);
+    }
   }
 
   /** Stop accepting, close every connection. */
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
-    try {
-      fs.unlinkSync(this.d.config.socket_path);
-    } catch {
-      /* already gone */
+    for (const [server, p] of [
+      [this.server, this.d.config.socket_path],
+      [this.admin, adminSocketPath(this.d.config.socket_path)],
+    ] as const) {
+      if (!server) continue;
+      await new Promise<void>((r) => server.close(() => r()));
+      try {
+        fs.unlinkSync(p);
+      } catch {
+        /* already gone */
+      }
     }
   }
 

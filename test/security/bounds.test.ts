@@ -346,6 +346,22 @@ function one() {
 for (let i = 0; i < conc; i++) one();
 `;
 
+describe('the admin door', { skip }, () => {
+  test('a root pmond\'s admin socket is root\'s alone: mode 0600, a user\'s connect is refused by the kernel, their pmon3 uses the main socket', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const admin = `${d.socket}.admin`;
+    const st = fs.lstatSync(admin);
+    assert.ok(st.isSocket());
+    assert.equal(st.mode & 0o777, 0o600);
+    assert.equal(st.uid, 0);
+    const probe = `require('net').connect(process.argv[1]).on('connect', () => { console.log('connected'); process.exit(0); }).on('error', (e) => { console.log(e.code); process.exit(0); });`;
+    const out = execFileSync('setpriv', ['--reuid', String(ben.uid), '--regid', String(ben.gid), '--clear-groups', '--', process.execPath, '-e', probe, admin], { encoding: 'utf8' });
+    assert.equal(out.trim(), 'EACCES');
+    const r = await as(ben, ['ls', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+  });
+});
+
 describe('a connect-and-close flood', { skip }, () => {
   test('fills no backlog root needs: root\'s ls gets through while a user floods and pmond is busy', async () => {
     const { execFileSync, spawn } = await import('node:child_process');
@@ -374,8 +390,8 @@ describe('a connect-and-close flood', { skip }, () => {
         let stderr = '';
         child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
         const ls = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-        // pmond stays busy until root's ls is trying to connect into the full backlog (its socket
-        // exists), or has already given up.
+        // pmond stays busy until root's ls is connecting (its socket exists), or has already given
+        // up. The flood fills the main socket's backlog; root's ls comes in by the admin door.
         const connecting = (): boolean => {
           try {
             return fs.readdirSync(`/proc/${child.pid}/fd`).some((fd) => fs.readlinkSync(`/proc/${child.pid}/fd/${fd}`).startsWith('socket:'));

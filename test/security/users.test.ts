@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { FIXTURES, TestDaemon } from '../helpers/daemon';
-import { isRoot, TestUsers, type TestUser } from '../helpers/users';
+import { asUserArgv, isRoot, TestUsers, type TestUser } from '../helpers/users';
 import { pidAlive, waitFor } from '../helpers/wait';
 import { tempDir } from '../helpers/tmp';
 
@@ -122,6 +122,23 @@ describe('other users\' processes are invisible and untouchable', { skip }, () =
     const p = await d.json(['exec', '/bin/sleep', '--name', 'carol-for-bob', '-u', bob.name, '-a', '300'], { as: carol });
     assert.equal(p.user, bob.name);
     await d.json(['del', 'carol-for-bob'], { as: carol });
+  });
+
+  test('the admin door is admin_group\'s too: 0660 root:admin_group; a member connects, anyone else is refused by the kernel', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const admin = `${d.socket}.admin`;
+    const st = fs.lstatSync(admin);
+    assert.equal(st.mode & 0o777, 0o660);
+    assert.equal(st.uid, 0);
+    assert.equal(st.gid, Number(execFileSync('getent', ['group', users.group('su-admins')], { encoding: 'utf8' }).split(':')[2]));
+    const probe = `require('net').connect(process.argv[1]).on('connect', () => { console.log('connected'); process.exit(0); }).on('error', (e) => { console.log(e.code); process.exit(0); });`;
+    const tryAs = (u: TestUser): string => {
+      const [cmd, argv] = asUserArgv(u, [process.execPath, '-e', probe, admin]);
+      return execFileSync(cmd, argv, { encoding: 'utf8' }).trim();
+    };
+    assert.equal(tryAs(carol), 'connected');
+    assert.equal(tryAs(alice), 'EACCES');
+    assert.equal(tryAs(bob), 'EACCES');
   });
 });
 

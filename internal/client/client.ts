@@ -10,6 +10,8 @@ import { accessSync, constants, lstatSync } from 'node:fs';
 import * as net from 'node:net';
 import {
   adminSocketPath,
+  failedPrecondition,
+  V2_CAPABILITIES,
   encodeFrame,
   FrameDecoder,
   fromWireError,
@@ -80,6 +82,7 @@ export class Client {
   private readonly decoder = new FrameDecoder(MAX_REPLY_FRAME);
   private closedError?: Error;
   private idleTimer?: NodeJS.Timeout;
+  private caps?: Promise<ReadonlySet<string>>;
 
   private constructor(
     private readonly socket: net.Socket,
@@ -170,6 +173,18 @@ export class Client {
       // The server enforces its own request cap (max_frame_bytes) and says so.
       this.socket.write(encodeFrame({ v: PROTOCOL_VERSION, id, method, params }, MAX_REPLY_FRAME));
     });
+  }
+
+  /** What this pmond can do (its `ping`'s capabilities; a pmond of protocol 2: V2_CAPABILITIES), asked once per connection. */
+  async capabilities(): Promise<ReadonlySet<string>> {
+    this.caps ??= this.call('ping', {}).then((p) => new Set(p.capabilities ?? V2_CAPABILITIES));
+    return this.caps;
+  }
+
+  /** FAILED_PRECONDITION in one line unless this pmond has the capability `cap` (`what` names it for a person). */
+  async require(cap: string, what: string): Promise<void> {
+    if ((await this.capabilities()).has(cap)) return;
+    throw failedPrecondition(`pmond at ${this.socketPath} cannot do ${what} (it lacks "${cap}"; it is older than this pmon3: upgrade and restart pmond)`);
   }
 
   /** Every process the caller may see: `list`, page after page. */

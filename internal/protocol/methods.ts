@@ -6,10 +6,22 @@
 import * as z from 'zod';
 
 /**
- * Version of the framed protocol; a peer speaking another version is refused.
+ * Version of the framed protocol. pmond takes requests of any version from MIN_PROTOCOL_VERSION
+ * up (a newer client included): what a peer can do is negotiated, not read off the version.
+ * `ping` lists pmond's capabilities (every method it serves, and FEATURES); a client asks for
+ * one before it uses it, and says in one line that this pmond lacks it. Replies are read
+ * tolerantly: fields a newer pmond adds are dropped, a status it adds is shown as it is.
  * 2: list is paged ({processes, next}), ping reports health, `alive` events, per-owner names.
+ * 3: ping lists capabilities; requests of newer versions are taken.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
+/** The oldest request version pmond still takes. */
+export const MIN_PROTOCOL_VERSION = 2;
+/**
+ * What this build can do beyond its methods' names (a method's new parameter, a new behaviour),
+ * as `ping` reports it. A pmond of protocol 2 reports nothing: V2_CAPABILITIES is what it had.
+ */
+export const FEATURES = ['admin-door'] as const;
 
 /** The statuses a process can be in, exactly as they appear in --json. */
 export const STATUSES = ['queued', 'init', 'running', 'stopped', 'failed', 'backoff', 'restarting'] as const;
@@ -97,7 +109,12 @@ export type ExecParams = z.infer<typeof execParams>;
 export const processView = z.object({
   id: z.number().int(),
   name: z.string(),
-  status: z.enum(STATUSES),
+  /** Any text a newer pmond sends (shown as it is); this build's own are STATUSES. */
+  status: z
+    .string()
+    .min(1)
+    .max(64)
+    .transform((s) => s as Status),
   pid: z.number().int().nullable(),
   restarts: z.number().int(),
   user: z.string(),
@@ -171,7 +188,17 @@ export type Health = z.infer<typeof healthSchema>;
 /** The method table. Adding a method here types it for client and server. */
 export const METHODS = {
   /** Liveness and version. */
-  ping: { params: empty, result: z.object({ protocol: z.number(), version: z.string(), pid: z.number(), health: healthSchema }) },
+  ping: {
+    params: empty,
+    result: z.object({
+      protocol: z.number(),
+      version: z.string(),
+      pid: z.number(),
+      health: healthSchema,
+      /** Absent from a pmond of protocol 2 (see V2_CAPABILITIES). */
+      capabilities: z.array(z.string().max(64)).max(1024).optional(),
+    }),
+  },
   /**
    * The processes the caller may see, by id, one page at a time: those with an id above
    * `after`, as many as fit in one reply; `next` is the `after` of the next page, or null.
@@ -282,4 +309,12 @@ export function describeZodError(err: z.ZodError): string {
   if (!issue) return 'invalid request';
   const path = issue.path.length ? issue.path.join('.') : 'request';
   return `${path}: ${issue.message}`;
+}
+
+/** What a pmond of protocol 2 (which lists no capabilities) could do: its methods. */
+export const V2_CAPABILITIES: readonly string[] = ['ping', 'list', 'describe', 'exec', 'stop', 'restart', 'delete', 'kill', 'init', 'drop', 'reset', 'log', 'logs', 'act'];
+
+/** This build's capabilities, as its `ping` reports them. */
+export function capabilities(): string[] {
+  return [...Object.keys(METHODS), ...FEATURES];
 }

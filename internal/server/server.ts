@@ -18,6 +18,8 @@ import type { Logger } from '../logger/logger';
 import type { PeerCred, PeerCredReader } from '../native';
 import {
   adminSocketPath,
+  capabilities,
+  MIN_PROTOCOL_VERSION,
   ALIVE_MS,
   DEFAULT_MAX_FRAME,
   encodeFrame,
@@ -331,8 +333,8 @@ export class Server {
           continue;
         }
         const { id, method, params, v } = env.data;
-        if (v !== PROTOCOL_VERSION) {
-          fail(id, failedPrecondition(`protocol version ${v} is not supported (pmond speaks ${PROTOCOL_VERSION}; use the pmon3 of the same release)`));
+        if (v < MIN_PROTOCOL_VERSION) {
+          fail(id, failedPrecondition(`protocol version ${v} is older than pmond takes (${MIN_PROTOCOL_VERSION} to ${PROTOCOL_VERSION}); use a newer pmon3`));
           continue;
         }
         if ('refuse' in who) {
@@ -408,7 +410,7 @@ function makeHandlers(d: ServerDeps): Handlers {
   const maxReply = Math.floor(d.config.reply_buffer_close / 4);
   const maxText = Math.max(1024, Math.min((d.config.max_frame_bytes ?? DEFAULT_MAX_FRAME) - 4096, maxReply));
   return {
-    ping: async () => ({ protocol: PROTOCOL_VERSION, version: d.version, pid: process.pid, health: sup.health() }),
+    ping: async () => ({ protocol: PROTOCOL_VERSION, version: d.version, pid: process.pid, health: sup.health(), capabilities: capabilities() }),
     list: async (p, c) => sup.list(c.caller, p.after ?? 0, Math.min(512 * 1024, maxReply)),
     describe: async (p, c) => sup.describe(c.caller, p.target),
     exec: async (p, c) => sup.exec(c.caller, p),

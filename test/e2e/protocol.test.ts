@@ -49,6 +49,58 @@ test('a normal request over a raw socket', async () => {
   assert.equal(r.frames[0].result.protocol, V);
 });
 
+test('versions are negotiated, not matched: an older (2) and a newer (99) request are served, one older than pmond takes is refused in one line', async () => {
+  for (const v of [2, V, 99]) {
+    const r = await raw(frame({ v, id: 1, method: 'ping', params: {} }), 300);
+    assert.equal(r.frames[0].ok, true, `v ${v}`);
+    assert.ok(r.frames[0].result.capabilities.includes('ping'));
+    assert.ok(r.frames[0].result.capabilities.includes('admin-door'));
+  }
+  const old = await raw(frame({ v: 1, id: 1, method: 'ping', params: {} }), 300);
+  assert.equal(old.frames[0].error.code, 'FAILED_PRECONDITION');
+  assert.match(old.frames[0].error.message, /^protocol version 1 is older than pmond takes \(2 to \d+\); use a newer pmon3$/);
+  // The client asks before it uses a capability, and says in one line when pmond lacks it.
+  const c = await Client.connect(d.socket);
+  try {
+    await c.require('ping', 'a ping');
+    await assert.rejects(c.require('teleport', 'teleportation'), (e: any) => e.code === 'FAILED_PRECONDITION' && /cannot do teleportation \(it lacks "teleport"; it is older than this pmon3/.test(e.message));
+  } finally {
+    c.close();
+  }
+});
+
+test('a reply from a newer pmond is read tolerantly: fields it adds are dropped, a status it adds is shown as it is, a protocol-2 pmond has its v2 capabilities', async () => {
+  const { METHODS, V2_CAPABILITIES } = await import('../../internal/protocol');
+  const view = {
+    id: 1, name: 'a', status: 'hibernating', pid: null, restarts: 0, user: 'root', uid: 0, gid: 0, process_file: '/bin/true', args: [], env: {}, cwd: '/',
+    log: '/x.log', auto_restart: true, cpu: null, memory: null, uptime_ms: null, last_exit_code: null, last_signal: null, started_at: null,
+    created_at: 'x', updated_at: 'x', cgroup: null, saved: true, shiny_new_field: { deep: 1 },
+  };
+  const r = METHODS.describe.result.parse(view);
+  assert.equal(r.status, 'hibernating');
+  assert.equal('shiny_new_field' in r, false);
+  // A protocol-2 pmond: ping without capabilities, served by a fake on a socket of our own.
+  const { tempDir } = await import('../helpers/tmp');
+  const sock = `${tempDir('pmp-')}/old.sock`;
+  const srv = net.createServer((s) => {
+    const dec = new FrameDecoder(1 << 20);
+    s.on('data', (b) => {
+      for (const f of dec.push(b) as any[]) {
+        s.write(encodeFrame({ v: 2, id: f.id, ok: true, result: { protocol: 2, version: '0.9.0', pid: 1, health: { ok: true, store: { ok: true, since: null, error: null, pending: 0 }, cgroups: 'x' } } }, 1 << 20));
+      }
+    });
+  });
+  await new Promise<void>((res) => srv.listen(sock, () => res()));
+  const c = await Client.connect(sock);
+  try {
+    assert.deepEqual([...(await c.capabilities())], [...V2_CAPABILITIES]);
+    await assert.rejects(c.require('admin-door', 'the admin door'), (e: any) => e.code === 'FAILED_PRECONDITION');
+  } finally {
+    c.close();
+    srv.close();
+  }
+});
+
 test('garbage bytes: INVALID_ARGUMENT and the connection is closed', async () => {
   const r = await raw(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
   assert.equal(r.closed, true);
@@ -76,7 +128,7 @@ test('wrong envelope, version, method and params get error replies', async () =>
   const r = await raw(
     Buffer.concat([
       frame({ hello: 'world' }),
-      frame({ v: V + 1, id: 2, method: 'list', params: {} }),
+      frame({ v: 1, id: 2, method: 'list', params: {} }),
       frame({ v: V, id: 3, method: 'rm_rf', params: {} }),
       frame({ v: V, id: 4, method: 'exec', params: { file: 42 } }),
       frame({ v: V, id: 5, method: 'stop', params: { target: 'x', force: 'yes' } }),

@@ -43,3 +43,32 @@ export function startOrder(apps: readonly Node[]): string[] {
 export function stopOrder(apps: readonly Node[]): string[] {
   return startOrder(apps).reverse();
 }
+
+/**
+ * The Go pmon3's `dgraph`: the queue order (apps in the dependency graph first, in start order,
+ * then every other app by name) and the dependency graph order (the graph's apps alone).
+ * Unlike the Go pmon3, which logs a missing dependency and goes on, a cycle or a missing app is
+ * an error naming it (as startOrder).
+ */
+export function dependencyOrder(apps: readonly Node[]): { queue: string[]; graph: string[] } {
+  const order = startOrder(apps);
+  const inGraph = new Set<string>();
+  for (const a of apps) {
+    if (a.dependencies.length === 0) continue;
+    inGraph.add(a.name);
+    for (const d of a.dependencies) inGraph.add(d);
+  }
+  const graph = order.filter((n) => inGraph.has(n));
+  const rest = apps
+    .map((a) => a.name)
+    .filter((n) => !inGraph.has(n))
+    .sort((x, y) => x.localeCompare(y));
+  return { queue: [...graph, ...rest], graph };
+}
+
+/** `dgraph` as the Go pmon3 prints it (tab-indented, numbered from 0). */
+export function formatDependencyOrder(o: { queue: string[]; graph: string[] }): string {
+  const lines = ['Queue Order', ...o.queue.map((n, i) => `\t${i}: ${n}`)];
+  if (o.graph.length > 0) lines.push('Dependency Graph Order', ...o.graph.map((n, i) => `\t${i}: ${n}`));
+  return `${lines.join('\n')}\n`;
+}

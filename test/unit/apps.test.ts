@@ -79,3 +79,23 @@ test('dependency order: topological, stable, cycles and missing apps named', () 
   refused(() => startOrder([{ name: 'a', dependencies: ['a'] }]), 'dependency cycle: a -> a');
   refused(() => startOrder([{ name: 'a', dependencies: ['ghost'] }]), 'a depends on ghost, which is not defined');
 });
+
+test('dgraph: the queue order puts the dependency graph first, in start order; the Go pmon3\'s layout', async () => {
+  const { dependencyOrder, formatDependencyOrder } = await import('../../internal/apps/graph');
+  const apps = [
+    { name: 'web', dependencies: ['api'] },
+    { name: 'api', dependencies: ['db', 'cache'] },
+    { name: 'db', dependencies: [] },
+    { name: 'cache', dependencies: [] },
+    { name: 'cron', dependencies: [] },
+    { name: 'batch', dependencies: [] },
+  ];
+  const o = dependencyOrder(apps);
+  assert.deepEqual(o, { graph: ['cache', 'db', 'api', 'web'], queue: ['cache', 'db', 'api', 'web', 'batch', 'cron'] });
+  assert.equal(
+    formatDependencyOrder(o),
+    'Queue Order\n\t0: cache\n\t1: db\n\t2: api\n\t3: web\n\t4: batch\n\t5: cron\nDependency Graph Order\n\t0: cache\n\t1: db\n\t2: api\n\t3: web\n',
+  );
+  assert.equal(formatDependencyOrder(dependencyOrder([{ name: 'a', dependencies: [] }])), 'Queue Order\n\t0: a\n');
+  assert.throws(() => dependencyOrder([{ name: 'a', dependencies: ['b'] }, { name: 'b', dependencies: ['a'] }]), /dependency cycle: a -> b -> a/);
+});

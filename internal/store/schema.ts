@@ -86,7 +86,17 @@ export interface ProcessesTable {
   updated_at: Generated<string>;
 }
 
+/** A group (the Go pmon3's `group create`): its members are the apps whose `groups` name it. */
+export interface GroupsTable {
+  id: Generated<number>;
+  /** Unique per owner: UNIQUE(uid, name). */
+  name: string;
+  uid: number;
+  created_at: Generated<string>;
+}
+
 export interface Database {
+  groups: GroupsTable;
   apps: AppsTable;
   processes: ProcessesTable;
 }
@@ -98,3 +108,5 @@ export type AppPatch = Updateable<AppsTable>;
 export type ProcessRow = Selectable<ProcessesTable>;
 export type NewProcessRow = Insertable<ProcessesTable>;
 export type ProcessPatch = Updateable<ProcessesTable>;
+
+export type GroupRow = Selectable<GroupsTable>;

@@ -17,7 +17,10 @@ import { Kysely, Migrator, SqliteAdapter, SqliteDialect, type DialectAdapter, ty
 import { MIGRATIONS } from '../../db/migrations';
 import type { Logger } from '../logger/logger';
 import { alreadyExists, failedPrecondition, internal, notFound, PmonError } from '../protocol/errors';
-import { MAX_PROCESS_ID, type AppPatch, type AppRow, type Database, type NewAppRow, type NewProcessRow, type ProcessPatch, type ProcessRow } from './schema';
+import { MAX_PROCESS_ID, type AppPatch, type AppRow, type Database, type GroupRow, type NewAppRow, type NewProcessRow, type ProcessPatch, type ProcessRow } from './schema';
+
+/** The most groups one owner may have. */
+export const MAX_GROUPS_PER_OWNER = 256;
 
 /** Whether what is in memory is on disk. */
 export interface StoreHealth {
@@ -65,6 +68,16 @@ export interface Store {
   instancesOf(appId: number): Promise<ProcessRow[]>;
   /** Whether app id's latest state (or its deletion) is on disk. */
   appSaved(id: number): boolean;
+  /** Every group, by id. */
+  groups(): GroupRow[];
+  /**
+   * Make group name of owner uid, written at once (a group is not worth keeping in memory):
+   * ALREADY_EXISTS if the owner has it, FAILED_PRECONDITION past MAX_GROUPS_PER_OWNER or
+   * when the database cannot be written.
+   */
+  insertGroup(uid: number, name: string): GroupRow;
+  /** Remove a group (nothing if there is none), written at once; its members' `groups` are the caller's to change. */
+  removeGroup(id: number): void;
   /**
    * Never hand out ids up to `id` (live processes still carry them, though no row does). An id
    * past MAX_PROCESS_ID (or not an integer) reserves nothing: pmond never handed it out.
@@ -368,7 +381,8 @@ export async function openStore(dataDir: string, opts: StoreOptions): Promise<St
     const apps = sqlite.prepare('SELECT * FROM apps ORDER BY id').all() as AppRow[];
     const seq = (sqlite.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'processes'").pluck().get() as number | undefined) ?? 0;
     const appSeq = (sqlite.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'apps'").pluck().get() as number | undefined) ?? 0;
-    return new MemoryStore(sqlite, file, rows, seq, apps, appSeq, journal, opts);
+    const groups = sqlite.prepare('SELECT * FROM groups ORDER BY id').all() as GroupRow[];
+    return new MemoryStore(sqlite, file, rows, seq, apps, appSeq, groups, journal, opts);
   } catch (e) {
     try {
       sqlite.close();
@@ -438,6 +452,9 @@ class MemoryStore implements Store {
   private readonly dirty = new Set<number>();
   /** Every app, by id. */
   private readonly appRows = new Map<number, AppRow>();
+  private readonly groupRows = new Map<number, GroupRow>();
+  private readonly groupPut: SQLite.Statement;
+  private readonly groupDel: SQLite.Statement;
   /** `${uid}/${name}` → app id. */
   private readonly appByName = new Map<string, number>();
   /** App ids whose latest state is not on disk yet. */
@@ -468,6 +485,7 @@ class MemoryStore implements Store {
     seq: number,
     apps: AppRow[],
     appSeq: number,
+    groups: GroupRow[],
     /** Whether the connection is in JOURNAL_MODE (else it is tried again after each write). */
     private journalOk: boolean,
     opts: StoreOptions,
@@ -487,6 +505,9 @@ class MemoryStore implements Store {
       maxApp = Math.max(maxApp, a.id);
     }
     this.nextAppId = maxApp + 1;
+    for (const g of groups) this.groupRows.set(g.id, g);
+    this.groupPut = sqlite.prepare('INSERT INTO groups (name, uid) VALUES (?, ?) RETURNING *');
+    this.groupDel = sqlite.prepare('DELETE FROM groups WHERE id = ?');
     // A sequence past any id pmond hands out was put there by an older pmond that believed a
     // forged marker (its id reserved): taken as it is, every insert would fail for ever.
     if (Number.isSafeInteger(seq) && seq >= 0 && seq <= MAX_PROCESS_ID) {
@@ -657,6 +678,37 @@ class MemoryStore implements Store {
     this.appRows.delete(id);
     this.appByName.delete(key(cur.uid, cur.name));
     this.touchApp(id);
+  }
+
+  groups(): GroupRow[] {
+    return [...this.groupRows.values()].sort((a, b) => a.id - b.id).map((g) => ({ ...g }));
+  }
+
+  insertGroup(uid: number, name: string): GroupRow {
+    this.assertOpen();
+    const mine = [...this.groupRows.values()].filter((g) => g.uid === uid);
+    if (mine.some((g) => g.name === name)) throw alreadyExists(`group "${name}" already exists`);
+    if (mine.length >= MAX_GROUPS_PER_OWNER) throw failedPrecondition(`uid ${uid} has ${mine.length} groups, the most one owner may have`);
+    let row: GroupRow;
+    try {
+      row = this.groupPut.get(name, uid) as GroupRow;
+    } catch (e) {
+      throw failedPrecondition(`group "${name}" cannot be saved: database ${this.file} cannot be written (${describeError(e)})`);
+    }
+    this.groupRows.set(row.id, row);
+    return { ...row };
+  }
+
+  removeGroup(id: number): void {
+    this.assertOpen();
+    const g = this.groupRows.get(id);
+    if (!g) return;
+    try {
+      this.groupDel.run(id);
+    } catch (e) {
+      throw failedPrecondition(`group "${g.name}" cannot be removed: database ${this.file} cannot be written (${describeError(e)})`);
+    }
+    this.groupRows.delete(id);
   }
 
   async instancesOf(appId: number): Promise<ProcessRow[]> {

@@ -303,7 +303,8 @@ describe('migration 0003: names unique per owner, pid_boot_id, cgroup', () => {
         (ix) => (probe.prepare(`SELECT name FROM pragma_index_info('${ix}') ORDER BY seqno`).pluck().all() as string[]).join(','),
       );
       assert.deepEqual(uniques, ['app_id,instance']);
-      assert.deepEqual(probe.prepare('SELECT name FROM kysely_migration ORDER BY name').pluck().all(), ['0001_init', '0002_spawn_token', '0003_owner_names', '0004_apps']);
+      assert.deepEqual(probe.prepare('SELECT name FROM kysely_migration ORDER BY name').pluck().all(), ['0001_init', '0002_spawn_token', '0003_owner_names', '0004_apps', '0005_groups']);
+      assert.equal(probe.prepare('SELECT count(*) FROM groups').pluck().get(), 0, 'migrated apps are in no group');
       assert.equal(probe.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'processes'").pluck().get(), 5);
       assert.equal(probe.pragma('integrity_check', { simple: true }), 'ok');
     } finally {
@@ -385,5 +386,38 @@ describe('migration 0003: names unique per owner, pid_boot_id, cgroup', () => {
     const before = sha(file);
     await assert.rejects(openStore(dir, { logger: recordingLogger() }), /made by a newer pmond \(migration 0099_future unknown to this one\)/);
     assert.equal(sha(file), before);
+  });
+});
+
+describe('migration 0005: groups', () => {
+  test('every group an app of a 0004 database names gets its row, per owner, once; a name that is not text is skipped', async () => {
+    const { MIGRATIONS } = await import('../../db/migrations');
+    const dir = newDir();
+    const file = path.join(dir, 'data.db');
+    const sqlite = new SQLite(file);
+    const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: sqlite }) });
+    const upTo4 = Object.fromEntries(Object.entries(MIGRATIONS).filter(([k]) => k < '0005'));
+    const { error } = await new Migrator({ db, provider: { getMigrations: async () => upTo4 } }).migrateToLatest();
+    assert.equal(error, undefined);
+    const ins = sqlite.prepare("INSERT INTO apps (name, uid, user, gid, spec, spec_hash, groups) VALUES (?, ?, ?, ?, '{}', 'h', ?)");
+    ins.run('web', 0, 'root', 0, '["front","all-apps"]');
+    ins.run('api', 0, 'root', 0, '["all-apps",42]');
+    ins.run('web', 1000, 'ann', 1000, '["front"]');
+    ins.run('odd', 1000, 'ann', 1000, 'not json');
+    await db.destroy();
+    const s = await openStore(dir, { logger: recordingLogger() });
+    try {
+      assert.deepEqual(
+        s.groups().map((g) => [g.uid, g.name]),
+        [
+          [0, 'all-apps'],
+          [0, 'front'],
+          [1000, 'front'],
+        ],
+      );
+      assert.equal((await s.apps()).length, 4, 'every app kept');
+    } finally {
+      await s.close();
+    }
   });
 });

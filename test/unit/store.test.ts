@@ -196,6 +196,34 @@ test('app names are unique per owner; instances unique per (app, index); NOT_FOU
   assert.equal((await s2.insertApp({ name: 'next', uid: 0, user: 'root', gid: 0, spec: '{}', spec_hash: 'h' })).id, Math.max(...apps.map((a) => a.id), again.id) + 1, 'app ids are not handed out twice');
 });
 
+test('groups: unique per owner, bounded per owner, written at once, kept across a reopen; a read-only database refuses in one line', async () => {
+  const { MAX_GROUPS_PER_OWNER } = await import('../../internal/store/store');
+  const dir = dataDir();
+  const { s } = await open(dir);
+  const web = s.insertGroup(0, 'web');
+  const theirs = s.insertGroup(1000, 'web');
+  assert.notEqual(web.id, theirs.id);
+  assert.throws(() => s.insertGroup(0, 'web'), (e: any) => e.code === 'ALREADY_EXISTS' && e.message === 'group "web" already exists');
+  for (let i = 1; i < MAX_GROUPS_PER_OWNER; i++) s.insertGroup(1001, `g${i}`);
+  s.insertGroup(1001, 'last');
+  assert.throws(() => s.insertGroup(1001, 'one-too-many'), (e: any) => e.code === 'FAILED_PRECONDITION' && /uid 1001 has 256 groups, the most one owner may have/.test(e.message));
+  s.removeGroup(theirs.id);
+  s.removeGroup(99999);
+  assert.equal(new SQLite(dbOf(dir), { readonly: true }).prepare('SELECT count(*) FROM groups').pluck().get(), 1 + MAX_GROUPS_PER_OWNER);
+  const before = s.groups();
+  await s.close();
+  const { s: s2 } = await open(dir);
+  assert.deepEqual(s2.groups(), before);
+  // Writes that fail: the group is not made, and the caller is told in one line.
+  const db = new SQLite(dbOf(dir));
+  db.exec("CREATE TRIGGER no_groups BEFORE INSERT ON groups BEGIN SELECT RAISE(ABORT, 'disk says no'); END");
+  assert.throws(() => s2.insertGroup(0, 'api'), (e: any) => e.code === 'FAILED_PRECONDITION' && /^group "api" cannot be saved: database .* cannot be written \(.*disk says no\)$/.test(e.message));
+  db.exec('DROP TRIGGER no_groups');
+  db.close();
+  assert.equal(s2.groups().some((g) => g.name === 'api'), false);
+  s2.insertGroup(0, 'api');
+});
+
 test('ids are never handed out twice, also across restarts and for rows never written', async () => {
   const dir = dataDir();
   let { s } = await open(dir);

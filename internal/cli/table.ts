@@ -194,6 +194,19 @@ export const COMMANDS: readonly CommandDef[] = [
     json: 'one line per chunk: {"id": N, "name": "...", "data": "..."}',
   },
   {
+    name: 'topn',
+    aliases: [],
+    summary: 'Show processes busiest first (CPU, then memory), refreshed in place like top',
+    description: 'On a terminal the table is redrawn every --seconds until Ctrl-C; through a pipe, or with --once, it is printed once.',
+    args: [],
+    flags: [
+      { long: 'seconds', short: 's', type: 'integer', placeholder: 'SECONDS', default: 2, min: 1, max: 3600, description: 'seconds between refreshes (1 to 3600)' },
+      { long: 'once', type: 'boolean', description: 'print the table once and exit' },
+    ],
+    examples: ['topn', 'topn -s 5', 'topn --once', 'topn --json'],
+    json: 'one snapshot: an array of processes busiest first (as ls --json)',
+  },
+  {
     name: 'stop',
     aliases: [],
     summary: 'Stop a process (all: every process of yours)',

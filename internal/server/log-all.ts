@@ -12,7 +12,6 @@
  * stops there with a note); nothing is ever written.
  */
 import * as path from 'node:path';
-import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import * as zlib from 'node:zlib';
 import { type LogFilesInfo, MAX_COPY_TEXT } from '../protocol/methods';
@@ -128,8 +127,15 @@ export async function sendPlain(files: LogFiles, fd: number, start: number, end:
 export type GunzipEnd = { kind: 'whole' } | { kind: 'bound'; what: 'text' | 'compressed' } | { kind: 'corrupt'; message: string };
 
 /**
+ * Compressed data is fed to zlib in pieces this size: zlib drops the output of the write in
+ * which it finds damage, so damage costs at most the text of one piece.
+ */
+const GZ_PIECE = 16 * 1024;
+
+/**
  * Decompress a .gz copy (bytes 0..size of fd, read through the reader) and send its text,
  * streaming: at most maxText bytes of text and maxIn bytes read, whatever the file claims.
+ * The text is queued here, not in the zlib stream: a stream that fails drops what it buffered.
  */
 export async function sendGunzipped(
   files: LogFiles,
@@ -140,55 +146,95 @@ export async function sendGunzipped(
   maxIn = MAX_COPY_TEXT,
   chunk = CHUNK,
 ): Promise<GunzipEnd> {
-  let readerError: unknown;
-  let stoppedIn = false;
-  const compressed = Readable.from(
-    (async function* () {
-      let pos = 0;
-      const end = Math.min(size, maxIn);
-      while (pos < end) {
-        let buf: Buffer;
-        try {
-          buf = await files.read(fd, pos, Math.min(CHUNK, end - pos));
-        } catch (e) {
-          readerError = e;
-          throw e;
-        }
-        if (buf.length === 0) return;
-        pos += buf.length;
-        yield buf;
-      }
-      stoppedIn = size > maxIn;
-    })(),
-    { objectMode: false },
-  );
   const gunzip = zlib.createGunzip({ chunkSize: Math.max(1024, Math.min(64 * 1024, chunk)) });
-  compressed.on('error', (e) => gunzip.destroy(e));
-  compressed.pipe(gunzip);
+  const queue: Buffer[] = [];
+  let done = false;
+  let failure: Error | undefined;
+  let readerError: unknown;
+  let stopFeeding = false;
+  let stoppedIn = false;
+  let wake: (() => void) | undefined;
+  const poke = (): void => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  gunzip.on('data', (b: Buffer) => {
+    queue.push(b);
+    if (queue.length >= 4) gunzip.pause();
+    poke();
+  });
+  gunzip.on('end', () => {
+    done = true;
+    poke();
+  });
+  gunzip.on('error', (e) => {
+    failure ??= e;
+    done = true;
+    poke();
+  });
+  const feed = (async () => {
+    let pos = 0;
+    const end = Math.min(size, maxIn);
+    while (pos < end && !stopFeeding) {
+      const buf = await files.read(fd, pos, Math.min(CHUNK, end - pos));
+      if (buf.length === 0) break;
+      pos += buf.length;
+      for (let i = 0; i < buf.length && !stopFeeding; i += GZ_PIECE) {
+        if (!gunzip.write(buf.subarray(i, i + GZ_PIECE))) {
+          await new Promise<void>((r) => {
+            const go = (): void => {
+              gunzip.off('drain', go);
+              gunzip.off('close', go);
+              r();
+            };
+            gunzip.on('drain', go);
+            gunzip.on('close', go);
+          });
+        }
+      }
+    }
+    stoppedIn = size > maxIn && pos >= maxIn;
+    if (!stopFeeding) gunzip.end();
+  })().catch((e: unknown) => {
+    readerError = e;
+    done = true;
+    poke();
+  });
+
   const dec = new StringDecoder('utf8');
   let sent = 0;
+  let end: GunzipEnd | undefined;
   try {
-    for await (const out of gunzip as AsyncIterable<Buffer>) {
-      if (sink.gone()) return { kind: 'whole' };
-      const room = maxText - sent;
-      const piece = out.length > room ? out.subarray(0, room) : out;
-      sent += piece.length;
-      const text = dec.write(piece);
-      if (text) await sink.send(text);
-      if (sent >= maxText) return { kind: 'bound', what: 'text' };
+    while (!sink.gone()) {
+      const out = queue.shift();
+      if (out) {
+        const piece = out.length > maxText - sent ? out.subarray(0, maxText - sent) : out;
+        sent += piece.length;
+        const text = dec.write(piece);
+        if (text) await sink.send(text);
+        if (sent >= maxText) {
+          end = { kind: 'bound', what: 'text' };
+          break;
+        }
+        if (queue.length < 2) gunzip.resume();
+        continue;
+      }
+      if (done) break;
+      await new Promise<void>((r) => (wake = r));
     }
-  } catch (e) {
-    if (readerError !== undefined) throw readerError;
-    // The text before the damage was sent; a copy cut by the size bound ends mid-stream too.
-    if (stoppedIn) return { kind: 'bound', what: 'compressed' };
-    return { kind: 'corrupt', message: (e as Error).message };
   } finally {
-    compressed.destroy();
+    stopFeeding = true;
     gunzip.destroy();
-    const rest = dec.end();
-    if (rest && !sink.gone()) await sink.send(rest);
+    await feed;
   }
-  return stoppedIn ? { kind: 'bound', what: 'compressed' } : { kind: 'whole' };
+  const rest = dec.end();
+  if (rest && !sink.gone()) await sink.send(rest);
+  if (readerError !== undefined) throw readerError;
+  if (end) return end;
+  if (stoppedIn) return { kind: 'bound', what: 'compressed' };
+  if (failure) return { kind: 'corrupt', message: failure.message };
+  return { kind: 'whole' };
 }
 
 /** An open error of a copy, as a reason. */
@@ -246,7 +292,7 @@ export async function sendCopies(
           const end = await sendGunzipped(files, f.fd, f.size, sink, maxText, maxText, chunk);
           if (end.kind === 'bound' && end.what === 'text') info.notes.push(`${c.file}: stopped after ${bound(maxText)} of decompressed text (the most read of one copy)`);
           if (end.kind === 'bound' && end.what === 'compressed') info.notes.push(`${c.file}: stopped after ${bound(maxText)} of compressed data (the most read of one copy)`);
-          if (end.kind === 'corrupt') info.notes.push(`${c.file}: not valid gzip after the text shown (${end.message})`);
+          if (end.kind === 'corrupt') info.notes.push(`${c.file}: damaged gzip (${end.message}); the text before the damage was shown, up to ${GZ_PIECE / 1024} KiB of compressed data before it may be missing`);
         } else {
           const start = Math.max(0, f.size - maxText);
           await sendPlain(files, f.fd, start, f.size, sink, chunk);

@@ -104,6 +104,7 @@ const linesFlag = (what: string): FlagDef => ({
   max: 100_000,
   description: what,
 });
+const allFlag: FlagDef = { long: 'all', short: 'a', type: 'boolean', description: 'also the rotated copies (app.log.1, app.log.2.gz, ...), oldest first' };
 const target = (description = TARGET_HELP): ArgDef => ({ name: 'target', kind: 'process', required: true, description });
 const targetOrAll = (): ArgDef => target(`${TARGET_HELP}, or all (every process of yours)`);
 
@@ -167,18 +168,23 @@ export const COMMANDS: readonly CommandDef[] = [
     aliases: [],
     summary: 'Show the last lines of a process log',
     args: [target()],
-    flags: [linesFlag('how many lines')],
-    examples: ['log api', 'log api -n 100'],
-    json: '{"path": the log file, "text": the lines}',
+    description:
+      'With -a: the rotated copies beside the log (app.log.2.gz, app.log.1, app.log-20261201...), oldest first, then the current log, ' +
+      'each whole up to 32 MiB (-n does not apply); .gz copies are decompressed. A copy that is not a regular file of the ' +
+      "process's user (a symlink, a FIFO, someone else's file) is skipped, one line on stderr each.",
+    flags: [linesFlag('how many lines'), allFlag],
+    examples: ['log api', 'log api -n 100', 'log api -a'],
+    json: '{"path": the log file, "text": the lines}; with -a also "files" (read, in order), "skipped" ([{"name", "why"}]), "notes"',
   },
   {
     name: 'logf',
     aliases: [],
     summary: 'Follow a process log (like tail -f) until Ctrl-C',
     args: [target()],
-    flags: [linesFlag('lines of history to show first')],
-    examples: ['logf api', 'logf api -n 0', 'logf api | head -1'],
-    json: 'one line per chunk: {"data": "..."}',
+    description: 'With -a: the rotated copies and the whole current log first (as log -a), then what is appended.',
+    flags: [linesFlag('lines of history to show first'), allFlag],
+    examples: ['logf api', 'logf api -n 0', 'logf api | head -1', 'logf api -a'],
+    json: 'one line per chunk: {"data": "..."}; with -a, first one {"files", "skipped", "notes"} line (after the history)',
   },
   {
     name: 'logs',
@@ -192,6 +198,19 @@ export const COMMANDS: readonly CommandDef[] = [
     ],
     examples: ['logs', 'logs api worker -n 50', 'logs -f'],
     json: 'one line per chunk: {"id": N, "name": "...", "data": "..."}',
+  },
+  {
+    name: 'topn',
+    aliases: [],
+    summary: 'Show processes busiest first (CPU, then memory), refreshed in place like top',
+    description: 'On a terminal the table is redrawn every --seconds until Ctrl-C; through a pipe, or with --once, it is printed once.',
+    args: [],
+    flags: [
+      { long: 'seconds', short: 's', type: 'integer', placeholder: 'SECONDS', default: 2, min: 1, max: 3600, description: 'seconds between refreshes (1 to 3600)' },
+      { long: 'once', type: 'boolean', description: 'print the table once and exit' },
+    ],
+    examples: ['topn', 'topn -s 5', 'topn --once', 'topn --json'],
+    json: 'one snapshot: an array of processes busiest first (as ls --json)',
   },
   {
     name: 'stop',

@@ -27,6 +27,8 @@ import {
   ERROR_CODES,
   type ErrorCode,
   type EventSource,
+  type LogFilesInfo,
+  logFilesSchema,
 } from '../protocol';
 
 /** How long a refused connection (socket file there, nobody listening) is tried again. */
@@ -56,12 +58,15 @@ interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
   onEvent?: (data: string, source?: EventSource) => void;
+  onFiles?: (info: LogFilesInfo) => void;
 }
 
 /** Options of one call. */
 export interface CallOptions {
   /** Receives streamed `data` events (log follow; `source` says whose log, for `logs`). */
   onEvent?: (data: string, source?: EventSource) => void;
+  /** Receives the `files` event of `log -a` (what is read, skipped and cut). */
+  onFiles?: (info: LogFilesInfo) => void;
 }
 
 /** Options of a connection. */
@@ -168,7 +173,7 @@ export class Client {
     if (this.closedError) return Promise.reject(this.closedError);
     const id = this.nextId++;
     return new Promise<Result<M>>((resolve, reject) => {
-      this.pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject, onEvent: opts.onEvent });
+      this.pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject, onEvent: opts.onEvent, onFiles: opts.onFiles });
       this.armIdle();
       // The server enforces its own request cap (max_frame_bytes) and says so.
       this.socket.write(encodeFrame({ v: PROTOCOL_VERSION, id, method, params }, MAX_REPLY_FRAME));
@@ -239,6 +244,11 @@ export class Client {
     }
     if (f.event === 'data') {
       if (typeof f.data === 'string') p.onEvent?.(f.data, sourceOf(f.source));
+      return;
+    }
+    if (f.event === 'files') {
+      const info = logFilesSchema.safeParse({ files: f.files, skipped: f.skipped, notes: f.notes });
+      if (info.success) p.onFiles?.(info.data);
       return;
     }
     if (f.event !== undefined) return; // `alive`, or an event a newer pmond sends: it spoke, that is all

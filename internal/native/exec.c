@@ -22,8 +22,8 @@
  *                         it where the server cannot be used (no pidfd: Linux < 5.3),
  *                         and to start log readers.
  *   pmon3-exec --read     A log reader, run as a process's user through one-shot
- *                         mode: opens, stats and reads files for `log` and `logf`
- *                         (see read_serve).
+ *                         mode: opens, stats and reads files for `log` and `logf`,
+ *                         and lists a log's rotated copies for `log -a` (see read_serve).
  *
  * What a program's process does, in order (run_child):
  *   1. (server mode) setsid: a session and process group of its own;
@@ -59,6 +59,7 @@
  * not answer).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -684,11 +685,12 @@ static int serve(void) {
  *   "S FD"            fstat                -> "ok SIZE INO" | "err ERRNO"
  *   "R FD OFFSET LEN" pread <= LEN bytes   -> "ok N\n" and the N bytes | "err ERRNO"
  *   "C FD"            close                -> "ok" | "err ERRNO"
+ *   "L PATH"          list PATH's directory for rotated copies of PATH (see read_list)
+ *                     -> "ok COUNT MORE\n" and COUNT records | "err ERRNO"
  * EOF on fd 0 ends it. pmond checks what was opened (a regular file of the user's).
  */
 #define READ_MAX (1024 * 1024)
 #define READ_REQUEST_MAX 8192
-
 static int read_reply(const char *head, const char *data, size_t n) {
   size_t hl = strlen(head);
   uint32_t len = (uint32_t)(hl + n);
@@ -700,6 +702,76 @@ static int read_fail(int err) {
   char head[32];
   snprintf(head, sizeof head, "err %d", err);
   return read_reply(head, NULL, 0);
+}
+
+/* The most entries one "L" reports (MORE is 1 when there were others). */
+#define LIST_MAX 1000
+
+/*
+ * "L PATH": the entries of PATH's directory whose names are PATH's basename followed by "." or
+ * "-" and something more (app.log.1, app.log.2.gz, app.log-20261201): the candidates for its
+ * rotated copies; pmond picks the copies among them by name and decides which it reads. Each
+ * is lstat'ed (fstatat AT_SYMLINK_NOFOLLOW), never opened: a FIFO, a device or a symlink costs
+ * nothing here. The directory is opened O_RDONLY | O_DIRECTORY | O_NONBLOCK as the user (symlinks
+ * on the way followed as the user's shell would, as "O" does). A record, NUL-terminated:
+ *   "ERRNO MODE UID SIZE INO NAME"   (ERRNO 0: the fields are lstat's; otherwise they are 0)
+ */
+static int read_list(const char *path, char *buf) {
+  const char *slash = strrchr(path, '/');
+  if (!slash || !slash[1]) return read_fail(EINVAL);
+  const char *base = slash + 1;
+  size_t blen = strlen(base);
+  char *dir = strndup(path, slash == path ? 1 : (size_t)(slash - path));
+  if (!dir) return read_fail(ENOMEM);
+  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  int err = errno;
+  free(dir);
+  if (dfd < 0) return read_fail(err);
+  DIR *d = fdopendir(dfd);
+  if (!d) {
+    err = errno;
+    close(dfd);
+    return read_fail(err);
+  }
+  size_t len = 0;
+  int count = 0, more = 0;
+  for (;;) {
+    errno = 0;
+    struct dirent *e = readdir(d);
+    if (!e) {
+      if (errno) {
+        err = errno;
+        closedir(d);
+        return read_fail(err);
+      }
+      break;
+    }
+    const char *name = e->d_name;
+    if (strncmp(name, base, blen) != 0 || (name[blen] != '.' && name[blen] != '-') || !name[blen + 1]) continue;
+    struct stat st;
+    int serr = 0;
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      serr = errno;
+      if (serr == ENOENT) continue; /* gone meanwhile */
+      memset(&st, 0, sizeof st);
+    }
+    char rec[96];
+    int n = snprintf(rec, sizeof rec, "%d %u %u %lld %llu ", serr, (unsigned)st.st_mode, (unsigned)st.st_uid, (long long)st.st_size,
+                     (unsigned long long)st.st_ino);
+    size_t nlen = strlen(name);
+    if (n < 0 || count == LIST_MAX || len + (size_t)n + nlen + 1 > READ_MAX) {
+      more = 1;
+      break;
+    }
+    memcpy(buf + len, rec, (size_t)n);
+    memcpy(buf + len + (size_t)n, name, nlen + 1);
+    len += (size_t)n + nlen + 1;
+    count++;
+  }
+  closedir(d);
+  char head[64];
+  snprintf(head, sizeof head, "ok %d %d\n", count, more);
+  return read_reply(head, buf, len);
 }
 
 /* An fd this reader opened: never its own stdio. */
@@ -755,6 +827,8 @@ static int read_one(char *req, size_t len, char *buf) {
       if (reader_fd(arg, &fd) != 0) return read_fail(EBADF);
       if (close(fd) != 0) return read_fail(errno);
       return read_reply("ok", NULL, 0);
+    case 'L':
+      return read_list(arg, buf);
     default:
       return read_fail(EINVAL);
   }

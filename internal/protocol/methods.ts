@@ -185,6 +185,22 @@ export const healthSchema = z.object({
 });
 export type Health = z.infer<typeof healthSchema>;
 
+/** The most text `log -a` reads of one file (after decompression, for a .gz copy). */
+export const MAX_COPY_TEXT = 32 * 1024 * 1024;
+
+/**
+ * What `log -a` read: `files` in the order their text was sent (rotated copies oldest first,
+ * the current log last), the copies `skipped` and why (a symlink, a FIFO, another user's
+ * file...), and `notes` (a copy cut at MAX_COPY_TEXT, a gzip bomb stopped there, a directory
+ * that could not be listed). Paths are absolute.
+ */
+export const logFilesSchema = z.object({
+  files: z.array(z.string()),
+  skipped: z.array(z.object({ name: z.string(), why: z.string() })),
+  notes: z.array(z.string()),
+});
+export type LogFilesInfo = z.infer<typeof logFilesSchema>;
+
 /** The method table. Adding a method here types it for client and server. */
 export const METHODS = {
   /** Liveness and version. */
@@ -228,10 +244,17 @@ export const METHODS = {
   /**
    * The last `lines` lines of a process's log. With follow, the server then
    * streams appended text as `data` events until the client disconnects.
+   * With all (`log -a`), the rotated copies beside the log (oldest first), then
+   * the current log, each whole up to MAX_COPY_TEXT, are streamed as `data`
+   * events (`lines` does not apply; the reply's text is empty), after one
+   * `files` event saying what is read, skipped and cut; the reply carries the
+   * same. Older pmonds refuse `all`; older clients never send it.
    */
   log: {
-    params: z.object({ target: targetSchema, lines: z.number().int().min(0).max(100000), follow: z.boolean() }).strict(),
-    result: z.object({ path: z.string(), text: z.string() }),
+    params: z
+      .object({ target: targetSchema, lines: z.number().int().min(0).max(100000), follow: z.boolean(), all: z.boolean().optional() })
+      .strict(),
+    result: z.object({ path: z.string(), text: z.string() }).merge(logFilesSchema.partial()),
   },
   /**
    * One action on every process the targets select: ids, names, user/name, or
@@ -286,11 +309,13 @@ export type Reply =
 /**
  * An event frame, sent before the reply of a request: `data` carries streamed
  * text (log follow); `alive` says every ALIVE_MS that a request is still being
- * worked on, so a client can tell a slow answer from a hung pmond.
+ * worked on, so a client can tell a slow answer from a hung pmond; `files`
+ * says, once, what `log -a` reads (clients that do not know it ignore it).
  */
 export type EventFrame =
   | { v: number; id: number; event: 'data'; data: string; source?: EventSource }
-  | { v: number; id: number; event: 'alive' };
+  | { v: number; id: number; event: 'alive' }
+  | ({ v: number; id: number; event: 'files' } & LogFilesInfo);
 
 /** Which process a `data` event's text comes from (logs of several processes). */
 export interface EventSource {

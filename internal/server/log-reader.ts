@@ -33,6 +33,25 @@ export interface ReaderFile {
   ino: number;
 }
 
+/** An entry of a log's directory that may be one of its rotated copies (lstat'ed, never opened). */
+export interface ListedEntry {
+  /** Its name in the log's directory (never holds "/" or NUL). */
+  name: string;
+  /** lstat's fields; all 0 when lstat failed (then `errno` says why). */
+  mode: number;
+  uid: number;
+  size: number;
+  ino: number;
+  /** 0, or the errno of its lstat (the name was listed but could not be looked at). */
+  errno: number;
+}
+
+/** What `list` found: the candidates, and whether there were more than the reader reports (LIST_MAX). */
+export interface Listing {
+  entries: ListedEntry[];
+  more: boolean;
+}
+
 /** A user's view of files, one request at a time. Errors of the file carry `code` (ENOENT...); a reader that fails is a PmonError. */
 export interface LogFiles {
   /** open(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY) and fstat it. */
@@ -42,6 +61,11 @@ export interface LogFiles {
   /** At most `length` bytes (at most READ_MAX) at `offset`; empty at the end. */
   read(fd: number, offset: number, length: number): Promise<Buffer>;
   close(fd: number): Promise<void>;
+  /**
+   * The entries of file's directory named file's basename + "." or "-" + more: the candidates
+   * for its rotated copies, lstat'ed (AT_SYMLINK_NOFOLLOW), none opened. At most LIST_MAX.
+   */
+  list(file: string): Promise<Listing>;
   /** Done: the reader exits, closing whatever it had open. */
   end(): void;
 }
@@ -65,6 +89,9 @@ export const DEADLINE_MS = 10_000;
 export const MAX_PER_UID = 32;
 /** Largest read the reader answers (exec.c READ_MAX). */
 export const READ_MAX = 1024 * 1024;
+
+/** The most entries one `list` reports (exec.c LIST_MAX). */
+export const LIST_MAX = 1000;
 
 /** errno number → name (ENOENT...), as Node's fs errors carry it. */
 const ERRNO_NAMES = new Map<number, string>(Object.entries(os.constants.errno).map(([k, v]) => [v, k]));
@@ -178,6 +205,27 @@ class ReaderProcess implements LogFiles {
 
   async close(fd: number): Promise<void> {
     this.fields(await this.ask(`C ${fd}`), 0);
+  }
+
+  async list(file: string): Promise<Listing> {
+    if (Buffer.byteLength(file) > 4096) throw fileError(os.constants.errno.ENAMETOOLONG);
+    const r = await this.ask(`L ${file}`);
+    const [count, more] = this.fields(r, 2);
+    if (more! > 1 || count! > LIST_MAX) throw this.broken('a listing it cannot have made');
+    // Records "ERRNO MODE UID SIZE INO NAME", each NUL-terminated; a name is what readdir gave.
+    const entries: ListedEntry[] = [];
+    let pos = 0;
+    while (pos < r.data.length) {
+      const end = r.data.indexOf(0, pos);
+      if (end < 0) throw this.broken('an unterminated listing');
+      const rec = r.data.subarray(pos, end).toString('utf8');
+      pos = end + 1;
+      const m = /^(\d{1,5}) (\d{1,10}) (\d{1,10}) (\d{1,20}) (\d{1,20}) ([^/]{1,255})$/.exec(rec);
+      if (!m) throw this.broken('a listing record it cannot have made');
+      entries.push({ errno: Number(m[1]), mode: Number(m[2]), uid: Number(m[3]), size: Number(m[4]), ino: Number(m[5]), name: m[6]! });
+    }
+    if (entries.length !== count) throw this.broken('a listing of the wrong length');
+    return { entries, more: more === 1 };
   }
 
   end(): void {

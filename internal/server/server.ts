@@ -29,7 +29,10 @@ import {
   failedPrecondition,
   invalidArgument,
   METHODS,
+  type EventFrame,
   type EventSource,
+  type LogFilesInfo,
+  MAX_COPY_TEXT,
   MAX_FOLLOWED_LOGS,
   type MethodName,
   type Params,
@@ -43,6 +46,7 @@ import {
 } from '../protocol';
 import type { Caller, Supervisor } from '../supervisor/supervisor';
 import type { LogFiles, LogReaderFactory } from './log-reader';
+import { bound, sendCopies, sendPlain, type TextSink } from './log-all';
 import { follow, openLog, type OpenLog, tail } from './logs';
 
 /** Per-request context handed to handlers. */
@@ -50,6 +54,8 @@ export interface RequestContext {
   caller: Caller;
   /** Send a streaming event (only meaningful for streaming methods). */
   emit(data: string, source?: EventSource): Promise<void>;
+  /** Send the `files` event of `log -a` (what is read, skipped and cut). */
+  emitFiles(info: LogFilesInfo): Promise<void>;
   /** Resolves when the connection closes. */
   closed: Promise<void>;
 }
@@ -370,6 +376,16 @@ export class Server {
               });
             }
           },
+          emitFiles: async (info) => {
+            streaming = 1;
+            const frame: EventFrame = { v: PROTOCOL_VERSION, id, event: 'files', ...info };
+            if (!send(frame) && !socket.destroyed) {
+              await new Promise<void>((r) => {
+                socket.once('drain', r);
+                socket.once('close', r);
+              });
+            }
+          },
         };
         const handler = this.handlers[m] as (p: unknown, c: RequestContext) => Promise<unknown>;
         handler(parsed.data, ctx)
@@ -404,6 +420,41 @@ function answers(p: string): Promise<boolean> {
   });
 }
 
+/**
+ * `log -a` / `logf -a` (log-all.ts): the rotated copies oldest first, then the current log
+ * (its newest MAX_COPY_TEXT), all as `data` events; then, following, a `files` event and the
+ * appended text. Reads stop when the client goes away.
+ */
+async function logAll(
+  row: { log: string; uid: number },
+  opened: OpenLog,
+  files: LogFiles,
+  following: boolean,
+  c: RequestContext,
+  chunk: number,
+): Promise<Result<'log'>> {
+  let gone = false;
+  void c.closed.then(() => (gone = true));
+  const sink: TextSink = { send: (t) => c.emit(t), gone: () => gone };
+  const prefixed = (e: unknown): never => {
+    throw e instanceof PmonError && !e.message.startsWith('log ') ? new PmonError(e.code, `log ${row.log}: ${e.message}`) : e;
+  };
+  const info = await sendCopies(row.log, files, row.uid, sink, MAX_COPY_TEXT, chunk).catch(prefixed);
+  const start = Math.max(0, opened.size - MAX_COPY_TEXT);
+  info.files.push(row.log);
+  if (start > 0) info.notes.push(`${row.log}: only its last ${bound(MAX_COPY_TEXT)} shown (the most read of one file)`);
+  await sendPlain(files, opened.fd, start, opened.size, sink, chunk).catch(prefixed);
+  if (!following) return { path: row.log, text: '', ...info };
+  await c.emitFiles(info);
+  const f = follow(row.log, opened, files, row.uid, (t) => c.emit(t), chunk);
+  try {
+    await Promise.race([c.closed, f.failed]);
+  } finally {
+    f.stop();
+  }
+  return { path: row.log, text: '', ...info };
+}
+
 function makeHandlers(d: ServerDeps): Handlers {
   const sup = d.supervisor;
   // Replies stay well under reply_buffer_close: a page of `list`, a chunk of `log`.
@@ -430,6 +481,7 @@ function makeHandlers(d: ServerDeps): Handlers {
       const files = await d.logs.start(await sup.identity(row), c.caller);
       try {
         const opened = await openLog(row.log, files, row.uid);
+        if (p.all) return await logAll(row, opened, files, p.follow, c, Math.min(256 * 1024, maxText));
         const text = await tail(files, opened.fd, opened.size, p.lines, maxText).catch((e: unknown) => {
           throw e instanceof PmonError ? new PmonError(e.code, `log ${row.log}: ${e.message}`) : e;
         });

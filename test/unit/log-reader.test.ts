@@ -4,7 +4,9 @@
  * closes; errors of a file come back as Node-style codes; reads are bounded;
  * it is gone once ended; a caller's readers are bounded; a reader that does
  * not answer within its deadline is killed and says so (a silent FUSE mount:
- * root only, skipped visibly otherwise).
+ * root only, skipped visibly otherwise). `list` (the "L" request of `log -a`):
+ * the candidates for a log's rotated copies, lstat'ed and never opened (a FIFO
+ * does not hang it), bounded to LIST_MAX; rotatedCopies picks and orders them.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -13,7 +15,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { execHelperPath, loadNative } from '../../internal/native';
-import { LogReaders, MAX_PER_UID, READ_MAX } from '../../internal/server/log-reader';
+import { rotatedCopies } from '../../internal/server/log-all';
+import { LIST_MAX, type ListedEntry, LogReaders, MAX_PER_UID, READ_MAX } from '../../internal/server/log-reader';
 import { ROOT } from '../helpers/daemon';
 import { mountSilentFuse } from '../helpers/fuse';
 import { isRoot } from '../helpers/users';
@@ -117,5 +120,115 @@ describe('log reader', () => {
     } finally {
       fuse.close();
     }
+  });
+});
+
+describe('log reader: list (the L request of log -a)', () => {
+  test('names the log\'s basename + "." or "-" + more, lstat\'ed: files, symlinks, FIFOs and directories as they are; nothing opened', async () => {
+    const sub = fs.mkdtempSync(path.join(dir, 'l-'));
+    const log = path.join(sub, 'app.log');
+    fs.writeFileSync(log, 'now\n');
+    fs.writeFileSync(`${log}.1`, 'one\n');
+    fs.writeFileSync(`${log}.2.gz`, 'xx');
+    fs.writeFileSync(`${log}-20261201`, 'dated\n');
+    fs.symlinkSync('/etc/shadow', `${log}.3`);
+    execFileSync('mkfifo', [`${log}.4`]);
+    fs.mkdirSync(`${log}.5`);
+    fs.writeFileSync(path.join(sub, 'app.logx'), 'not a copy');
+    fs.writeFileSync(path.join(sub, 'other.log.1'), 'not a copy');
+    fs.writeFileSync(`${log}.`, 'no suffix');
+    const files = await readers(3000).start(me, caller);
+    try {
+      const t0 = Date.now();
+      const { entries, more } = await files.list(log);
+      assert.ok(Date.now() - t0 < 2000, 'a FIFO among them does not hold it');
+      assert.equal(more, false);
+      const byName = new Map(entries.map((e) => [e.name, e]));
+      assert.deepEqual([...byName.keys()].sort(), ['app.log-20261201', 'app.log.1', 'app.log.2.gz', 'app.log.3', 'app.log.4', 'app.log.5']);
+      const one = byName.get('app.log.1')!;
+      const st = fs.lstatSync(`${log}.1`);
+      assert.deepEqual(one, { name: 'app.log.1', errno: 0, mode: st.mode, uid: st.uid, size: 4, ino: st.ino });
+      assert.equal(byName.get('app.log.3')!.mode & 0o170000, 0o120000, 'the symlink itself');
+      assert.equal(byName.get('app.log.4')!.mode & 0o170000, 0o010000);
+      assert.equal(byName.get('app.log.5')!.mode & 0o170000, 0o040000);
+      // The reader answers on: the FIFO was never opened.
+      assert.equal((await files.open(log)).size, 4);
+      await assert.rejects(files.list(path.join(sub, 'nope', 'app.log')), { code: 'ENOENT' });
+      await assert.rejects(files.list(path.join(log, 'x')), { code: 'ENOTDIR' });
+      await assert.rejects(files.list('app.log'), { code: 'EINVAL' });
+    } finally {
+      files.end();
+    }
+  });
+
+  test('a directory the identity may not read is refused as its shell would be (EACCES); names with odd characters survive', { skip: isRoot() ? false : 'needs root to drop to another uid' }, async () => {
+    const sub = fs.mkdtempSync(path.join(dir, 'm-'));
+    fs.chmodSync(sub, 0o700);
+    const log = path.join(sub, 'app.log');
+    fs.writeFileSync(`${log}.1`, 'x');
+    fs.writeFileSync(`${log}.1 \n.gz`, 'x');
+    const nobody = { uid: 65534, gid: 65534, groups: [65534] };
+    const asNobody = await readers(3000).start(nobody, caller);
+    try {
+      await assert.rejects(asNobody.list(log), { code: 'EACCES' });
+    } finally {
+      asNobody.end();
+    }
+    const files = await readers(3000).start(me, caller);
+    try {
+      assert.deepEqual((await files.list(log)).entries.map((e) => e.name).sort(), ['app.log.1', 'app.log.1 \n.gz']);
+    } finally {
+      files.end();
+    }
+  });
+
+  test(`at most LIST_MAX (${LIST_MAX}) entries, and it says there were more`, async () => {
+    const sub = fs.mkdtempSync(path.join(dir, 'n-'));
+    const log = path.join(sub, 'a.log');
+    for (let i = 0; i < LIST_MAX + 5; i++) fs.writeFileSync(`${log}.${i}`, '');
+    const files = await readers(5000).start(me, caller);
+    try {
+      const l = await files.list(log);
+      assert.equal(l.entries.length, LIST_MAX);
+      assert.equal(l.more, true);
+    } finally {
+      files.end();
+    }
+  });
+});
+
+describe('rotatedCopies: which listed entries are copies, in which order', () => {
+  const e = (name: string, over: Partial<ListedEntry> = {}): ListedEntry => ({ name, errno: 0, mode: 0o100640, uid: 1000, size: 1, ino: 1, ...over });
+  test('oldest first: dated by date, then numbered by number descending; only copy-shaped names; refusals with why', () => {
+    const r = rotatedCopies('/l/app.log', [
+      e('app.log.1'),
+      e('app.log.10.gz'),
+      e('app.log.2.gz'),
+      e('app.log-20261202.gz'),
+      e('app.log-20261130'),
+      e('app.log.swp'),
+      e('app.log-old'),
+      e('app.log.3', { mode: 0o120777 }),
+      e('app.log.4', { mode: 0o010644 }),
+      e('app.log.5', { uid: 0 }),
+      e('app.log.6', { mode: 0o020666 }),
+      e('app.log.7', { errno: 13, mode: 0 }),
+      e('app.log.8', { mode: 0o040755 }),
+    ], 1000);
+    assert.deepEqual(r.copies.map((c) => [c.file, c.gz]), [
+      ['/l/app.log-20261130', false],
+      ['/l/app.log-20261202.gz', true],
+      ['/l/app.log.10.gz', true],
+      ['/l/app.log.2.gz', true],
+      ['/l/app.log.1', false],
+    ]);
+    assert.deepEqual(r.skipped, [
+      { name: '/l/app.log.3', why: 'a symbolic link, not read' },
+      { name: '/l/app.log.4', why: 'a FIFO, not read' },
+      { name: '/l/app.log.5', why: "owned by uid 0, not by the process's user; not read" },
+      { name: '/l/app.log.6', why: 'a character device, not read' },
+      { name: '/l/app.log.7', why: 'cannot be looked at (errno 13)' },
+      { name: '/l/app.log.8', why: 'a directory, not read' },
+    ]);
   });
 });

@@ -3,6 +3,7 @@ import { ls, desc } from './view';
 import { exec, stop, start, restart, del, reset, kill, init, drop } from './process';
 import { log, logf, logs } from './logs';
 import { completion, daemon, version } from './misc';
+import { topn } from './top';
 import type { Handler } from './types';
 
 export const HANDLERS: Readonly<Record<string, Handler>> = {
@@ -12,6 +13,7 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   log,
   logf,
   logs,
+  topn,
   stop,
   start,
   restart,

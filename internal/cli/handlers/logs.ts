@@ -1,16 +1,39 @@
 /** Reading logs: log (the last lines), logf (follow one), logs (several, each line prefixed with its name). */
 import * as fs from 'node:fs';
 import type { Client } from '../../client/client';
-import type { EventSource } from '../../protocol/methods';
+import type { EventSource, LogFilesInfo } from '../../protocol/methods';
+import type { Io } from '../io';
 import { type Look, paint, printable } from '../render';
 import { cliNative, withClient } from '../session';
-import { arg, bool, type Handler, int } from './types';
+import { arg, bool, type Handler, int, type Outcome, type Run } from './types';
 
-export const log: Handler = async (r) => {
+export const log: Handler = async (r, io) => {
+  if (bool(r, 'all')) return logAll(r, io);
   const res = await withClient((c) => c.call('log', { target: arg(r, 'target')!, lines: int(r, 'lines'), follow: false }));
   // Log text is printed as it is, like cat: it is the user's own program's output.
   return { text: res.text.endsWith('\n') ? res.text.slice(0, -1) : res.text, value: res };
 };
+
+/** What `log -a` skipped and cut: one line each on stderr (names come from users: escaped). */
+function warnFiles(io: Io, cmd: string, info: Partial<LogFilesInfo>): void {
+  for (const s of info.skipped ?? []) io.err(`pmon3: ${cmd}: skipped ${printable(s.name)}: ${printable(s.why)}\n`);
+  for (const n of info.notes ?? []) io.err(`pmon3: ${cmd}: ${printable(n)}\n`);
+}
+
+/**
+ * log -a: the rotated copies oldest first, then the current log, streamed as pmond reads them
+ * (they may be far larger than one reply). --json: one object, the text of them all together.
+ */
+async function logAll(r: Run, io: Io): Promise<Outcome | undefined> {
+  const parts: string[] = [];
+  const res = await withClient((c) =>
+    c.call('log', { target: arg(r, 'target')!, lines: int(r, 'lines'), follow: false, all: true }, { onEvent: (d) => (io.json ? parts.push(d) : io.out(d)) }),
+  );
+  const info = { files: res.files ?? [], skipped: res.skipped ?? [], notes: res.notes ?? [] };
+  if (io.json) return { text: '', value: { path: res.path, text: parts.join(''), ...info } };
+  warnFiles(io, 'log', info);
+  return undefined;
+}
 
 /**
  * End quietly when the reader goes away (`pmon3 logf x | head -1`): on the next write (EPIPE)
@@ -44,10 +67,16 @@ export const logf: Handler = async (r, io) => {
   await withClient(async (c) => {
     endWithReader(c);
     // With --json each chunk is one JSON line: {"data": "..."}.
+    // -a: the rotated copies and the current log first; then one line (with --json, one
+    // {"files", "skipped", "notes"} line) saying what was read, skipped and cut.
+    const all = bool(r, 'all');
     await c.call(
       'log',
-      { target: arg(r, 'target')!, lines: int(r, 'lines'), follow: true },
-      { onEvent: (d) => io.out(io.json ? `${JSON.stringify({ data: d })}\n` : d) },
+      { target: arg(r, 'target')!, lines: int(r, 'lines'), follow: true, ...(all ? { all } : {}) },
+      {
+        onEvent: (d) => io.out(io.json ? `${JSON.stringify({ data: d })}\n` : d),
+        onFiles: (info) => (io.json ? io.out(`${JSON.stringify(info)}\n`) : warnFiles(io, 'logf', info)),
+      },
     );
   });
   return undefined;

@@ -83,3 +83,11 @@ export function definitionJson(d: AppDefinition): string {
 export function instanceName(app: string, instance: number, instances: number): string {
   return instances === 1 && instance === 0 ? app : `${app}:${instance}`;
 }
+
+/** Bytes a process's command takes in execve: binary, arguments and environment, with their NULs. */
+export function commandBytes(file: string, args: readonly string[], env: Readonly<Record<string, string>>): number {
+  let n = Buffer.byteLength(file) + 1;
+  for (const a of args) n += Buffer.byteLength(a) + 1;
+  for (const [k, v] of Object.entries(env)) n += Buffer.byteLength(k) + Buffer.byteLength(v) + 2;
+  return n;
+}

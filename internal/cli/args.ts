@@ -25,7 +25,14 @@ export interface ExecArgv {
   /** An interpreter to run binary with, or "none". */
   interpreter?: string;
   noAutorestart: boolean;
+  /** -g/--groups, --dependencies: comma-separated names; -i/--instances. */
+  groups?: string;
+  dependencies?: string;
+  instances?: number;
 }
+
+/** "a,b, c" → ["a", "b", "c"] (empty words dropped). */
+const commaList = (s: string): string[] => s.split(',').map((w) => w.trim()).filter((w) => w !== '');
 
 /** Interpreters by extension, for a script that is not executable and has no #! line (PM2's choices). */
 export const INTERPRETERS: Readonly<Record<string, string>> = {
@@ -185,5 +192,8 @@ export function execParams(a: ExecArgv, here: string, PATH: string | undefined =
     ...(a.log !== undefined ? { log: path.resolve(here, a.log) } : {}),
     ...(a.logDir !== undefined ? { log_dir: path.resolve(here, a.logDir) } : {}),
     auto_restart: !a.noAutorestart,
+    ...(a.groups !== undefined ? { groups: commaList(a.groups) } : {}),
+    ...(a.dependencies !== undefined ? { dependencies: commaList(a.dependencies) } : {}),
+    ...(a.instances !== undefined ? { instances: a.instances } : {}),
   };
 }

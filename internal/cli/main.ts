@@ -32,6 +32,10 @@ export async function main(argv: readonly string[], makeIo: (json: boolean, noCo
     if (!handler) throw new Error(`no handler for ${parsed.command.name}`);
     const outcome = await handler(parsed, io);
     if (outcome) print(io, outcome.text, outcome.value);
+    if (outcome?.failed) {
+      for (const l of outcome.failed.lines) io.err(`pmon3: ${printable(l)}\n`);
+      return done(outcome.failed.exit);
+    }
     return done(0);
   } catch (err) {
     io ??= makeIo(wantsJson(argv), false);

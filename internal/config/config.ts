@@ -104,6 +104,15 @@ const fileSchema = z
     cgroups: z.boolean(),
     /** Seconds the CLI waits for pmond to say anything before it gives up (exit 7); above pmond's 2 s `alive` beat. */
     client_timeout: z.number().min(3).max(86400),
+    /**
+     * Apps files and directories (every *.yaml, *.yml, *.json, *.toml in one) pmond applies at
+     * boot and on `reload`, as itself: each must be owned by root or pmond's user and writable by
+     * no one else (README "Apps files").
+     */
+    apps: z.array(absDir).max(256),
+    /** Which apps of `apps` start at boot: all (each as its autostart says), none, or those in apps_listed. */
+    apps_start: z.enum(['all', 'none', 'listed']),
+    apps_listed: z.array(z.string().min(1).max(64)).max(1024),
   })
   .strict();
 
@@ -253,6 +262,9 @@ export function defaultsFor(ce: ConfigEnv): z.input<typeof fileSchema> {
     max_command_bytes: 256 * 1024,
     cgroups: true,
     client_timeout: 10,
+    apps: [],
+    apps_start: 'all',
+    apps_listed: [],
   };
 }
 

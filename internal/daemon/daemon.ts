@@ -23,7 +23,24 @@ import { openStore } from '../store/store';
 import { systemClock } from '../supervisor/clock';
 import { Supervisor } from '../supervisor/supervisor';
 import { assertRootOnly } from '../config/strict-modes';
+import { configuredApps } from '../apps/configured';
 import { acquireDaemonLock } from './lockfile';
+
+/**
+ * The configured apps files (config `apps`) applied at boot, as pmond's own user with prune: what
+ * they define is added or changed, what they no longer define goes. An error (a bad file, one not
+ * root's alone) changes nothing and is one line in pmond.log: the table stays as it was.
+ */
+async function applyConfigured(supervisor: Supervisor, config: Config, daemonUid: number, logger: Logger): Promise<void> {
+  try {
+    const { apps, files } = configuredApps(config, daemonUid);
+    const r = await supervisor.apply({ uid: daemonUid, gid: process.getgid?.() ?? daemonUid, pid: process.pid, admin: true }, { apps, files, prune: true, dry_run: false });
+    const c = r.counts;
+    logger.info(`apps: ${apps.length} from ${files.length} files: ${c.added ?? 0} added, ${c.changed ?? 0} changed, ${c.removed ?? 0} removed, ${c.unchanged ?? 0} unchanged`);
+  } catch (e) {
+    logger.error(`apps: not applied, the table is left as it was: ${(e as Error).message}`);
+  }
+}
 
 /** Create a directory (and parents) or fail naming the config key. */
 function ensureDir(key: string, dir: string, mode: number): void {
@@ -162,6 +179,7 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
     adminGid,
     socketGid: await groupGid('socket_group', config.socket_group),
     version,
+    configuredApps: () => configuredApps(config, daemonUid),
   });
   try {
     await server.listen();
@@ -171,6 +189,7 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
     throw e;
   }
   await supervisor.boot(scan);
+  if (config.apps.length) await applyConfigured(supervisor, config, daemonUid, logger);
   logger.info(`pmond ${version} listening on ${config.socket_path} (pid ${process.pid}, uid ${daemonUid})`);
   return {
     logger,

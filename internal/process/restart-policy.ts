@@ -18,6 +18,10 @@ export interface RestartPolicy {
    * further restart.
    */
   flap?: { threshold: number; delayMs: number };
+  /** Give up (failed) at this many failures in a row (an app's startretries + 1); absent: never. */
+  maxFailures?: number;
+  /** Every restart waits at least this long (an app's restart_delay), the first one too. */
+  minDelayMs?: number;
 }
 
 /** How the last run ended and what came before it. */
@@ -49,10 +53,11 @@ export function decideRestart(f: ExitFacts, p: RestartPolicy): RestartDecision {
   const stable = f.uptimeMs >= p.stableAfterMs;
   const failures = stable ? 1 : f.consecutiveFailures + 1;
   if (!f.autoRestart) return { action: 'give_up', status: isFailure(f) ? 'failed' : 'stopped', failures };
-  if (failures <= 1) return { action: 'restart', delayMs: 0, failures };
+  if (p.maxFailures !== undefined && failures >= p.maxFailures && isFailure(f)) return { action: 'give_up', status: 'failed', failures };
+  if (failures <= 1) return { action: 'restart', delayMs: p.minDelayMs ?? 0, failures };
   // failures 2, 3, 4 ... → initial, 2×initial, 4×initial ... capped.
   const exp = Math.min(failures - 2, 30);
-  const delayMs = Math.min(p.initialDelayMs * 2 ** exp, p.maxDelayMs);
+  const delayMs = Math.max(Math.min(p.initialDelayMs * 2 ** exp, p.maxDelayMs), p.minDelayMs ?? 0);
   if (p.flap && failures > p.flap.threshold) return { action: 'restart', delayMs: Math.max(delayMs, p.flap.delayMs), failures, flapping: true };
   return { action: 'restart', delayMs, failures };
 }

@@ -21,7 +21,7 @@ export const MIN_PROTOCOL_VERSION = 2;
  * What this build can do beyond its methods' names (a method's new parameter, a new behaviour),
  * as `ping` reports it. A pmond of protocol 2 reports nothing: V2_CAPABILITIES is what it had.
  */
-export const FEATURES = ['admin-door'] as const;
+export const FEATURES = ['admin-door', 'log.all', 'selectors', 'apps'] as const;
 
 /** The statuses a process can be in, exactly as they appear in --json. */
 export const STATUSES = ['queued', 'init', 'running', 'stopped', 'failed', 'backoff', 'restarting'] as const;
@@ -101,9 +101,68 @@ export const execParams = z
     log: absPath('log file').optional(),
     log_dir: absPath('log dir').optional(),
     auto_restart: z.boolean(),
+    /** Groups its app joins (made as needed), dependencies (apps of the same owner), instances: feature `apps`. */
+    groups: z.array(nameSchema).max(64).optional(),
+    dependencies: z.array(nameSchema).max(256).optional(),
+    instances: z.number().int().min(1).max(1000).optional(),
   })
   .strict();
 export type ExecParams = z.infer<typeof execParams>;
+
+const ms = z.number().int().min(0).max(365 * 86_400_000);
+
+/**
+ * One app of an apps file, as `apply` sends it: read and resolved by the caller (the CLI reads the
+ * file as the user who runs it; pmond never opens a path a user names). `file` is what is executed
+ * (a script's interpreter, the script first in args); `source` is where it was defined (FILE:LINE).
+ */
+export const appSpecWire = z
+  .object({
+    name: nameSchema,
+    file: execParams.shape.file,
+    args: z.array(argSchema).max(MAX_ARGS, `at most ${MAX_ARGS} arguments`),
+    env: envSchema,
+    cwd: absPath('cwd'),
+    user: userSchema.optional(),
+    /** The group it runs as (else the user's primary group): one the user is in, unless an admin asks. */
+    group: userSchema.optional(),
+    groups: z.array(nameSchema).max(64),
+    instances: z.number().int().min(1).max(1000),
+    dependencies: z.array(nameSchema).max(256),
+    autostart: z.boolean(),
+    restart: z.enum(['always', 'on-failure', 'never']),
+    restart_delay_ms: ms.optional(),
+    startsecs_ms: ms.optional(),
+    startretries: z.number().int().min(-1).max(1_000_000).optional(),
+    stop_signal: z.enum(['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGKILL']).optional(),
+    stop_timeout_ms: ms.optional(),
+    log: absPath('log file').optional(),
+    log_dir: absPath('log dir').optional(),
+    source: z.string().min(1).max(4200).refine(noNul, 'source contains a NUL byte'),
+  })
+  .strict();
+export type AppSpecWire = z.infer<typeof appSpecWire>;
+
+/** One app's line of an `apply` diff (internal/apps/diff.ts). */
+export const appChange = z.object({
+  name: z.string(),
+  user: z.string(),
+  kind: z.string().transform((s) => s as 'added' | 'changed' | 'removed' | 'kept' | 'unchanged'),
+  fields: z.array(z.string()),
+  restart: z.boolean(),
+  instances: z.object({ from: z.number().int(), to: z.number().int() }),
+});
+
+/** A group and its members, as `group ls` / `group desc` show it. */
+export const groupView = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  user: z.string(),
+  uid: z.number().int(),
+  /** Apps in it, by name. */
+  apps: z.array(z.string()),
+});
+export type GroupView = z.infer<typeof groupView>;
 
 /** A process as the daemon reports it. */
 export const processView = z.object({
@@ -138,6 +197,15 @@ export const processView = z.object({
   cgroup: z.string().nullable(),
   /** false while its latest state is only in pmond's memory (the database cannot be written). */
   saved: z.boolean(),
+  /** Its app's name and its index among the app's instances (name is `app:N` when the app has several). */
+  app: z.string().optional(),
+  instance: z.number().int().optional(),
+  /** Where its app came from: `exec`, or `file:PATH:LINE` of an apps file. */
+  source: z.string().optional(),
+  /** Its app's groups. */
+  groups: z.array(z.string()).optional(),
+  /** Why it is in its status, when pmond knows more than the status says (a dependency not up). */
+  reason: z.string().nullable().optional(),
 });
 export type ProcessView = z.infer<typeof processView>;
 
@@ -166,6 +234,11 @@ export const processSummary = processView.pick({
   last_exit_code: true,
   last_signal: true,
   saved: true,
+}).extend({
+  /** When a selector named several processes and this one's action failed: why (the others went on). */
+  error: z.string().optional(),
+  /** Its code (ERROR_CODES; any text from a newer pmond). */
+  error_code: z.string().optional(),
 });
 export type ProcessSummary = z.infer<typeof processSummary>;
 const summaries = z.array(processSummary);
@@ -282,6 +355,51 @@ export const METHODS = {
       processes: z.array(z.object({ id: z.number().int(), name: z.string(), path: z.string() })),
       skipped: z.array(z.object({ id: z.number().int(), name: z.string(), error: z.string() })),
     }),
+  },
+  /**
+   * Converge the caller's apps on those of apps files (read by the caller): add, change (restart
+   * only what executes differently), scale; with prune, remove apps an earlier apply took from
+   * these files that they no longer define. All or nothing: one bad app changes nothing.
+   * dry_run: the diff only.
+   */
+  apply: {
+    params: z
+      .object({ apps: z.array(appSpecWire).max(1000), files: z.array(absPath('file')).max(1024), prune: z.boolean(), dry_run: z.boolean() })
+      .strict(),
+    result: z.object({ changes: z.array(appChange), counts: z.record(z.string(), z.number().int()) }),
+  },
+  /**
+   * Groups (the Go pmon3's `group` commands): create, del, ls, desc, and assign/remove apps
+   * (targets) to/from groups. Acting on members is `act` with `@group` targets.
+   */
+  group: {
+    params: z
+      .object({
+        action: z.enum(['create', 'del', 'ls', 'desc', 'assign', 'remove']),
+        groups: z.array(targetSchema).max(64),
+        targets: z.array(targetSchema).max(1000),
+      })
+      .strict(),
+    result: z.object({ groups: z.array(groupView) }),
+  },
+  /** pmond's configured apps files (`apps`), read again by pmond and applied (root and admin_group). */
+  reload: {
+    params: z.object({ dry_run: z.boolean() }).strict(),
+    result: z.object({ changes: z.array(appChange), counts: z.record(z.string(), z.number().int()) }),
+  },
+  /**
+   * Set an app's number of instances (relative: add count, which may be negative): new instances
+   * start as the others run; the highest go first. An apps file still says its own number: the
+   * next apply of it converges back (declarative).
+   */
+  scale: {
+    params: z.object({ target: targetSchema, count: z.number().int().min(-1000).max(1000), relative: z.boolean() }).strict(),
+    result: summaries,
+  },
+  /** The dependency order of the caller's apps (the Go pmon3's `dgraph`); config_only: apps from files only. */
+  dgraph: {
+    params: z.object({ config_only: z.boolean() }).strict(),
+    result: z.object({ queue: z.array(z.string()), graph: z.array(z.string()) }),
   },
 } as const;
 

@@ -41,6 +41,7 @@ import {
   PROTOCOL_VERSION,
   requestEnvelope,
   type Result,
+  type AppSpecWire,
   toWireError,
   unavailable,
 } from '../protocol';
@@ -89,6 +90,8 @@ export interface ServerDeps {
   /** gid of socket_group, or null. */
   socketGid: number | null;
   version: string;
+  /** pmond's configured apps files (config `apps`), read now, for `reload`. */
+  configuredApps: () => { apps: AppSpecWire[]; files: string[] };
 }
 
 const MAX_IN_FLIGHT = 32;
@@ -472,6 +475,15 @@ function makeHandlers(d: ServerDeps): Handlers {
     init: async (_p, c) => sup.initAll(c.caller),
     drop: async (p, c) => sup.dropAll(c.caller, p.force),
     reset: async (p, c) => sup.reset(c.caller, p.target),
+    apply: async (p, c) => sup.apply(c.caller, p),
+    group: async (p, c) => sup.group(c.caller, p),
+    dgraph: async (p, c) => sup.dgraph(c.caller, p.config_only),
+    scale: async (p, c) => sup.scale(c.caller, p),
+    reload: async (p, c) => {
+      if (!c.caller.admin) throw permissionDenied(`reload applies pmond's own apps files (config apps): root and admin_group only; apply -f FILE applies yours`);
+      const { apps, files } = d.configuredApps();
+      return sup.apply(c.caller, { apps, files, prune: true, dry_run: p.dry_run });
+    },
     log: async (p, c) => {
       const row = await sup.find(c.caller, p.target);
       // Every open, fstat and read of the log, the first and each one after a rotation, is done

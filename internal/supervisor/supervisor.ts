@@ -24,8 +24,10 @@ import pidusage from 'pidusage';
 import type { Config } from '../config/config';
 import type { HookEvent, HookRunner } from '../hooks/hooks';
 import type { Logger } from '../logger/logger';
-import { type AppDefinition, definitionJson, specHash } from '../apps/model';
-import { decideRestart } from '../process/restart-policy';
+import { type AppDefinition, commandBytes, definitionJson, parseDefinition, specHash } from '../apps/model';
+import { parseSelector, resolveSelector } from '../apps/select';
+import { Apps } from './apps';
+import { decideRestart, isFailure } from '../process/restart-policy';
 import type { Cgroups } from '../process/cgroups';
 import { GroupWatch } from '../process/group-watch';
 import { isSameProcess, type Marked, type MarkedScan, signalGroup } from '../process/procfs';
@@ -33,9 +35,9 @@ import { CgroupJoinError, type ExitInfo, type LogTarget, type SpawnRequest, type
 import { isActive, transition, type SupervisorEvent } from '../process/status';
 import type { UserInfo, UserResolver } from '../process/users';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound, permissionDenied, PmonError } from '../protocol/errors';
-import { type Action, nameSchema, type ExecParams, type Health, type ProcessSummary, type ProcessView, type Status } from '../protocol/methods';
-import type { ProcessRow, ProcessPatch } from '../store/schema';
-import type { Store } from '../store/store';
+import { type Action, nameSchema, type ExecParams, type Health, type Params, type ProcessSummary, type ProcessView, type Result, type Status } from '../protocol/methods';
+import type { AppRow, ProcessRow, ProcessPatch } from '../store/schema';
+import { MAX_GROUPS_PER_OWNER, type Store } from '../store/store';
 import type { Clock } from './clock';
 import { Lock } from './lock';
 
@@ -108,7 +110,45 @@ export class Supervisor {
   private monitor?: { cancel(): void };
   private closed = false;
 
-  constructor(private readonly d: SupervisorDeps) {}
+  /** apply, groups, dgraph: declarative apps, acting through this supervisor's locks and lifecycle. */
+  private readonly apps: Apps;
+
+  constructor(private readonly d: SupervisorDeps) {
+    this.apps = new Apps({
+      store: d.store,
+      users: d.users,
+      clock: d.clock,
+      logger: d.logger,
+      config: d.config,
+      daemonUid: d.daemonUid,
+      host: {
+        find: (caller, target) => this.find(caller, target),
+        select: (caller, target) => this.select(caller, target),
+        locked: (id, fn) => this.rt(id).lock.run(fn),
+        deleteRow: (id, force) => this.deleteRow(id, force).then(() => undefined),
+        restartLocked: (id, count) => this.restartLocked(id, count),
+        startLocked: (row) => this.startLocked(row, { countRestart: false, hook: 'start' }),
+        targetUser: (caller, spec) => this.targetUser(caller, spec),
+        logFor: (name, user, p) => this.logFor(name, user, p),
+      },
+    });
+  }
+
+  apply(caller: Caller, p: Params<'apply'>): Promise<Result<'apply'>> {
+    return this.apps.apply(caller, p);
+  }
+
+  group(caller: Caller, p: Params<'group'>): Promise<Result<'group'>> {
+    return this.apps.group(caller, p);
+  }
+
+  async scale(caller: Caller, p: Params<'scale'>): Promise<ProcessSummary[]> {
+    return (await this.views(await this.apps.scale(caller, p))).map(summary);
+  }
+
+  dgraph(caller: Caller, configOnly: boolean): Promise<Result<'dgraph'>> {
+    return this.apps.dgraph(caller, configOnly);
+  }
 
   // ---------------------------------------------------------------- boot
 
@@ -278,38 +318,31 @@ export class Supervisor {
   }
 
   /**
-   * Find a row: an id; a name, which is the caller's own process of that name
-   * (for root and admins, else the only process of that name); or `user/name`.
-   * NOT_FOUND if absent or not the caller's to see: another user's process is
-   * reported exactly like a missing one.
+   * The rows a selector names (internal/apps/select.ts: an id, a name, name:N, user/name, @group,
+   * all), among those the caller may see, in id order. Another user's process is reported exactly
+   * like a missing one.
    */
-  async find(caller: Caller, target: string): Promise<ProcessRow> {
-    const missing = notFound(`process "${target}" not found`);
-    let row: ProcessRow | undefined;
-    if (/^\d+$/.test(target)) {
-      row = await this.d.store.get(Number(target));
-    } else if (target.includes('/')) {
-      const slash = target.indexOf('/');
-      let uid: number;
-      try {
-        uid = (await this.d.users.user(target.slice(0, slash))).uid;
-      } catch {
-        throw missing;
-      }
-      row = await this.d.store.getByName(uid, target.slice(slash + 1));
-    } else {
-      row = await this.d.store.getByName(caller.uid, target);
-      if (!row && caller.admin) {
-        const all = await this.d.store.findByName(target);
-        if (all.length > 1) {
-          const owners = all.map((r) => `${r.user}/${r.name}`).join(', ');
-          throw invalidArgument(`"${target}" names processes of several users (${owners}); say which, as user/name or by id`);
-        }
-        row = all[0];
-      }
+  async select(caller: Caller, target: string): Promise<ProcessRow[]> {
+    const sel = parseSelector(target);
+    const apps = new Map((await this.d.store.apps()).map((a) => [a.id, a]));
+    const rows = (await this.d.store.all()).filter((r) => this.mayAct(caller, r));
+    const items = rows.map((r) => ({ id: r.id, uid: r.uid, user: r.user, app: r.name, instance: r.instance, groups: groupsOf(apps.get(r.app_id)), row: r }));
+    const found = resolveSelector(sel, items, caller).map((x) => x.row);
+    if (sel.kind === 'group' && found.length === 0 && !this.d.store.groups().some((g) => g.name === sel.group && (caller.admin || g.uid === caller.uid))) {
+      throw notFound(`group "${sel.group}" not found`);
     }
-    if (!row || !this.mayAct(caller, row)) throw missing;
-    return row;
+    return found;
+  }
+
+  /** The one row a selector names; INVALID_ARGUMENT if it names several (say name:N or the id). */
+  async find(caller: Caller, target: string): Promise<ProcessRow> {
+    const rows = await this.select(caller, target);
+    if (rows.length === 0) throw notFound(`process "${target}" not found`);
+    if (rows.length > 1) {
+      const names = rows.slice(0, 3).map((r) => `${r.name}:${r.instance}`).join(', ');
+      throw invalidArgument(`"${target}" names ${rows.length} processes (${names}${rows.length > 3 ? ', ...' : ''}); say which, as name:N or by id`);
+    }
+    return rows[0]!;
   }
 
   /** The user a row's files are touched as: its uid, gid and supplementary groups. */
@@ -347,11 +380,28 @@ export class Supervisor {
       throw invalidArgument(`binary, arguments and environment take ${size} bytes; at most ${this.d.config.max_command_bytes} (max_command_bytes)`);
     }
     const all = await this.d.store.all();
+    const instances = p.instances ?? 1;
     if (!caller.admin) {
       const owned = all.filter((r) => r.uid === user.uid).length;
-      if (owned >= this.d.config.max_processes_per_user) {
-        throw failedPrecondition(`uid ${user.uid} already has ${owned} processes, the most max_processes_per_user allows`);
+      if (owned + instances > this.d.config.max_processes_per_user) {
+        throw failedPrecondition(
+          instances === 1
+            ? `uid ${user.uid} already has ${owned} processes, the most max_processes_per_user allows`
+            : `uid ${user.uid} has ${owned} processes; ${instances} more would pass max_processes_per_user (${this.d.config.max_processes_per_user})`,
+        );
       }
+    }
+    const groups = [...new Set(p.groups ?? [])];
+    const dependencies = [...new Set(p.dependencies ?? [])];
+    const appsOfUser = (await this.d.store.apps()).filter((a) => a.uid === user.uid);
+    for (const dep of dependencies) {
+      if (dep === name) throw invalidArgument(`${name} cannot depend on itself`);
+      if (!appsOfUser.some((a) => a.name === dep)) throw invalidArgument(`${name} depends on ${dep}, which is not defined`);
+    }
+    const newGroups = groups.filter((g) => !this.d.store.groups().some((x) => x.uid === user.uid && x.name === g));
+    const haveGroups = this.d.store.groups().filter((x) => x.uid === user.uid).length;
+    if (haveGroups + newGroups.length > MAX_GROUPS_PER_OWNER) {
+      throw failedPrecondition(`user "${user.name}" has ${haveGroups} groups; ${newGroups.length} more would pass ${MAX_GROUPS_PER_OWNER}`);
     }
     // Names are unique per owner: nobody can take a name from another user, nor learn that they use it.
     if (all.some((r) => r.uid === user.uid && r.name === name)) {
@@ -361,7 +411,19 @@ export class Supervisor {
     if (!caller.admin) await this.assertLogRoom(log);
     const def: AppDefinition = { file: p.file, args: p.args, env: p.env, cwd: p.cwd, log, restart: p.auto_restart ? 'always' : 'never', autostart: true };
     const hash = specHash({ file: p.file, args: p.args, env: p.env, cwd: p.cwd, uid: user.uid, gid: user.gid });
-    const app = await this.d.store.insertApp({ name, uid: user.uid, user: user.name, gid: user.gid, spec: definitionJson(def), spec_hash: hash, source: 'exec' });
+    for (const g of newGroups) this.d.store.insertGroup(user.uid, g);
+    const app = await this.d.store.insertApp({
+      name,
+      uid: user.uid,
+      user: user.name,
+      gid: user.gid,
+      spec: definitionJson(def),
+      spec_hash: hash,
+      source: 'exec',
+      groups: JSON.stringify(groups),
+      dependencies: JSON.stringify(dependencies),
+      instances,
+    });
     let row: ProcessRow;
     try {
       row = await this.insertInstance(app.id, hash, name, p, user, log);
@@ -377,6 +439,13 @@ export class Supervisor {
         await this.d.store.settled();
         if (!this.d.store.saved(row.id)) throw failedPrecondition(`pmond cannot write its database (${this.d.store.health().error}); not starting "${name}"`);
         const started = await this.startLocked(row, { countRestart: false, hook: 'start', quiet: true });
+        // Instance 0 runs: the others join it (one that cannot start stays, failed, as after a crash).
+        for (let i = 1; i < instances; i++) {
+          const more = await this.insertInstance(app.id, hash, name, p, user, log, i);
+          await this.rt(more.id).lock.run(() =>
+            this.startLocked(more, { countRestart: false, hook: 'start' }).catch((e: Error) => this.d.logger.warn(`${name}:${i}: ${e.message}`)),
+          );
+        }
         return (await this.views([started]))[0]!;
       } catch (e) {
         // Nothing left behind: not the row, nor the log made for it (a user could otherwise fill
@@ -391,10 +460,10 @@ export class Supervisor {
   }
 
   /** The row of a new app's instance 0, as exec makes it. */
-  private insertInstance(appId: number, hash: string, name: string, p: ExecParams, user: UserInfo, log: string): Promise<ProcessRow> {
+  private insertInstance(appId: number, hash: string, name: string, p: ExecParams, user: UserInfo, log: string, instance = 0): Promise<ProcessRow> {
     return this.d.store.insert({
       app_id: appId,
-      instance: 0,
+      instance,
       spec_hash: hash,
       name,
       process_file: p.file,
@@ -425,7 +494,7 @@ export class Supervisor {
    * log is `<logs_dir>/<name>.log` for pmond's own user, and
    * `<logs_dir>/<user>/<name>.log` for everyone else (names are unique per owner).
    */
-  private logFor(name: string, user: UserInfo, p: ExecParams): string {
+  private logFor(name: string, user: UserInfo, p: { log?: string; log_dir?: string }): string {
     const logsDir = path.resolve(this.d.config.logs_dir);
     const own = [logsDir, path.resolve(this.d.config.data_dir)];
     const chosen = p.log ?? (p.log_dir !== undefined ? path.join(p.log_dir, `${name}.log`) : undefined);
@@ -494,11 +563,14 @@ export class Supervisor {
   /** Stop one process; force = SIGKILL at once. */
   async stop(caller: Caller, target: string, force: boolean): Promise<ProcessView> {
     const row = await this.find(caller, target);
-    const out = await this.rt(row.id).lock.run(async () => {
-      const cur = await this.mustGet(row.id);
+    return (await this.views([await this.stopRow(row.id, force)]))[0]!;
+  }
+
+  private stopRow(id: number, force: boolean): Promise<ProcessRow> {
+    return this.rt(id).lock.run(async () => {
+      const cur = await this.mustGet(id);
       return this.stopLocked(cur, { force, event: 'stop', desired: 'stopped', hook: true });
     });
-    return (await this.views([out]))[0]!;
   }
 
   /** (Re)start one process; count: whether it counts as a restart. */
@@ -519,31 +591,56 @@ export class Supervisor {
   /** Stop (if needed) and delete one process. */
   async delete(caller: Caller, target: string, force: boolean): Promise<ProcessView> {
     const row = await this.find(caller, target);
-    const rt = this.rt(row.id);
-    const out = await rt.lock.run(async () => {
-      let cur = await this.mustGet(row.id);
-      if (rt.watched || isActive(cur.status)) cur = await this.stopLocked(cur, { force, event: 'stop', desired: 'stopped', hook: true });
-      await this.removeLogs(cur);
-      await this.d.store.remove(cur.id);
-      await this.removeAppIfEmpty(cur.app_id);
-      if (cur.cgroup) this.d.cgroups.retire(cur.cgroup);
-      return cur;
-    });
-    this.rts.delete(row.id);
-    return (await this.views([out]))[0]!;
+    return (await this.views([await this.deleteRow(row.id, force)]))[0]!;
+  }
+
+  /** Stop (if needed) and delete one row, under its lock. */
+  private async deleteRow(id: number, force: boolean): Promise<ProcessRow> {
+    const out = await this.rt(id).lock.run(async () => this.deleteLocked(await this.mustGet(id), force));
+    this.rts.delete(id);
+    return out;
+  }
+
+  /** The caller holds the lock. An app whose last instance goes goes with it. */
+  private async deleteLocked(row: ProcessRow, force: boolean): Promise<ProcessRow> {
+    let cur = row;
+    if (this.rt(cur.id).watched || isActive(cur.status)) cur = await this.stopLocked(cur, { force, event: 'stop', desired: 'stopped', hook: true });
+    await this.removeLogs(cur);
+    await this.d.store.remove(cur.id);
+    await this.removeAppIfEmpty(cur.app_id);
+    if (cur.cgroup) this.d.cgroups.retire(cur.cgroup);
+    return cur;
   }
 
   /**
-   * One action on every process the targets select: an id, a name, user/name
-   * (find), or `all`: every process the caller may see (root and admin_group:
-   * everyone's). Each target in turn; the first that fails ends the request.
+   * One action on every process the targets select (select: an id, a name, name:N, user/name,
+   * @group, or `all`: every process the caller may see, root and admin_group: everyone's). Each
+   * target in turn; a target naming one process that fails ends the request; of a target naming
+   * several (an app's instances, a group), each is tried and a failure is reported in its
+   * summary's `error`, the others go on.
    */
   async act(caller: Caller, action: Action, targets: readonly string[], force: boolean): Promise<ProcessSummary[]> {
     const out: ProcessSummary[] = [];
     // Each selector once: `all all all ...` is one pass, not a thousand.
     for (const t of new Set(targets)) {
-      if (t === 'all') out.push(...(await this.actAll(caller, action, force)));
-      else out.push(...(await this.actOne(caller, action, t, force)));
+      if (t === 'all') {
+        out.push(...(await this.actAll(caller, action, force)));
+        continue;
+      }
+      const rows = await this.select(caller, t);
+      if (rows.length === 1 && !t.startsWith('@')) {
+        out.push(...(await this.actRow(caller, action, rows[0]!, force)));
+        continue;
+      }
+      for (const r of rows) {
+        try {
+          out.push(...(await this.actRow(caller, action, r, force)));
+        } catch (e) {
+          if (!(e instanceof PmonError)) throw e;
+          const cur = await this.d.store.get(r.id);
+          if (cur) out.push({ ...summary((await this.views([cur]))[0]!), error: e.message, error_code: e.code });
+        }
+      }
     }
     return out;
   }
@@ -563,19 +660,23 @@ export class Supervisor {
     }
   }
 
-  private async actOne(caller: Caller, action: Action, target: string, force: boolean): Promise<ProcessSummary[]> {
+  private async actRow(caller: Caller, action: Action, row: ProcessRow, force: boolean): Promise<ProcessSummary[]> {
+    let out: ProcessRow;
     switch (action) {
       case 'stop':
-        return [summary(await this.stop(caller, target, force))];
+        out = await this.stopRow(row.id, force);
+        break;
       case 'start':
-        return [summary(await this.restart(caller, target, false))];
       case 'restart':
-        return [summary(await this.restart(caller, target, true))];
+        out = await this.rt(row.id).lock.run(() => this.restartLocked(row.id, action === 'restart'));
+        break;
       case 'delete':
-        return [summary(await this.delete(caller, target, force))];
+        out = await this.deleteRow(row.id, force);
+        break;
       case 'reset':
-        return this.reset(caller, target);
+        return this.reset(caller, String(row.id));
     }
+    return (await this.views([out])).map(summary);
   }
 
   /** Every process the caller may see (its own; root and admin_group: all), by id. */
@@ -599,15 +700,7 @@ export class Supervisor {
 
   /** Stop and delete every process the caller owns. */
   async dropAll(caller: Caller, force: boolean): Promise<ProcessSummary[]> {
-    const done = await this.forAll(caller, () => true, async (cur) => {
-      const rt = this.rt(cur.id);
-      if (rt.watched || isActive(cur.status)) cur = await this.stopLocked(cur, { force, event: 'stop', desired: 'stopped', hook: true });
-      await this.removeLogs(cur);
-      await this.d.store.remove(cur.id);
-      await this.removeAppIfEmpty(cur.app_id);
-      if (cur.cgroup) this.d.cgroups.retire(cur.cgroup);
-      return cur;
-    });
+    const done = await this.forAll(caller, () => true, (cur) => this.deleteLocked(cur, force));
     for (const v of done) this.rts.delete(v.id);
     return done;
   }
@@ -678,6 +771,17 @@ export class Supervisor {
       this.rts.set(id, rt);
     }
     return rt;
+  }
+
+  /** The stored definition of row's app (its own policy), or undefined (no app, unreadable). */
+  private async definitionOf(row: ProcessRow): Promise<AppDefinition | undefined> {
+    const app = await this.d.store.getApp(row.app_id);
+    if (!app) return undefined;
+    try {
+      return parseDefinition(app.spec);
+    } catch {
+      return undefined;
+    }
   }
 
   private async mustGet(id: number): Promise<ProcessRow> {
@@ -804,18 +908,22 @@ export class Supervisor {
       const row = await this.d.store.get(id);
       if (!row) return;
       const uptimeMs = row.started_at ? this.d.clock.now() - Date.parse(row.started_at) : 0;
+      // The app's own policy (an apps file's restart, restart_delay, startsecs, startretries), else the config's.
+      const def = await this.definitionOf(row);
       const d = decideRestart(
         {
-          autoRestart: row.auto_restart === 1,
+          autoRestart: row.auto_restart === 1 && (def?.restart !== 'on-failure' || isFailure({ exitCode: info.code, signal: info.signal })),
           exitCode: info.code,
           signal: info.signal,
           uptimeMs,
           consecutiveFailures: row.consecutive_failures,
         },
         {
-          initialDelayMs: this.d.config.restart_backoff_initial,
-          maxDelayMs: this.d.config.restart_backoff_max,
-          stableAfterMs: this.d.config.restart_stable_after,
+          initialDelayMs: def?.restart_delay_ms ?? this.d.config.restart_backoff_initial,
+          maxDelayMs: Math.max(this.d.config.restart_backoff_max, def?.restart_delay_ms ?? 0),
+          stableAfterMs: def?.startsecs_ms ?? this.d.config.restart_stable_after,
+          ...(def?.startretries !== undefined && def.startretries >= 0 ? { maxFailures: def.startretries + 1 } : {}),
+          ...(def?.restart_delay_ms !== undefined ? { minDelayMs: def.restart_delay_ms } : {}),
           flap: this.d.config.flap_detection.is_enabled
             ? {
                 threshold: this.d.config.flap_detection.threshold_restarted,
@@ -876,7 +984,9 @@ export class Supervisor {
     let info: ExitInfo | undefined;
     if (w) {
       rt.watched = undefined; // from here on, this exit is ours, not the restart policy's
-      info = await this.terminate(w, opts.force ? 'SIGKILL' : this.d.config.stop_signal);
+      const def = await this.definitionOf(row);
+      const signal = opts.force ? 'SIGKILL' : ((def?.stop_signal as NodeJS.Signals | undefined) ?? this.d.config.stop_signal);
+      info = await this.terminate(w, signal, def?.stop_timeout_ms ?? this.d.config.stop_timeout * 1000);
       rt.adoptedGone = undefined;
     }
     const status = transition(cur.status, opts.event, cur.name);
@@ -899,8 +1009,8 @@ export class Supervisor {
    * process in its cgroup, stop_timeout for all of them to go, then SIGKILL
    * (cgroup.kill where there is a cgroup: even a setsid()'d descendant goes).
    */
-  private async terminate(w: Watched, signal: NodeJS.Signals): Promise<ExitInfo> {
-    const deadline = this.d.clock.now() + this.d.config.stop_timeout * 1000;
+  private async terminate(w: Watched, signal: NodeJS.Signals, timeoutMs: number): Promise<ExitInfo> {
+    const deadline = this.d.clock.now() + timeoutMs;
     const gone = this.exitOf(w);
     signalGroup(w.pid, signal);
     if (w.cgroup) this.d.cgroups.signal(w.cgroup, signal);
@@ -969,6 +1079,7 @@ export class Supervisor {
       ...(JSON.parse(row.env) as Record<string, string>),
       PMON3_PROCESS_ID: String(row.id),
       PMON3_PROCESS_NAME: row.name,
+      PMON3_INSTANCE: String(row.instance),
       PMON3_DAEMON_ID: this.d.daemonId,
     };
   }
@@ -992,7 +1103,8 @@ export class Supervisor {
       }
     }
     const now = this.d.clock.now();
-    return rows.map((r) => toView(r, r.pid !== null ? usage[r.pid] : undefined, now, this.d.store.saved(r.id)));
+    const apps = new Map((await this.d.store.apps()).map((a) => [a.id, a]));
+    return rows.map((r) => toView(r, r.pid !== null ? usage[r.pid] : undefined, now, this.d.store.saved(r.id), apps.get(r.app_id)));
   }
 }
 
@@ -1020,10 +1132,12 @@ export function hookPayload(row: ProcessRow): Record<string, unknown> {
   };
 }
 
-export function toView(r: ProcessRow, u: { cpu: number; memory: number } | undefined, now: number, saved = true): ProcessView {
+export function toView(r: ProcessRow, u: { cpu: number; memory: number } | undefined, now: number, saved = true, app?: AppRow): ProcessView {
+  // An app of several instances shows each as name:N (a selector that names it); one instance as the name.
+  const several = app ? app.instances > 1 || r.instance !== 0 : r.instance !== 0;
   return {
     id: r.id,
-    name: r.name,
+    name: several ? `${r.name}:${r.instance}` : r.name,
     status: r.status as Status,
     pid: r.pid,
     restarts: r.restarts,
@@ -1046,7 +1160,22 @@ export function toView(r: ProcessRow, u: { cpu: number; memory: number } | undef
     updated_at: r.updated_at,
     cgroup: r.cgroup,
     saved,
+    app: r.name,
+    instance: r.instance,
+    ...(app ? { source: app.source, groups: groupsOf(app) } : {}),
+    reason: r.reason,
   };
+}
+
+/** An app's groups (its JSON column), [] if unreadable or there is no app. */
+function groupsOf(app: AppRow | undefined): string[] {
+  if (!app) return [];
+  try {
+    const g = JSON.parse(app.groups) as unknown;
+    return Array.isArray(g) ? g.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
 }
 
 /** The part of a view a reply about many processes carries (protocol processSummary). */
@@ -1055,13 +1184,7 @@ function summary(v: ProcessView): ProcessSummary {
   return { id, name, status, pid, restarts, user, uid, cpu, memory, uptime_ms, last_exit_code, last_signal, saved };
 }
 
-/** Bytes a process's command takes in execve: binary, arguments and environment, with their NULs. */
-export function commandBytes(file: string, args: string[], env: Record<string, string>): number {
-  let n = Buffer.byteLength(file) + 1;
-  for (const a of args) n += Buffer.byteLength(a) + 1;
-  for (const [k, v] of Object.entries(env)) n += Buffer.byteLength(k) + Buffer.byteLength(v) + 2;
-  return n;
-}
+export { commandBytes };
 
 /** The directory under logs_dir for a user's logs: the user name when it is a safe file name, else the uid. */
 function safeDirName(user: UserInfo): string {

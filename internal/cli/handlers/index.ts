@@ -4,6 +4,7 @@ import { exec, stop, start, restart, del, reset, kill, init, drop } from './proc
 import { log, logf, logs } from './logs';
 import { completion, daemon, version } from './misc';
 import { topn } from './top';
+import { apply, dgraph, group, reload, scale } from './apps';
 import type { Handler } from './types';
 
 export const HANDLERS: Readonly<Record<string, Handler>> = {
@@ -22,6 +23,11 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   kill,
   init,
   drop,
+  apply,
+  reload,
+  group,
+  dgraph,
+  scale,
   daemon,
   version,
   completion,

@@ -26,9 +26,10 @@ function warnFiles(io: Io, cmd: string, info: Partial<LogFilesInfo>): void {
  */
 async function logAll(r: Run, io: Io): Promise<Outcome | undefined> {
   const parts: string[] = [];
-  const res = await withClient((c) =>
-    c.call('log', { target: arg(r, 'target')!, lines: int(r, 'lines'), follow: false, all: true }, { onEvent: (d) => (io.json ? parts.push(d) : io.out(d)) }),
-  );
+  const res = await withClient(async (c) => {
+    await c.require('log.all', 'log -a');
+    return c.call('log', { target: arg(r, 'target')!, lines: int(r, 'lines'), follow: false, all: true }, { onEvent: (d) => (io.json ? parts.push(d) : io.out(d)) });
+  });
   const info = { files: res.files ?? [], skipped: res.skipped ?? [], notes: res.notes ?? [] };
   if (io.json) return { text: '', value: { path: res.path, text: parts.join(''), ...info } };
   warnFiles(io, 'log', info);
@@ -70,6 +71,7 @@ export const logf: Handler = async (r, io) => {
     // -a: the rotated copies and the current log first; then one line (with --json, one
     // {"files", "skipped", "notes"} line) saying what was read, skipped and cut.
     const all = bool(r, 'all');
+    if (all) await c.require('log.all', 'logf -a');
     await c.call(
       'log',
       { target: arg(r, 'target')!, lines: int(r, 'lines'), follow: true, ...(all ? { all } : {}) },

@@ -1,4 +1,5 @@
 /** Commands that change processes: exec, stop, start, restart, del, reset, kill, init, drop. */
+import { EXIT_CODES, type ErrorCode, PmonError } from '../../protocol/errors';
 import type { ProcessSummary, ProcessView } from '../../protocol/methods';
 import { execParams } from '../args';
 import { processTable } from '../render';
@@ -6,7 +7,29 @@ import { withClient } from '../session';
 import { arg, bool, type Handler, list, type Outcome, str } from './types';
 
 const one = (p: ProcessView, look: Parameters<typeof processTable>[1]): Outcome => ({ text: processTable([p], look), value: p });
-const many = (ps: ProcessSummary[], look: Parameters<typeof processTable>[1]): Outcome => ({ text: processTable(ps, look), value: ps });
+export const many = (ps: ProcessSummary[], look: Parameters<typeof processTable>[1]): Outcome => {
+  const bad = ps.filter((p) => p.error !== undefined);
+  const code = bad[0]?.error_code;
+  const exit = code !== undefined && code in EXIT_CODES ? EXIT_CODES[code as ErrorCode] : EXIT_CODES.INTERNAL;
+  return { text: processTable(ps, look), value: ps, ...(bad.length ? { failed: { lines: bad.map((p) => `${p.name}: ${p.error}`), exit } } : {}) };
+};
+
+/**
+ * A selector that may name several processes (all, @group, an app's instances) goes through act;
+ * one that names one process through the single method, whose reply is its whole view. An app
+ * name turns out to name several when pmond says so (INVALID_ARGUMENT "... say which, as name:N").
+ */
+const severalish = (t: string): boolean => t === 'all' || t.startsWith('@');
+const isSeveral = (e: unknown): boolean => e instanceof PmonError && e.code === 'INVALID_ARGUMENT' && /names \d+ processes .*say which, as name:N/.test(e.message);
+async function oneOrMany<T>(target: string, single: () => Promise<T>, act: () => Promise<ProcessSummary[]>): Promise<{ one: T } | { many: ProcessSummary[] }> {
+  if (severalish(target)) return { many: await act() };
+  try {
+    return { one: await single() };
+  } catch (e) {
+    if (!isSeveral(e)) throw e;
+    return { many: await act() };
+  }
+}
 const plural = (n: number): string => `${n} process${n === 1 ? '' : 'es'}`;
 
 export const exec: Handler = async (r, io) => {
@@ -23,18 +46,26 @@ export const exec: Handler = async (r, io) => {
       cwd: str(r, 'cwd'),
       interpreter: str(r, 'interpreter'),
       noAutorestart: bool(r, 'no-autorestart'),
+      groups: str(r, 'groups'),
+      dependencies: str(r, 'dependencies'),
+      instances: r.flags.instances as number | undefined,
     },
     io.cwd,
     io.env.PATH,
   );
-  return one(await withClient((c) => c.call('exec', params)), io.look);
+  return withClient(async (c) => {
+    if (params.groups || params.dependencies || params.instances) await c.require('apps', 'exec -g/--dependencies/-i');
+    return one(await c.call('exec', params), io.look);
+  });
 };
 
 export const stop: Handler = async (r, io) => {
   const target = arg(r, 'target')!;
   const force = bool(r, 'force');
-  if (target === 'all') return many(await withClient((c) => c.call('act', { action: 'stop', targets: ['all'], force })), io.look);
-  return one(await withClient((c) => c.call('stop', { target, force })), io.look);
+  return withClient(async (c) => {
+    const out = await oneOrMany(target, () => c.call('stop', { target, force }), () => c.call('act', { action: 'stop', targets: [target], force }));
+    return 'one' in out ? one(out.one, io.look) : many(out.many, io.look);
+  });
 };
 
 /** start (not counted) and restart (counted as a restart). */
@@ -42,23 +73,24 @@ const restartWith =
   (count: boolean): Handler =>
   async (r, io) => {
     const target = arg(r, 'target')!;
-    if (target === 'all') {
-      return many(await withClient((c) => c.call('act', { action: count ? 'restart' : 'start', targets: ['all'], force: false })), io.look);
-    }
-    return one(await withClient((c) => c.call('restart', { target, count })), io.look);
+    return withClient(async (c) => {
+      const action = count ? 'restart' : 'start';
+      const out = await oneOrMany(target, () => c.call('restart', { target, count }), () => c.call('act', { action, targets: [target], force: false }));
+      return 'one' in out ? one(out.one, io.look) : many(out.many, io.look);
+    });
   };
 export const start = restartWith(false);
 export const restart = restartWith(true);
 
-export const del: Handler = async (r) => {
+export const del: Handler = async (r, io) => {
   const target = arg(r, 'target')!;
   const force = bool(r, 'force');
-  if (target === 'all') {
-    const ps = await withClient((c) => c.call('act', { action: 'delete', targets: ['all'], force }));
-    return { text: `deleted ${plural(ps.length)}`, value: ps };
-  }
-  const p = await withClient((c) => c.call('delete', { target, force }));
-  return { text: `deleted ${p.name} (id ${p.id})`, value: p };
+  return withClient(async (c) => {
+    const out = await oneOrMany(target, () => c.call('delete', { target, force }), () => c.call('act', { action: 'delete', targets: [target], force }));
+    if ('one' in out) return { text: `deleted ${out.one.name} (id ${out.one.id})`, value: out.one };
+    const m = many(out.many, io.look);
+    return { ...m, text: `deleted ${plural(out.many.filter((p) => p.error === undefined).length)}` };
+  });
 };
 
 export const reset: Handler = async (r, io) => {

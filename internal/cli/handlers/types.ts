@@ -9,6 +9,8 @@ export type Run = Extract<Parsed, { kind: 'run' }>;
 export interface Outcome {
   text: string;
   value: unknown;
+  /** Some of what a selector named failed (the rest was done): a line each on stderr, and this exit status. */
+  failed?: { lines: string[]; exit: number };
 }
 
 /** A command: returns its outcome, or undefined when it wrote its own output (streams). */

@@ -1,0 +1,132 @@
+/** Declarative apps: apply, reload, group, dgraph. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { appsFiles, loadApps } from '../../apps/file';
+import { formatDiff, type AppsDiff } from '../../apps/diff';
+import { formatDependencyOrder } from '../../apps/graph';
+import { toWire } from '../../apps/wire';
+import { invalidArgument } from '../../protocol/errors';
+import type { Result } from '../../protocol/methods';
+import { interpreterFor } from '../args';
+import { processTable, table } from '../render';
+import { withClient } from '../session';
+import { many } from './process';
+import { arg, bool, type Handler, list, type Outcome } from './types';
+
+/** The diff as apply/reload print it. */
+function diffOutcome(r: Result<'apply'>, dryRun: boolean): Outcome {
+  const d: AppsDiff = { changes: r.changes, counts: { added: 0, changed: 0, removed: 0, kept: 0, unchanged: 0, ...r.counts } };
+  return { text: formatDiff(d, { dryRun }).join('\n'), value: r };
+}
+
+export const apply: Handler = async (r, io) => {
+  const given = list(r, 'file');
+  if (given.length === 0) throw invalidArgument('apply: give at least one apps file or directory with -f');
+  const paths = given.map((p) => path.resolve(io.cwd, p));
+  for (const p of paths) {
+    try {
+      fs.statSync(p);
+    } catch (e) {
+      throw invalidArgument(`apply: ${p}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`);
+    }
+  }
+  // Read as the caller (this process), never by pmond: a user's paths are the user's to read.
+  const files = paths.flatMap((p) => appsFiles(p)).map((f) => path.resolve(f));
+  const specs = loadApps(paths);
+  const PATH = io.env.PATH;
+  const apps = specs.map((a) => toWire(a, (script, interpreter, dir) => interpreterFor(script, interpreter, dir, PATH)));
+  const dryRun = bool(r, 'dry-run');
+  const res = await withClient(async (c) => {
+    await c.require('apply', 'apply');
+    return c.call('apply', { apps, files, prune: bool(r, 'prune'), dry_run: dryRun });
+  });
+  return diffOutcome(res, dryRun);
+};
+
+export const reload: Handler = async (r) => {
+  const dryRun = bool(r, 'dry-run');
+  const res = await withClient(async (c) => {
+    await c.require('reload', 'reload');
+    return c.call('reload', { dry_run: dryRun });
+  });
+  return diffOutcome(res, dryRun);
+};
+
+export const scale: Handler = async (r, io) => {
+  const target = arg(r, 'target')!;
+  const text = arg(r, 'count')!;
+  const m = /^([+-]?)(\d{1,4})$/.exec(text);
+  if (!m) throw invalidArgument(`scale: count "${text.slice(0, 40)}" must be N, +N or -N`);
+  const relative = m[1] !== '';
+  const count = (m[1] === '-' ? -1 : 1) * Number(m[2]);
+  const ps = await withClient(async (c) => {
+    await c.require('scale', 'scale');
+    return c.call('scale', { target, count, relative });
+  });
+  return many(ps, io.look);
+};
+
+export const dgraph: Handler = async (r) => {
+  const res = await withClient(async (c) => {
+    await c.require('dgraph', 'dgraph');
+    return c.call('dgraph', { config_only: bool(r, 'process-config-only') });
+  });
+  return { text: formatDependencyOrder(res).replace(/\n$/, ''), value: res };
+};
+
+const commas = (s: string | undefined, what: string): string[] => {
+  const words = (s ?? '').split(',').filter((w) => w !== '');
+  if (words.length === 0) throw invalidArgument(`group: give ${what}`);
+  return words;
+};
+
+export const group: Handler = async (r, io) => {
+  const action = arg(r, 'action')!;
+  const g = arg(r, 'group');
+  const rest = r.args.targets;
+  const targets = Array.isArray(rest) ? rest.join(',') : (rest as string | undefined);
+  const force = bool(r, 'force');
+  const groupsTable = (gs: Result<'group'>['groups']): string =>
+    table(
+      ['ID', 'NAME', 'USER', 'APPS'],
+      gs.map((x) => [String(x.id), x.name, x.user, x.apps.join(', ')]),
+      io.look,
+    );
+  return withClient(async (c): Promise<Outcome> => {
+    await c.require('group', 'groups');
+    const call = (a: 'create' | 'del' | 'ls' | 'desc' | 'assign' | 'remove', groups: string[], ts: string[] = []) => c.call('group', { action: a, groups, targets: ts });
+    switch (action) {
+      case 'ls':
+      case 'list': {
+        const res = await call('ls', []);
+        return { text: groupsTable(res.groups), value: res };
+      }
+      case 'create':
+      case 'del':
+      case 'desc':
+      case 'show': {
+        if (!g) throw invalidArgument(`group ${action}: give the group's name${action === 'create' ? '' : ' or id'}`);
+        const res = await call(action === 'show' ? 'desc' : action, [g]);
+        if (action === 'create') return { text: `created group ${res.groups[0]!.name} (id ${res.groups[0]!.id})`, value: res };
+        if (action === 'del') return { text: `deleted group ${res.groups[0]!.name}`, value: res };
+        const members = (await c.listAll()).filter((p) => res.groups[0]!.apps.includes(p.name.replace(/:\d+$/, '')) && p.user === res.groups[0]!.user);
+        return { text: `${groupsTable(res.groups)}\n${processTable(members, io.look)}`, value: { ...res, processes: members } };
+      }
+      case 'assign':
+      case 'remove': {
+        const res = await call(action, commas(g, 'groups (GROUP[,GROUP...])'), commas(targets, 'processes (PROCESS[,PROCESS...])'));
+        return { text: groupsTable(res.groups), value: res };
+      }
+      case 'stop':
+      case 'restart':
+      case 'drop': {
+        if (!g) throw invalidArgument(`group ${action}: give the group's name`);
+        const sel = `@${g}`;
+        const ps = await c.call('act', { action: action === 'drop' ? 'delete' : action, targets: [sel], force: action !== 'restart' && force });
+        return many(ps, io.look);
+      }
+      default:
+        throw invalidArgument(`group: unknown action "${action}"`);
+    }
+  });
+};

@@ -1,0 +1,477 @@
+/**
+ * Declarative apps: `apply` (the table converged on apps files), groups and `dgraph`.
+ *
+ * apply is all or nothing up to the point where processes are touched: every app is checked first
+ * (its user and group, the caller's right to run as them, its command's size, its log, the
+ * owner's process limit, dependencies that exist and make no cycle). One error and nothing
+ * changes. Then, per owner, in dependency order: removed apps (--prune) are stopped and deleted
+ * (dependents first), changed apps are updated — only those whose executed part changed are
+ * restarted —, instances are added or removed, and the new ones started, each after its
+ * dependencies are up (running for their startsecs).
+ */
+import { startOrder, dependencyOrder } from '../apps/graph';
+import { diffApps, type AppChange, type DiffApp } from '../apps/diff';
+import { type AppDefinition, commandBytes, definitionJson, MAX_INSTANCES, parseDefinition, specHash } from '../apps/model';
+import type { Logger } from '../logger/logger';
+import { transition } from '../process/status';
+import type { UserInfo, UserResolver } from '../process/users';
+import { alreadyExists, failedPrecondition, invalidArgument, notFound, permissionDenied } from '../protocol/errors';
+import { nameSchema, type AppSpecWire, type GroupView, type Params, type Result } from '../protocol/methods';
+import type { AppRow, GroupRow, ProcessRow } from '../store/schema';
+import { MAX_GROUPS_PER_OWNER, type Store } from '../store/store';
+import type { Clock } from './clock';
+import type { Caller, SupervisorConfig } from './supervisor';
+
+/** What apps needs of the supervisor: its locks, its lifecycle and its rules for users and logs. */
+export interface AppsHost {
+  /** The one row a selector names, as the caller may see it. */
+  find(caller: Caller, target: string): Promise<ProcessRow>;
+  /** Every row a selector names, as the caller may see them. */
+  select(caller: Caller, target: string): Promise<ProcessRow[]>;
+  /** fn under row id's lock. */
+  locked<T>(id: number, fn: () => Promise<T>): Promise<T>;
+  /** Stop (if needed) and delete a row; takes the lock itself. */
+  deleteRow(id: number, force: boolean): Promise<void>;
+  /** Restart a row (the caller holds its lock). */
+  restartLocked(id: number, count: boolean): Promise<ProcessRow>;
+  /** Start a queued or stopped row (the caller holds its lock). */
+  startLocked(row: ProcessRow): Promise<ProcessRow>;
+  /** The user a new process runs as, the authorization rules applied. */
+  targetUser(caller: Caller, spec: string | undefined): Promise<UserInfo>;
+  /** A new process's log file (never inside pmond's own directories). */
+  logFor(name: string, user: UserInfo, p: { log?: string; log_dir?: string }): string;
+}
+
+export interface AppsDeps {
+  store: Store;
+  users: UserResolver;
+  clock: Clock;
+  logger: Logger;
+  config: SupervisorConfig;
+  daemonUid: number;
+  host: AppsHost;
+}
+
+/** One app of the files, checked and resolved. */
+interface Planned {
+  spec: AppSpecWire;
+  user: UserInfo;
+  gid: number;
+  def: AppDefinition;
+  hash: string;
+  current?: AppRow;
+}
+
+/** How long a dependent waits for its dependencies to be up (beyond their startsecs). */
+const READY_GRACE_MS = 30_000;
+
+const json = <T>(s: string, fallback: T): T => {
+  try {
+    return JSON.parse(s) as T;
+  } catch {
+    return fallback;
+  }
+};
+
+/** The file an apps-file source names ("file:/etc/apps.yaml:3" → "/etc/apps.yaml"), or null. */
+export function sourceFile(source: string): string | null {
+  const m = /^file:(.*):\d+$/.exec(source);
+  return m ? m[1]! : null;
+}
+
+export class Apps {
+  constructor(private readonly d: AppsDeps) {}
+
+  async apply(caller: Caller, p: Params<'apply'>): Promise<Result<'apply'>> {
+    const { store, config } = this.d;
+    const health = store.health();
+    if (!p.dry_run && !health.ok) throw failedPrecondition(`pmond cannot write its database (${health.error}); it changes no app until it can`);
+    const planned: Planned[] = [];
+    const seen = new Map<string, string>();
+    for (const s of p.apps) {
+      const user = await this.d.host.targetUser(caller, s.user).catch((e: Error) => {
+        throw Object.assign(e, { message: `${s.source}: ${s.name}: ${e.message}` });
+      });
+      const key = `${user.uid}/${s.name}`;
+      const prev = seen.get(key);
+      if (prev) throw invalidArgument(`${s.source}: ${s.name}: already defined at ${prev}`);
+      seen.set(key, s.source);
+      const gid = await this.gidFor(caller, user, s);
+      const size = commandBytes(s.file, s.args, s.env);
+      if (size > config.max_command_bytes) {
+        throw invalidArgument(`${s.source}: ${s.name}: binary, arguments and environment take ${size} bytes; at most ${config.max_command_bytes} (max_command_bytes)`);
+      }
+      let log: string;
+      try {
+        log = this.d.host.logFor(s.name, user, { ...(s.log !== undefined ? { log: s.log } : {}), ...(s.log_dir !== undefined ? { log_dir: s.log_dir } : {}) });
+      } catch (e) {
+        throw invalidArgument(`${s.source}: ${s.name}: ${(e as Error).message}`);
+      }
+      const def: AppDefinition = parseDefinition(
+        JSON.stringify({
+          file: s.file,
+          args: s.args,
+          env: s.env,
+          cwd: s.cwd,
+          log,
+          ...(s.log_dir !== undefined ? { log_dir: s.log_dir } : {}),
+          restart: s.restart,
+          autostart: s.autostart,
+          restart_delay_ms: s.restart_delay_ms,
+          startsecs_ms: s.startsecs_ms,
+          startretries: s.startretries,
+          stop_signal: s.stop_signal,
+          stop_timeout_ms: s.stop_timeout_ms,
+        }),
+      );
+      const hash = specHash({ file: s.file, args: s.args, env: s.env, cwd: s.cwd, uid: user.uid, gid });
+      planned.push({ spec: s, user, gid, def, hash, current: await store.getAppByName(user.uid, s.name) });
+    }
+    // Apps an earlier apply took from these files that they no longer define: --prune removes them.
+    const files = new Set(p.files);
+    const apps = await store.apps();
+    const stale = apps.filter((a) => (caller.admin || a.uid === caller.uid) && !seen.has(`${a.uid}/${a.name}`) && files.has(sourceFile(a.source) ?? ''));
+    const gone = new Set(p.prune ? stale.map((a) => a.id) : []);
+    // Each owner's apps after the apply: dependencies exist (same owner) and make no cycle.
+    for (const uid of new Set(planned.map((x) => x.user.uid))) {
+      const nodes = new Map<string, { name: string; dependencies: string[] }>();
+      for (const a of apps) if (a.uid === uid && !gone.has(a.id)) nodes.set(a.name, { name: a.name, dependencies: json<string[]>(a.dependencies, []) });
+      for (const x of planned) if (x.user.uid === uid) nodes.set(x.spec.name, { name: x.spec.name, dependencies: x.spec.dependencies });
+      try {
+        startOrder([...nodes.values()]);
+      } catch (e) {
+        throw invalidArgument(`apps of ${planned.find((x) => x.user.uid === uid)!.user.name}: ${(e as Error).message}`);
+      }
+    }
+    if (!caller.admin) {
+      const rows = await store.all();
+      const mine = (uid: number): number => {
+        let n = rows.filter((r) => r.uid === uid && !gone.has(r.app_id)).length;
+        for (const x of planned) if (x.user.uid === uid) n += x.spec.instances - (x.current ? rows.filter((r) => r.app_id === x.current!.id).length : 0);
+        return n;
+      };
+      const n = mine(caller.uid);
+      if (n > config.max_processes_per_user) throw failedPrecondition(`these apps would give uid ${caller.uid} ${n} processes, more than max_processes_per_user (${config.max_processes_per_user})`);
+    }
+    // Groups the apps join that their owners lack yet: within MAX_GROUPS_PER_OWNER, checked before any change.
+    const groupRows = store.groups();
+    for (const uid of new Set(planned.map((x) => x.user.uid))) {
+      const have = new Set(groupRows.filter((g) => g.uid === uid).map((g) => g.name));
+      const more = new Set(planned.filter((x) => x.user.uid === uid).flatMap((x) => x.spec.groups.filter((g) => !have.has(g))));
+      if (have.size + more.size > MAX_GROUPS_PER_OWNER) {
+        throw failedPrecondition(`these apps would give ${planned.find((x) => x.user.uid === uid)!.user.name} ${have.size + more.size} groups, more than ${MAX_GROUPS_PER_OWNER}`);
+      }
+    }
+    const label = (uid: number, user: string, name: string): string => (uid === caller.uid ? name : `${user}/${name}`);
+    const fromRow = (a: AppRow): DiffApp => ({
+      name: label(a.uid, a.user, a.name),
+      hash: a.spec_hash,
+      instances: a.instances,
+      fields: { ...parseDefinition(a.spec), user: a.user, gid: a.gid, groups: json(a.groups, []), dependencies: json(a.dependencies, []) },
+    });
+    const fromPlan = (x: Planned): DiffApp => ({
+      name: label(x.user.uid, x.user.name, x.spec.name),
+      hash: x.hash,
+      instances: x.spec.instances,
+      fields: { ...x.def, user: x.user.name, gid: x.gid, groups: x.spec.groups, dependencies: x.spec.dependencies },
+    });
+    const diff = diffApps([...planned.flatMap((x) => (x.current ? [fromRow(x.current)] : [])), ...stale.map(fromRow)], planned.map(fromPlan), { prune: p.prune });
+    const userOf = new Map<string, string>([...planned.map((x) => [fromPlan(x).name, x.user.name] as const), ...stale.map((a) => [fromRow(a).name, a.user] as const)]);
+    const result = { changes: diff.changes.map((c) => ({ ...c, user: userOf.get(c.name) ?? '' })), counts: diff.counts };
+    if (p.dry_run) return result;
+
+    const byName = new Map(diff.changes.map((c) => [c.name, c]));
+    // Removed first, dependents before what they depend on.
+    for (const a of stale.filter((x) => gone.has(x.id)).sort((x, y) => stopRank(stale, x) - stopRank(stale, y))) {
+      for (const r of await store.instancesOf(a.id)) await this.d.host.deleteRow(r.id, false);
+    }
+    const toStart: ProcessRow[] = [];
+    for (const x of planned) {
+      const c = byName.get(fromPlan(x).name)!;
+      this.ensureGroups(x.user.uid, x.spec.groups);
+      if (c.kind === 'unchanged') continue;
+      const fields = {
+        uid: x.user.uid,
+        user: x.user.name,
+        gid: x.gid,
+        spec: definitionJson(x.def),
+        spec_hash: x.hash,
+        groups: JSON.stringify(x.spec.groups),
+        dependencies: JSON.stringify(x.spec.dependencies),
+        instances: x.spec.instances,
+        source: `file:${x.spec.source}`,
+      };
+      const app = x.current ? await store.updateApp(x.current.id, fields) : await store.insertApp({ name: x.spec.name, ...fields });
+      toStart.push(...(await this.converge(app, x, c)));
+    }
+    await store.settled();
+    await this.startInOrder(toStart);
+    return result;
+  }
+
+  /** Make app's instances what x says; returns the rows to start (new instances of an autostart app). */
+  private async converge(app: AppRow, x: Planned, c: AppChange): Promise<ProcessRow[]> {
+    const { store, host } = this.d;
+    const rows = await store.instancesOf(app.id);
+    for (const r of rows.filter((r) => r.instance >= x.spec.instances)) await this.d.host.deleteRow(r.id, false);
+    const executed = {
+      process_file: x.spec.file,
+      args: JSON.stringify(x.spec.args),
+      env: JSON.stringify(x.spec.env),
+      cwd: x.spec.cwd,
+      user: x.user.name,
+      uid: x.user.uid,
+      gid: x.gid,
+      log: x.def.log!,
+      auto_restart: x.spec.restart === 'never' ? 0 : 1,
+    };
+    for (const r of rows.filter((r) => r.instance < x.spec.instances)) {
+      await host.locked(r.id, async () => {
+        const cur = await store.get(r.id);
+        if (!cur) return;
+        if (!c.restart) {
+          await store.update(cur.id, { auto_restart: executed.auto_restart });
+          return;
+        }
+        const next = await store.update(cur.id, { ...executed, spec_hash: x.hash });
+        if (next.desired === 'running') await this.d.host.restartLocked(next.id, false);
+      });
+    }
+    const have = new Set(rows.map((r) => r.instance));
+    const fresh: ProcessRow[] = [];
+    for (let i = 0; i < x.spec.instances; i++) {
+      if (have.has(i)) continue;
+      fresh.push(
+        await store.insert({
+          app_id: app.id,
+          instance: i,
+          spec_hash: x.hash,
+          name: app.name,
+          ...executed,
+          status: x.spec.autostart ? 'queued' : 'stopped',
+          desired: x.spec.autostart ? 'running' : 'stopped',
+          restarts: 0,
+          consecutive_failures: 0,
+          pid: null,
+          pid_start_time: null,
+          last_exit_code: null,
+          last_signal: null,
+          started_at: null,
+          stopped_at: null,
+        }),
+      );
+    }
+    return x.spec.autostart ? fresh : [];
+  }
+
+  /** Start rows app by app in dependency order, each app once its dependencies are up. */
+  private async startInOrder(rows: ProcessRow[]): Promise<void> {
+    const { store, host } = this.d;
+    const byApp = new Map<number, ProcessRow[]>();
+    for (const r of rows) byApp.set(r.app_id, [...(byApp.get(r.app_id) ?? []), r]);
+    const apps = await store.apps();
+    const owners = new Set(rows.map((r) => r.uid));
+    for (const uid of owners) {
+      const mine = apps.filter((a) => a.uid === uid);
+      for (const name of startOrder(mine.map((a) => ({ name: a.name, dependencies: json<string[]>(a.dependencies, []) })))) {
+        const app = mine.find((a) => a.name === name)!;
+        const starting = byApp.get(app.id);
+        if (!starting) continue;
+        const deps = json<string[]>(app.dependencies, []).map((dn) => mine.find((a) => a.name === dn)!);
+        const ready = await this.waitReady(deps);
+        for (const r of starting) {
+          await host.locked(r.id, async () => {
+            const cur = await store.get(r.id);
+            if (!cur || cur.status !== 'queued') return;
+            if (ready !== true) {
+              await store.update(cur.id, { status: transition(cur.status, 'stop', cur.name), desired: 'stopped', reason: `not started: ${ready}` });
+              this.d.logger.warn(`${cur.name}: not started: ${ready}`);
+              return;
+            }
+            await host.startLocked(cur).catch((e: Error) => this.d.logger.warn(`${cur.name}: ${e.message}`));
+          });
+        }
+      }
+    }
+  }
+
+  /** true once every instance of every dep runs and has run for its startsecs; else why not, at the deadline. */
+  private async waitReady(deps: AppRow[]): Promise<true | string> {
+    if (deps.length === 0) return true;
+    const { store, clock } = this.d;
+    const need = Math.max(0, ...deps.map((a) => parseDefinition(a.spec).startsecs_ms ?? 0));
+    const deadline = clock.now() + need + READY_GRACE_MS;
+    for (;;) {
+      let why: string | null = null;
+      for (const a of deps) {
+        const startsecs = parseDefinition(a.spec).startsecs_ms ?? 0;
+        const rows = await store.instancesOf(a.id);
+        const bad = rows.find((r) => r.status !== 'running' || !r.started_at || clock.now() - Date.parse(r.started_at) < startsecs);
+        if (rows.length === 0 || bad) {
+          why = `dependency ${a.name} is ${bad ? bad.status : 'without instances'}`;
+          if (bad && (bad.status === 'failed' || bad.status === 'stopped')) return why;
+          break;
+        }
+      }
+      if (why === null) return true;
+      if (clock.now() > deadline) return `${why} after ${Math.round((need + READY_GRACE_MS) / 1000)} s`;
+      await new Promise<void>((r) => clock.setTimeout(r, 50));
+    }
+  }
+
+  /** The gid an app runs as: its group (one its user is in, unless an admin asks), else the user's primary group. */
+  private async gidFor(caller: Caller, user: UserInfo, s: AppSpecWire): Promise<number> {
+    if (s.group === undefined) return user.gid;
+    const gid = /^\d+$/.test(s.group) ? Number(s.group) : await this.d.users.groupId(s.group);
+    if (gid === null) throw invalidArgument(`${s.source}: ${s.name}: group "${s.group}" does not exist`);
+    if (!caller.admin && gid !== user.gid && !user.groups.includes(gid)) {
+      throw permissionDenied(`${s.source}: ${s.name}: user "${user.name}" is not in group "${s.group}"`);
+    }
+    return gid;
+  }
+
+  /** Every group name apps of uid list has its row (made as needed). */
+  private ensureGroups(uid: number, names: readonly string[]): void {
+    const have = new Set(this.d.store.groups().filter((g) => g.uid === uid).map((g) => g.name));
+    for (const n of names) if (!have.has(n)) this.d.store.insertGroup(uid, n);
+  }
+
+  /** `scale`: an app's instances made `count` (or more/fewer by it); returns the rows it has then. */
+  async scale(caller: Caller, p: Params<'scale'>): Promise<ProcessRow[]> {
+    const { store, host, config } = this.d;
+    const rows = await host.select(caller, p.target);
+    const ids = [...new Set(rows.map((r) => r.app_id))];
+    if (ids.length !== 1 || p.target.startsWith('@') || p.target === 'all') throw invalidArgument(`scale: "${p.target}" must name one app (NAME or USER/NAME)`);
+    const app = (await store.getApp(ids[0]!))!;
+    const have = await store.instancesOf(app.id);
+    const n = p.relative ? have.length + p.count : p.count;
+    if (n < 1 || n > MAX_INSTANCES) throw invalidArgument(`scale: ${app.name} would have ${n} instances; 1 to ${MAX_INSTANCES} (stop or del it to have none)`);
+    if (!caller.admin) {
+      const owned = (await store.all()).filter((r) => r.uid === app.uid).length;
+      if (owned - have.length + n > config.max_processes_per_user) {
+        throw failedPrecondition(`${n} instances would give uid ${app.uid} ${owned - have.length + n} processes, more than max_processes_per_user (${config.max_processes_per_user})`);
+      }
+    }
+    for (const r of have.filter((r) => r.instance >= n).sort((a, b) => b.instance - a.instance)) await host.deleteRow(r.id, false);
+    const template = have.find((r) => r.instance === 0) ?? have[0]!;
+    const taken = new Set(have.map((r) => r.instance));
+    const fresh: ProcessRow[] = [];
+    for (let i = 0; i < n; i++) {
+      if (taken.has(i)) continue;
+      fresh.push(
+        await store.insert({
+          app_id: app.id,
+          instance: i,
+          spec_hash: template.spec_hash,
+          name: app.name,
+          process_file: template.process_file,
+          args: template.args,
+          env: template.env,
+          cwd: template.cwd,
+          user: template.user,
+          uid: template.uid,
+          gid: template.gid,
+          log: template.log,
+          auto_restart: template.auto_restart,
+          status: 'queued',
+          desired: 'running',
+          restarts: 0,
+          consecutive_failures: 0,
+          pid: null,
+          pid_start_time: null,
+          last_exit_code: null,
+          last_signal: null,
+          started_at: null,
+          stopped_at: null,
+        }),
+      );
+    }
+    await store.updateApp(app.id, { instances: n });
+    await store.settled();
+    for (const r of fresh) {
+      await host.locked(r.id, async () => {
+        const cur = await store.get(r.id);
+        if (cur?.status === 'queued') await host.startLocked(cur).catch((e: Error) => this.d.logger.warn(`${cur.name}:${cur.instance}: ${e.message}`));
+      });
+    }
+    return store.instancesOf(app.id);
+  }
+
+  /** The Go pmon3's `dgraph` over the caller's apps (config_only: those from apps files). */
+  async dgraph(caller: Caller, configOnly: boolean): Promise<Result<'dgraph'>> {
+    const apps = (await this.d.store.apps()).filter((a) => a.uid === caller.uid && (!configOnly || sourceFile(a.source) !== null));
+    const names = new Set(apps.map((a) => a.name));
+    return dependencyOrder(apps.map((a) => ({ name: a.name, dependencies: json<string[]>(a.dependencies, []).filter((d) => names.has(d)) })));
+  }
+
+  /** The Go pmon3's group commands (create, del, ls, desc, assign, remove). */
+  async group(caller: Caller, p: Params<'group'>): Promise<Result<'group'>> {
+    const { store } = this.d;
+    const view = async (g: GroupRow): Promise<GroupView> => {
+      const apps = (await store.apps()).filter((a) => a.uid === g.uid && json<string[]>(a.groups, []).includes(g.name));
+      const user = (await this.d.users.user(g.uid).catch(() => null))?.name ?? String(g.uid);
+      return { id: g.id, name: g.name, user, uid: g.uid, apps: apps.map((a) => a.name).sort() };
+    };
+    const visible = (): GroupRow[] => store.groups().filter((g) => caller.admin || g.uid === caller.uid);
+    const findGroup = (t: string): GroupRow => {
+      const mine = visible();
+      const g = /^\d+$/.test(t) ? mine.find((x) => x.id === Number(t)) : (mine.find((x) => x.uid === caller.uid && x.name === t) ?? onlyOne(mine.filter((x) => x.name === t), t));
+      if (!g) throw notFound(`group "${t}" not found`);
+      return g;
+    };
+    switch (p.action) {
+      case 'ls':
+        return { groups: await Promise.all(visible().map(view)) };
+      case 'create': {
+        const name = p.groups[0] ?? '';
+        const parsed = nameSchema.safeParse(name);
+        if (!parsed.success) throw invalidArgument(`group name "${name.slice(0, 80)}": ${parsed.error.issues[0]!.message}`);
+        if (store.groups().some((g) => g.uid === caller.uid && g.name === name)) throw alreadyExists(`group "${name}" already exists`);
+        return { groups: [await view(store.insertGroup(caller.uid, name))] };
+      }
+      case 'desc':
+        return { groups: [await view(findGroup(p.groups[0] ?? ''))] };
+      case 'del': {
+        const g = findGroup(p.groups[0] ?? '');
+        const v = await view(g);
+        for (const a of await store.apps()) {
+          const gs = json<string[]>(a.groups, []);
+          if (a.uid === g.uid && gs.includes(g.name)) await store.updateApp(a.id, { groups: JSON.stringify(gs.filter((n) => n !== g.name)) });
+        }
+        store.removeGroup(g.id);
+        return { groups: [{ ...v, apps: [] }] };
+      }
+      case 'assign':
+      case 'remove': {
+        const groups = p.groups.map(findGroup);
+        const rows = await Promise.all(p.targets.map((t) => this.d.host.find(caller, t)));
+        const appIds = [...new Set(rows.map((r) => r.app_id))];
+        for (const id of appIds) {
+          const a = (await store.getApp(id))!;
+          let gs = json<string[]>(a.groups, []);
+          for (const g of groups) {
+            if (g.uid !== a.uid) throw invalidArgument(`group "${g.name}" is ${g.uid === caller.uid ? 'yours' : `uid ${g.uid}'s`} and "${a.name}" is ${a.user}'s: an app joins its owner's groups only`);
+            gs = p.action === 'assign' ? [...new Set([...gs, g.name])] : gs.filter((n) => n !== g.name);
+          }
+          if (gs.length > 64) throw failedPrecondition(`"${a.name}" would be in ${gs.length} groups, at most 64`);
+          await store.updateApp(a.id, { groups: JSON.stringify(gs) });
+        }
+        return { groups: await Promise.all(groups.map(view)) };
+      }
+    }
+  }
+}
+
+/** The one group of that name among several owners', or an error naming them. */
+function onlyOne(gs: GroupRow[], t: string): GroupRow | undefined {
+  if (gs.length > 1) throw invalidArgument(`"${t}" names groups of several users (uids ${gs.map((g) => g.uid).join(', ')}); say which by id`);
+  return gs[0];
+}
+
+/** Rank for removing: an app after the apps (of the same set) that depend on it. */
+function stopRank(apps: AppRow[], a: AppRow): number {
+  const order = startOrder(
+    apps.map((x) => ({ name: `${x.uid}/${x.name}`, dependencies: json<string[]>(x.dependencies, []).map((d) => `${x.uid}/${d}`).filter((d) => apps.some((y) => `${y.uid}/${y.name}` === d)) })),
+  );
+  return order.length - order.indexOf(`${a.uid}/${a.name}`);
+}

@@ -86,6 +86,8 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
   const scan = scanMarked(daemonId);
   const marked = scan.marked;
   const logger = createLogger(config.logs_dir, config.log_level);
+  // Go pmon3 keys that do not apply here, keys set in both spellings, a config file not read.
+  for (const notice of config.notices) logger.info(notice);
   const lock = acquireDaemonLock(config.data_dir);
   let store: Awaited<ReturnType<typeof openStore>>;
   try {

@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import * as z from 'zod';
 import { invalidArgument } from '../protocol/errors';
+import { fromGoConfig, GoKeyError } from './go-keys';
 
 const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 
@@ -27,7 +28,7 @@ const mode = z
 /** Every key, its type and meaning; defaults are filled in by defaultsFor(). */
 const fileSchema = z
   .object({
-    /** error, warn, info or debug (PMON3_DEBUG=true forces debug). */
+    /** error, warn, info or debug (PMON3_DEBUG overrides it: true or debug, info, warn, error). */
     log_level: z.enum(LOG_LEVELS),
     /** Directory of the SQLite database data.db. */
     data_dir: absDir,
@@ -55,12 +56,17 @@ const fileSchema = z
     restart_backoff_max: z.number().int().min(0).max(86_400_000),
     /** A run this many milliseconds long counts as stable and resets the backoff. */
     restart_stable_after: z.number().int().min(0).max(86_400_000),
-    /** The Go pmon3's flap detection: after threshold_restarted quick restarts, wait threshold_countdown monitor intervals. */
+    /**
+     * The Go pmon3's flap detection: after threshold_restarted quick restarts, wait threshold_countdown
+     * monitor intervals; threshold_decrement monitor intervals without a restart forgive one restart
+     * (0: none). See decideRestart in internal/process/restart-policy.ts.
+     */
     flap_detection: z
       .object({
         is_enabled: z.boolean(),
         threshold_restarted: z.number().int().min(1).max(1_000_000),
         threshold_countdown: z.number().int().min(1).max(1_000_000),
+        threshold_decrement: z.number().int().min(0).max(1_000_000),
       })
       .strict(),
     /** Hook run after a process is restarted by pmond. */
@@ -120,6 +126,8 @@ const fileSchema = z
 export type Config = z.infer<typeof fileSchema> & {
   /** Path the configuration was read from (it may not exist). */
   config_path: string;
+  /** Lines pmond logs at start: Go pmon3 keys that do not apply, both spellings of a key set, a config file not read. */
+  notices: string[];
 };
 
 /** Environment the defaults depend on (injectable for tests). */
@@ -130,6 +138,8 @@ export interface ConfigEnv {
   home: string;
   /** PMON3_CONF, PMON3_DEBUG and the XDG base directories that may be used. */
   env: NodeJS.ProcessEnv;
+  /** Where root's configuration files are looked for: `/etc` unless a test says otherwise. */
+  etcDir?: string;
 }
 
 /** What resolveConfigEnv looks at on the system (injectable for tests). */
@@ -197,12 +207,22 @@ export function currentConfigEnv(): ConfigEnv {
   return resolveConfigEnv(process.getuid?.() ?? 0, process.env);
 }
 
-/** Where the configuration file is looked for. */
-export function configPathFor(ce: ConfigEnv): string {
-  if (ce.env.PMON3_CONF) return path.resolve(ce.env.PMON3_CONF);
-  if (ce.uid === 0) return '/etc/pmond/config/config.yaml';
+/**
+ * Where the configuration file is looked for, first one first: PMON3_CONF alone if set; for root
+ * ours, then the Go pmon3's default (`/etc/pmon3/config/config.yml`); else the per-user file.
+ * The Go default is root's only: a user's pmond must not take root's data and logs directories.
+ */
+export function configPathsFor(ce: ConfigEnv): string[] {
+  if (ce.env.PMON3_CONF) return [path.resolve(ce.env.PMON3_CONF)];
+  const etc = ce.etcDir ?? '/etc';
+  if (ce.uid === 0) return [path.join(etc, 'pmond', 'config', 'config.yaml'), path.join(etc, 'pmon3', 'config', 'config.yml')];
   const base = ce.env.XDG_CONFIG_HOME || path.join(ce.home, '.config');
-  return path.join(base, 'pmon3', 'config.yaml');
+  return [path.join(base, 'pmon3', 'config.yaml')];
+}
+
+/** Where the configuration file is looked for first (the path pmon3 names when none exists). */
+export function configPathFor(ce: ConfigEnv): string {
+  return configPathsFor(ce)[0]!;
 }
 
 /**
@@ -242,7 +262,7 @@ export function defaultsFor(ce: ConfigEnv): z.input<typeof fileSchema> {
     restart_backoff_initial: 100,
     restart_backoff_max: 30_000,
     restart_stable_after: 10_000,
-    flap_detection: { is_enabled: false, threshold_restarted: 5, threshold_countdown: 120 },
+    flap_detection: { is_enabled: false, threshold_restarted: 5, threshold_countdown: 120, threshold_decrement: 60 },
     on_process_restart_exec: '',
     on_process_failure_exec: '',
     on_process_backoff_exec: '',
@@ -282,7 +302,14 @@ export function parseConfig(text: string, file: string, ce: ConfigEnv): Config {
   if (raw === null || raw === undefined) raw = {};
   if (typeof raw !== 'object' || Array.isArray(raw)) throw invalidArgument(`config ${file}: must be a mapping of keys to values`);
   const defaults = defaultsFor(ce);
-  const given = raw as Record<string, unknown>;
+  let go: ReturnType<typeof fromGoConfig>;
+  try {
+    go = fromGoConfig(raw as Record<string, unknown>);
+  } catch (e) {
+    if (e instanceof GoKeyError) throw invalidArgument(`config ${file}: ${e.message}`);
+    throw e;
+  }
+  const given = go.mapped;
   const merged: Record<string, unknown> = { ...defaults, ...given };
   // Nested sections merge key by key, so a file may set just one of them.
   if (given.flap_detection && typeof given.flap_detection === 'object' && !Array.isArray(given.flap_detection)) {
@@ -294,28 +321,59 @@ export function parseConfig(text: string, file: string, ce: ConfigEnv): Config {
     if (issue.code === 'unrecognized_keys') {
       throw invalidArgument(`config ${file}: unknown key "${issue.keys[0]}"`);
     }
-    throw invalidArgument(`config ${file}: key "${issue.path.join('.')}": ${issue.message}`);
+    const key = issue.path.join('.');
+    const goKey = go.origin[String(issue.path[0])];
+    throw invalidArgument(`config ${file}: key "${goKey ? `${goKey}" (${key})` : `${key}"`}: ${issue.message}`);
   }
-  const cfg: Config = { ...res.data, config_path: file };
+  const cfg: Config = { ...res.data, config_path: file, notices: go.notices };
+  const givenFlap = given.flap_detection as Record<string, unknown> | undefined;
+  if (cfg.flap_detection.is_enabled && givenFlap?.threshold_decrement !== undefined && cfg.flap_detection.threshold_decrement > 0) {
+    // decideRestart implements it (flap.decrementMs); the supervisor does not pass it on yet.
+    cfg.notices.push('config: flap_detection.threshold_decrement is not applied by this pmond yet; a backoff lasts threshold_countdown intervals (ignored)');
+  }
   if (cfg.reply_buffer_close <= cfg.reply_buffer_pause) {
     throw invalidArgument(`config ${file}: key "reply_buffer_close" must be larger than reply_buffer_pause`);
   }
   if (cfg.admin_reserved_connections >= cfg.max_connections) {
     throw invalidArgument(`config ${file}: key "admin_reserved_connections" must be smaller than max_connections`);
   }
-  if (ce.env.PMON3_DEBUG === 'true') cfg.log_level = 'debug';
+  const debug = debugLevel(ce.env.PMON3_DEBUG);
+  if (debug) cfg.log_level = debug;
   return cfg;
 }
 
-/** Load the configuration for this process (pmond or pmon3). */
+/**
+ * The log level PMON3_DEBUG asks for, as in the Go pmon3: `true` is debug, a level name is that
+ * level; unset or empty, none. Anything else is an error naming it (the Go pmon3 took it as info).
+ */
+export function debugLevel(value: string | undefined): Config['log_level'] | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value === 'true') return 'debug';
+  if ((LOG_LEVELS as readonly string[]).includes(value)) return value as Config['log_level'];
+  throw invalidArgument(`PMON3_DEBUG: ${JSON.stringify(value)} is none of true, ${LOG_LEVELS.join(', ')}`);
+}
+
+/**
+ * Load the configuration for this process (pmond or pmon3): the first of configPathsFor that
+ * exists (ours before the Go pmon3's, so ours wins when both do), else defaults. A later file
+ * that exists too is not read, and a notice says so.
+ */
 export function loadConfig(ce: ConfigEnv = currentConfigEnv()): Config {
-  const file = configPathFor(ce);
-  let text = '';
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT') throw invalidArgument(`config ${file}: cannot be read (${code ?? (e as Error).message})`);
+  const files = configPathsFor(ce);
+  for (const [i, file] of files.entries()) {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') continue;
+      throw invalidArgument(`config ${file}: cannot be read (${code ?? (e as Error).message})`);
+    }
+    const cfg = parseConfig(text, file, ce);
+    for (const other of files.slice(i + 1)) {
+      if (fs.existsSync(other)) cfg.notices.push(`config: ${other} (the Go pmon3's) is not read: ${file} is`);
+    }
+    return cfg;
   }
-  return parseConfig(text, file, ce);
+  return parseConfig('', files[0]!, ce);
 }

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import type { Config } from '../config/config';
+import { goFieldsRunner } from '../hooks/go-fields';
 import { ExecHookRunner } from '../hooks/hooks';
 import { createLogger, type Logger } from '../logger/logger';
 import { checkExecHelper, execHelperPath, loadNative, peerCredReader } from '../native';
@@ -103,6 +104,8 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
   const scan = scanMarked(daemonId);
   const marked = scan.marked;
   const logger = createLogger(config.logs_dir, config.log_level);
+  // Go pmon3 keys that do not apply here, keys set in both spellings, a config file not read.
+  for (const notice of config.notices) logger.info(notice);
   const lock = acquireDaemonLock(config.data_dir);
   let store: Awaited<ReturnType<typeof openStore>>;
   try {
@@ -134,7 +137,7 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
   // Hooks about processes of root, of pmond's own user and of admin_group always have room in the
   // queue (admin_group as the group database says at start: its gid as primary, or listed members).
   const admins = new Set(config.admin_group ? await users.groupMembers(config.admin_group) : []);
-  const hooks = new ExecHookRunner(
+  const execHooks = new ExecHookRunner(
     {
       paths: hookPaths,
       check: daemonUid === 0 ? (file) => assertRootOnly('hook', file) : undefined,
@@ -146,6 +149,17 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
     },
     logger,
   );
+  // The Go pmon3's field names beside ours in every hook's JSON (internal/hooks/go-fields.ts).
+  const hooks = goFieldsRunner(execHooks, async (id) => {
+    const row = await store.get(id);
+    if (!row) return undefined;
+    const app = await store.getApp(row.app_id);
+    const names = (json: string | undefined): string[] => {
+      const v: unknown = json ? JSON.parse(json) : [];
+      return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+    };
+    return { auto_restart: row.auto_restart === 1, dependencies: names(app?.dependencies), groups: names(app?.groups) };
+  });
   // The exec server and its reaper where pidfds work (Linux 5.3+), the one-shot helper elsewhere.
   const serverMode = kernelAtLeast(5, 3);
   const execServer = serverMode ? new ExecServer(execHelperPath(), (why) => logger.warn(why)) : undefined;

@@ -49,3 +49,68 @@ test('flap detection: past the threshold, at least the flap delay before each re
   // a stable run ends the flapping
   assert.deepEqual(decideRestart({ ...crash, uptimeMs: 10_000, consecutiveFailures: 9 }, flap), { action: 'restart', delayMs: 0, failures: 1 });
 });
+
+/** Crash after crash of runs uptimeMs long, each decision fed the failures the last one returned. */
+function chain(p: Parameters<typeof decideRestart>[1], n: number, uptimeMs = 50): Array<[number, boolean, number]> {
+  let failures = 0;
+  const out: Array<[number, boolean, number]> = [];
+  for (let i = 0; i < n; i++) {
+    const d = decideRestart({ ...crash, uptimeMs, consecutiveFailures: failures }, p);
+    assert.equal(d.action, 'restart');
+    if (d.action !== 'restart') break;
+    out.push([d.delayMs, d.flapping ?? false, d.failures]);
+    failures = d.failures;
+  }
+  return out;
+}
+
+test('threshold_decrement shorter than the countdown: each backoff lasts one decrement, then the next quick crash backs off again', () => {
+  const p = { ...policy, flap: { threshold: 3, delayMs: 5000, decrementMs: 2000 } };
+  assert.deepEqual(chain(p, 6), [
+    [0, false, 1],
+    [100, false, 2],
+    [200, false, 3],
+    // past the threshold: one backoff (one backoff event), a restart forgiven while it lasts
+    [2000, true, 3],
+    [2000, true, 3],
+    [2000, true, 3],
+  ]);
+});
+
+test('threshold_decrement 0 or past the countdown: the countdown runs out and forgives every restart', () => {
+  for (const decrementMs of [0, 5000, 9000]) {
+    const p = { ...policy, flap: { threshold: 2, delayMs: 5000, decrementMs } };
+    assert.deepEqual(chain(p, 6), [
+      [0, false, 1],
+      [100, false, 2],
+      [5000, true, 0],
+      [0, false, 1],
+      [100, false, 2],
+      [5000, true, 0],
+    ], `decrement ${decrementMs}`);
+  }
+});
+
+test('threshold_decrement: a run after a backoff forgives one restart per decrement it lasted', () => {
+  const p = { ...policy, flap: { threshold: 3, delayMs: 5000, decrementMs: 2000 } };
+  // At the threshold (it has flapped): a 4.5 s run (unstable: < 10 s) forgives 2 restarts.
+  assert.deepEqual(decideRestart({ ...crash, uptimeMs: 4500, consecutiveFailures: 3 }, p), { action: 'restart', delayMs: 100, failures: 2 });
+  // A short one forgives nothing: backoff again.
+  assert.deepEqual(decideRestart({ ...crash, uptimeMs: 1999, consecutiveFailures: 3 }, p), { action: 'restart', delayMs: 2000, failures: 3, flapping: true });
+  // Before it ever flapped, time forgives nothing (the Go countdown is not running yet).
+  assert.deepEqual(decideRestart({ ...crash, uptimeMs: 4500, consecutiveFailures: 2 }, p), { action: 'restart', delayMs: 200, failures: 3 });
+  // A stable run still resets everything.
+  assert.deepEqual(decideRestart({ ...crash, uptimeMs: 10_000, consecutiveFailures: 3 }, p), { action: 'restart', delayMs: 0, failures: 1 });
+  // Without auto-restart nothing changes.
+  assert.equal(decideRestart({ ...crash, autoRestart: false, consecutiveFailures: 3 }, p).action, 'give_up');
+});
+
+test('without decrementMs flap detection is as before (every further restart waits the countdown)', () => {
+  const p = { ...policy, flap: { threshold: 2, delayMs: 5000 } };
+  assert.deepEqual(chain(p, 4), [
+    [0, false, 1],
+    [100, false, 2],
+    [5000, true, 3],
+    [5000, true, 4],
+  ]);
+});

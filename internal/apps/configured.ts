@@ -12,18 +12,19 @@ import type { AppSpecWire } from '../protocol/methods';
 import { appsFiles, loadApps } from './file';
 import { toWire } from './wire';
 
-export type AppsConfig = Pick<Config, 'apps' | 'apps_start' | 'apps_listed'>;
+export type AppsConfig = Pick<Config, 'apps' | 'apps_start' | 'apps_listed' | 'process_config_file'>;
 
 /** The configured apps as `apply` takes them, with the start mode applied to autostart. */
 export function configuredApps(config: AppsConfig, daemonUid: number): { apps: AppSpecWire[]; files: string[] } {
-  const files = config.apps.flatMap((p) => {
+  const paths = [...config.apps, ...(config.process_config_file ? [config.process_config_file] : [])];
+  const files = paths.flatMap((p) => {
     if (daemonUid === 0) assertRootOnly('apps', p);
     const fs = appsFiles(p).map((f) => path.resolve(f));
     if (daemonUid === 0) for (const f of fs) assertRootOnly('apps file', f);
     return fs;
   });
   const listed = new Set(config.apps_listed);
-  const apps = loadApps(config.apps).map((a) => {
+  const apps = loadApps(paths).map((a) => {
     const w = toWire(a);
     const autostart = config.apps_start === 'all' ? w.autostart : config.apps_start === 'listed' && listed.has(w.name);
     return { ...w, autostart };

@@ -19,6 +19,7 @@ import * as z from 'zod';
 import { parseEnvVars, splitArgs } from '../words';
 import { invalidArgument } from '../protocol/errors';
 import { ENV_NAME_RE, nameSchema } from '../protocol/methods';
+import { goAppsOf, isGoProcessConfig } from './goconf';
 
 /** One app, as pmond keeps its definition. Times in ms. */
 export interface AppSpec {
@@ -104,10 +105,10 @@ export function formatOf(file: string): AppsFormat | undefined {
 }
 
 /** Where a key path is in the text: its line (1-based), or undefined. */
-type Locate = (keyPath: ReadonlyArray<string | number>) => number | undefined;
+export type Locate = (keyPath: ReadonlyArray<string | number>) => number | undefined;
 
 /** Parse text; data plus a way to find the line of a key path. */
-function load(text: string, file: string, format: AppsFormat): { data: unknown; locate: Locate } {
+export function load(text: string, file: string, format: AppsFormat): { data: unknown; locate: Locate } {
   if (format === 'toml') {
     let data: unknown;
     try {
@@ -142,8 +143,9 @@ function tomlLine(text: string, p: ReadonlyArray<string | number>): number | und
   const lines = text.split('\n');
   let from = 0;
   let to = lines.length;
-  if (p[0] === 'apps' && typeof p[1] === 'number') {
-    const starts = lines.flatMap((l, i) => (/^\s*\[\[\s*apps\s*\]\]/.test(l) ? [i] : []));
+  if (typeof p[0] === 'string' && typeof p[1] === 'number') {
+    const table = p[0].replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const starts = lines.flatMap((l, i) => (new RegExp(`^\\s*\\[\\[\\s*${table}\\s*\\]\\]`).test(l) ? [i] : []));
     const start = starts[p[1]];
     if (start === undefined) return undefined;
     from = start;
@@ -166,6 +168,13 @@ const pathText = (p: ReadonlyArray<PropertyKey>): string =>
  */
 export function parseApps(text: string, file: string, format: AppsFormat, readFile: (p: string) => string = (p) => fs.readFileSync(p, 'utf8')): AppSpec[] {
   const { data, locate } = load(text, file, format);
+  // The Go pmon3's process config (processes: [...]) is read with its own key spellings.
+  if (isGoProcessConfig(data)) return goAppsOf(data, locate, file);
+  return appsOf(data, locate, file, readFile);
+}
+
+/** The apps of a parsed file (data as load gives it; locate finds a key path's line). */
+export function appsOf(data: unknown, locate: Locate, file: string, readFile: (p: string) => string = (p) => fs.readFileSync(p, 'utf8')): AppSpec[] {
   const where = (p: ReadonlyArray<string | number>): string => {
     const line = locate(p);
     return `${file}${line ? `:${line}` : ''}`;

@@ -123,7 +123,7 @@ export function resolveSelector<T extends Selectable>(sel: Selector, rows: reado
         mine = visible.filter((r) => r.app === sel.app);
         const owners = [...new Set(mine.map((r) => r.user))].sort();
         if (owners.length > 1) {
-          throw invalidArgument(`"${text}" names apps of several users (${owners.map((u) => `${u}/${sel.app}`).join(', ')}); say which, as user/name or by id`);
+          throw invalidArgument(`"${text}" names processes of several users (${owners.map((u) => `${u}/${sel.app}`).join(', ')}); say which, as user/name or by id`);
         }
       }
       if (sel.instance !== undefined) mine = mine.filter((r) => r.instance === sel.instance);

@@ -273,10 +273,14 @@ export const COMMANDS: readonly CommandDef[] = [
   {
     name: 'init',
     aliases: [],
-    summary: 'Start all your stopped or failed processes',
+    summary: 'Start all your stopped or failed processes, dependencies first',
+    description: 'Each app starts once the apps it depends on have run for their startsecs. pmon3 answers when they are started; -b (the Go pmon3\'s --blocking) is accepted and changes nothing.',
     args: [],
-    flags: [],
-    examples: ['init'],
+    flags: [
+      { long: 'process-config-only', short: 'c', type: 'boolean', description: 'only apps from apps files and the process config file' },
+      { long: 'blocking', short: 'b', type: 'boolean', description: 'answer once all are started (always so here)' },
+    ],
+    examples: ['init', 'init -c', 'init -c -b'],
     json: 'an array of processes',
   },
   {

@@ -116,6 +116,8 @@ const fileSchema = z
      * no one else (README "Apps files").
      */
     apps: z.array(absDir).max(256),
+    /** The Go pmon3's process config file (JSON, YAML or TOML; PMON3_PROCESS_CONF overrides), applied as apps are; '' for none. */
+    process_config_file: z.union([z.literal(''), absDir]),
     /** Which apps of `apps` start at boot: all (each as its autostart says), none, or those in apps_listed. */
     apps_start: z.enum(['all', 'none', 'listed']),
     apps_listed: z.array(z.string().min(1).max(64)).max(1024),
@@ -283,6 +285,7 @@ export function defaultsFor(ce: ConfigEnv): z.input<typeof fileSchema> {
     cgroups: true,
     client_timeout: 10,
     apps: [],
+    process_config_file: '',
     apps_start: 'all',
     apps_listed: [],
   };
@@ -339,6 +342,11 @@ export function parseConfig(text: string, file: string, ce: ConfigEnv): Config {
   }
   const debug = debugLevel(ce.env.PMON3_DEBUG);
   if (debug) cfg.log_level = debug;
+  const pc = ce.env.PMON3_PROCESS_CONF;
+  if (pc) {
+    if (!pc.startsWith('/')) throw invalidArgument(`PMON3_PROCESS_CONF: ${JSON.stringify(pc.slice(0, 200))} must be an absolute path`);
+    cfg.process_config_file = pc;
+  }
   return cfg;
 }
 

@@ -69,7 +69,6 @@ export const GO_SECTIONS: Readonly<Record<string, { keys: readonly string[] | nu
   },
   initialization_period: { keys: null, why: 'pmond re-adopts or restarts its processes as soon as it starts' },
   disable_reloads: { keys: null, why: 'pmond reads its configuration once, at start (restart pmond to apply a change)' },
-  process_config_file: { keys: null, why: 'this pmond does not read a process config file' },
 };
 
 const isMapping = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);

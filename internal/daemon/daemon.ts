@@ -203,7 +203,7 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
     throw e;
   }
   await supervisor.boot(scan);
-  if (config.apps.length) await applyConfigured(supervisor, config, daemonUid, logger);
+  if (config.apps.length || config.process_config_file) await applyConfigured(supervisor, config, daemonUid, logger);
   logger.info(`pmond ${version} listening on ${config.socket_path} (pid ${process.pid}, uid ${daemonUid})`);
   return {
     logger,

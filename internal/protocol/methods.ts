@@ -309,7 +309,12 @@ export const METHODS = {
   /** Stop every process the caller owns. */
   kill: { params: forceOnly, result: summaries },
   /** Start every stopped or failed process the caller owns. */
-  init: { params: empty, result: summaries },
+  /**
+   * Start every stopped or failed process the caller owns, apps in dependency order, each app
+   * once its dependencies have run for their startsecs; config_only (feature `apps`): only apps
+   * from apps files and process config files (the Go pmon3's init -c).
+   */
+  init: { params: z.object({ config_only: z.boolean().optional() }).strict(), result: summaries },
   /** Stop and delete every process the caller owns. */
   drop: { params: forceOnly, result: summaries },
   /** Reset restart counters of one process, or of all the caller owns. */

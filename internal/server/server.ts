@@ -469,10 +469,27 @@ function makeHandlers(d: ServerDeps): Handlers {
     describe: async (p, c) => sup.describe(c.caller, p.target),
     exec: async (p, c) => sup.exec(c.caller, p),
     stop: async (p, c) => sup.stop(c.caller, p.target, p.force),
-    restart: async (p, c) => sup.restart(c.caller, p.target, p.count),
+    restart: async (p, c) => {
+      try {
+        return await sup.restart(c.caller, p.target, p.count);
+      } catch (e) {
+        // The Go pmon3's restart NAME of a name only its process config knows: root and admins
+        // bring it in from pmond's own files (what root configured, never another user's file).
+        if (!(e instanceof PmonError) || e.code !== 'NOT_FOUND' || !c.caller.admin) throw e;
+        let known: AppSpecWire | undefined;
+        try {
+          known = d.configuredApps().apps.find((a) => a.name === p.target);
+        } catch {
+          throw e; // a file that cannot be read now says so at reload; this name is just not found
+        }
+        if (!known) throw e;
+        await sup.apply(c.caller, { apps: [{ ...known, autostart: true }], files: [], prune: false, dry_run: false });
+        return sup.describe(c.caller, known.instances > 1 ? `${p.target}:0` : p.target);
+      }
+    },
     delete: async (p, c) => sup.delete(c.caller, p.target, p.force),
     kill: async (p, c) => sup.killAll(c.caller, p.force),
-    init: async (_p, c) => sup.initAll(c.caller),
+    init: async (p, c) => sup.init(c.caller, p.config_only ?? false),
     drop: async (p, c) => sup.dropAll(c.caller, p.force),
     reset: async (p, c) => sup.reset(c.caller, p.target),
     apply: async (p, c) => sup.apply(c.caller, p),

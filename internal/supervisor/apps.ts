@@ -34,6 +34,8 @@ export interface AppsHost {
   deleteRow(id: number, force: boolean): Promise<void>;
   /** Restart a row (the caller holds its lock). */
   restartLocked(id: number, count: boolean): Promise<ProcessRow>;
+  /** Stop a row's process to start it again (status restarting, still desired running); the caller holds its lock. */
+  stopForRestartLocked(id: number): Promise<ProcessRow>;
   /** Start a queued or stopped row (the caller holds its lock). */
   startLocked(row: ProcessRow): Promise<ProcessRow>;
   /** The user a new process runs as, the authorization rules applied. */
@@ -225,6 +227,7 @@ export class Apps {
       log: x.def.log!,
       auto_restart: x.spec.restart === 'never' ? 0 : 1,
     };
+    const restarted: ProcessRow[] = [];
     for (const r of rows.filter((r) => r.instance < x.spec.instances)) {
       await host.locked(r.id, async () => {
         const cur = await store.get(r.id);
@@ -234,7 +237,8 @@ export class Apps {
           return;
         }
         const next = await store.update(cur.id, { ...executed, spec_hash: x.hash });
-        if (next.desired === 'running') await this.d.host.restartLocked(next.id, false);
+        // Stopped now, started again with the new ones: in dependency order, once dependencies are up.
+        if (next.desired === 'running') restarted.push(await host.stopForRestartLocked(next.id));
       });
     }
     const have = new Set(rows.map((r) => r.instance));
@@ -261,7 +265,7 @@ export class Apps {
         }),
       );
     }
-    return x.spec.autostart ? fresh : [];
+    return [...restarted, ...(x.spec.autostart ? fresh : [])];
   }
 
   /** Start rows app by app in dependency order, each app once its dependencies are up. */
@@ -282,7 +286,7 @@ export class Apps {
         for (const r of starting) {
           await host.locked(r.id, async () => {
             const cur = await store.get(r.id);
-            if (!cur || cur.status !== 'queued') return;
+            if (!cur || (cur.status !== 'queued' && cur.status !== 'restarting') || cur.desired !== 'running') return;
             if (ready !== true) {
               await store.update(cur.id, { status: transition(cur.status, 'stop', cur.name), desired: 'stopped', reason: `not started: ${ready}` });
               this.d.logger.warn(`${cur.name}: not started: ${ready}`);
@@ -334,6 +338,26 @@ export class Apps {
   private ensureGroups(uid: number, names: readonly string[]): void {
     const have = new Set(this.d.store.groups().filter((g) => g.uid === uid).map((g) => g.name));
     for (const n of names) if (!have.has(n)) this.d.store.insertGroup(uid, n);
+  }
+
+  /** `init`: the caller's stopped or failed rows (configOnly: of apps from files) queued, then started in dependency order. */
+  async init(caller: Caller, configOnly: boolean): Promise<ProcessRow[]> {
+    const { store, host } = this.d;
+    const apps = new Map((await store.apps()).map((a) => [a.id, a]));
+    const rows = (await store.all()).filter(
+      (r) => (caller.admin || r.uid === caller.uid) && (r.status === 'stopped' || r.status === 'failed') && (!configOnly || sourceFile(apps.get(r.app_id)?.source ?? '') !== null),
+    );
+    const queued: ProcessRow[] = [];
+    for (const r of rows) {
+      const q = await host.locked(r.id, async () => {
+        const cur = await store.get(r.id);
+        if (!cur || (cur.status !== 'stopped' && cur.status !== 'failed')) return undefined;
+        return store.update(cur.id, { status: transition(cur.status, 'enqueue', cur.name), desired: 'running', reason: null });
+      });
+      if (q) queued.push(q);
+    }
+    await this.startInOrder(queued);
+    return (await Promise.all(queued.map((r) => store.get(r.id)))).filter((r): r is ProcessRow => r !== undefined);
   }
 
   /** `scale`: an app's instances made `count` (or more/fewer by it); returns the rows it has then. */

@@ -127,6 +127,7 @@ export class Supervisor {
         locked: (id, fn) => this.rt(id).lock.run(fn),
         deleteRow: (id, force) => this.deleteRow(id, force).then(() => undefined),
         restartLocked: (id, count) => this.restartLocked(id, count),
+        stopForRestartLocked: async (id) => this.stopLocked(await this.mustGet(id), { force: false, event: 'restart', desired: 'running' }),
         startLocked: (row) => this.startLocked(row, { countRestart: false, hook: 'start' }),
         targetUser: (caller, spec) => this.targetUser(caller, spec),
         logFor: (name, user, p) => this.logFor(name, user, p),
@@ -140,6 +141,11 @@ export class Supervisor {
 
   group(caller: Caller, p: Params<'group'>): Promise<Result<'group'>> {
     return this.apps.group(caller, p);
+  }
+
+  /** init: every stopped or failed process the caller owns (config_only: of apps from files), dependencies first. */
+  async init(caller: Caller, configOnly: boolean): Promise<ProcessSummary[]> {
+    return (await this.views(await this.apps.init(caller, configOnly))).map(summary);
   }
 
   async scale(caller: Caller, p: Params<'scale'>): Promise<ProcessSummary[]> {

@@ -103,8 +103,8 @@ export class TestDaemon {
   }
 
   /** Start pmond and wait until it answers. */
-  async launch(): Promise<void> {
-    const env = { ...process.env, PMON3_CONF: this.conf };
+  async launch(extraEnv: NodeJS.ProcessEnv = {}): Promise<void> {
+    const env = { ...process.env, PMON3_CONF: this.conf, ...extraEnv };
     this.stderrText = '';
     // bin/pmond itself, so its shebang's V8 flags apply as in production.
     const [cmd, ...argv] = [...(this.opts.wrap ?? []), PMOND];

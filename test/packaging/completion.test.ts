@@ -86,7 +86,7 @@ describe('bash', () => {
   });
 
   test('`pmon3 re<TAB>` offers reset and restart', async () => {
-    assert.deepEqual((await complete(['pmon3', 're'])).sort(), ['reset', 'restart']);
+    assert.deepEqual((await complete(['pmon3', 're'])).sort(), ['reload', 'reset', 'restart']);
   });
 
   test('`pmon3 <TAB>` offers every command and alias', async () => {
@@ -114,7 +114,7 @@ describe('bash', () => {
 
   test('with pmond down: silent, fast, commands still complete, no names', async () => {
     const t0 = Date.now();
-    assert.deepEqual((await complete(['pmon3', 're'], downEnv)).sort(), ['reset', 'restart']);
+    assert.deepEqual((await complete(['pmon3', 're'], downEnv)).sort(), ['reload', 'reset', 'restart']);
     assert.deepEqual(await complete(['pmon3', 'stop', 'w'], downEnv), []);
     assert.ok(Date.now() - t0 < 5000, `took ${Date.now() - t0} ms`);
   });
@@ -198,9 +198,9 @@ describe('fish', () => {
 
   test('commands, process names, flags', async (t) => {
     if (!fish) return t.skip('fish is not installed');
-    assert.deepEqual((await complete('pmon3 re')).sort(), ['reset', 'restart']);
+    assert.deepEqual((await complete('pmon3 re')).sort(), ['reload', 'reset', 'restart']);
     assert.deepEqual((await complete('pmon3 stop ')).sort(), ['api-server', 'worker']);
     assert.deepEqual((await complete('pmon3 exec --n')).sort(), ['--name', '--no-autorestart', '--no-color']);
-    assert.deepEqual((await complete('pmon3 re', downEnv)).sort(), ['reset', 'restart']);
+    assert.deepEqual((await complete('pmon3 re', downEnv)).sort(), ['reload', 'reset', 'restart']);
   });
 });

@@ -72,8 +72,8 @@ describe('what a user named cannot drive the terminal', () => {
     const desc = (await d.run(['desc', 'ansi'])).stdout;
     assert.ok(desc.includes('\\x1b]0;pwned\\x07'), 'shown as escapes');
     const e = await d.run(['desc', '\x1b[2Jgone']);
-    assert.equal(e.code, 3);
-    assert.equal(e.stderr, 'pmon3: process "\\x1b[2Jgone" not found\n');
+    assert.equal(e.code, 2);
+    assert.equal(e.stderr, 'pmon3: selector "\\u001b[2Jgone" holds a control character\n');
     await d.json(['del', 'ansi', '-f']);
   });
 });

@@ -93,7 +93,6 @@ flap_detection:
     'config: wait (cmd_exec_response, ipc_connection, dependent_process_enqueued) is the Go pmon3\'s; pmon3 answers a command when it is done, so there is no fixed wait (ignored)',
     'config: initialization_period is the Go pmon3\'s; pmond re-adopts or restarts its processes as soon as it starts (ignored)',
     'config: disable_reloads is the Go pmon3\'s; pmond reads its configuration once, at start (restart pmond to apply a change) (ignored)',
-    'config: process_config_file is the Go pmon3\'s; this pmond does not read a process config file (ignored)',
   ]);
 });
 

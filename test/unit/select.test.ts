@@ -60,7 +60,7 @@ test('root: a bare name is its own app; another user\'s by user/name; the only o
   assert.deepEqual(ids('web:1'), [2]);
   assert.deepEqual(ids('ann/web'), [4]);
   assert.deepEqual(ids('ann/job'), [5]);
-  fails(() => ids('job'), 'INVALID_ARGUMENT', /^"job" names apps of several users \(ann\/job, ben\/job, cat\/job\); say which/);
+  fails(() => ids('job'), 'INVALID_ARGUMENT', /^"job" names processes of several users \(ann\/job, ben\/job, cat\/job\); say which/);
   assert.deepEqual(ids('all'), [1, 2, 3, 4, 5, 6, 7]);
   assert.deepEqual(ids('@back'), [3, 6]);
   assert.deepEqual(ids('@nobody'), []);

@@ -100,7 +100,12 @@ export const reset: Handler = async (r, io) => {
 
 export const kill: Handler = async (r, io) => many(await withClient((c) => c.call('kill', { force: bool(r, 'force') })), io.look);
 
-export const init: Handler = async (_r, io) => many(await withClient((c) => c.call('init', {})), io.look);
+export const init: Handler = async (r, io) =>
+  withClient(async (c) => {
+    if (!bool(r, 'process-config-only')) return many(await c.call('init', {}), io.look);
+    await c.require('apps', 'init -c');
+    return many(await c.call('init', { config_only: true }), io.look);
+  });
 
 export const drop: Handler = async (r) => {
   const ps = await withClient((c) => c.call('drop', { force: bool(r, 'force') }));

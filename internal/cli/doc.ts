@@ -7,7 +7,7 @@ const cell = (s: string): string => s.replace(/\|/g, '\\|');
 /** Markdown: one row per command with its aliases, usage and flags. */
 export function commandsMarkdown(): string {
   const rows = COMMANDS.map((c) => {
-    const flags = c.flags.map((f) => `\`${f.short ? `-${f.short}, ` : ''}--${f.long}\``).join(' ');
+    const flags = c.flags.map((f) => `\`${f.short ? `-${f.short}, ` : ''}--${[f.long, ...(f.alsoLong ?? [])].join('/--')}\``).join(' ');
     return `| \`${c.name}\` | ${c.aliases.map((a) => `\`${a}\``).join(' ')} | \`${cell(usageLine(c))}\` | ${cell(c.summary)} | ${flags} |`;
   });
   return ['| command | aliases | usage | what it does | flags |', '|---|---|---|---|---|', ...rows, ''].join('\n');

@@ -38,6 +38,7 @@ function flagText(f: FlagDef): string {
   const extra: string[] = [];
   if (f.values && f.type !== 'boolean') extra.push(`one of ${f.values.join(', ')}`);
   if (f.default !== undefined) extra.push(`default ${String(f.default)}`);
+  if (f.alsoLong?.length) extra.push(`also ${f.alsoLong.map((l) => `--${l}`).join(', ')}`);
   return extra.length ? `${f.description} (${extra.join('; ')})` : f.description;
 }
 

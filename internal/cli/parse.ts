@@ -121,7 +121,7 @@ function parseCommand(cmd: CommandDef, words: readonly string[]): { args: Record
     if (w.startsWith('--')) {
       const eq = w.indexOf('=');
       const name = eq > 0 ? w.slice(2, eq) : w.slice(2);
-      const f = all.find((x) => x.long === name);
+      const f = all.find((x) => x.long === name || (x.alsoLong ?? []).includes(name));
       if (!f) throw unknownFlag(cmd, w.slice(0, eq > 0 ? eq : undefined), all);
       const raw = eq > 0 ? w.slice(eq + 1) : f.type === 'boolean' ? undefined : valueAt(words, ++i, all);
       set(f, `--${f.long}`, raw);
@@ -181,7 +181,7 @@ function parseCommand(cmd: CommandDef, words: readonly string[]): { args: Record
 function valueAt(words: readonly string[], i: number, all: readonly FlagDef[]): string | undefined {
   const w = words[i];
   if (w === undefined || w === '--') return undefined;
-  if (w.startsWith('--') && all.some((f) => `--${f.long}` === w)) return undefined;
+  if (w.startsWith('--') && all.some((f) => `--${f.long}` === w || (f.alsoLong ?? []).some((l) => `--${l}` === w))) return undefined;
   return w;
 }
 
@@ -208,7 +208,7 @@ function checkChoice(cmd: CommandDef, a: ArgDef, v: string): void {
 }
 
 function unknownFlag(cmd: CommandDef, spelled: string, all: readonly FlagDef[]): Error {
-  const known = all.flatMap((f) => [`--${f.long}`, ...(f.short ? [`-${f.short}`] : [])]);
+  const known = all.flatMap((f) => [`--${f.long}`, ...(f.alsoLong ?? []).map((l) => `--${l}`), ...(f.short ? [`-${f.short}`] : [])]);
   return invalidArgument(`${cmd.name}: unknown flag ${quote(spelled)}${didYouMean(suggest(spelled, known))} (pmon3 ${cmd.name} --help)`);
 }
 

@@ -29,6 +29,8 @@ export interface FlagDef {
   readonly long: string;
   /** One-letter name, without the leading `-`. */
   readonly short?: string;
+  /** Other long names it answers to (the Go pmon3's spellings, e.g. log_dir). */
+  readonly alsoLong?: readonly string[];
   /** boolean: present or not; string/integer: takes the next word (or `--long=value`). */
   readonly type: 'boolean' | 'string' | 'integer';
   /** What the value is, for completion (string and integer flags). */
@@ -108,6 +110,18 @@ const allFlag: FlagDef = { long: 'all', short: 'a', type: 'boolean', description
 const target = (description = TARGET_HELP): ArgDef => ({ name: 'target', kind: 'process', required: true, description });
 const targetOrAll = (): ArgDef => target(`${TARGET_HELP}, or all (every process of yours)`);
 
+/** The Go pmon3's restart flags: change the app, then restart every instance of it. */
+const GO_RESTART_FLAGS_HELP =
+  "With the Go pmon3's flags (-a, -u, -l, -d, -n, --dependencies) the app is changed first, then every instance of it restarts; a name only pmond's own apps files or process config know is brought in from them (root and admin_group).";
+const goRestartFlags: readonly FlagDef[] = [
+  { long: 'args', short: 'a', type: 'string', kind: 'free', placeholder: 'ARGS', description: "new arguments, split with shell-like quoting (never run by a shell)" },
+  { long: 'user', short: 'u', type: 'string', kind: 'user', placeholder: 'USER', description: 'run as this user from now on (others need root or admin_group)' },
+  { long: 'log', short: 'l', type: 'string', kind: 'file', placeholder: 'FILE', description: 'log to this file from now on' },
+  { long: 'log-dir', alsoLong: ['log_dir'], short: 'd', type: 'string', kind: 'file', placeholder: 'DIR', description: 'log to <name>.log in this directory from now on' },
+  { long: 'no-autorestart', short: 'n', type: 'boolean', description: 'do not restart it when it exits, from now on' },
+  { long: 'dependencies', type: 'string', kind: 'free', placeholder: 'APPS', description: 'its dependencies from now on, comma-separated' },
+];
+
 /** Every command. The order is the order of `pmon3 help` and the README. */
 export const COMMANDS: readonly CommandDef[] = [
   {
@@ -127,7 +141,7 @@ export const COMMANDS: readonly CommandDef[] = [
       { long: 'env-vars', short: 'e', type: 'string', kind: 'free', placeholder: 'VARS', multiple: true, description: 'environment variables, "A=1 B=\'two words\'" (may be repeated)' },
       { long: 'user', short: 'u', type: 'string', kind: 'user', placeholder: 'USER', description: 'run as this user (default: you; others need root or admin_group)' },
       { long: 'log', short: 'l', type: 'string', kind: 'file', placeholder: 'FILE', description: 'log file (default: <logs_dir>/<name>.log)' },
-      { long: 'log-dir', short: 'd', type: 'string', kind: 'file', placeholder: 'DIR', description: 'directory for <name>.log' },
+      { long: 'log-dir', alsoLong: ['log_dir'], short: 'd', type: 'string', kind: 'file', placeholder: 'DIR', description: 'directory for <name>.log' },
       { long: 'cwd', type: 'string', kind: 'file', placeholder: 'DIR', description: 'working directory (default: the current directory)' },
       { long: 'interpreter', type: 'string', kind: 'free', placeholder: 'BIN', description: 'run BINARY with this interpreter, or "none" to run it as it is' },
       { long: 'no-autorestart', short: 'n', type: 'boolean', description: 'do not restart the process when it exits' },
@@ -229,18 +243,20 @@ export const COMMANDS: readonly CommandDef[] = [
     name: 'start',
     aliases: [],
     summary: 'Start a stopped or failed process (all: every process of yours)',
+    description: GO_RESTART_FLAGS_HELP,
     args: [targetOrAll()],
-    flags: [],
-    examples: ['start api', 'start all'],
+    flags: goRestartFlags,
+    examples: ['start api', 'start all', 'start api -a "--port 8081"'],
     json: 'the process; for all, an array of processes',
   },
   {
     name: 'restart',
     aliases: [],
     summary: 'Restart a process, counted as a restart (all: every process of yours)',
+    description: GO_RESTART_FLAGS_HELP,
     args: [targetOrAll()],
-    flags: [],
-    examples: ['restart api', 'restart all'],
+    flags: goRestartFlags,
+    examples: ['restart api', 'restart all', 'restart api -u www-data -l /var/log/api.log', 'restart worker --dependencies api,db'],
     json: 'the process; for all, an array of processes',
   },
   {

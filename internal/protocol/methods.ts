@@ -303,7 +303,31 @@ export const METHODS = {
   /** Stop one process (force: SIGKILL at once). */
   stop: { params: targetForce, result: processView },
   /** (Re)start one process; count says whether it counts as a restart. */
-  restart: { params: z.object({ target: targetSchema, count: z.boolean() }).strict(), result: processView },
+  /**
+   * (Re)start one process (count: as a restart). With changes (the Go pmon3's restart flags;
+   * feature `apps`): its app's args, user, log, log_dir, autorestart or dependencies are changed
+   * first, then every instance of it restarts.
+   */
+  restart: {
+    params: z
+      .object({
+        target: targetSchema,
+        count: z.boolean(),
+        changes: z
+          .object({
+            args: z.array(argSchema).max(MAX_ARGS).optional(),
+            user: userSchema.optional(),
+            log: absPath('log file').optional(),
+            log_dir: absPath('log dir').optional(),
+            auto_restart: z.literal(false).optional(),
+            dependencies: z.array(nameSchema).max(256).optional(),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict(),
+    result: processView,
+  },
   /** Delete one process; a running one only with force (stopped first). */
   delete: { params: targetForce, result: processView },
   /** Stop every process the caller owns. */

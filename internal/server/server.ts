@@ -471,6 +471,7 @@ function makeHandlers(d: ServerDeps): Handlers {
     stop: async (p, c) => sup.stop(c.caller, p.target, p.force),
     restart: async (p, c) => {
       try {
+        if (p.changes && Object.keys(p.changes).length) return await sup.restartWith(c.caller, p.target, p.count, p.changes);
         return await sup.restart(c.caller, p.target, p.count);
       } catch (e) {
         // The Go pmon3's restart NAME of a name only its process config knows: root and admins

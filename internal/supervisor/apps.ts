@@ -340,6 +340,67 @@ export class Apps {
     for (const n of names) if (!have.has(n)) this.d.store.insertGroup(uid, n);
   }
 
+  /**
+   * `restart NAME` with the Go pmon3's flags: the app's args, user, log, autorestart or
+   * dependencies changed (checked as apply checks them), then each of its instances restarted.
+   * Returns the rows.
+   */
+  async restartWith(caller: Caller, target: string, count: boolean, ch: NonNullable<Params<'restart'>['changes']>): Promise<ProcessRow[]> {
+    const { store, host, config } = this.d;
+    const rows = await host.select(caller, target);
+    const ids = [...new Set(rows.map((r) => r.app_id))];
+    if (ids.length !== 1) throw invalidArgument(`restart with changes: "${target}" must name one app`);
+    const app = (await store.getApp(ids[0]!))!;
+    const def = parseDefinition(app.spec);
+    const oldUser = await this.d.users.user(app.uid);
+    const user = ch.user !== undefined ? await host.targetUser(caller, ch.user) : oldUser;
+    const gid = ch.user !== undefined ? user.gid : app.gid;
+    const args = ch.args ?? def.args;
+    const size = commandBytes(def.file, args, def.env);
+    if (size > config.max_command_bytes) throw invalidArgument(`binary, arguments and environment take ${size} bytes; at most ${config.max_command_bytes} (max_command_bytes)`);
+    const wasDefault = rows[0]!.log === host.logFor(app.name, oldUser, {});
+    const log =
+      ch.log !== undefined || ch.log_dir !== undefined
+        ? host.logFor(app.name, user, { ...(ch.log !== undefined ? { log: ch.log } : {}), ...(ch.log_dir !== undefined ? { log_dir: ch.log_dir } : {}) })
+        : wasDefault
+          ? host.logFor(app.name, user, {})
+          : rows[0]!.log;
+    let dependencies = json<string[]>(app.dependencies, []);
+    if (ch.dependencies !== undefined) {
+      const mine = (await store.apps()).filter((a) => a.uid === app.uid);
+      const nodes = mine.map((a) => ({ name: a.name, dependencies: a.id === app.id ? ch.dependencies! : json<string[]>(a.dependencies, []) }));
+      try {
+        startOrder(nodes);
+      } catch (e) {
+        throw invalidArgument((e as Error).message);
+      }
+      dependencies = [...new Set(ch.dependencies)];
+    }
+    const next: AppDefinition = { ...def, args, log, ...(ch.auto_restart === false ? { restart: 'never' as const } : {}) };
+    const hash = specHash({ file: def.file, args, env: def.env, cwd: def.cwd, uid: user.uid, gid });
+    await store.updateApp(app.id, { uid: user.uid, user: user.name, gid, spec: definitionJson(next), spec_hash: hash, dependencies: JSON.stringify(dependencies) });
+    const out: ProcessRow[] = [];
+    for (const r of await store.instancesOf(app.id)) {
+      out.push(
+        await host.locked(r.id, async () => {
+          const cur = await store.get(r.id);
+          if (!cur) return r;
+          await store.update(cur.id, {
+            args: JSON.stringify(args),
+            uid: user.uid,
+            user: user.name,
+            gid,
+            log,
+            spec_hash: hash,
+            ...(ch.auto_restart === false ? { auto_restart: 0 } : {}),
+          });
+          return host.restartLocked(cur.id, count);
+        }),
+      );
+    }
+    return out;
+  }
+
   /** `init`: the caller's stopped or failed rows (configOnly: of apps from files) queued, then started in dependency order. */
   async init(caller: Caller, configOnly: boolean): Promise<ProcessRow[]> {
     const { store, host } = this.d;

@@ -143,6 +143,12 @@ export class Supervisor {
     return this.apps.group(caller, p);
   }
 
+  /** restart with the Go pmon3's flags (Apps.restartWith): the view of the first instance. */
+  async restartWith(caller: Caller, target: string, count: boolean, changes: NonNullable<Params<'restart'>['changes']>): Promise<ProcessView> {
+    const rows = await this.apps.restartWith(caller, target, count, changes);
+    return (await this.views(rows.slice(0, 1)))[0]!;
+  }
+
   /** init: every stopped or failed process the caller owns (config_only: of apps from files), dependencies first. */
   async init(caller: Caller, configOnly: boolean): Promise<ProcessSummary[]> {
     return (await this.views(await this.apps.init(caller, configOnly))).map(summary);

@@ -79,6 +79,30 @@ describe('exec, scale and policy', () => {
     assert.equal((await d.ls()).length, 0);
   });
 
+  test("restart with the Go pmon3's flags changes the app, then restarts it; --log_dir is the Go spelling of --log-dir", async () => {
+    const logDir = tempDir('pml-', 0o755);
+    try {
+      const v = await d.json(['exec', '/bin/sleep', '--name', 'gof', '--log_dir', logDir, '--', '340']);
+      assert.equal(v.log, path.join(logDir, 'gof.log'));
+      const r = await d.json(['restart', 'gof', '-a', '341', '-n', '--log_dir', path.join(logDir, 'b')]);
+      d.seenPids.add(r.pid);
+      assert.notEqual(r.pid, v.pid);
+      assert.deepEqual(r.args, ['341']);
+      assert.equal(r.auto_restart, false);
+      assert.equal(r.log, path.join(logDir, 'b', 'gof.log'));
+      assert.equal(r.restarts, 1);
+      const deps = await d.run(['restart', 'gof', '--dependencies', 'nothere']);
+      assert.equal(deps.code, 2);
+      assert.match(deps.stderr, /gof depends on nothere, which is not defined/);
+      const user = await d.run(['restart', 'gof', '-u', 'no-such-user-x']);
+      assert.equal(user.code, 2);
+      assert.equal((await d.json(['desc', 'gof'])).status, 'running', 'a refused change leaves it running');
+      await d.json(['del', 'gof', '-f']);
+    } finally {
+      fs.rmSync(logDir, { recursive: true, force: true });
+    }
+  });
+
   test("an app's own restart policy: on-failure leaves a clean exit stopped and restarts a failing one; startretries gives up", async () => {
     const dir = tempDir('pmp-', 0o755);
     try {

@@ -1,6 +1,8 @@
 /** Commands that change processes: exec, stop, start, restart, del, reset, kill, init, drop. */
 import { EXIT_CODES, type ErrorCode, PmonError } from '../../protocol/errors';
-import type { ProcessSummary, ProcessView } from '../../protocol/methods';
+import * as path from 'node:path';
+import type { Params, ProcessSummary, ProcessView } from '../../protocol/methods';
+import { splitArgs } from '../../words';
 import { execParams } from '../args';
 import { processTable } from '../render';
 import { withClient } from '../session';
@@ -68,11 +70,36 @@ export const stop: Handler = async (r, io) => {
   });
 };
 
+/** The Go pmon3's restart flags as the changes `restart` takes, or undefined if none is given. */
+function restartChanges(r: Parameters<Handler>[0], here: string): NonNullable<Params<'restart'>['changes']> | undefined {
+  const a = str(r, 'args');
+  const u = str(r, 'user');
+  const l = str(r, 'log');
+  const d = str(r, 'log-dir');
+  const deps = str(r, 'dependencies');
+  const ch = {
+    ...(a !== undefined ? { args: splitArgs(a) } : {}),
+    ...(u !== undefined ? { user: u } : {}),
+    ...(l !== undefined ? { log: path.resolve(here, l) } : {}),
+    ...(d !== undefined ? { log_dir: path.resolve(here, d) } : {}),
+    ...(bool(r, 'no-autorestart') ? { auto_restart: false as const } : {}),
+    ...(deps !== undefined ? { dependencies: deps.split(',').map((w) => w.trim()).filter((w) => w !== '') } : {}),
+  };
+  return Object.keys(ch).length ? ch : undefined;
+}
+
 /** start (not counted) and restart (counted as a restart). */
 const restartWith =
   (count: boolean): Handler =>
   async (r, io) => {
     const target = arg(r, 'target')!;
+    const changes = restartChanges(r, io.cwd);
+    if (changes) {
+      return withClient(async (c) => {
+        await c.require('apps', `${count ? 'restart' : 'start'} with -a/-u/-l/-d/-n/--dependencies`);
+        return one(await c.call('restart', { target, count, changes }), io.look);
+      });
+    }
     return withClient(async (c) => {
       const action = count ? 'restart' : 'start';
       const out = await oneOrMany(target, () => c.call('restart', { target, count }), () => c.call('act', { action, targets: [target], force: false }));

@@ -188,6 +188,9 @@ export function describeTable(p: ProcessView, look: Look = PLAIN): string {
     ['started_at', p.started_at ?? '-'],
     ['created_at', p.created_at],
     ['updated_at', p.updated_at],
+    ...(p.source !== undefined ? ([['source', p.source.replace(/^file:/, '')]] as Array<[string, string]>) : []),
+    ...(p.groups?.length ? ([['groups', p.groups.join(', ')]] as Array<[string, string]>) : []),
+    ...(p.reason ? ([['reason', p.reason]] as Array<[string, string]>) : []),
     ...(p.saved ? [] : ([['saved', "no: only in pmond's memory (its database cannot be written)"]] as Array<[string, string]>)),
   ];
   const keyWidth = Math.max(...rows.map(([k]) => k.length));

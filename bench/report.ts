@@ -196,6 +196,30 @@ export function rowDefs(k: Knobs): RowDef[] {
       },
     },
     { id: `scale.ls.${big}`, title: `\`ls\` with ${big} processes`, unit: 's' },
+    {
+      id: 'apps.start.100',
+      title: '100 `sleep`s from a file, until all run (pmon3 `apply -f`, supervisorctl `start all` of programs `update` loaded untimed, PM2 `start ecosystem.json`)',
+      unit: 's',
+      target: (r) => {
+        const v = pm(r, 'apps.start.100');
+        const q = ratio(v, med(r.get('apps.start.100', 'supervisord')));
+        return { text: `≤ 0.3 s (${v === undefined ? '?' : v.toFixed(3)} s), ≤ 0.6× supervisord (${x(q)})`, met: all(v === undefined ? undefined : v <= 0.3, q === undefined ? undefined : q <= 0.6) };
+      },
+    },
+    {
+      id: `apps.unchanged.${k.quick ? 300 : 1000}`,
+      title: `the same file of ${k.quick ? 300 : 1000} running programs applied again (pmon3 \`apply -f\`, supervisorctl \`update\`; PM2 has no converge that leaves apps alone): nothing may restart`,
+      unit: 's',
+      target: (r) => {
+        const v = pm(r, `apps.unchanged.${k.quick ? 300 : 1000}`);
+        return { text: `≤ 0.2 s, restarts nothing (${v === undefined ? '?' : v.toFixed(3)} s)`, met: v === undefined ? undefined : v <= 0.2 };
+      },
+    },
+    {
+      id: `apps.change1.${k.quick ? 300 : 1000}`,
+      title: `one program's environment changed in that file, applied: until it runs again (no other may restart)`,
+      unit: 's',
+    },
   ];
 }
 

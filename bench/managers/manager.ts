@@ -16,6 +16,21 @@ export interface ProgramSpec {
   node?: boolean;
   /** Where stdout and stderr go; the adapter's default log otherwise. */
   log?: string;
+  /** Environment variables beyond the manager's defaults (letters, digits, _ in names and values). */
+  env?: Record<string, string>;
+}
+
+/**
+ * Programs from a file, as an operator keeps them: pmon3's apps file and `apply -f`,
+ * supervisord's program sections and `update`/`start all`, PM2's ecosystem file and `start`.
+ */
+export interface FileApps {
+  /** Write the file(s) that define exactly specs (untimed); autostart false: defined, not started (supervisord: loaded with `update`). */
+  writeApps(specs: ProgramSpec[], autostart: boolean): Promise<void>;
+  /** The call that starts everything the file defines (pmon3 `apply -f`, supervisorctl `start all`, pm2 `start FILE`). */
+  startCmd(): Cmd;
+  /** The call that converges on the file as it is now, restarting only what changed; undefined if the manager has none. */
+  convergeCmd(): Cmd | undefined;
 }
 
 /**
@@ -61,6 +76,8 @@ export interface Manager {
   clear(): Promise<void>;
   /** Stop every program and the daemon, by pid; never throws. */
   shutdown(): Promise<void>;
+  /** Programs from a file (the apps workload). */
+  readonly fileApps?: FileApps;
 }
 
 /** Remember pid (with its start time) so shutdown kills exactly that process. */

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { alive, run, runOk, waitFor, type Cmd, type ProcRef } from '../lib/proc';
-import { rememberPid, shutdownDaemon, type Command, type Manager, type ProgramSpec } from './manager';
+import { rememberPid, shutdownDaemon, type Command, type FileApps, type Manager, type ProgramSpec } from './manager';
 import { ROOT } from './pmon3';
 
 export const PM2_BIN = path.join(ROOT, 'bench', '.peers', 'node_modules', 'pm2', 'bin', 'pm2');
@@ -46,6 +46,15 @@ export class Pm2 implements Manager {
     return this.pid;
   }
 
+  /** An ecosystem file and `pm2 start FILE`. PM2 has no converge that leaves unchanged apps alone (startOrReload reloads every app). */
+  readonly fileApps: FileApps = {
+    writeApps: async (specs) => {
+      fs.writeFileSync(path.join(this.dir, 'ecosystem-apps.json'), JSON.stringify({ apps: specs.map((s) => this.app(s)) }));
+    },
+    startCmd: () => this.cmd(['start', path.join(this.dir, 'ecosystem-apps.json')]),
+    convergeCmd: () => undefined,
+  };
+
   /** An ecosystem entry. min_uptime 500 ms like the other managers' "stable after"; no cap on restarts. */
   private app(s: ProgramSpec): Record<string, unknown> {
     return {
@@ -56,6 +65,7 @@ export class Pm2 implements Manager {
       exec_mode: 'fork',
       cwd: this.dir,
       autorestart: true,
+      ...(s.env ? { env: s.env } : {}),
       min_uptime: 500,
       max_restarts: 1_000_000,
       out_file: s.log ?? path.join(this.home, 'logs', `${s.name}.out.log`),

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client } from '../../internal/client/client';
 import { alive, waitFor, type Cmd, type ProcRef } from '../lib/proc';
-import { rememberPid, shutdownDaemon, type Command, type Manager, type ProgramSpec } from './manager';
+import { rememberPid, shutdownDaemon, type Command, type FileApps, type Manager, type ProgramSpec } from './manager';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 /** The launcher users run (start-up snapshot when it can), and the CLI from dist/ it falls back to. */
@@ -66,6 +66,24 @@ export class Pmon3 implements Manager {
   daemonPid(): number {
     return this.pid;
   }
+
+  /** An apps file (JSON, one of the formats apply reads) and `pmon3 apply -f` on it. */
+  readonly fileApps: FileApps = {
+    writeApps: async (specs, autostart) => {
+      const apps = specs.map((s) => ({
+        name: s.name,
+        exec: s.node ? process.execPath : s.file,
+        args: s.node ? [s.file, ...s.args] : s.args,
+        cwd: this.dir,
+        autostart,
+        ...(s.env ? { env: s.env } : {}),
+        ...(s.log ? { log: s.log } : {}),
+      }));
+      fs.writeFileSync(path.join(this.dir, 'apps.json'), JSON.stringify({ apps }));
+    },
+    startCmd: () => ({ file: PMON3, args: ['apply', '-f', path.join(this.dir, 'apps.json')], env: this.env() }),
+    convergeCmd: () => ({ file: PMON3, args: ['apply', '-f', path.join(this.dir, 'apps.json')], env: this.env() }),
+  };
 
   env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     return { PMON3_CONF: this.conf, ...extra };

@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { alive, run, runOk, waitFor, type Cmd, type ProcRef } from '../lib/proc';
-import { rememberPid, shutdownDaemon, type Command, type Manager, type ProgramSpec } from './manager';
+import { rememberPid, shutdownDaemon, type Command, type FileApps, type Manager, type ProgramSpec } from './manager';
 
 export const SUPERVISORD = '/usr/bin/supervisord';
 export const SUPERVISORCTL = '/usr/bin/supervisorctl';
@@ -78,21 +78,39 @@ export class Supervisord implements Manager {
     return this.pid;
   }
 
+  /** One file of program sections; `update` loads it (and starts autostart ones); `start all` starts the rest. */
+  readonly fileApps: FileApps = {
+    writeApps: async (specs, autostart) => {
+      fs.writeFileSync(path.join(this.progs, 'apps.conf'), specs.map((s) => this.section(s, autostart)).join('\n'));
+      if (!autostart) {
+        await runOk(this.ctl(['update']), 300_000);
+        const want = specs.map((s) => s.name);
+        await waitFor(`${specs.length} supervisord programs loaded`, async () => {
+          const out = (await run(this.ctl(['status']))).stdout;
+          return want.every((n) => out.includes(`${n} `));
+        }, 120_000, 200);
+      }
+    },
+    startCmd: () => this.ctl(['start', 'all']),
+    convergeCmd: () => this.ctl(['update']),
+  };
+
   /**
    * One [program:x] section. startsecs=0: running once spawned, as pmon3 and
    * PM2 count it (with the default 1 s a kill within a second is a failed
    * start, with backoff). Arguments are plain words (asserted), since
    * supervisord splits `command` itself.
    */
-  private section(s: ProgramSpec): string {
+  private section(s: ProgramSpec, autostart = true): string {
     const argv = s.node ? [process.execPath, s.file, ...s.args] : [s.file, ...s.args];
     for (const a of argv) if (!/^[A-Za-z0-9_./=:-]+$/.test(a)) throw new Error(`supervisord command word needs quoting: ${a}`);
     return [
       `[program:${s.name}]`,
       `command=${argv.join(' ')}`,
       `directory=${this.dir}`,
-      'autostart=true',
+      `autostart=${autostart}`,
       'autorestart=true',
+      ...(s.env ? [`environment=${Object.entries(s.env).map(([k, v]) => `${k}="${v}"`).join(',')}`] : []),
       'startsecs=0',
       'stopwaitsecs=3',
       'redirect_stderr=true',

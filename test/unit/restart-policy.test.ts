@@ -114,3 +114,21 @@ test('without decrementMs flap detection is as before (every further restart wai
     [5000, true, 4],
   ]);
 });
+
+test("an app's own policy: startretries gives up after that many retries; restart_delay is the least every restart waits", () => {
+  const mine = { ...policy, maxFailures: 3 };
+  let failures = 0;
+  const seen: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    const d = decideRestart({ ...crash, consecutiveFailures: failures }, mine);
+    seen.push(d.action === 'restart' ? `restart ${d.delayMs}` : `give_up ${d.status}`);
+    failures = d.failures;
+    if (d.action === 'give_up') break;
+  }
+  assert.deepEqual(seen, ['restart 0', 'restart 100', 'give_up failed']);
+  // A clean exit under always is not a failure to give up on.
+  assert.equal(decideRestart({ ...crash, exitCode: 0, consecutiveFailures: 5 }, mine).action, 'restart');
+  const delayed = { ...policy, minDelayMs: 2000 };
+  assert.deepEqual(decideRestart(crash, delayed), { action: 'restart', delayMs: 2000, failures: 1 });
+  assert.equal((decideRestart({ ...crash, consecutiveFailures: 3 }, delayed) as any).delayMs, 2000);
+});

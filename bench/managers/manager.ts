@@ -25,7 +25,10 @@ export interface ProgramSpec {
  * supervisord's program sections and `update`/`start all`, PM2's ecosystem file and `start`.
  */
 export interface FileApps {
-  /** Write the file(s) that define exactly specs (untimed); autostart false: defined, not started (supervisord: loaded with `update`). */
+  /**
+   * Write the file(s) that define exactly specs (untimed). autostart false: for a manager whose
+   * start call does not read the file (supervisord's `start all`), defined and loaded, not started.
+   */
   writeApps(specs: ProgramSpec[], autostart: boolean): Promise<void>;
   /** The call that starts everything the file defines (pmon3 `apply -f`, supervisorctl `start all`, pm2 `start FILE`). */
   startCmd(): Cmd;

@@ -69,13 +69,13 @@ export class Pmon3 implements Manager {
 
   /** An apps file (JSON, one of the formats apply reads) and `pmon3 apply -f` on it. */
   readonly fileApps: FileApps = {
-    writeApps: async (specs, autostart) => {
+    // apply defines and starts in one call: autostart stays true (the start call is apply).
+    writeApps: async (specs) => {
       const apps = specs.map((s) => ({
         name: s.name,
         exec: s.node ? process.execPath : s.file,
         args: s.node ? [s.file, ...s.args] : s.args,
         cwd: this.dir,
-        autostart,
         ...(s.env ? { env: s.env } : {}),
         ...(s.log ? { log: s.log } : {}),
       }));

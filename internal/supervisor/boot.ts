@@ -9,10 +9,11 @@
  *   start time; a live child is also found by the markers in its environment
  *   (PMON3_DAEMON_ID, PMON3_PROCESS_ID, its uid) when its row lags behind.
  */
+import { startOrder } from '../apps/graph';
 import type { Marked, MarkedScan } from '../process/procfs';
 import type { ExitInfo, Watched } from '../process/spawner';
 import { isActive } from '../process/status';
-import type { ProcessRow } from '../store/schema';
+import type { AppRow, ProcessRow } from '../store/schema';
 import { isoNow } from './clock';
 import type { Core } from './deps';
 import type { Lifecycle } from './lifecycle';
@@ -37,6 +38,7 @@ export class Boot {
    * run, leave stopped what was stopped. `scan` holds the live processes
    * carrying this pmond's PMON3_DAEMON_ID (procfs.scanMarked), found before
    * the table was opened; those no row accounts for are reported, never touched.
+   * Rows are taken in bootOrder: an app's after those of the apps it depends on.
    *
    * Markers are claims any user can make for their own processes (the daemon id
    * is in their children's environment), so a marked process obtains only what
@@ -50,7 +52,7 @@ export class Boot {
   async boot(scan: MarkedScan = { marked: [], malformed: [] }): Promise<void> {
     const { store, logger, units } = this.c;
     const marked = scan.marked;
-    const rows = await store.all();
+    const rows = bootOrder(await store.all(), await store.apps(), (m) => logger.warn(m));
     const byRow = new Map<number, Marked[]>();
     for (const m of marked) byRow.set(m.processId, [...(byRow.get(m.processId) ?? []), m]);
     for (const row of rows) {
@@ -169,5 +171,64 @@ export class Boot {
       }
       this.scheduleMonitor();
     }, this.c.config.process_monitor_interval);
+  }
+}
+
+/**
+ * rows in the order boot takes them: by id, except that an app's rows come after those of the
+ * apps it depends on (the same owner's; its `dependencies` column, in startOrder), which are
+ * taken just before it. A dependency on an app that is gone is left out; an owner whose apps
+ * make a cycle (no apply accepts one) keeps id order, said in pmond.log.
+ */
+export function bootOrder(rows: readonly ProcessRow[], apps: readonly AppRow[], warn: (m: string) => void): ProcessRow[] {
+  const depsOf = new Map<number, number[]>(); // app id -> the app ids it depends on, in start order
+  for (const uid of new Set(apps.map((a) => a.uid))) {
+    const mine = new Map(apps.filter((a) => a.uid === uid).map((a) => [a.name, a]));
+    const nodes = [...mine.values()].map((a) => ({ id: a.id, name: a.name, dependencies: names(a.dependencies).filter((d) => mine.has(d)) }));
+    if (!nodes.some((n) => n.dependencies.length)) continue;
+    let order: string[];
+    try {
+      order = startOrder(nodes);
+    } catch (e) {
+      warn(`apps of uid ${uid}: ${(e as Error).message}; started in id order`);
+      continue;
+    }
+    const pos = new Map(order.map((n, i) => [n, i]));
+    for (const n of nodes) {
+      if (n.dependencies.length) depsOf.set(n.id, n.dependencies.sort((x, y) => pos.get(x)! - pos.get(y)!).map((d) => mine.get(d)!.id));
+    }
+  }
+  const rowsOf = new Map<number, ProcessRow[]>();
+  for (const r of rows) rowsOf.set(r.app_id, [...(rowsOf.get(r.app_id) ?? []), r]);
+  const out: ProcessRow[] = [];
+  const taken = new Set<number>();
+  const visited = new Set<number>();
+  const take = (r: ProcessRow): void => {
+    if (!taken.has(r.id)) {
+      taken.add(r.id);
+      out.push(r);
+    }
+  };
+  // Every row of app id and, first, of everything it depends on.
+  const takeApp = (id: number): void => {
+    if (visited.has(id)) return;
+    visited.add(id);
+    for (const d of depsOf.get(id) ?? []) takeApp(d);
+    for (const r of rowsOf.get(id) ?? []) take(r);
+  };
+  for (const r of rows) {
+    for (const d of depsOf.get(r.app_id) ?? []) takeApp(d);
+    take(r);
+  }
+  return out;
+}
+
+/** A JSON array of names (a `dependencies` column); [] if unreadable. */
+function names(json: string): string[] {
+  try {
+    const v = JSON.parse(json) as unknown;
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
   }
 }

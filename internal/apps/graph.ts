@@ -72,3 +72,28 @@ export function formatDependencyOrder(o: { queue: string[]; graph: string[] }): 
   if (o.graph.length > 0) lines.push('Dependency Graph Order', ...o.graph.map((n, i) => `\t${i}: ${n}`));
   return `${lines.join('\n')}\n`;
 }
+
+/**
+ * Each app's depth: 0 for an app with no dependencies (among those given), else one more than
+ * its deepest dependency. Dependencies not given are ignored; on a cycle every app of it gets 0
+ * (order cannot be honoured there; apply refuses cycles, so only an old table can hold one).
+ * Stopping deepest first stops dependents before what they depend on.
+ */
+export function dependencyLevels(apps: readonly Node[]): Map<string, number> {
+  const deps = new Map(apps.map((a) => [a.name, a.dependencies.filter((d) => d !== a.name)]));
+  const level = new Map<string, number>();
+  const visiting = new Set<string>();
+  const visit = (n: string): number => {
+    const known = level.get(n);
+    if (known !== undefined) return known;
+    if (visiting.has(n)) return 0;
+    visiting.add(n);
+    let l = 0;
+    for (const d of deps.get(n) ?? []) if (deps.has(d)) l = Math.max(l, visit(d) + 1);
+    visiting.delete(n);
+    level.set(n, l);
+    return l;
+  };
+  for (const a of apps) visit(a.name);
+  return level;
+}

@@ -329,11 +329,6 @@ export function parseConfig(text: string, file: string, ce: ConfigEnv): Config {
     throw invalidArgument(`config ${file}: key "${goKey ? `${goKey}" (${key})` : `${key}"`}: ${issue.message}`);
   }
   const cfg: Config = { ...res.data, config_path: file, notices: go.notices };
-  const givenFlap = given.flap_detection as Record<string, unknown> | undefined;
-  if (cfg.flap_detection.is_enabled && givenFlap?.threshold_decrement !== undefined && cfg.flap_detection.threshold_decrement > 0) {
-    // decideRestart implements it (flap.decrementMs); the supervisor does not pass it on yet.
-    cfg.notices.push('config: flap_detection.threshold_decrement is not applied by this pmond yet; a backoff lasts threshold_countdown intervals (ignored)');
-  }
   if (cfg.reply_buffer_close <= cfg.reply_buffer_pause) {
     throw invalidArgument(`config ${file}: key "reply_buffer_close" must be larger than reply_buffer_pause`);
   }

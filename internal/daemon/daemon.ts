@@ -22,6 +22,7 @@ import { LogReaders } from '../server/log-reader';
 import { Server } from '../server/server';
 import { openStore } from '../store/store';
 import { systemClock } from '../supervisor/clock';
+import { systemOs } from '../supervisor/os';
 import { Supervisor } from '../supervisor/supervisor';
 import { assertRootOnly } from '../config/strict-modes';
 import { configuredApps } from '../apps/configured';
@@ -176,6 +177,7 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
     hooks,
     users,
     clock: systemClock,
+    os: systemOs(),
     logger,
     config,
     daemonUid,

@@ -31,11 +31,16 @@ export type SupervisorEvent =
   /** A stop completed (or nothing was running). */
   | 'stop'
   /** A running process found alive on daemon start and taken back. */
-  | 'adopt';
+  | 'adopt'
+  /** On daemon start: the process it recorded is gone (it ended while pmond was away); to be brought back. */
+  | 'lost'
+  /** On daemon start: a process lost while it ran is not brought back (no auto restart). */
+  | 'give_up';
 
 export const TRANSITIONS: Readonly<Record<Status, Partial<Record<SupervisorEvent, Status>>>> = {
   queued: { start: 'init', stop: 'stopped', adopt: 'running' },
-  init: { spawned: 'running', spawn_failed: 'failed', stop: 'stopped', adopt: 'running' },
+  // lost: caught mid-spawn, it never ran; it starts afresh.
+  init: { spawned: 'running', spawn_failed: 'failed', stop: 'stopped', adopt: 'running', lost: 'queued' },
   running: {
     exit_restart: 'restarting',
     exit_backoff: 'backoff',
@@ -44,9 +49,11 @@ export const TRANSITIONS: Readonly<Record<Status, Partial<Record<SupervisorEvent
     restart: 'restarting',
     stop: 'stopped',
     adopt: 'running',
+    // lost: it ended while pmond was away, which is a restart.
+    lost: 'restarting',
   },
-  restarting: { start: 'init', stop: 'stopped', restart: 'restarting', spawn_failed: 'failed', adopt: 'running' },
-  backoff: { start: 'init', restart: 'restarting', stop: 'stopped', spawn_failed: 'failed', adopt: 'running' },
+  restarting: { start: 'init', stop: 'stopped', restart: 'restarting', spawn_failed: 'failed', adopt: 'running', give_up: 'failed' },
+  backoff: { start: 'init', restart: 'restarting', stop: 'stopped', spawn_failed: 'failed', adopt: 'running', give_up: 'failed' },
   stopped: { enqueue: 'queued', start: 'init', restart: 'restarting', stop: 'stopped', adopt: 'running' },
   failed: { enqueue: 'queued', start: 'init', restart: 'restarting', stop: 'stopped', adopt: 'running' },
 };

@@ -13,14 +13,14 @@ import { startOrder, dependencyOrder } from '../apps/graph';
 import { diffApps, type AppChange, type DiffApp } from '../apps/diff';
 import { type AppDefinition, commandBytes, definitionJson, MAX_INSTANCES, parseDefinition, specHash } from '../apps/model';
 import type { Logger } from '../logger/logger';
-import { transition } from '../process/status';
+import type { SupervisorEvent } from '../process/status';
 import type { UserInfo, UserResolver } from '../process/users';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound, permissionDenied } from '../protocol/errors';
 import { nameSchema, type AppSpecWire, type GroupView, type Params, type Result } from '../protocol/methods';
-import type { AppRow, GroupRow, ProcessRow } from '../store/schema';
+import type { AppRow, GroupRow, ProcessPatch, ProcessRow } from '../store/schema';
 import { MAX_GROUPS_PER_OWNER, type Store } from '../store/store';
 import type { Clock } from './clock';
-import type { Caller, SupervisorConfig } from './supervisor';
+import type { Caller, SupervisorConfig } from './deps';
 
 /** What apps needs of the supervisor: its locks, its lifecycle and its rules for users and logs. */
 export interface AppsHost {
@@ -38,6 +38,8 @@ export interface AppsHost {
   stopForRestartLocked(id: number): Promise<ProcessRow>;
   /** Start a queued or stopped row (the caller holds its lock). */
   startLocked(row: ProcessRow): Promise<ProcessRow>;
+  /** row's status after event, with patch (the caller holds its lock): the supervisor's one way to change a status. */
+  setStatus(row: ProcessRow, event: SupervisorEvent, patch: Omit<ProcessPatch, 'status'>): Promise<ProcessRow>;
   /** The user a new process runs as, the authorization rules applied. */
   targetUser(caller: Caller, spec: string | undefined): Promise<UserInfo>;
   /** A new process's log file (never inside pmond's own directories). */
@@ -288,7 +290,7 @@ export class Apps {
             const cur = await store.get(r.id);
             if (!cur || (cur.status !== 'queued' && cur.status !== 'restarting') || cur.desired !== 'running') return;
             if (ready !== true) {
-              await store.update(cur.id, { status: transition(cur.status, 'stop', cur.name), desired: 'stopped', reason: `not started: ${ready}` });
+              await host.setStatus(cur, 'stop', { desired: 'stopped', reason: `not started: ${ready}` });
               this.d.logger.warn(`${cur.name}: not started: ${ready}`);
               return;
             }
@@ -413,7 +415,7 @@ export class Apps {
       const q = await host.locked(r.id, async () => {
         const cur = await store.get(r.id);
         if (!cur || (cur.status !== 'stopped' && cur.status !== 'failed')) return undefined;
-        return store.update(cur.id, { status: transition(cur.status, 'enqueue', cur.name), desired: 'running', reason: null });
+        return host.setStatus(cur, 'enqueue', { desired: 'running', reason: null });
       });
       if (q) queued.push(q);
     }

@@ -11,3 +11,8 @@ export const systemClock: Clock = {
     return { cancel: () => clearTimeout(t) };
   },
 };
+
+/** clock's now as an ISO time (what rows record). */
+export function isoNow(clock: Clock): string {
+  return new Date(clock.now()).toISOString();
+}

@@ -150,13 +150,12 @@ test('unknown keys stay errors, Go sections included; a bad Go value names the G
   assert.throws(() => parseConfig('flap_detection:\n  threshold_decrement: -1\n', 'c.yml', root), /key "flap_detection.threshold_decrement"/);
 });
 
-test('flap_detection.threshold_decrement: ours now, Go default 60; a notice while it is not applied', () => {
+test('flap_detection.threshold_decrement: ours now, Go default 60, applied (no notice)', () => {
   assert.equal(parseConfig('', 'c', root).flap_detection.threshold_decrement, 60);
   const c = parseConfig('flap_detection:\n  is_enabled: true\n  threshold_decrement: 30\n', 'c', root);
   assert.equal(c.flap_detection.threshold_decrement, 30);
   assert.equal(c.flap_detection.threshold_countdown, 120, 'the rest of the section keeps its defaults');
-  assert.deepEqual(c.notices, ['config: flap_detection.threshold_decrement is not applied by this pmond yet; a backoff lasts threshold_countdown intervals (ignored)']);
-  assert.deepEqual(parseConfig('flap_detection:\n  threshold_decrement: 30\n', 'c', root).notices, [], 'flap detection off: nothing to say');
+  assert.deepEqual(c.notices, []);
 });
 
 test('PMON3_DEBUG: true is debug, a level name is that level, anything else is an error naming it', () => {

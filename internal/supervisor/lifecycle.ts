@@ -1,0 +1,197 @@
+/**
+ * A process's life: start it (spawn, with a cgroup while cgroups work), watch it, and when it
+ * ends on its own apply the restart policy (decideRestart: the app's own policy, else the
+ * config's): restart now, after a delay, or give up.
+ *
+ * A process is watched by exactly one Watched at a time; an exit that arrives for a process no
+ * longer watched (stopped, replaced) is ignored: whoever replaced it owns that exit.
+ */
+import { randomUUID } from 'node:crypto';
+import type { HookEvent } from '../hooks/hooks';
+import { decideRestart, isFailure } from '../process/restart-policy';
+import { CgroupJoinError, type ExitInfo, type SpawnRequest, type Watched } from '../process/spawner';
+import type { SupervisorEvent } from '../process/status';
+import type { UserInfo } from '../process/users';
+import type { ProcessRow } from '../store/schema';
+import { isoNow } from './clock';
+import type { Core } from './deps';
+import { logTarget } from './logs';
+import type { Terminator } from './terminate';
+import type { Patch } from './units';
+import { fireHook } from './views';
+
+export class Lifecycle {
+  constructor(
+    private readonly c: Core,
+    private readonly term: Terminator,
+  ) {}
+
+  /**
+   * Spawn the row's process. The caller holds the lock. `quiet` (a new exec,
+   * whose row is removed again if it cannot start): no failure hook.
+   */
+  async startLocked(row: ProcessRow, opts: { countRestart: boolean; hook: HookEvent; quiet?: boolean }): Promise<ProcessRow> {
+    const { units, cgroups, logger } = this.c;
+    const rt = units.rt(row.id);
+    rt.backoff?.cancel();
+    rt.backoff = undefined;
+    const token = randomUUID();
+    // Recorded before the spawn, so a pmond killed right after it can still find the child.
+    let cur = await units.setStatus(row, 'start', { desired: 'running', spawn_token: token });
+    let w: Watched;
+    try {
+      const user = await this.c.users.user(cur.uid);
+      w = await this.spawn({
+        file: cur.process_file,
+        args: JSON.parse(cur.args) as string[],
+        env: { ...this.childEnv(cur, user), PMON3_SPAWN_TOKEN: token },
+        cwd: cur.cwd,
+        uid: cur.uid,
+        gid: cur.gid,
+        groups: [...new Set([cur.gid, ...user.groups])],
+        log: logTarget(this.c.config.logs_dir, cur.log),
+        cgroup: cgroups.prepare(cur.id, token),
+      });
+    } catch (e) {
+      cur = await units.setStatus(cur, 'spawn_failed', {
+        desired: 'stopped',
+        pid: null,
+        pid_start_time: null,
+        pid_boot_id: null,
+        stopped_at: isoNow(this.c.clock),
+      });
+      logger.warn(`${cur.name}: start failed: ${(e as Error).message}`);
+      if (!opts.quiet) fireHook(this.c.hooks, 'failure', cur);
+      throw e;
+    }
+    cur = await units.setStatus(cur, 'spawned', {
+      pid: w.pid,
+      pid_start_time: w.startTime,
+      pid_boot_id: this.c.bootId,
+      cgroup: w.cgroup,
+      started_at: isoNow(this.c.clock),
+      restarts: cur.restarts + (opts.countRestart ? 1 : 0),
+    });
+    this.watch(cur.id, w);
+    logger.info(`${cur.name}: started pid ${w.pid}`);
+    fireHook(this.c.hooks, opts.hook, cur);
+    return cur;
+  }
+
+  /** Spawn; if the helper cannot join the cgroup, stop using cgroups (said once in pmond.log) and spawn without. */
+  private async spawn(req: SpawnRequest): Promise<Watched> {
+    try {
+      return await this.c.spawner.spawn(req);
+    } catch (e) {
+      if (!(e instanceof CgroupJoinError)) throw e;
+      this.c.logger.warn(`cgroups: ${e.message}; from now on processes are stopped by process group only`);
+      this.c.cgroups.disable(e.message);
+      return this.c.spawner.spawn({ ...req, cgroup: null });
+    }
+  }
+
+  /** Make w the one process watched for id: its exit goes to the restart policy. */
+  watch(id: number, w: Watched): void {
+    this.c.units.rt(id).watched = w;
+    void w.exited
+      .then((info) => this.onExit(id, w, info))
+      .catch((e: unknown) => this.c.logger.error(`process ${id}: handling its exit failed: ${(e as Error)?.stack ?? String(e)}`));
+  }
+
+  /** A watched process ended on its own: apply the restart policy. */
+  private async onExit(id: number, w: Watched, info: ExitInfo): Promise<void> {
+    const { units, config, clock, logger } = this.c;
+    const rt = units.peek(id);
+    if (!rt) return;
+    await rt.lock.run(async () => {
+      if (rt.watched !== w || units.closed) return; // a stop or restart owns this exit
+      rt.watched = undefined;
+      rt.adoptedGone = undefined;
+      // No orphaned descendants: whatever is left of its group and cgroup goes with it. (No /proc
+      // scan first: this is the restart hot path, and an empty group just answers ESRCH.)
+      this.term.killLeftovers(w);
+      const row = await units.get(id);
+      if (!row) return;
+      const uptimeMs = row.started_at ? clock.now() - Date.parse(row.started_at) : 0;
+      // The app's own policy (an apps file's restart, restart_delay, startsecs, startretries), else the config's.
+      const def = await units.definitionOf(row);
+      const d = decideRestart(
+        {
+          autoRestart: row.auto_restart === 1 && (def?.restart !== 'on-failure' || isFailure({ exitCode: info.code, signal: info.signal })),
+          exitCode: info.code,
+          signal: info.signal,
+          uptimeMs,
+          consecutiveFailures: row.consecutive_failures,
+        },
+        {
+          initialDelayMs: def?.restart_delay_ms ?? config.restart_backoff_initial,
+          maxDelayMs: Math.max(config.restart_backoff_max, def?.restart_delay_ms ?? 0),
+          stableAfterMs: def?.startsecs_ms ?? config.restart_stable_after,
+          ...(def?.startretries !== undefined && def.startretries >= 0 ? { maxFailures: def.startretries + 1 } : {}),
+          ...(def?.restart_delay_ms !== undefined ? { minDelayMs: def.restart_delay_ms } : {}),
+          flap: config.flap_detection.is_enabled
+            ? {
+                threshold: config.flap_detection.threshold_restarted,
+                delayMs: config.flap_detection.threshold_countdown * config.process_monitor_interval,
+                decrementMs: config.flap_detection.threshold_decrement * config.process_monitor_interval,
+              }
+            : undefined,
+        },
+      );
+      const ended: Patch = {
+        pid: null,
+        pid_start_time: null,
+        pid_boot_id: null,
+        last_exit_code: info.code,
+        last_signal: info.signal,
+        consecutive_failures: d.failures,
+        stopped_at: isoNow(clock),
+      };
+      logger.info(`${row.name}: pid ${w.pid} exited (code ${info.code}, signal ${info.signal}); ${d.action}`);
+      if (d.action === 'give_up' || d.delayMs === 0) rt.inBackoff = false;
+      if (d.action === 'give_up') {
+        const event: SupervisorEvent = d.status === 'failed' ? 'exit_failed' : 'exit_clean';
+        const cur = await units.setStatus(row, event, { ...ended, desired: 'stopped' });
+        if (d.status === 'failed') fireHook(this.c.hooks, 'failure', cur);
+        return;
+      }
+      if (d.delayMs === 0) {
+        const cur = await units.setStatus(row, 'exit_restart', ended);
+        await this.startLocked(cur, { countRestart: true, hook: 'restart' }).catch(() => undefined);
+        return;
+      }
+      const cur = await units.setStatus(row, 'exit_backoff', ended);
+      if (!rt.inBackoff) fireHook(this.c.hooks, 'backoff', cur);
+      rt.inBackoff = true;
+      rt.backoff = clock.setTimeout(() => {
+        void rt.lock
+          .run(async () => {
+            const now = await units.get(id);
+            if (!now || now.status !== 'backoff' || units.closed) return;
+            await this.startLocked(now, { countRestart: true, hook: 'restart' }).catch(() => undefined);
+          })
+          .catch((e: unknown) => logger.error(`process ${id}: delayed restart failed: ${(e as Error)?.stack ?? String(e)}`));
+      }, d.delayMs);
+    });
+  }
+
+  /** The environment a row's process starts with: a clean base, its own env, then pmond's markers. */
+  private childEnv(row: ProcessRow, user: UserInfo): Record<string, string> {
+    const base: Record<string, string> = {
+      PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+      HOME: user.home,
+      USER: user.name,
+      LOGNAME: user.name,
+      SHELL: user.shell,
+    };
+    for (const k of ['LANG', 'LC_ALL', 'TZ']) if (process.env[k]) base[k] = process.env[k]!;
+    return {
+      ...base,
+      ...(JSON.parse(row.env) as Record<string, string>),
+      PMON3_PROCESS_ID: String(row.id),
+      PMON3_PROCESS_NAME: row.name,
+      PMON3_INSTANCE: String(row.instance),
+      PMON3_DAEMON_ID: this.c.daemonId,
+    };
+  }
+}

@@ -9,7 +9,7 @@
  * restarted —, instances are added or removed, and the new ones started, each after its
  * dependencies are up (running for their startsecs).
  */
-import { startOrder, dependencyOrder } from '../apps/graph';
+import { dependencyLevels, dependencyOrder, startOrder } from '../apps/graph';
 import { diffApps, type AppChange, type DiffApp } from '../apps/diff';
 import { type AppDefinition, commandBytes, definitionJson, MAX_INSTANCES, parseDefinition, specHash } from '../apps/model';
 import type { Logger } from '../logger/logger';
@@ -173,14 +173,36 @@ export class Apps {
       instances: a.instances,
       fields: { ...parseDefinition(a.spec), user: a.user, gid: a.gid, groups: json(a.groups, []), dependencies: json(a.dependencies, []) },
     });
+    const nameOf = (x: Planned): string => label(x.user.uid, x.user.name, x.spec.name);
     const fromPlan = (x: Planned): DiffApp => ({
-      name: label(x.user.uid, x.user.name, x.spec.name),
+      name: nameOf(x),
       hash: x.hash,
       instances: x.spec.instances,
       fields: { ...x.def, user: x.user.name, gid: x.gid, groups: x.spec.groups, dependencies: x.spec.dependencies },
     });
-    const diff = diffApps([...planned.flatMap((x) => (x.current ? [fromRow(x.current)] : [])), ...stale.map(fromRow)], planned.map(fromPlan), { prune: p.prune });
-    const userOf = new Map<string, string>([...planned.map((x) => [fromPlan(x).name, x.user.name] as const), ...stale.map((a) => [fromRow(a).name, a.user] as const)]);
+    // An app whose stored definition is this one, string for string, is unchanged without a field
+    // by field diff (an unchanged 1000-app file costs little); the others go through diffApps.
+    const sameAsStored = (x: Planned): boolean => {
+      const a = x.current;
+      return (
+        !!a &&
+        a.spec_hash === x.hash &&
+        a.spec === definitionJson(x.def) &&
+        a.instances === x.spec.instances &&
+        a.gid === x.gid &&
+        a.user === x.user.name &&
+        a.groups === JSON.stringify(x.spec.groups) &&
+        a.dependencies === JSON.stringify(x.spec.dependencies)
+      );
+    };
+    const quick = planned.filter(sameAsStored);
+    const quickSet = new Set(quick);
+    const rest = planned.filter((x) => !quickSet.has(x));
+    const diff = diffApps([...rest.flatMap((x) => (x.current ? [fromRow(x.current)] : [])), ...stale.map(fromRow)], rest.map(fromPlan), { prune: p.prune });
+    for (const x of quick) diff.changes.push({ name: nameOf(x), kind: 'unchanged', fields: [], restart: false, instances: { from: x.spec.instances, to: x.spec.instances } });
+    diff.counts.unchanged += quick.length;
+    diff.changes.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const userOf = new Map<string, string>([...planned.map((x) => [nameOf(x), x.user.name] as const), ...stale.map((a) => [fromRow(a).name, a.user] as const)]);
     const result = { changes: diff.changes.map((c) => ({ ...c, user: userOf.get(c.name) ?? '' })), counts: diff.counts };
     if (p.dry_run) return result;
 
@@ -191,9 +213,13 @@ export class Apps {
     }
     const toStart: ProcessRow[] = [];
     for (const x of planned) {
-      const c = byName.get(fromPlan(x).name)!;
+      const c = byName.get(nameOf(x))!;
+      if (c.kind === 'unchanged') {
+        // Where it is defined may move (lines added above it): kept current, nothing else.
+        if (x.current && x.current.source !== `file:${x.spec.source}`) await store.updateApp(x.current.id, { source: `file:${x.spec.source}` });
+        continue;
+      }
       this.ensureGroups(x.user.uid, x.spec.groups);
-      if (c.kind === 'unchanged') continue;
       const fields = {
         uid: x.user.uid,
         user: x.user.name,
@@ -277,16 +303,12 @@ export class Apps {
     for (const r of rows) byApp.set(r.app_id, [...(byApp.get(r.app_id) ?? []), r]);
     const apps = await store.apps();
     const owners = new Set(rows.map((r) => r.uid));
-    for (const uid of owners) {
-      const mine = apps.filter((a) => a.uid === uid);
-      for (const name of startOrder(mine.map((a) => ({ name: a.name, dependencies: json<string[]>(a.dependencies, []) })))) {
-        const app = mine.find((a) => a.name === name)!;
-        const starting = byApp.get(app.id);
-        if (!starting) continue;
-        const deps = json<string[]>(app.dependencies, []).map((dn) => mine.find((a) => a.name === dn)!);
-        const ready = await this.waitReady(deps);
-        for (const r of starting) {
-          await host.locked(r.id, async () => {
+    const startApp = async (app: AppRow, mine: Map<string, AppRow>): Promise<void> => {
+      const deps = json<string[]>(app.dependencies, []).flatMap((dn) => mine.get(dn) ?? []);
+      const ready = await this.waitReady(deps);
+      await Promise.all(
+        byApp.get(app.id)!.map((r) =>
+          host.locked(r.id, async () => {
             const cur = await store.get(r.id);
             if (!cur || (cur.status !== 'queued' && cur.status !== 'restarting') || cur.desired !== 'running') return;
             if (ready !== true) {
@@ -295,10 +317,22 @@ export class Apps {
               return;
             }
             await host.startLocked(cur).catch((e: Error) => this.d.logger.warn(`${cur.name}: ${e.message}`));
-          });
+          }),
+        ),
+      );
+    };
+    // Level by level (dependencyLevels: what depends on nothing first); the apps of one level at
+    // once, each once its dependencies (all of lower levels) are up.
+    await Promise.all(
+      [...owners].map(async (uid) => {
+        const mine = new Map(apps.filter((a) => a.uid === uid).map((a) => [a.name, a]));
+        const level = dependencyLevels([...mine.values()].map((a) => ({ name: a.name, dependencies: json<string[]>(a.dependencies, []) })));
+        const starting = [...mine.values()].filter((a) => byApp.has(a.id));
+        for (const depth of [...new Set(starting.map((a) => level.get(a.name) ?? 0))].sort((x, y) => x - y)) {
+          await Promise.all(starting.filter((a) => (level.get(a.name) ?? 0) === depth).map((a) => startApp(a, mine)));
         }
-      }
-    }
+      }),
+    );
   }
 
   /** true once every instance of every dep runs and has run for its startsecs; else why not, at the deadline. */

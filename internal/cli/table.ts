@@ -362,6 +362,21 @@ export const COMMANDS: readonly CommandDef[] = [
     json: 'an array of the app\'s instances',
   },
   {
+    name: 'export',
+    aliases: [],
+    summary: "Write your apps out: the Go pmon3's process config (json, yaml, toml), our apps file, or systemd units",
+    description:
+      "json, yaml and toml are the Go pmon3's export, byte for byte as it writes them (one entry per app; what that format cannot hold is noted on stderr). --format apps writes our apps file: apply -f of it recreates the same apps. --format systemd writes one unit per instance and a .target per group (README \"Moving to systemd\").",
+    args: [{ name: 'format', kind: 'choice', values: ['json', 'yaml', 'toml'], required: false, description: "the Go pmon3's formats (default json)" }],
+    flags: [
+      { long: 'format', type: 'string', kind: 'choice', placeholder: 'FORMAT', values: ['json', 'yaml', 'toml', 'apps', 'systemd'], description: 'json, yaml, toml, apps or systemd' },
+      { long: 'order', short: 'o', type: 'string', kind: 'choice', placeholder: 'FIELD', values: ['id', 'name', 'process_file', 'file', 'username', 'user', 'log', 'created_at'], default: 'id', description: 'order by this field (the Go pmon3\'s -o)' },
+      { long: 'dir', short: 'd', type: 'string', kind: 'file', placeholder: 'DIR', description: 'systemd: write the unit files into DIR (made if missing) instead of printing them' },
+    ],
+    examples: ['export', 'export yaml -o name', 'export --format apps > apps.yaml', 'export --format systemd -d ./units'],
+    json: 'json/yaml/toml: {"processes": [...], "notes": [...]}; apps: {"apps": [...]}; systemd: {"units": [{"name", "text"}]}',
+  },
+  {
     name: 'dgraph',
     aliases: ['order'],
     summary: 'Show the order apps start in: dependencies first',

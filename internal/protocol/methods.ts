@@ -153,6 +153,39 @@ export const appChange = z.object({
   instances: z.object({ from: z.number().int(), to: z.number().int() }),
 });
 
+/** An app as `apps` reports it (export): its stored definition (times in ms), owner, groups, dependencies and instances. */
+export const appView = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  user: z.string(),
+  uid: z.number().int(),
+  gid: z.number().int(),
+  /** The user's primary gid: a different gid is the app's own `group`. */
+  user_gid: z.number().int().nullable(),
+  spec: z.object({
+    file: z.string(),
+    args: z.array(z.string()),
+    env: z.record(z.string(), z.string()),
+    cwd: z.string(),
+    log: z.string().optional(),
+    log_dir: z.string().optional(),
+    restart: z.string().transform((s) => s as 'always' | 'on-failure' | 'never'),
+    autostart: z.boolean(),
+    restart_delay_ms: z.number().optional(),
+    startsecs_ms: z.number().optional(),
+    startretries: z.number().optional(),
+    stop_signal: z.string().optional(),
+    stop_timeout_ms: z.number().optional(),
+  }),
+  groups: z.array(z.string()),
+  dependencies: z.array(z.string()),
+  instances: z.number().int(),
+  source: z.string(),
+  created_at: z.string(),
+  processes: z.array(z.object({ id: z.number().int(), instance: z.number().int(), status: z.string(), pid: z.number().int().nullable(), log: z.string(), auto_restart: z.boolean() })),
+});
+export type AppView = z.infer<typeof appView>;
+
 /** A group and its members, as `group ls` / `group desc` show it. */
 export const groupView = z.object({
   id: z.number().int(),
@@ -424,6 +457,11 @@ export const METHODS = {
   scale: {
     params: z.object({ target: targetSchema, count: z.number().int().min(-1000).max(1000), relative: z.boolean() }).strict(),
     result: summaries,
+  },
+  /** The caller's apps (root and admin_group: everyone's) with their definitions and instances, for export. */
+  apps: {
+    params: z.object({}).strict(),
+    result: z.object({ apps: z.array(appView) }),
   },
   /** The dependency order of the caller's apps (the Go pmon3's `dgraph`); config_only: apps from files only. */
   dgraph: {

@@ -16,7 +16,7 @@ import type { Logger } from '../logger/logger';
 import type { SupervisorEvent } from '../process/status';
 import type { UserInfo, UserResolver } from '../process/users';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound, permissionDenied } from '../protocol/errors';
-import { nameSchema, type AppSpecWire, type GroupView, type Params, type Result } from '../protocol/methods';
+import { nameSchema, type AppSpecWire, type AppView, type GroupView, type Params, type Result } from '../protocol/methods';
 import type { AppRow, GroupRow, ProcessPatch, ProcessRow } from '../store/schema';
 import { MAX_GROUPS_PER_OWNER, type Store } from '../store/store';
 import type { Clock } from './clock';
@@ -107,7 +107,10 @@ export class Apps {
       }
       let log: string;
       try {
-        log = this.d.host.logFor(s.name, user, { ...(s.log !== undefined ? { log: s.log } : {}), ...(s.log_dir !== undefined ? { log_dir: s.log_dir } : {}) });
+        // The log pmond would choose anyway (an export names it, the Go pmon3's always does) is no choice of the user's.
+        const own = this.d.host.logFor(s.name, user, {});
+        const chosen = s.log !== undefined && s.log !== own ? { log: s.log } : {};
+        log = this.d.host.logFor(s.name, user, { ...chosen, ...(s.log_dir !== undefined ? { log_dir: s.log_dir } : {}) });
       } catch (e) {
         throw invalidArgument(`${s.source}: ${s.name}: ${(e as Error).message}`);
       }
@@ -516,6 +519,44 @@ export class Apps {
       });
     }
     return store.instancesOf(app.id);
+  }
+
+  /** `apps`: the apps the caller may see, with definitions and instances (export reads them). */
+  async list(caller: Caller): Promise<Result<'apps'>> {
+    const { store } = this.d;
+    const rows = await store.all();
+    const out: AppView[] = [];
+    for (const a of (await store.apps()).filter((x) => caller.admin || x.uid === caller.uid).sort((x, y) => x.id - y.id)) {
+      const user = await this.d.users.user(a.uid).catch(() => null);
+      const spec = parseDefinition(a.spec);
+      // The log pmond chose (not the user): left out, so an apply elsewhere chooses again.
+      let chosen: string | undefined;
+      try {
+        chosen = user ? this.d.host.logFor(a.name, user, {}) : undefined;
+      } catch {
+        chosen = undefined;
+      }
+      if (spec.log !== undefined && spec.log === chosen && spec.log_dir === undefined) delete spec.log;
+      out.push({
+        id: a.id,
+        name: a.name,
+        user: a.user,
+        uid: a.uid,
+        gid: a.gid,
+        user_gid: user?.gid ?? null,
+        spec,
+        groups: json<string[]>(a.groups, []),
+        dependencies: json<string[]>(a.dependencies, []),
+        instances: a.instances,
+        source: a.source,
+        created_at: a.created_at,
+        processes: rows
+          .filter((r) => r.app_id === a.id)
+          .sort((x, y) => x.instance - y.instance)
+          .map((r) => ({ id: r.id, instance: r.instance, status: r.status, pid: r.pid, log: r.log, auto_restart: r.auto_restart === 1 })),
+      });
+    }
+    return { apps: out };
   }
 
   /** The Go pmon3's `dgraph` over the caller's apps (config_only: those from apps files). */

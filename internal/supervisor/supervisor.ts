@@ -104,6 +104,10 @@ export class Supervisor {
     return (await views(this.c, await this.apps.scale(caller, p))).map(summary);
   }
 
+  listApps(caller: Caller): Promise<Result<'apps'>> {
+    return this.apps.list(caller);
+  }
+
   dgraph(caller: Caller, configOnly: boolean): Promise<Result<'dgraph'>> {
     return this.apps.dgraph(caller, configOnly);
   }

@@ -11,7 +11,10 @@ import { interpreterFor } from '../args';
 import { processTable, table } from '../render';
 import { withClient } from '../session';
 import { many } from './process';
-import { arg, bool, type Handler, list, type Outcome } from './types';
+import { arg, bool, type Handler, list, type Outcome, str } from './types';
+import { appEntries, appsFileText } from '../../export/apps';
+import { formatGo, type GoFormat, goExecFlags } from '../../export/go';
+import { systemdUnits } from '../../export/systemd';
 
 /** The diff as apply/reload print it. */
 function diffOutcome(r: Result<'apply'>, dryRun: boolean): Outcome {
@@ -129,4 +132,36 @@ export const group: Handler = async (r, io) => {
         throw invalidArgument(`group: unknown action "${action}"`);
     }
   });
+};
+
+/** pmond's defaults, for units of apps that set none (config.ts defaultsFor). */
+const UNIT_DEFAULTS = { defaultRestartMs: 100, defaultStopS: 10, defaultStopSignal: 'SIGTERM' };
+
+export const exportApps: Handler = async (r, io) => {
+  const positional = arg(r, 'format');
+  const flag = str(r, 'format');
+  if (positional !== undefined && flag !== undefined && positional !== flag) throw invalidArgument(`export: format given twice (${positional} and --format ${flag})`);
+  const format = flag ?? positional ?? 'json';
+  const dir = str(r, 'dir');
+  if (dir !== undefined && format !== 'systemd') throw invalidArgument('export: -d/--dir goes with --format systemd');
+  const { apps } = await withClient(async (c) => {
+    await c.require('apps', 'export');
+    return c.call('apps', {});
+  });
+  if (format === 'apps') {
+    return { text: appsFileText(apps, `pmon3 export --format apps: ${apps.length} app${apps.length === 1 ? '' : 's'}; pmon3 apply -f FILE makes them again`).replace(/\n$/, ''), value: { apps: appEntries(apps) } };
+  }
+  if (format === 'systemd') {
+    const units = systemdUnits(apps, { uid: process.getuid?.() ?? 0, ...UNIT_DEFAULTS });
+    if (dir === undefined) return { text: units.map((u) => `### ${u.name}\n${u.text}`).join('\n').replace(/\n$/, ''), value: { units } };
+    const abs = path.resolve(io.cwd, dir);
+    fs.mkdirSync(abs, { recursive: true, mode: 0o755 });
+    for (const u of units) fs.writeFileSync(path.join(abs, u.name), u.text, { mode: 0o644 });
+    return { text: `wrote ${units.length} unit file${units.length === 1 ? '' : 's'} to ${abs}`, value: { dir: abs, units } };
+  }
+  const { processes, notes } = goExecFlags(apps, str(r, 'order') ?? 'id');
+  for (const n of notes) io.err(`pmon3: note: ${n}\n`);
+  // The Go pmon3's export text, which ends in a newline for yaml and toml and gets one here for
+  // json (as its Println gives it); the Go CLI's Println adds a second one after yaml and toml.
+  return { text: formatGo(format as GoFormat, processes), value: { processes, notes } };
 };

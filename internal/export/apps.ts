@@ -1,0 +1,41 @@
+/**
+ * `export --format apps`: the caller's apps as our apps file, so that `apply -f` of it on a fresh
+ * pmond makes the same table (test/e2e/export.test.ts compares the two). Pure.
+ * A log pmond chose (the default under logs_dir) is left out, so the new pmond chooses again.
+ */
+import { stringify } from 'yaml';
+import type { AppEntry } from '../import/types';
+import type { AppView } from '../protocol/methods';
+
+/** ms as an apps-file duration: seconds when whole, else "Nms". */
+const duration = (ms: number): number | string => (ms % 1000 === 0 ? ms / 1000 : `${ms}ms`);
+
+export function appEntries(apps: readonly AppView[]): AppEntry[] {
+  return apps.map((a) => {
+    const s = a.spec;
+    return {
+      name: a.name,
+      exec: s.file,
+      args: s.args,
+      cwd: s.cwd,
+      ...(Object.keys(s.env).length ? { env: s.env } : {}),
+      user: a.user,
+      ...(a.user_gid !== null && a.gid !== a.user_gid ? { group: String(a.gid) } : {}),
+      ...(a.groups.length ? { groups: a.groups } : {}),
+      ...(a.instances !== 1 ? { instances: a.instances } : {}),
+      ...(a.dependencies.length ? { dependencies: a.dependencies } : {}),
+      ...(s.autostart ? {} : { autostart: false }),
+      restart: s.restart,
+      ...(s.restart_delay_ms !== undefined ? { restart_delay: duration(s.restart_delay_ms) } : {}),
+      ...(s.startsecs_ms !== undefined ? { startsecs: duration(s.startsecs_ms) } : {}),
+      ...(s.startretries !== undefined ? { startretries: s.startretries } : {}),
+      ...(s.stop_signal !== undefined ? { stop_signal: s.stop_signal } : {}),
+      ...(s.stop_timeout_ms !== undefined ? { stop_timeout: duration(s.stop_timeout_ms) } : {}),
+      ...(s.log_dir !== undefined ? { log_dir: s.log_dir } : s.log !== undefined ? { log: s.log } : {}),
+    };
+  });
+}
+
+export function appsFileText(apps: readonly AppView[], header: string): string {
+  return `# ${header}\n${stringify({ apps: appEntries(apps) }, { lineWidth: 0 })}`;
+}

@@ -1,0 +1,114 @@
+/**
+ * `export --format systemd`: one unit per app instance and one .target per group, the way out
+ * when a host outgrows pmon3 (README "Moving to systemd"). Pure: apps in, files (name → text) out.
+ *
+ * Quoting follows systemd.syntax(7) and systemd.service(5): in ExecStart= every word is
+ * double-quoted when it needs to be, `\` and `"` escaped, `%` doubled (specifiers) and `$`
+ * doubled (variable expansion); Environment= assignments are quoted whole, `%` doubled.
+ * Unit names: the app name (valid in unit names: letters, digits, `.`, `_`, `-`), `NAME-N` for
+ * instance N of an app of several, prefixed `USER-` for another user's apps (root's export of
+ * everyone's), so names never clash.
+ */
+import type { AppView } from '../protocol/methods';
+
+export interface UnitFile {
+  name: string;
+  text: string;
+}
+
+export interface SystemdOptions {
+  /** The exporting user's uid: their own apps keep bare names. */
+  uid: number;
+  /** RestartSec= when an app has no restart_delay (pmond's restart_backoff_initial, ms). */
+  defaultRestartMs: number;
+  /** TimeoutStopSec= when an app has no stop_timeout (pmond's stop_timeout, s). */
+  defaultStopS: number;
+  /** KillSignal= when an app has no stop_signal. */
+  defaultStopSignal: string;
+}
+
+/** A word of a command line as systemd reads it back: bare when safe, else double-quoted. */
+export function execWord(w: string, first = false): string {
+  const doubled = w.replace(/%/g, '%%').replace(/\$/g, '$$$$');
+  // The executable's own first character may be a prefix systemd reads (-, @, :, +, !): quoted then.
+  if (/^[A-Za-z0-9_@%+=:,./$-]+$/.test(doubled) && !(first && /^[-@:+!]/.test(doubled))) return doubled;
+  return `"${doubled.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\t/g, '\\t')}"`;
+}
+
+/** One Environment= line: "K=V" quoted whole, specifiers doubled. */
+function envLine(k: string, v: string): string {
+  const text = `${k}=${v}`.replace(/%/g, '%%').replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+  return `Environment="${text}"`;
+}
+
+/** Seconds for systemd time spans (ms precision: "1.5s" is written "1500ms"). */
+const span = (ms: number): string => (ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`);
+
+/** The unit base name of an app (no suffix) and of instance i of it. */
+export function unitBase(a: AppView, uid: number): string {
+  return a.uid === uid ? a.name : `${a.user}-${a.name}`;
+}
+
+function instanceUnits(a: AppView, uid: number): string[] {
+  const base = unitBase(a, uid);
+  return a.instances > 1 ? Array.from({ length: a.instances }, (_, i) => `${base}-${i}.service`) : [`${base}.service`];
+}
+
+const groupTarget = (a: AppView, g: string, uid: number): string => `${a.uid === uid ? '' : `${a.user}-`}pmon3-group-${g}.target`;
+
+export function systemdUnits(apps: readonly AppView[], o: SystemdOptions): UnitFile[] {
+  const byKey = new Map(apps.map((a) => [`${a.uid}/${a.name}`, a]));
+  const files: UnitFile[] = [];
+  const targets = new Map<string, { group: string; user: string; wants: string[] }>();
+  for (const a of apps) {
+    const deps = a.dependencies.flatMap((d) => {
+      const dep = byKey.get(`${a.uid}/${d}`);
+      return dep ? instanceUnits(dep, o.uid) : [];
+    });
+    const units = instanceUnits(a, o.uid);
+    units.forEach((unit, i) => {
+      const s = a.spec;
+      const restart = s.restart === 'never' ? 'no' : s.restart;
+      const log = a.processes.find((p) => p.instance === i)?.log ?? s.log;
+      const lines = [
+        `# Exported by pmon3 from app ${a.name}${a.instances > 1 ? ` (instance ${i})` : ''} of ${a.user} (${a.source}).`,
+        '[Unit]',
+        `Description=${`pmon3 app ${a.name}${a.instances > 1 ? ` instance ${i}` : ''}`.replace(/%/g, '%%')}`,
+        ...(deps.length ? [`Requires=${deps.join(' ')}`, `After=${deps.join(' ')}`] : []),
+        '',
+        '[Service]',
+        'Type=simple',
+        `User=${a.user}`,
+        ...(a.user_gid !== null && a.gid !== a.user_gid ? [`Group=${a.gid}`] : []),
+        `WorkingDirectory=${s.cwd.replace(/%/g, '%%')}`,
+        ...Object.entries(s.env).map(([k, v]) => envLine(k, v)),
+        envLine('PMON3_INSTANCE', String(i)),
+        `ExecStart=${[s.file, ...s.args].map((w, n) => execWord(w, n === 0)).join(' ')}`,
+        `Restart=${restart}`,
+        `RestartSec=${span(s.restart_delay_ms ?? o.defaultRestartMs)}`,
+        `KillSignal=${s.stop_signal ?? o.defaultStopSignal}`,
+        `TimeoutStopSec=${span(s.stop_timeout_ms ?? o.defaultStopS * 1000)}`,
+        'KillMode=control-group',
+        ...(log ? [`StandardOutput=append:${log.replace(/%/g, '%%')}`, `StandardError=append:${log.replace(/%/g, '%%')}`] : []),
+        '',
+        '[Install]',
+        `WantedBy=${['multi-user.target', ...a.groups.map((g) => groupTarget(a, g, o.uid))].join(' ')}`,
+        '',
+      ];
+      files.push({ name: unit, text: lines.join('\n') });
+      for (const g of a.groups) {
+        const t = groupTarget(a, g, o.uid);
+        const entry = targets.get(t) ?? { group: g, user: a.user, wants: [] };
+        entry.wants.push(unit);
+        targets.set(t, entry);
+      }
+    });
+  }
+  for (const [name, t] of targets) {
+    files.push({
+      name,
+      text: [`# Exported by pmon3 from group ${t.group} of ${t.user}.`, '[Unit]', `Description=pmon3 group ${t.group}`, `Wants=${t.wants.join(' ')}`, '', '[Install]', 'WantedBy=multi-user.target', ''].join('\n'),
+    });
+  }
+  return files;
+}

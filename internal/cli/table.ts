@@ -362,6 +362,22 @@ export const COMMANDS: readonly CommandDef[] = [
     json: 'an array of the app\'s instances',
   },
   {
+    name: 'import',
+    aliases: [],
+    summary: "Move in from another process manager: PM2, supervisord, the Go pmon3, fib-runner, supervisor-rs, Firestarter, Meproc",
+    description:
+      'Reads the file (or the directory holding it) as you, detects its format from its content unless --from says it, and applies the apps it defines (--dry-run: the diff only), or with -o writes them as our apps file. Every field without an equivalent is a warning naming file, line and field; nothing is dropped silently. A JavaScript ecosystem file is never run.',
+    args: [{ name: 'path', kind: 'file', required: true, description: "the other manager's configuration file, or a directory holding it" }],
+    flags: [
+      { long: 'from', type: 'string', kind: 'choice', placeholder: 'FORMAT', values: ['pm2', 'pm2-dump', 'supervisord', 'pmon3-go', 'pmon3-go-db', 'fib-runner', 'supervisor-rs', 'firestarter', 'meproc'], description: 'the format (default: detected from the content)' },
+      { long: 'output', short: 'o', type: 'string', kind: 'file', placeholder: 'FILE', description: 'write our apps file there instead of applying it' },
+      { long: 'env', type: 'string', kind: 'free', placeholder: 'NAME', description: 'PM2: take the env_NAME set of each app' },
+      { long: 'dry-run', type: 'boolean', description: 'print what applying would change, change nothing' },
+    ],
+    examples: ['import ecosystem.config.json --env production', 'import /etc/supervisor/supervisord.conf -o apps.yaml', 'import ~/.pm2/dump.pm2 --dry-run', 'import runner.json'],
+    json: '{"format", "apps", "warnings": [{"file", "line", "field", "message"}], "files", "changes"?: as apply, "output"?}',
+  },
+  {
     name: 'export',
     aliases: [],
     summary: "Write your apps out: the Go pmon3's process config (json, yaml, toml), our apps file, or systemd units",

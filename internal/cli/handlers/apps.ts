@@ -15,6 +15,9 @@ import { arg, bool, type Handler, list, type Outcome, str } from './types';
 import { appEntries, appsFileText } from '../../export/apps';
 import { formatGo, type GoFormat, goExecFlags } from '../../export/go';
 import { systemdUnits } from '../../export/systemd';
+import { checkedApps, toAppsYaml } from '../../import/emit';
+import { importPath } from '../../import/index';
+import { formatWarning } from '../../import/types';
 
 /** The diff as apply/reload print it. */
 function diffOutcome(r: Result<'apply'>, dryRun: boolean): Outcome {
@@ -164,4 +167,53 @@ export const exportApps: Handler = async (r, io) => {
   // The Go pmon3's export text, which ends in a newline for yaml and toml and gets one here for
   // json (as its Println gives it); the Go CLI's Println adds a second one after yaml and toml.
   return { text: formatGo(format as GoFormat, processes), value: { processes, notes } };
+};
+
+/** How much of a file detection looks at. */
+const HEAD_BYTES = 64 * 1024;
+
+export const importApps: Handler = async (r, io) => {
+  const given = arg(r, 'path')!;
+  const abs = path.resolve(io.cwd, given);
+  const out = str(r, 'output');
+  const dryRun = bool(r, 'dry-run');
+  if (out !== undefined && dryRun) throw invalidArgument('import: -o writes a file, --dry-run applies nothing: give one of them');
+  // Every read is this process's, as the caller: pmond never opens a user's file.
+  const result = importPath({
+    path: abs,
+    ...(str(r, 'from') !== undefined ? { from: str(r, 'from')! } : {}),
+    opts: {
+      read: (f) => fs.readFileSync(f, 'utf8'),
+      list: (d) => fs.readdirSync(d).sort(),
+      ...(str(r, 'env') !== undefined ? { env: str(r, 'env')! } : {}),
+    },
+    head: (f) => {
+      const fd = fs.openSync(f, 'r');
+      try {
+        const b = Buffer.alloc(HEAD_BYTES);
+        const n = fs.readSync(fd, b, 0, HEAD_BYTES, 0);
+        return b.subarray(0, n).toString('latin1');
+      } finally {
+        fs.closeSync(fd);
+      }
+    },
+    isDir: (p) => fs.statSync(p).isDirectory(),
+  });
+  for (const w of result.warnings) io.err(`pmon3: warning: ${formatWarning(w)}\n`);
+  const summary = `${result.apps.length} app${result.apps.length === 1 ? '' : 's'} from ${result.format} (${result.warnings.length} warning${result.warnings.length === 1 ? '' : 's'})`;
+  // Checked through our own apps file reader first: what is written or applied is a valid apps file.
+  const specs = checkedApps(result, abs);
+  if (out !== undefined) {
+    const target = path.resolve(io.cwd, out);
+    fs.writeFileSync(target, toAppsYaml(result, abs), { mode: 0o644 });
+    return { text: `wrote ${summary} to ${target}`, value: { ...result, output: target } };
+  }
+  const PATH = io.env.PATH;
+  const apps = specs.map((a) => toWire(a, (script, interpreter, dir) => interpreterFor(script, interpreter, dir, PATH)));
+  const res = await withClient(async (c) => {
+    await c.require('apply', 'import');
+    return c.call('apply', { apps, files: [], prune: false, dry_run: dryRun });
+  });
+  const diff = diffOutcome(res, dryRun);
+  return { text: `${summary}\n${diff.text}`, value: { ...result, changes: res.changes, counts: res.counts } };
 };

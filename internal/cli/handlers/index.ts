@@ -4,7 +4,7 @@ import { exec, stop, start, restart, del, reset, kill, init, drop } from './proc
 import { log, logf, logs } from './logs';
 import { completion, daemon, version } from './misc';
 import { topn } from './top';
-import { apply, dgraph, exportApps, group, reload, scale } from './apps';
+import { apply, dgraph, exportApps, group, importApps, reload, scale } from './apps';
 import type { Handler } from './types';
 
 export const HANDLERS: Readonly<Record<string, Handler>> = {
@@ -28,6 +28,7 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   group,
   dgraph,
   export: exportApps,
+  import: importApps,
   scale,
   daemon,
   version,

@@ -1,0 +1,59 @@
+/**
+ * The import readers, in the order content detection tries them (the most specific first), and
+ * the one entry `pmon3 import` uses: read a file or directory of another manager's configuration
+ * (through the caller's own reads), detect or take its format, return our apps and warnings.
+ */
+import * as path from 'node:path';
+import { invalidArgument } from '../protocol/errors';
+import { FORMATS, type ImportFormat, type ImportOptions, type ImportResult } from './types';
+
+export interface Importer {
+  format: ImportFormat;
+  /** Whether text (a file's first 64 KiB; for a binary format its first bytes as latin1) looks like this format. */
+  detect(text: string, file: string): boolean;
+  read(file: string, opts: ImportOptions): ImportResult;
+}
+
+/** Every reader, in detection order (the most specific first). */
+const READERS: readonly Importer[] = [];
+
+export function importers(): readonly Importer[] {
+  return READERS;
+}
+
+/** The file a directory stands for: the first of these names it holds. */
+const ENTRY_FILES = ['runner.json', 'server.yaml', 'server.yml', 'supervisord.conf', 'ecosystem.config.json', 'ecosystem.json', 'ecosystem.config.yaml', 'ecosystem.yaml', 'dump.pm2', 'process.config.json', 'process.config.yaml', 'process.config.toml', 'data.db'];
+
+export interface ImportRequest {
+  path: string;
+  from?: string;
+  opts: ImportOptions;
+  /** The first bytes of a file (as latin1 text), for detection; the CLI reads them as the caller. */
+  head: (file: string) => string;
+  isDir: (p: string) => boolean;
+}
+
+export function importPath(req: ImportRequest): ImportResult {
+  let file = req.path;
+  if (req.isDir(file)) {
+    const names = req.opts.list(file);
+    const entry = ENTRY_FILES.find((n) => names.includes(n));
+    if (!entry) throw invalidArgument(`${file}: a directory holding none of ${ENTRY_FILES.join(', ')}; name the file`);
+    file = path.join(file, entry);
+  }
+  if (/\.(c|m)?js$/.test(file) && (req.from === undefined || req.from === 'pm2')) {
+    throw invalidArgument(
+      `${file}: a JavaScript ecosystem file is never run; export it as JSON first: node -e 'console.log(JSON.stringify(require(process.argv[1]), null, 2))' ${JSON.stringify(file)} > ecosystem.json`,
+    );
+  }
+  if (req.from !== undefined) {
+    if (!(FORMATS as readonly string[]).includes(req.from)) throw invalidArgument(`--from ${req.from.slice(0, 40)}: one of ${FORMATS.join(', ')}`);
+    const r = READERS.find((x) => x.format === req.from);
+    if (!r) throw invalidArgument(`--from ${req.from}: this pmon3 has no reader for it yet`);
+    return r.read(file, req.opts);
+  }
+  const head = req.head(file);
+  const r = READERS.find((x) => x.detect(head, file));
+  if (!r) throw invalidArgument(`${file}: not a configuration pmon3 knows (give --from: ${READERS.map((x) => x.format).join(', ')})`);
+  return r.read(file, req.opts);
+}

@@ -12,27 +12,14 @@
  * - `apps.change1.M`: one program's environment changed in the file, converged on; timed from
  *   the call until that program runs with a new pid; every other pid must be unchanged.
  */
-import { alive, children, cmdline, nowMs, run, sleepSync, type Cmd } from './lib/proc';
+import { nowMs, run, sleepSync, type Cmd } from './lib/proc';
 import { missing } from './lib/stats';
 import type { Manager, ProgramSpec } from './managers/manager';
-import { type Ctx, daemons, SLEEP } from './workloads';
+import { countPrograms, type Ctx, daemons, pollUntil, SLEEP } from './workloads';
 
 const spec = (prefix: string, i: number, env?: Record<string, string>): ProgramSpec => ({ name: `${prefix}-${i}`, file: SLEEP, args: ['3600'], ...(env ? { env } : {}) });
 
-function countSleeps(dpid: number): number {
-  let n = 0;
-  for (const c of children(dpid)) if (cmdline(c)[0] === SLEEP && alive(c)) n++;
-  return n;
-}
-
-function pollUntil(cond: () => boolean, ms: number): boolean {
-  const deadline = nowMs() + ms;
-  while (!cond()) {
-    if (nowMs() > deadline) return false;
-    sleepSync(1);
-  }
-  return true;
-}
+const countSleeps = (dpid: number): number => countPrograms(dpid, SLEEP);
 
 async function mustRun(cmd: Cmd, what: string): Promise<void> {
   const r = await run(cmd);

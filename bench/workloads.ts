@@ -192,14 +192,14 @@ async function startSeries(ctx: Ctx, m: Manager, rep: number): Promise<void> {
 }
 
 /** Live children of the daemon that run file (exec'd, not zombies). */
-function countPrograms(dpid: number, file: string): number {
+export function countPrograms(dpid: number, file: string): number {
   let n = 0;
   for (const c of children(dpid)) if (cmdline(c)[0] === file && alive(c)) n++;
   return n;
 }
 
 /** Poll cond every millisecond (blocking: nothing else runs meanwhile) until true or ms pass. */
-function pollUntil(cond: () => boolean, ms: number): boolean {
+export function pollUntil(cond: () => boolean, ms: number): boolean {
   const deadline = nowMs() + ms;
   while (!cond()) {
     if (nowMs() > deadline) return false;

@@ -110,3 +110,15 @@ export type NewProcessRow = Insertable<ProcessesTable>;
 export type ProcessPatch = Updateable<ProcessesTable>;
 
 export type GroupRow = Selectable<GroupsTable>;
+
+/** What a process that never ran has: no restarts, no pid, no exit, no times. */
+export const NEVER_RAN = {
+  restarts: 0,
+  consecutive_failures: 0,
+  pid: null,
+  pid_start_time: null,
+  last_exit_code: null,
+  last_signal: null,
+  started_at: null,
+  stopped_at: null,
+} as const satisfies Partial<NewProcessRow>;

@@ -17,7 +17,7 @@ import type { SupervisorEvent } from '../process/status';
 import type { UserInfo, UserResolver } from '../process/users';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound, permissionDenied } from '../protocol/errors';
 import { nameSchema, type AppSpecWire, type AppView, type GroupView, type Params, type Result } from '../protocol/methods';
-import type { AppRow, GroupRow, ProcessPatch, ProcessRow } from '../store/schema';
+import { type AppRow, type GroupRow, NEVER_RAN, type ProcessPatch, type ProcessRow } from '../store/schema';
 import { MAX_GROUPS_PER_OWNER, type Store } from '../store/store';
 import type { Clock } from './clock';
 import type { Caller, SupervisorConfig } from './deps';
@@ -285,14 +285,7 @@ export class Apps {
           ...executed,
           status: x.spec.autostart ? 'queued' : 'stopped',
           desired: x.spec.autostart ? 'running' : 'stopped',
-          restarts: 0,
-          consecutive_failures: 0,
-          pid: null,
-          pid_start_time: null,
-          last_exit_code: null,
-          last_signal: null,
-          started_at: null,
-          stopped_at: null,
+          ...NEVER_RAN,
         }),
       );
     }
@@ -499,14 +492,7 @@ export class Apps {
           auto_restart: template.auto_restart,
           status: 'queued',
           desired: 'running',
-          restarts: 0,
-          consecutive_failures: 0,
-          pid: null,
-          pid_start_time: null,
-          last_exit_code: null,
-          last_signal: null,
-          started_at: null,
-          stopped_at: null,
+          ...NEVER_RAN,
         }),
       );
     }

@@ -7,7 +7,7 @@ import { type AppDefinition, commandBytes, definitionJson, specHash } from '../a
 import type { UserInfo } from '../process/users';
 import { alreadyExists, failedPrecondition, invalidArgument, permissionDenied, PmonError } from '../protocol/errors';
 import { nameSchema, type ExecParams, type ProcessView } from '../protocol/methods';
-import type { ProcessRow } from '../store/schema';
+import { NEVER_RAN, type ProcessRow } from '../store/schema';
 import { MAX_GROUPS_PER_OWNER } from '../store/store';
 import type { Caller, Core } from './deps';
 import type { Lifecycle } from './lifecycle';
@@ -133,14 +133,7 @@ export class Exec {
       desired: 'running',
       auto_restart: p.auto_restart ? 1 : 0,
       log,
-      restarts: 0,
-      consecutive_failures: 0,
-      pid: null,
-      pid_start_time: null,
-      last_exit_code: null,
-      last_signal: null,
-      started_at: null,
-      stopped_at: null,
+      ...NEVER_RAN,
     });
   }
 

@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import SQLite from 'better-sqlite3';
 import type { Logger } from '../../internal/logger/logger';
-import type { NewProcessRow, ProcessRow } from '../../internal/store/schema';
+import { NEVER_RAN, type NewProcessRow, type ProcessRow } from '../../internal/store/schema';
 
 export interface Line {
   level: string;
@@ -49,14 +49,7 @@ export function newRow(name: string, over: Partial<NewProcessRow> = {}): NewProc
     desired: 'running',
     auto_restart: 1,
     log: `/var/log/pmond/${name}.log`,
-    restarts: 0,
-    consecutive_failures: 0,
-    pid: null,
-    pid_start_time: null,
-    last_exit_code: null,
-    last_signal: null,
-    started_at: null,
-    stopped_at: null,
+    ...NEVER_RAN,
     ...over,
   };
 }

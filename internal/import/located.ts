@@ -6,6 +6,7 @@
  */
 import { type AppsFormat, load, type Locate } from '../apps/file';
 import { invalidArgument } from '../protocol/errors';
+import { ENV_NAME_RE, nameSchema } from '../protocol/methods';
 import { type ImportWarning, where } from './types';
 
 export type KeyPath = ReadonlyArray<string | number>;
@@ -131,4 +132,32 @@ export class Fields {
 /** Strip undefined values, so an entry deep-equals what a user would write. */
 export function compact<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** An app name as our apps file takes it, or the import error at its line. */
+export function appName(src: Pick<Source, 'file' | 'locate'>, p: KeyPath, field: string, name: string): string {
+  const r = nameSchema.safeParse(name);
+  if (!r.success) fail(src, p, `${field}: ${JSON.stringify(name)} is not a pmon3 app name (${r.error.issues[0]!.message})`);
+  return name;
+}
+
+/** NAME=value words into env; a word that is not, or a name we do not take, goes to skip. */
+export function envOf(words: readonly string[], skip: (word: string, why: string) => void): Record<string, string> | undefined {
+  const env: Record<string, string> = {};
+  for (const word of words) {
+    const eq = word.indexOf('=');
+    if (eq <= 0) skip(word, 'not NAME=value');
+    else if (!ENV_NAME_RE.test(word.slice(0, eq))) skip(word, 'a name pmon3 does not take (letters, digits and _)');
+    else env[word.slice(0, eq)] = word.slice(eq + 1);
+  }
+  return Object.keys(env).length ? env : undefined;
+}
+
+/** Warnings in file order, then line order (a reader makes them field by field). */
+export function inOrder(warnings: ImportWarning[], files: readonly string[]): ImportWarning[] {
+  const rank = (w: ImportWarning): number => files.indexOf(w.file);
+  return warnings
+    .map((w, i) => ({ w, i }))
+    .sort((a, b) => rank(a.w) - rank(b.w) || (a.w.line ?? 0) - (b.w.line ?? 0) || a.i - b.i)
+    .map((x) => x.w);
 }

@@ -13,10 +13,9 @@
  */
 import * as path from 'node:path';
 import { formatOf, type AppsFormat } from '../apps/file';
-import { ENV_NAME_RE } from '../protocol/methods';
 import { splitArgs } from '../words';
 import { type AppEntry, type ImportOptions, type ImportResult } from './types';
-import { compact, Fields, fail, isMapping, parseSource, warn } from './located';
+import { appName, compact, envOf, Fields, inOrder, fail, isMapping, parseSource, warn } from './located';
 
 /** Spellings of each exec flag: JSON/YAML, then TOML (goconf.ts). */
 const KEYS = {
@@ -59,7 +58,7 @@ export function importPmon3Go(file: string, opts: ImportOptions): ImportResult {
   if (!Array.isArray(list)) fail(src, [key], `${key}: expected a list of processes`);
   for (const k of Object.keys(top)) if (k !== key) warn(src, [k], k, 'not read by the Go pmon3 (a process config holds processes only); ignored');
   const apps = list.map((raw, i) => goApp(Fields.of(src, [key, i], raw, `${key}[${i}]`)));
-  return { format: 'pmon3-go', apps, warnings: src.warnings, files: [file] };
+  return { format: 'pmon3-go', apps, warnings: inOrder(src.warnings, [file]), files: [file] };
 }
 
 function goApp(f: Fields): AppEntry {
@@ -78,6 +77,7 @@ function goApp(f: Fields): AppEntry {
   const nameKey = KEYS.name.find((n) => n in f.value) ?? 'name';
   const name = s('name');
   if (name === undefined) f.fail(nameKey, 'a name');
+  appName(f.src, [...f.at, nameKey], f.field(nameKey), name);
   const fileKey = KEYS.file.find((n) => n in f.value) ?? 'file';
   const exec = s('file');
   if (exec === undefined) f.fail(fileKey, 'the file to run (file)');
@@ -122,12 +122,5 @@ export function goCwd(file: string): string | undefined {
 
 /** env_vars as the Go pmond passes them: whitespace-separated NAME=value words, verbatim. */
 export function goEnv(text: string, skip: (word: string, why: string) => void): Record<string, string> | undefined {
-  const env: Record<string, string> = {};
-  for (const word of text.split(/\s+/).filter((w) => w !== '')) {
-    const eq = word.indexOf('=');
-    if (eq <= 0) skip(word, 'not NAME=value');
-    else if (!ENV_NAME_RE.test(word.slice(0, eq))) skip(word, 'a name pmon3 does not take (letters, digits and _)');
-    else env[word.slice(0, eq)] = word.slice(eq + 1);
-  }
-  return Object.keys(env).length ? env : undefined;
+  return envOf(text.split(/\s+/).filter((w) => w !== ''), skip);
 }

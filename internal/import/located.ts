@@ -155,7 +155,8 @@ export function envOf(words: readonly string[], skip: (word: string, why: string
 
 /** Warnings in file order, then line order (a reader makes them field by field). */
 export function inOrder(warnings: ImportWarning[], files: readonly string[]): ImportWarning[] {
-  const rank = (w: ImportWarning): number => files.indexOf(w.file);
+  // A file not read (a duplicate skipped) goes last.
+  const rank = (w: ImportWarning): number => (files.includes(w.file) ? files.indexOf(w.file) : files.length);
   return warnings
     .map((w, i) => ({ w, i }))
     .sort((a, b) => rank(a.w) - rank(b.w) || (a.w.line ?? 0) - (b.w.line ?? 0) || a.i - b.i)

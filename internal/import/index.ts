@@ -5,6 +5,12 @@
  */
 import * as path from 'node:path';
 import { invalidArgument } from '../protocol/errors';
+import { detectFibRunner, importFibRunner } from './fib-runner';
+import { detectFirestarter, importFirestarter } from './firestarter';
+import { detectMeproc, importMeproc } from './meproc';
+import { detectPmon3Go, importPmon3Go } from './pmon3-go';
+import { detectPmon3GoDb, importPmon3GoDb } from './pmon3-go-db';
+import { detectSupervisorRs, importSupervisorRs } from './supervisor-rs';
 import { FORMATS, type ImportFormat, type ImportOptions, type ImportResult } from './types';
 
 export interface Importer {
@@ -14,8 +20,15 @@ export interface Importer {
   read(file: string, opts: ImportOptions): ImportResult;
 }
 
-/** Every reader, in detection order (the most specific first). */
-const READERS: readonly Importer[] = [];
+/** Every reader, in detection order (the most specific first: a binary header, then keys only one format has). */
+const READERS: readonly Importer[] = [
+  { format: 'pmon3-go-db', detect: detectPmon3GoDb, read: importPmon3GoDb },
+  { format: 'pmon3-go', detect: detectPmon3Go, read: importPmon3Go },
+  { format: 'fib-runner', detect: detectFibRunner, read: importFibRunner },
+  { format: 'supervisor-rs', detect: detectSupervisorRs, read: importSupervisorRs },
+  { format: 'firestarter', detect: detectFirestarter, read: importFirestarter },
+  { format: 'meproc', detect: detectMeproc, read: importMeproc },
+];
 
 export function importers(): readonly Importer[] {
   return READERS;

@@ -9,7 +9,17 @@
  * of names separated by spaces; a process whose status is stopped (3) is not restarted by the Go
  * pmond's monitor: autostart false. Runtime state (pid, usage, timestamps) is not imported.
  */
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type Database from 'better-sqlite3';
+
+/**
+ * better-sqlite3, loaded when a data.db is read (only then), from the tree the CLI runs from:
+ * never bundled into the CLI's start-up snapshot (a native module cannot be), and the snapshot
+ * sets process.argv[1] to the tree's bin/pmon3.js.
+ */
+function sqlite(): typeof Database {
+  return createRequire(process.argv[1] ?? __filename)('better-sqlite3') as typeof Database;
+}
 import { invalidArgument } from '../protocol/errors';
 import { type AppEntry, type ImportOptions, type ImportResult, type ImportWarning } from './types';
 import { compact } from './located';
@@ -55,7 +65,7 @@ function columns(db: Database.Database, table: string): string[] {
 export function detectPmon3GoDb(head: string, file: string): boolean {
   if (!head.startsWith(HEADER)) return false;
   try {
-    const db = new Database(file, { readonly: true, fileMustExist: true });
+    const db = new (sqlite())(file, { readonly: true, fileMustExist: true });
     try {
       const cols = new Set(columns(db, 'processes'));
       return GO_COLUMNS.every((c) => cols.has(c));
@@ -70,7 +80,7 @@ export function detectPmon3GoDb(head: string, file: string): boolean {
 export function importPmon3GoDb(file: string, _opts: ImportOptions): ImportResult {
   let db: Database.Database;
   try {
-    db = new Database(file, { readonly: true, fileMustExist: true });
+    db = new (sqlite())(file, { readonly: true, fileMustExist: true });
   } catch (e) {
     throw invalidArgument(`${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }

@@ -51,8 +51,20 @@ export function importPath(req: ImportRequest): ImportResult {
   if (req.isDir(file)) {
     const names = req.opts.list(file);
     const entry = ENTRY_FILES.find((n) => names.includes(n));
-    if (!entry) throw invalidArgument(`${file}: a directory holding none of ${ENTRY_FILES.join(', ')}; name the file`);
-    file = path.join(file, entry);
+    if (entry) file = path.join(file, entry);
+    else {
+      // No entry file: the one file in it some reader recognises (never a guess among several).
+      const dir = file;
+      const known = names.filter((n) => !n.startsWith('.') && !req.isDir(path.join(dir, n)) && READERS.some((r) => r.detect(req.head(path.join(dir, n)), path.join(dir, n))));
+      if (known.length !== 1) {
+        throw invalidArgument(
+          known.length === 0
+            ? `${dir}: no file in it is a configuration pmon3 knows; name the file`
+            : `${dir}: several configurations in it (${known.slice(0, 5).join(', ')}${known.length > 5 ? ', ...' : ''}); name the file`,
+        );
+      }
+      file = path.join(dir, known[0]!);
+    }
   }
   if (/\.(c|m)?js$/.test(file) && (req.from === undefined || req.from === 'pm2')) {
     throw invalidArgument(

@@ -8,6 +8,7 @@ import { checkedApps } from '../../internal/import/emit';
 import { detectPmon3Go, importPmon3Go } from '../../internal/import/pmon3-go';
 import { detectPmon3GoDb, importPmon3GoDb } from '../../internal/import/pmon3-go-db';
 import type { AppEntry } from '../../internal/import/types';
+import { GO_SCHEMA } from '../helpers/go-db';
 import { fixture, fsOptions, refusedAt } from '../helpers/importing';
 import { tempDir } from '../helpers/tmp';
 
@@ -66,13 +67,6 @@ test('other files are not a Go process config', () => {
 
 // --- data.db --------------------------------------------------------------------------------
 
-/** The tables as gorm (sqlite dialect) creates them from model/modal.go. */
-const GO_SCHEMA = `
-CREATE TABLE \`processes\` (\`created_at\` datetime,\`updated_at\` datetime,\`log\` text,\`name\` text UNIQUE,\`process_file\` text,\`args\` text,\`env_vars\` text,\`username\` text,\`memory_usage\` text,\`cpu_usage\` text,\`dependencies\` text,\`status\` integer,\`id\` integer PRIMARY KEY AUTOINCREMENT,\`pid\` integer,\`uid\` integer,\`gid\` integer,\`auto_restart\` numeric);
-CREATE TABLE \`groups\` (\`id\` integer PRIMARY KEY AUTOINCREMENT,\`created_at\` datetime,\`updated_at\` datetime,\`deleted_at\` datetime,\`name\` text UNIQUE);
-CREATE INDEX \`idx_groups_deleted_at\` ON \`groups\`(\`deleted_at\`);
-CREATE TABLE \`process_groups\` (\`process_id\` integer,\`group_id\` integer,PRIMARY KEY (\`process_id\`,\`group_id\`),CONSTRAINT \`fk_process_groups_process\` FOREIGN KEY (\`process_id\`) REFERENCES \`processes\`(\`id\`),CONSTRAINT \`fk_process_groups_group\` FOREIGN KEY (\`group_id\`) REFERENCES \`groups\`(\`id\`));
-`;
 
 /** A data.db as the Go pmond leaves it: rows saved by its repo (status as model.ProcessStatus, bools 1/0). */
 function goDb(dir: string): string {

@@ -51,6 +51,15 @@ export interface ImportResult {
   warnings: ImportWarning[];
   /** Every file read (includes, sub-projects), for the report. */
   files: string[];
+  /** Where each app is defined (parallel to apps): its source file and the line of its key. */
+  sources?: ImportSource[];
+}
+
+/** Where an imported app came from. */
+export interface ImportSource {
+  file: string;
+  /** 1-based, or undefined when the format gives no position. */
+  line?: number;
 }
 
 export const FORMATS = ['pm2', 'pm2-dump', 'supervisord', 'pmon3-go', 'pmon3-go-db', 'fib-runner', 'supervisor-rs', 'firestarter', 'meproc'] as const;

@@ -8,6 +8,8 @@ import { invalidArgument } from '../protocol/errors';
 import { detectFibRunner, importFibRunner } from './fib-runner';
 import { detectFirestarter, importFirestarter } from './firestarter';
 import { detectMeproc, importMeproc } from './meproc';
+import { detectPm2, importPm2 } from './pm2';
+import { detectPm2Dump, importPm2Dump } from './pm2-dump';
 import { detectPmon3Go, importPmon3Go } from './pmon3-go';
 import { detectPmon3GoDb, importPmon3GoDb } from './pmon3-go-db';
 import { detectSupervisorRs, importSupervisorRs } from './supervisor-rs';
@@ -23,6 +25,8 @@ export interface Importer {
 /** Every reader, in detection order (the most specific first: a binary header, then keys only one format has). */
 const READERS: readonly Importer[] = [
   { format: 'pmon3-go-db', detect: detectPmon3GoDb, read: importPmon3GoDb },
+  { format: 'pm2-dump', detect: detectPm2Dump, read: importPm2Dump },
+  { format: 'pm2', detect: detectPm2, read: importPm2 },
   { format: 'pmon3-go', detect: detectPmon3Go, read: importPmon3Go },
   { format: 'fib-runner', detect: detectFibRunner, read: importFibRunner },
   { format: 'supervisor-rs', detect: detectSupervisorRs, read: importSupervisorRs },

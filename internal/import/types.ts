@@ -72,6 +72,8 @@ export interface ImportOptions {
   read: ReadFile;
   /** PM2: which env_<name> set to take (`--env production`). */
   env?: string;
+  /** The importing caller's environment (the CLI's own): PM2's dump tells its app's variables from the session's, supervisord expands %(ENV_X)s. */
+  environ?: Readonly<Record<string, string | undefined>>;
   /** Directory listing, for includes with globs and supervisor-rs loadpaths (as the caller). */
   list: (dir: string) => string[];
 }

@@ -186,6 +186,7 @@ export const importApps: Handler = async (r, io) => {
       read: (f) => fs.readFileSync(f, 'utf8'),
       list: (d) => fs.readdirSync(d).sort(),
       ...(str(r, 'env') !== undefined ? { env: str(r, 'env')! } : {}),
+      environ: io.env,
     },
     head: (f) => {
       const fd = fs.openSync(f, 'r');

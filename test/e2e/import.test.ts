@@ -73,6 +73,37 @@ describe('import', () => {
     await d.json(['drop', '-f']);
   });
 
+  test('a Go process config imported, exported as json: the Go file back as the Go pmon3 normalises it', async () => {
+    const from = {
+      processes: [
+        { file: '/bin/sleep', name: 'rt-a', args: '3901', env_vars: 'PORT=11020', dependencies: ['rt-b'], groups: ['groupA'] },
+        { file: '/bin/sleep', name: 'rt-b', args: '3902', env_vars: 'PORT=11021', no_auto_restart: true },
+      ],
+    };
+    const f = path.join(dir, 'process.config.json');
+    fs.writeFileSync(f, JSON.stringify(from, undefined, 2));
+    const r = await d.run(['import', f]);
+    assert.equal(r.code, 0, r.stderr);
+    for (const p of await d.ls()) if (p.pid) d.seenPids.add(p.pid);
+    const e = await d.run(['export', 'json', '-o', 'name']);
+    assert.equal(e.code, 0, e.stderr);
+    const expected = {
+      processes: from.processes.map((p) => ({
+        file: p.file,
+        user: 'root',
+        log: path.join(d.logs, `${p.name}.log`),
+        args: p.args,
+        env_vars: p.env_vars,
+        name: p.name,
+        ...(p.dependencies ? { dependencies: p.dependencies } : {}),
+        ...(p.groups ? { groups: p.groups } : {}),
+        no_auto_restart: p.no_auto_restart ?? false,
+      })),
+    };
+    assert.equal(e.stdout, `${JSON.stringify(expected, undefined, 2)}\n`);
+    await d.json(['drop', '-f']);
+  });
+
   test('refused in one line, nothing applied: a .js ecosystem file, an unknown file, a bad --from, a malformed file', async () => {
     const js = path.join(dir, 'ecosystem.config.js');
     fs.writeFileSync(js, 'module.exports = { apps: [{ name: "x", script: "x.js" }] };\nrequire("fs").writeFileSync("/tmp/pwned", "1");\n');

@@ -3,6 +3,7 @@
  * the one entry `pmon3 import` uses: read a file or directory of another manager's configuration
  * (through the caller's own reads), detect or take its format, return our apps and warnings.
  */
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { invalidArgument } from '../protocol/errors';
 import { detectFibRunner, importFibRunner } from './fib-runner';
@@ -13,6 +14,7 @@ import { detectPm2Dump, importPm2Dump } from './pm2-dump';
 import { detectPmon3Go, importPmon3Go } from './pmon3-go';
 import { detectPmon3GoDb, importPmon3GoDb } from './pmon3-go-db';
 import { detectSupervisorRs, importSupervisorRs } from './supervisor-rs';
+import { detectSupervisord, importSupervisord } from './supervisord';
 import { FORMATS, type ImportFormat, type ImportOptions, type ImportResult } from './types';
 
 export interface Importer {
@@ -27,6 +29,7 @@ const READERS: readonly Importer[] = [
   { format: 'pmon3-go-db', detect: detectPmon3GoDb, read: importPmon3GoDb },
   { format: 'pm2-dump', detect: detectPm2Dump, read: importPm2Dump },
   { format: 'pm2', detect: detectPm2, read: importPm2 },
+  { format: 'supervisord', detect: detectSupervisord, read: (file, opts) => importSupervisord(file, { ...opts, hostname: os.hostname() }) },
   { format: 'pmon3-go', detect: detectPmon3Go, read: importPmon3Go },
   { format: 'fib-runner', detect: detectFibRunner, read: importFibRunner },
   { format: 'supervisor-rs', detect: detectSupervisorRs, read: importSupervisorRs },

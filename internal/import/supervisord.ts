@@ -335,8 +335,8 @@ export function importSupervisord(file: string, opts: SupervisordOptions): Impor
     const redirect = bool('redirect_stderr');
     const auto = (v: Value | undefined): boolean => !v || v.value.toUpperCase() === 'AUTO';
     if (out && out.value.toUpperCase() === 'NONE') {
-      app.log = '/dev/null';
-      warn(s, 'stdout_logfile', 'NONE: mapped to log: /dev/null (pmon3 writes stdout and stderr to one log)');
+      // Not /dev/null: pmon3 opens a log only as a regular file its user owns.
+      warn(s, 'stdout_logfile', "NONE: pmon3 always keeps a log (pmond's default for the app; not /dev/null, which it would refuse to open)");
     } else if (!auto(out)) app.log = out!.value;
     if (err && !auto(err) && err.value !== out?.value) {
       warn(s, 'stderr_logfile', `pmon3 writes one log per process, stdout and stderr together${app.log ? `, to ${app.log}` : ''}; ${err.value} ignored`);

@@ -38,15 +38,36 @@ test('programs, numprocs, a group, an include; every key mapped or warned with f
   assert.deepEqual(worker.groups, ['backend']);
   assert.equal(r.apps[2]!.autostart, false);
   assert.equal(r.apps[2]!.restart, 'never');
-  const said = (field: RegExp, message: RegExp) =>
-    assert.ok(r.warnings.some((w) => field.test(w.field) && message.test(w.message) && w.line !== undefined && w.file.length > 0), `${field} ${message}: ${r.warnings.map((w) => `${w.field}: ${w.message}`).join(' | ')}`);
-  said(/^supervisord$/, /not an app/);
-  said(/eventlistener:memmon/, /./);
-  said(/stdout_logfile_maxbytes|stdout_logfile_backups/, /rotation/);
-  said(/priority/, /./);
-  said(/exitcodes/, /./);
-  said(/stderr_logfile|redirect_stderr/, /./);
-  said(/umask/, /./);
+  // Every warning, with its file and line.
+  assert.deepEqual(
+    r.warnings.map((w) => [w.file.split('/supervisord/')[1], w.line, w.field]),
+    [
+      ['supervisord.conf', 2, 'unix_http_server'],
+      ['supervisord.conf', 5, 'supervisord'],
+      ['supervisord.conf', 10, 'rpcinterface:supervisor'],
+      ['supervisord.conf', 13, 'supervisorctl'],
+      ['supervisord.conf', 17, 'program:web.command'],
+      ['supervisord.conf', 18, 'program:web.process_name'],
+      ['supervisord.conf', 29, 'program:web.stopasgroup'],
+      ['supervisord.conf', 30, 'program:web.killasgroup'],
+      ['supervisord.conf', 31, 'program:web.priority'],
+      ['supervisord.conf', 34, 'program:web.stdout_logfile_maxbytes'],
+      ['supervisord.conf', 35, 'program:web.stdout_logfile_backups'],
+      ['supervisord.conf', 36, 'program:web.umask'],
+      ['supervisord.conf', 38, 'eventlistener:memmon'],
+      ['conf.d/workers.conf', 5, 'program:worker.exitcodes'],
+      ['conf.d/workers.conf', 8, 'program:worker.stderr_logfile'],
+      ['conf.d/workers.conf', 10, 'program:worker.serverurl'],
+      ['conf.d/workers.conf', 16, 'program:cron.stdout_logfile'],
+      ['conf.d/workers.conf', 20, 'group:backend.priority'],
+    ],
+  );
+  const msg = (field: string) => r.warnings.find((w) => w.field === field)!.message;
+  assert.match(msg('supervisord'), /not an app/);
+  assert.match(msg('program:web.stdout_logfile_maxbytes'), /becomes rotation/);
+  assert.match(msg('program:web.priority'), /dependencies/);
+  assert.match(msg('program:cron.stdout_logfile'), /always keeps a log/);
+  assert.equal(r.apps[2]!.log, undefined);
   assert.ok(r.files.some((f) => f.endsWith('workers.conf')), 'the include was read');
   checkedApps(r, file);
 });

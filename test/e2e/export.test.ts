@@ -141,6 +141,44 @@ describe('export', () => {
   });
 });
 
+describe('what export and import write, as root, where another user can plant things', () => {
+  test('a directory another user owns, a link planted in a directory of ours, a file another user owns: each refused in one line, nothing written through', { skip: !isRoot && 'needs root' }, async () => {
+    const d = await TestDaemon.start();
+    const top = tempDir('pmw-', 0o755);
+    try {
+      await d.json(['exec', '/bin/sleep', '--name', 'w1', '--', '3990']);
+      const hers = path.join(top, 'hers');
+      fs.mkdirSync(hers, { mode: 0o755 });
+      fs.chownSync(hers, 65534, 65534);
+      const a = await d.run(['export', '--format', 'systemd', '-d', hers]);
+      assert.equal(a.code, 5);
+      assert.equal(a.stderr, `pmon3: ${hers} is owned by uid 65534; give a directory of yours\n`);
+      assert.deepEqual(fs.readdirSync(hers), []);
+      const mine = path.join(top, 'mine');
+      fs.mkdirSync(mine, { mode: 0o755 });
+      const victim = path.join(top, 'victim');
+      fs.writeFileSync(victim, 'precious\n');
+      fs.symlinkSync(victim, path.join(mine, 'w1.service'));
+      const b = await d.run(['export', '--format', 'systemd', '-d', mine]);
+      assert.equal(b.code, 5);
+      assert.equal(b.stderr, `pmon3: ${path.join(mine, 'w1.service')} is a symbolic link; not writing through it\n`);
+      assert.equal(fs.readFileSync(victim, 'utf8'), 'precious\n');
+      const theirs = path.join(top, 'theirs.yaml');
+      fs.writeFileSync(theirs, 'theirs\n');
+      fs.chownSync(theirs, 65534, 65534);
+      const src = path.join(top, 'process.config.json');
+      fs.writeFileSync(src, JSON.stringify({ processes: [{ file: '/bin/true', name: 'x' }] }));
+      const c = await d.run(['import', src, '-o', theirs]);
+      assert.equal(c.code, 5);
+      assert.equal(c.stderr, `pmon3: ${theirs} belongs to uid 65534; not writing to it\n`);
+      assert.equal(fs.readFileSync(theirs, 'utf8'), 'theirs\n');
+    } finally {
+      await d.stop();
+      fs.rmSync(top, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('export of a Go process config', () => {
   let d: TestDaemon | undefined;
   let dir: string;

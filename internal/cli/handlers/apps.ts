@@ -18,6 +18,7 @@ import { systemdUnits } from '../../export/systemd';
 import { checkedApps, toAppsYaml } from '../../import/emit';
 import { importPath } from '../../import/index';
 import { formatWarning } from '../../import/types';
+import { ownDir, writeOwnFile } from '../files';
 
 /** The diff as apply/reload print it. */
 function diffOutcome(r: Result<'apply'>, dryRun: boolean): Outcome {
@@ -157,9 +158,8 @@ export const exportApps: Handler = async (r, io) => {
   if (format === 'systemd') {
     const units = systemdUnits(apps, { uid: process.getuid?.() ?? 0, ...UNIT_DEFAULTS });
     if (dir === undefined) return { text: units.map((u) => `### ${u.name}\n${u.text}`).join('\n').replace(/\n$/, ''), value: { units } };
-    const abs = path.resolve(io.cwd, dir);
-    fs.mkdirSync(abs, { recursive: true, mode: 0o755 });
-    for (const u of units) fs.writeFileSync(path.join(abs, u.name), u.text, { mode: 0o644 });
+    const abs = ownDir(path.resolve(io.cwd, dir));
+    for (const u of units) writeOwnFile(path.join(abs, u.name), u.text);
     return { text: `wrote ${units.length} unit file${units.length === 1 ? '' : 's'} to ${abs}`, value: { dir: abs, units } };
   }
   const { processes, notes } = goExecFlags(apps, str(r, 'order') ?? 'id');
@@ -206,7 +206,7 @@ export const importApps: Handler = async (r, io) => {
   const specs = checkedApps(result, abs);
   if (out !== undefined) {
     const target = path.resolve(io.cwd, out);
-    fs.writeFileSync(target, toAppsYaml(result, abs), { mode: 0o644 });
+    writeOwnFile(target, toAppsYaml(result, abs));
     return { text: `wrote ${summary} to ${target}`, value: { ...result, output: target } };
   }
   const PATH = io.env.PATH;

@@ -40,3 +40,21 @@ export function writeOwnFile(file: string, text: string): void {
   }
 }
 
+
+/**
+ * For root: the files among these another user owns. Their apps run as root unless they name a
+ * user, so apply and import say so (one line each) before anything is applied.
+ */
+export function othersFiles(files: readonly string[]): Array<{ file: string; uid: number }> {
+  if (uid() !== 0) return [];
+  const out: Array<{ file: string; uid: number }> = [];
+  for (const f of new Set(files)) {
+    try {
+      const st = fs.statSync(f);
+      if (st.uid !== 0) out.push({ file: f, uid: st.uid });
+    } catch {
+      /* reported where it is read */
+    }
+  }
+  return out;
+}

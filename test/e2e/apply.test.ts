@@ -164,6 +164,18 @@ describe('apply', () => {
   });
 });
 
+describe('root applying a file another user owns', () => {
+  test('is told, one line per file, that its apps naming no user run as root', { skip: process.getuid?.() !== 0 && 'needs root' }, async () => {
+    const f = write('hers.yaml', 'apps:\n  - {name: hers, exec: /bin/true, autostart: false}\n');
+    fs.chownSync(f, 65534, 65534);
+    const r = await d.run(['apply', '-f', f, '--dry-run']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, `pmon3: warning: ${f} belongs to uid 65534, not root: its apps that name no user run as root\n`);
+    const mine = await d.run(['apply', '-f', path.join(dir, 'apps.yaml'), '--dry-run']);
+    assert.equal(mine.stderr, '', 'root\'s own file: nothing to say');
+  });
+});
+
 describe('groups, selectors, dgraph', () => {
   test('the Go pmon3 group commands; @group acts on every member and reports each', async () => {
     assert.equal((await d.run(['group', 'create', 'batch'])).code, 0);

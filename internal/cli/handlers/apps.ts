@@ -18,7 +18,12 @@ import { systemdUnits } from '../../export/systemd';
 import { checkedApps, toAppsYaml } from '../../import/emit';
 import { importPath } from '../../import/index';
 import { formatWarning } from '../../import/types';
-import { ownDir, writeOwnFile } from '../files';
+import { othersFiles, ownDir, writeOwnFile } from '../files';
+
+/** Root applying another user's file: its apps without a user run as root; said before they do. */
+function warnOthers(files: readonly string[], io: { err(t: string): void }): void {
+  for (const f of othersFiles(files)) io.err(`pmon3: warning: ${f.file} belongs to uid ${f.uid}, not root: its apps that name no user run as root\n`);
+}
 
 /** The diff as apply/reload print it. */
 function diffOutcome(r: Result<'apply'>, dryRun: boolean): Outcome {
@@ -40,6 +45,7 @@ export const apply: Handler = async (r, io) => {
   // Read as the caller (this process), never by pmond: a user's paths are the user's to read.
   const files = paths.flatMap((p) => appsFiles(p)).map((f) => path.resolve(f));
   const specs = loadApps(paths);
+  warnOthers(files, io);
   const PATH = io.env.PATH;
   const apps = specs.map((a) => toWire(a, (script, interpreter, dir) => interpreterFor(script, interpreter, dir, PATH)));
   const dryRun = bool(r, 'dry-run');
@@ -204,6 +210,7 @@ export const importApps: Handler = async (r, io) => {
   const summary = `${result.apps.length} app${result.apps.length === 1 ? '' : 's'} from ${result.format} (${result.warnings.length} warning${result.warnings.length === 1 ? '' : 's'})`;
   // Checked through our own apps file reader first: what is written or applied is a valid apps file.
   const specs = checkedApps(result, abs);
+  if (out === undefined) warnOthers(result.files.length ? result.files : [abs], io);
   if (out !== undefined) {
     const target = path.resolve(io.cwd, out);
     writeOwnFile(target, toAppsYaml(result, abs));

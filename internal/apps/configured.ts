@@ -24,7 +24,7 @@ export function configuredApps(config: AppsConfig, daemonUid: number): { apps: A
     return fs;
   });
   const listed = new Set(config.apps_listed);
-  const apps = loadApps(paths).map((a) => {
+  const apps = loadApps(files).map((a) => {
     const w = toWire(a);
     const autostart = config.apps_start === 'all' ? w.autostart : config.apps_start === 'listed' && listed.has(w.name);
     return { ...w, autostart };

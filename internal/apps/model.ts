@@ -91,3 +91,13 @@ export function commandBytes(file: string, args: readonly string[], env: Readonl
   for (const [k, v] of Object.entries(env)) n += Buffer.byteLength(k) + Buffer.byteLength(v) + 2;
   return n;
 }
+
+/** A stored JSON list of names (an app's groups or dependencies column): [] if unreadable. */
+export function stringList(json: string): string[] {
+  try {
+    const v = JSON.parse(json) as unknown;
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
+}

@@ -11,7 +11,7 @@
  */
 import { dependencyLevels, dependencyOrder, startOrder } from '../apps/graph';
 import { diffApps, type AppChange, type DiffApp } from '../apps/diff';
-import { type AppDefinition, commandBytes, definitionJson, MAX_INSTANCES, parseDefinition, specHash } from '../apps/model';
+import { type AppDefinition, commandBytes, definitionJson, MAX_INSTANCES, parseDefinition, specHash, stringList } from '../apps/model';
 import type { Logger } from '../logger/logger';
 import type { SupervisorEvent } from '../process/status';
 import type { UserInfo, UserResolver } from '../process/users';
@@ -68,14 +68,6 @@ interface Planned {
 
 /** How long a dependent waits for its dependencies to be up (beyond their startsecs). */
 const READY_GRACE_MS = 30_000;
-
-const json = <T>(s: string, fallback: T): T => {
-  try {
-    return JSON.parse(s) as T;
-  } catch {
-    return fallback;
-  }
-};
 
 /** The file an apps-file source names ("file:/etc/apps.yaml:3" → "/etc/apps.yaml"), or null. */
 export function sourceFile(source: string): string | null {
@@ -142,7 +134,7 @@ export class Apps {
     // Each owner's apps after the apply: dependencies exist (same owner) and make no cycle.
     for (const uid of new Set(planned.map((x) => x.user.uid))) {
       const nodes = new Map<string, { name: string; dependencies: string[] }>();
-      for (const a of apps) if (a.uid === uid && !gone.has(a.id)) nodes.set(a.name, { name: a.name, dependencies: json<string[]>(a.dependencies, []) });
+      for (const a of apps) if (a.uid === uid && !gone.has(a.id)) nodes.set(a.name, { name: a.name, dependencies: stringList(a.dependencies) });
       for (const x of planned) if (x.user.uid === uid) nodes.set(x.spec.name, { name: x.spec.name, dependencies: x.spec.dependencies });
       try {
         startOrder([...nodes.values()]);
@@ -174,7 +166,7 @@ export class Apps {
       name: label(a.uid, a.user, a.name),
       hash: a.spec_hash,
       instances: a.instances,
-      fields: { ...parseDefinition(a.spec), user: a.user, gid: a.gid, groups: json(a.groups, []), dependencies: json(a.dependencies, []) },
+      fields: { ...parseDefinition(a.spec), user: a.user, gid: a.gid, groups: stringList(a.groups), dependencies: stringList(a.dependencies) },
     });
     const nameOf = (x: Planned): string => label(x.user.uid, x.user.name, x.spec.name);
     const fromPlan = (x: Planned): DiffApp => ({
@@ -300,7 +292,7 @@ export class Apps {
     const apps = await store.apps();
     const owners = new Set(rows.map((r) => r.uid));
     const startApp = async (app: AppRow, mine: Map<string, AppRow>): Promise<void> => {
-      const deps = json<string[]>(app.dependencies, []).flatMap((dn) => mine.get(dn) ?? []);
+      const deps = stringList(app.dependencies).flatMap((dn) => mine.get(dn) ?? []);
       const ready = await this.waitReady(deps);
       await Promise.all(
         byApp.get(app.id)!.map((r) =>
@@ -322,7 +314,7 @@ export class Apps {
     await Promise.all(
       [...owners].map(async (uid) => {
         const mine = new Map(apps.filter((a) => a.uid === uid).map((a) => [a.name, a]));
-        const level = dependencyLevels([...mine.values()].map((a) => ({ name: a.name, dependencies: json<string[]>(a.dependencies, []) })));
+        const level = dependencyLevels([...mine.values()].map((a) => ({ name: a.name, dependencies: stringList(a.dependencies) })));
         const starting = [...mine.values()].filter((a) => byApp.has(a.id));
         for (const depth of [...new Set(starting.map((a) => level.get(a.name) ?? 0))].sort((x, y) => x - y)) {
           await Promise.all(starting.filter((a) => (level.get(a.name) ?? 0) === depth).map((a) => startApp(a, mine)));
@@ -397,10 +389,10 @@ export class Apps {
         : wasDefault
           ? host.logFor(app.name, user, {})
           : rows[0]!.log;
-    let dependencies = json<string[]>(app.dependencies, []);
+    let dependencies = stringList(app.dependencies);
     if (ch.dependencies !== undefined) {
       const mine = (await store.apps()).filter((a) => a.uid === app.uid);
-      const nodes = mine.map((a) => ({ name: a.name, dependencies: a.id === app.id ? ch.dependencies! : json<string[]>(a.dependencies, []) }));
+      const nodes = mine.map((a) => ({ name: a.name, dependencies: a.id === app.id ? ch.dependencies! : stringList(a.dependencies) }));
       try {
         startOrder(nodes);
       } catch (e) {
@@ -531,8 +523,8 @@ export class Apps {
         gid: a.gid,
         user_gid: user?.gid ?? null,
         spec,
-        groups: json<string[]>(a.groups, []),
-        dependencies: json<string[]>(a.dependencies, []),
+        groups: stringList(a.groups),
+        dependencies: stringList(a.dependencies),
         instances: a.instances,
         source: a.source,
         created_at: a.created_at,
@@ -549,14 +541,14 @@ export class Apps {
   async dgraph(caller: Caller, configOnly: boolean): Promise<Result<'dgraph'>> {
     const apps = (await this.d.store.apps()).filter((a) => a.uid === caller.uid && (!configOnly || sourceFile(a.source) !== null));
     const names = new Set(apps.map((a) => a.name));
-    return dependencyOrder(apps.map((a) => ({ name: a.name, dependencies: json<string[]>(a.dependencies, []).filter((d) => names.has(d)) })));
+    return dependencyOrder(apps.map((a) => ({ name: a.name, dependencies: stringList(a.dependencies).filter((d) => names.has(d)) })));
   }
 
   /** The Go pmon3's group commands (create, del, ls, desc, assign, remove). */
   async group(caller: Caller, p: Params<'group'>): Promise<Result<'group'>> {
     const { store } = this.d;
     const view = async (g: GroupRow): Promise<GroupView> => {
-      const apps = (await store.apps()).filter((a) => a.uid === g.uid && json<string[]>(a.groups, []).includes(g.name));
+      const apps = (await store.apps()).filter((a) => a.uid === g.uid && stringList(a.groups).includes(g.name));
       const user = (await this.d.users.user(g.uid).catch(() => null))?.name ?? String(g.uid);
       return { id: g.id, name: g.name, user, uid: g.uid, apps: apps.map((a) => a.name).sort() };
     };
@@ -583,7 +575,7 @@ export class Apps {
         const g = findGroup(p.groups[0] ?? '');
         const v = await view(g);
         for (const a of await store.apps()) {
-          const gs = json<string[]>(a.groups, []);
+          const gs = stringList(a.groups);
           if (a.uid === g.uid && gs.includes(g.name)) await store.updateApp(a.id, { groups: JSON.stringify(gs.filter((n) => n !== g.name)) });
         }
         store.removeGroup(g.id);
@@ -596,7 +588,7 @@ export class Apps {
         const appIds = [...new Set(rows.map((r) => r.app_id))];
         for (const id of appIds) {
           const a = (await store.getApp(id))!;
-          let gs = json<string[]>(a.groups, []);
+          let gs = stringList(a.groups);
           for (const g of groups) {
             if (g.uid !== a.uid) throw invalidArgument(`group "${g.name}" is ${g.uid === caller.uid ? 'yours' : `uid ${g.uid}'s`} and "${a.name}" is ${a.user}'s: an app joins its owner's groups only`);
             gs = p.action === 'assign' ? [...new Set([...gs, g.name])] : gs.filter((n) => n !== g.name);
@@ -619,7 +611,7 @@ function onlyOne(gs: GroupRow[], t: string): GroupRow | undefined {
 /** Rank for removing: an app after the apps (of the same set) that depend on it. */
 function stopRank(apps: AppRow[], a: AppRow): number {
   const order = startOrder(
-    apps.map((x) => ({ name: `${x.uid}/${x.name}`, dependencies: json<string[]>(x.dependencies, []).map((d) => `${x.uid}/${d}`).filter((d) => apps.some((y) => `${y.uid}/${y.name}` === d)) })),
+    apps.map((x) => ({ name: `${x.uid}/${x.name}`, dependencies: stringList(x.dependencies).map((d) => `${x.uid}/${d}`).filter((d) => apps.some((y) => `${y.uid}/${y.name}` === d)) })),
   );
   return order.length - order.indexOf(`${a.uid}/${a.name}`);
 }

@@ -9,6 +9,7 @@
  *   start time; a live child is also found by the markers in its environment
  *   (PMON3_DAEMON_ID, PMON3_PROCESS_ID, its uid) when its row lags behind.
  */
+import { stringList } from '../apps/model';
 import { startOrder } from '../apps/graph';
 import type { Marked, MarkedScan } from '../process/procfs';
 import type { ExitInfo, Watched } from '../process/spawner';
@@ -184,7 +185,7 @@ export function bootOrder(rows: readonly ProcessRow[], apps: readonly AppRow[], 
   const depsOf = new Map<number, number[]>(); // app id -> the app ids it depends on, in start order
   for (const uid of new Set(apps.map((a) => a.uid))) {
     const mine = new Map(apps.filter((a) => a.uid === uid).map((a) => [a.name, a]));
-    const nodes = [...mine.values()].map((a) => ({ id: a.id, name: a.name, dependencies: names(a.dependencies).filter((d) => mine.has(d)) }));
+    const nodes = [...mine.values()].map((a) => ({ id: a.id, name: a.name, dependencies: stringList(a.dependencies).filter((d) => mine.has(d)) }));
     if (!nodes.some((n) => n.dependencies.length)) continue;
     let order: string[];
     try {
@@ -221,14 +222,4 @@ export function bootOrder(rows: readonly ProcessRow[], apps: readonly AppRow[], 
     take(r);
   }
   return out;
-}
-
-/** A JSON array of names (a `dependencies` column); [] if unreadable. */
-function names(json: string): string[] {
-  try {
-    const v = JSON.parse(json) as unknown;
-    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
-  } catch {
-    return [];
-  }
 }

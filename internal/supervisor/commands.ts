@@ -3,6 +3,7 @@
  * they are an admin), and stop, restart, delete, reset on them, one by one or `all`, and the
  * stop of everything at shutdown. Every operation on a row runs under that row's lock.
  */
+import { stringList } from '../apps/model';
 import { dependencyLevels } from '../apps/graph';
 import { parseSelector, resolveSelector } from '../apps/select';
 import { isActive } from '../process/status';
@@ -52,9 +53,10 @@ export class Commands {
   async select(caller: Caller, target: string): Promise<ProcessRow[]> {
     const { store } = this.c;
     const sel = parseSelector(target);
-    const apps = new Map((await store.apps()).map((a) => [a.id, a]));
+    // Each app's groups parsed once, however many instances it has.
+    const groups = new Map((await store.apps()).map((a) => [a.id, groupsOf(a)]));
     const rows = (await store.all()).filter((r) => mayAct(caller, r));
-    const items = rows.map((r) => ({ id: r.id, uid: r.uid, user: r.user, app: r.name, instance: r.instance, groups: groupsOf(apps.get(r.app_id)), row: r }));
+    const items = rows.map((r) => ({ id: r.id, uid: r.uid, user: r.user, app: r.name, instance: r.instance, groups: groups.get(r.app_id) ?? [], row: r }));
     const found = resolveSelector(sel, items, caller).map((x) => x.row);
     if (sel.kind === 'group' && found.length === 0 && !store.groups().some((g) => g.name === sel.group && (caller.admin || g.uid === caller.uid))) {
       throw notFound(`group "${sel.group}" not found`);
@@ -208,16 +210,9 @@ export class Commands {
 
   /** Each row's app's dependency depth (internal/apps/graph.ts dependencyLevels), per owner. */
   private async levels(rows: readonly ProcessRow[]): Promise<(r: ProcessRow) => number> {
-    const apps = (await this.c.store.apps()).filter((a) => rows.some((r) => r.app_id === a.id || r.uid === a.uid));
-    const parse = (s: string): string[] => {
-      try {
-        const v = JSON.parse(s) as unknown;
-        return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
-      } catch {
-        return [];
-      }
-    };
-    const level = dependencyLevels(apps.map((a) => ({ name: `${a.uid}/${a.name}`, dependencies: parse(a.dependencies).map((d) => `${a.uid}/${d}`) })));
+    const owners = new Set(rows.map((r) => r.uid));
+    const apps = (await this.c.store.apps()).filter((a) => owners.has(a.uid));
+    const level = dependencyLevels(apps.map((a) => ({ name: `${a.uid}/${a.name}`, dependencies: stringList(a.dependencies).map((d) => `${a.uid}/${d}`) })));
     const byApp = new Map(apps.map((a) => [a.id, level.get(`${a.uid}/${a.name}`) ?? 0]));
     return (r) => byApp.get(r.app_id) ?? 0;
   }

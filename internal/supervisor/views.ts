@@ -1,4 +1,5 @@
 /** What the supervisor shows of its rows: views (with cpu and memory), summaries, hook payloads. */
+import { stringList } from '../apps/model';
 import type { HookEvent, HookRunner } from '../hooks/hooks';
 import type { ProcessSummary, ProcessView, Status } from '../protocol/methods';
 import type { AppRow, ProcessRow } from '../store/schema';
@@ -87,13 +88,7 @@ export function toView(r: ProcessRow, u: Usage | undefined, now: number, saved =
 
 /** An app's groups (its JSON column), [] if unreadable or there is no app. */
 export function groupsOf(app: AppRow | undefined): string[] {
-  if (!app) return [];
-  try {
-    const g = JSON.parse(app.groups) as unknown;
-    return Array.isArray(g) ? g.filter((x): x is string => typeof x === 'string') : [];
-  } catch {
-    return [];
-  }
+  return app ? stringList(app.groups) : [];
 }
 
 /** The part of a view a reply about many processes carries (protocol processSummary). */

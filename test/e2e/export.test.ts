@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TestDaemon } from '../helpers/daemon';
+import { goExportOf } from '../helpers/go-db';
 import { tempDir } from '../helpers/tmp';
 import { waitFor } from '../helpers/wait';
 
@@ -204,20 +205,7 @@ describe('export of a Go process config', () => {
     for (const p of await d.ls()) d.seenPids.add(p.pid);
     const r = await d.run(['export', 'json', '-o', 'name']);
     assert.equal(r.code, 0, r.stderr);
-    const expected = {
-      processes: from.processes.map((p) => ({
-        file: p.file,
-        user: 'root',
-        log: path.join(d!.logs, `${p.name}.log`),
-        args: p.args,
-        env_vars: p.env_vars,
-        name: p.name,
-        ...(p.dependencies ? { dependencies: p.dependencies } : {}),
-        ...(p.groups ? { groups: p.groups } : {}),
-        no_auto_restart: p.no_auto_restart ?? false,
-      })),
-    };
-    assert.equal(r.stdout, `${JSON.stringify(expected, undefined, 2)}\n`);
+    assert.equal(r.stdout, goExportOf(from.processes, d!.logs));
     // And the exported file, given back to apply, changes nothing.
     fs.writeFileSync(path.join(dir, 'back.json'), r.stdout);
     const again = await d.json(['apply', '-f', path.join(dir, 'back.json')]);

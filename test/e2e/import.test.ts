@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { TestDaemon } from '../helpers/daemon';
-import { GO_SCHEMA } from '../helpers/go-db';
+import { GO_SCHEMA, goExportOf } from '../helpers/go-db';
 import { tempDir } from '../helpers/tmp';
 import { waitFor } from '../helpers/wait';
 
@@ -87,20 +87,7 @@ describe('import', () => {
     for (const p of await d.ls()) if (p.pid) d.seenPids.add(p.pid);
     const e = await d.run(['export', 'json', '-o', 'name']);
     assert.equal(e.code, 0, e.stderr);
-    const expected = {
-      processes: from.processes.map((p) => ({
-        file: p.file,
-        user: 'root',
-        log: path.join(d.logs, `${p.name}.log`),
-        args: p.args,
-        env_vars: p.env_vars,
-        name: p.name,
-        ...(p.dependencies ? { dependencies: p.dependencies } : {}),
-        ...(p.groups ? { groups: p.groups } : {}),
-        no_auto_restart: p.no_auto_restart ?? false,
-      })),
-    };
-    assert.equal(e.stdout, `${JSON.stringify(expected, undefined, 2)}\n`);
+    assert.equal(e.stdout, goExportOf(from.processes, d.logs));
     await d.json(['drop', '-f']);
   });
 

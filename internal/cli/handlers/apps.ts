@@ -44,7 +44,7 @@ export const apply: Handler = async (r, io) => {
   }
   // Read as the caller (this process), never by pmond: a user's paths are the user's to read.
   const files = paths.flatMap((p) => appsFiles(p)).map((f) => path.resolve(f));
-  const specs = loadApps(paths);
+  const specs = loadApps(files);
   warnOthers(files, io);
   const PATH = io.env.PATH;
   const apps = specs.map((a) => toWire(a, (script, interpreter, dir) => interpreterFor(script, interpreter, dir, PATH)));

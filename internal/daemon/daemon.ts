@@ -205,8 +205,9 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
     throw e;
   }
   await supervisor.boot(scan);
-  if (config.apps.length || config.process_config_file) await applyConfigured(supervisor, config, daemonUid, logger);
+  // Listening is said once it is so: applying the apps files may wait for dependencies to be up.
   logger.info(`pmond ${version} listening on ${config.socket_path} (pid ${process.pid}, uid ${daemonUid})`);
+  if (config.apps.length || config.process_config_file) await applyConfigured(supervisor, config, daemonUid, logger);
   return {
     logger,
     async shutdown(stopChildren) {

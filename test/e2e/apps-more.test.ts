@@ -184,7 +184,11 @@ describe("pmond's own apps files (config apps)", () => {
     });
     assert.equal(ps.get('two').status, 'stopped', 'not listed: defined, not started');
     assert.match(ps.get('three').source, /b\.json:\d+$/);
-    const log = fs.readFileSync(path.join(d.logs, 'pmond.log'), 'utf8');
+    // pmond logs the apply once it is done (after it says it listens).
+    const log = await waitFor('the apps line in pmond.log', () => {
+      const t = fs.readFileSync(path.join(d!.logs, 'pmond.log'), 'utf8');
+      return /apps: \d+ from/.test(t) ? t : undefined;
+    });
     assert.match(log, /apps: 3 from 2 files: 3 added, 0 changed, 0 removed, 0 unchanged/);
 
     fs.writeFileSync(path.join(appsDir, 'a.yaml'), 'apps:\n  - {name: one, exec: /bin/sleep, args: "330"}\n');

@@ -146,7 +146,11 @@ describe('the Go process config file', () => {
     assert.match(tone.source, /process\.config\.toml:\d+$/);
     assert.equal((await d2.json(['desc', 't-two'])).auto_restart, false);
     assert.ok(Date.parse(by2.get('t-two').started_at) <= Date.parse(by2.get('t-one').started_at), 't-two (a dependency) first');
-    const log = fs.readFileSync(path.join(d2.logs, 'pmond.log'), 'utf8');
+    // pmond logs the apply once it is done (after it says it listens).
+    const log = await waitFor('the apps line in pmond.log', () => {
+      const t = fs.readFileSync(path.join(d2!.logs, 'pmond.log'), 'utf8');
+      return /apps: \d+ from/.test(t) ? t : undefined;
+    });
     assert.match(log, /apps: 2 from 1 files: 1 added, 1 changed, 0 removed, 0 unchanged/);
     await d2.stop();
     fs.rmSync(d2.dir, { recursive: true, force: true });

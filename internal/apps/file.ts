@@ -18,7 +18,8 @@ import { LineCounter, parseDocument } from 'yaml';
 import * as z from 'zod';
 import { parseEnvVars, splitArgs } from '../words';
 import { invalidArgument } from '../protocol/errors';
-import { ENV_NAME_RE, nameSchema } from '../protocol/methods';
+import { ENV_NAME_RE, nameSchema, type TaskSpec } from '../protocol/methods';
+import { checkTask } from './task';
 import { goAppsOf, isGoProcessConfig } from './goconf';
 
 /** One app, as pmond keeps its definition. Times in ms. */
@@ -47,6 +48,8 @@ export interface AppSpec {
   stop_timeout_ms?: number;
   log?: string;
   log_dir?: string;
+  /** Kind, schedule, timers, after, its own hooks (absent: a plain daemon). */
+  task?: TaskSpec;
   /** Where it was defined. */
   source: { file: string; line: number };
 }
@@ -67,6 +70,10 @@ const toMs = (d: number | string | undefined): number | undefined => {
 };
 
 const groupName = nameSchema;
+/** A command: a list of words, or one string split as a shell would split words (no shell runs it). */
+const command = z.union([z.array(z.union([z.string(), z.number()])).min(1).max(256), z.string().min(1).max(128 * 1024)]);
+const words = (c: Array<string | number> | string | undefined): string[] | undefined =>
+  c === undefined ? undefined : typeof c === 'string' ? splitArgs(c) : c.map(String);
 const rawApp = z
   .object({
     name: nameSchema,
@@ -91,6 +98,22 @@ const rawApp = z
     stop_timeout: duration.optional(),
     log: z.string().min(1).max(4096).optional(),
     log_dir: z.string().min(1).max(4096).optional(),
+    type: z.enum(['daemon', 'once', 'cron']).optional(),
+    cron: z.string().min(1).max(128).optional(),
+    timezone: z.string().min(1).max(64).optional(),
+    overlap: z.enum(['skip', 'queue', 'allow']).optional(),
+    catch_up: z.enum(['none', 'once']).optional(),
+    cron_restart: z.string().min(1).max(128).optional(),
+    repeat: z.object({ action: z.enum(['restart', 'start', 'stop', 'trystart']), every: duration }).strict().optional(),
+    after: z.array(nameSchema).max(256).optional(),
+    exec_stop: command.optional(),
+    pre_start: command.optional(),
+    post_start: command.optional(),
+    pre_stop: command.optional(),
+    post_stop: command.optional(),
+    hook_timeout: duration.optional(),
+    save_log_on_crash: z.boolean().optional(),
+    crash_log_kib: z.number().int().min(1).max(1024).optional(),
   })
   .strict();
 type RawApp = z.infer<typeof rawApp>;
@@ -338,6 +361,7 @@ export function appsOf(data: unknown, locate: Locate, file: string, readFile: (p
       Object.assign(env, parseEnvFile(text, abs(a.env_file)));
     }
     for (const [k, v] of Object.entries(a.env ?? {})) env[k] = String(v);
+    const task = taskOf(a, (k) => where([...at, k]));
     return {
       name: a.name,
       ...(a.exec !== undefined ? { exec: a.exec.includes('/') ? abs(a.exec) : a.exec } : {}),
@@ -360,9 +384,36 @@ export function appsOf(data: unknown, locate: Locate, file: string, readFile: (p
       ...(a.stop_timeout !== undefined ? { stop_timeout_ms: toMs(a.stop_timeout)! } : {}),
       ...(a.log !== undefined ? { log: abs(a.log) } : {}),
       ...(a.log_dir !== undefined ? { log_dir: abs(a.log_dir) } : {}),
+      ...(task ? { task } : {}),
       source: { file: path.resolve(file), line },
     };
   });
+}
+
+/** The task keys of a raw app (durations in ms, commands as words), checked; undefined if it has none. */
+function taskOf(a: RawApp, where: (key: string) => string): TaskSpec | undefined {
+  const t: TaskSpec = {
+    ...(a.type !== undefined ? { type: a.type } : a.cron !== undefined ? { type: 'cron' as const } : {}),
+    ...(a.cron !== undefined ? { cron: a.cron } : {}),
+    ...(a.timezone !== undefined ? { timezone: a.timezone } : {}),
+    ...(a.overlap !== undefined ? { overlap: a.overlap } : {}),
+    ...(a.catch_up !== undefined ? { catch_up: a.catch_up } : {}),
+    ...(a.cron_restart !== undefined ? { cron_restart: a.cron_restart } : {}),
+    ...(a.repeat !== undefined ? { repeat: { action: a.repeat.action, every_ms: toMs(a.repeat.every)! } } : {}),
+    ...(a.after !== undefined ? { after: a.after } : {}),
+    ...(a.exec_stop !== undefined ? { exec_stop: words(a.exec_stop)! } : {}),
+    ...(a.pre_start !== undefined ? { pre_start: words(a.pre_start)! } : {}),
+    ...(a.post_start !== undefined ? { post_start: words(a.post_start)! } : {}),
+    ...(a.pre_stop !== undefined ? { pre_stop: words(a.pre_stop)! } : {}),
+    ...(a.post_stop !== undefined ? { post_stop: words(a.post_stop)! } : {}),
+    ...(a.hook_timeout !== undefined ? { hook_timeout_ms: toMs(a.hook_timeout)! } : {}),
+    ...(a.save_log_on_crash !== undefined ? { save_log_on_crash: a.save_log_on_crash } : {}),
+    ...(a.crash_log_kib !== undefined ? { crash_log_kib: a.crash_log_kib } : {}),
+  };
+  if (Object.keys(t).length === 0) return undefined;
+  const bad = checkTask(a.name, t);
+  if (bad) throw invalidArgument(`${where(bad.key)}: ${a.name}: ${bad.key}: ${bad.message}`);
+  return t;
 }
 
 /** KEY=VALUE lines (# comments, blank lines, optional `export `, values quoted as in our -e). */

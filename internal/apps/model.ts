@@ -8,6 +8,7 @@
  * dependencies is taken without a restart (fib-runner's rule).
  */
 import { createHash } from 'node:crypto';
+import type { TaskSpec } from '../protocol/methods';
 
 /** The most instances one app may have. */
 export const MAX_INSTANCES = 1000;
@@ -33,6 +34,13 @@ export interface AppDefinition {
   startretries?: number;
   stop_signal?: string;
   stop_timeout_ms?: number;
+  /** Kind (daemon, once, cron), schedule, timers, after, its own hooks; absent: a plain daemon. */
+  task?: TaskSpec;
+}
+
+/** An app's kind: its task's type, else daemon. */
+export function appType(d: AppDefinition | undefined): 'daemon' | 'once' | 'cron' {
+  return d?.task?.type ?? 'daemon';
 }
 
 /** The executed part of a definition, as the hash sees it. */
@@ -71,7 +79,18 @@ export function parseDefinition(json: string): AppDefinition {
     ...(d.startretries !== undefined ? { startretries: d.startretries } : {}),
     ...(d.stop_signal !== undefined ? { stop_signal: d.stop_signal } : {}),
     ...(d.stop_timeout_ms !== undefined ? { stop_timeout_ms: d.stop_timeout_ms } : {}),
+    ...(d.task !== undefined && Object.keys(d.task).length > 0 ? { task: sortedTask(d.task) } : {}),
   };
+}
+
+/** A task with its keys in one order (so equal tasks are equal strings). */
+function sortedTask(t: TaskSpec): TaskSpec {
+  return Object.fromEntries(
+    Object.keys(t)
+      .sort()
+      .filter((k) => (t as Record<string, unknown>)[k] !== undefined)
+      .map((k) => [k, (t as Record<string, unknown>)[k]]),
+  ) as TaskSpec;
 }
 
 /** A definition as stored: fields in one order (so equal definitions are equal strings). */

@@ -42,6 +42,7 @@ export function toWire(a: AppSpec, how?: ScriptRunner): AppSpecWire {
     ...(a.stop_timeout_ms !== undefined ? { stop_timeout_ms: a.stop_timeout_ms } : {}),
     ...(a.log !== undefined ? { log: a.log } : {}),
     ...(a.log_dir !== undefined ? { log_dir: a.log_dir } : {}),
+    ...(a.task !== undefined ? { task: a.task } : {}),
     source: `${a.source.file}:${a.source.line}`,
   };
 }

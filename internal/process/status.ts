@@ -16,6 +16,16 @@ export type SupervisorEvent =
   | 'start'
   /** The spawn succeeded and the process is running. */
   | 'spawned'
+  /** The spawn succeeded; it counts as started once it has stayed up for its startsecs. */
+  | 'spawned_wait'
+  /** It stayed up for its startsecs. */
+  | 'up'
+  /** A `once` app exited 0: done, not restarted. */
+  | 'exit_completed'
+  /** A `cron` app's run ended: waiting for its next run. */
+  | 'exit_scheduled'
+  /** A `cron` app's schedule is armed (no run under way). */
+  | 'arm'
   /** The spawn failed (binary vanished, exec error). */
   | 'spawn_failed'
   /** It exited and policy says restart now. */
@@ -37,25 +47,39 @@ export type SupervisorEvent =
   /** On daemon start: a process lost while it ran is not brought back (no auto restart). */
   | 'give_up';
 
+/** What a live process (running, or starting: up, not yet for its startsecs) can go through. */
+const LIVE = {
+  exit_restart: 'restarting',
+  exit_backoff: 'backoff',
+  exit_failed: 'failed',
+  exit_clean: 'stopped',
+  exit_completed: 'completed',
+  exit_scheduled: 'scheduled',
+  restart: 'restarting',
+  stop: 'stopped',
+  adopt: 'running',
+  // lost: it ended while pmond was away, which is a restart.
+  lost: 'restarting',
+} as const satisfies Partial<Record<SupervisorEvent, Status>>;
+
+/** What an app at rest (nothing runs, nothing is due) can go through: be queued, started, armed, adopted. */
+const AT_REST = { enqueue: 'queued', start: 'init', restart: 'restarting', stop: 'stopped', adopt: 'running', arm: 'scheduled' } as const satisfies Partial<
+  Record<SupervisorEvent, Status>
+>;
+
 export const TRANSITIONS: Readonly<Record<Status, Partial<Record<SupervisorEvent, Status>>>> = {
-  queued: { start: 'init', stop: 'stopped', adopt: 'running' },
+  queued: { start: 'init', stop: 'stopped', adopt: 'running', arm: 'scheduled' },
   // lost: caught mid-spawn, it never ran; it starts afresh.
-  init: { spawned: 'running', spawn_failed: 'failed', stop: 'stopped', adopt: 'running', lost: 'queued' },
-  running: {
-    exit_restart: 'restarting',
-    exit_backoff: 'backoff',
-    exit_failed: 'failed',
-    exit_clean: 'stopped',
-    restart: 'restarting',
-    stop: 'stopped',
-    adopt: 'running',
-    // lost: it ended while pmond was away, which is a restart.
-    lost: 'restarting',
-  },
-  restarting: { start: 'init', stop: 'stopped', restart: 'restarting', spawn_failed: 'failed', adopt: 'running', give_up: 'failed' },
-  backoff: { start: 'init', restart: 'restarting', stop: 'stopped', spawn_failed: 'failed', adopt: 'running', give_up: 'failed' },
-  stopped: { enqueue: 'queued', start: 'init', restart: 'restarting', stop: 'stopped', adopt: 'running' },
-  failed: { enqueue: 'queued', start: 'init', restart: 'restarting', stop: 'stopped', adopt: 'running' },
+  init: { spawned: 'running', spawned_wait: 'starting', spawn_failed: 'failed', stop: 'stopped', adopt: 'running', lost: 'queued' },
+  starting: { ...LIVE, up: 'running' },
+  running: LIVE,
+  restarting: { start: 'init', stop: 'stopped', restart: 'restarting', spawn_failed: 'failed', adopt: 'running', give_up: 'failed', arm: 'scheduled' },
+  backoff: { start: 'init', restart: 'restarting', stop: 'stopped', spawn_failed: 'failed', adopt: 'running', give_up: 'failed', arm: 'scheduled' },
+  stopped: AT_REST,
+  failed: AT_REST,
+  completed: AT_REST,
+  // A run of its schedule starts (start), or it is run now, stopped (disarmed), found running.
+  scheduled: AT_REST,
 };
 
 /** The status after `event`, or FAILED_PRECONDITION if the pair is illegal. */
@@ -67,5 +91,5 @@ export function transition(from: Status, event: SupervisorEvent, name = 'process
 
 /** Whether a status means a process is (or is about to be) alive. */
 export function isActive(s: Status): boolean {
-  return s === 'running' || s === 'init' || s === 'restarting' || s === 'backoff' || s === 'queued';
+  return s === 'running' || s === 'starting' || s === 'init' || s === 'restarting' || s === 'backoff' || s === 'queued';
 }

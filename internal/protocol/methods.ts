@@ -21,10 +21,14 @@ export const MIN_PROTOCOL_VERSION = 2;
  * What this build can do beyond its methods' names (a method's new parameter, a new behaviour),
  * as `ping` reports it. A pmond of protocol 2 reports nothing: V2_CAPABILITIES is what it had.
  */
-export const FEATURES = ['admin-door', 'log.all', 'selectors', 'apps'] as const;
+export const FEATURES = ['admin-door', 'log.all', 'selectors', 'apps', 'tasks'] as const;
 
 /** The statuses a process can be in, exactly as they appear in --json. */
-export const STATUSES = ['queued', 'init', 'running', 'stopped', 'failed', 'backoff', 'restarting'] as const;
+/**
+ * starting: up, not yet for its startsecs; completed: a `once` app that exited 0; scheduled: a
+ * `cron` app between runs (its schedule armed).
+ */
+export const STATUSES = ['queued', 'init', 'starting', 'running', 'stopped', 'failed', 'backoff', 'restarting', 'completed', 'scheduled'] as const;
 export type Status = (typeof STATUSES)[number];
 
 const noNul = (s: string): boolean => !s.includes('\0');
@@ -111,6 +115,65 @@ export type ExecParams = z.infer<typeof execParams>;
 
 const ms = z.number().int().min(0).max(365 * 86_400_000);
 
+/** An argv run as the app's user (a per-app hook, exec_stop), never through a shell. */
+export const argvSchema = z
+  .array(argSchema)
+  .min(1, 'a command needs at least a program')
+  .max(256, 'at most 256 words')
+  .refine((a) => a[0]!.length > 0 && (a[0]!.startsWith('/') || !a[0]!.includes('/')), 'the program must be an absolute path or a bare name (looked up in PATH)');
+
+/** A cron expression as the wire carries it: parsed (and refused in one line) by internal/schedule/cron.ts. */
+const cronText = z
+  .string()
+  .min(1)
+  .max(128, 'a cron expression is at most 128 characters')
+  .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'a cron expression has no control characters');
+
+/** The kinds of app: kept running, run to completion, run on a schedule. */
+export const APP_TYPES = ['daemon', 'once', 'cron'] as const;
+export type AppType = (typeof APP_TYPES)[number];
+
+/**
+ * What an app is beyond what it executes: its kind and schedule, timers, ordering after others
+ * and its own hooks (issue 14). Every field optional; none is in the spec hash (a change is
+ * taken without a restart). The same object is in the apps file's model, on the wire and in
+ * the stored definition.
+ */
+export const taskSchema = z
+  .object({
+    type: z.enum(APP_TYPES).optional(),
+    /** type cron: when it runs (5 fields, or 6 with seconds first). */
+    cron: cronText.optional(),
+    /** IANA timezone of cron and cron_restart; absent: pmond's local time. */
+    timezone: z.string().min(1).max(64).regex(/^[A-Za-z0-9_+\-/]+$/, 'a timezone name such as Europe/Berlin').optional(),
+    /** A run due while the last one still runs: skipped (default), run once after it, or run beside it (up to `instances` at once). */
+    overlap: z.enum(['skip', 'queue', 'allow']).optional(),
+    /** Runs missed while pmond was down: none (default), or one run at once. */
+    catch_up: z.enum(['none', 'once']).optional(),
+    /** type daemon: restart it on this schedule (PM2's cron_restart). */
+    cron_restart: cronText.optional(),
+    /** supervisor-rs's repeat: the action every `every_ms`, only on the instance the timer was armed for. */
+    repeat: z
+      .object({ action: z.enum(['restart', 'start', 'stop', 'trystart']), every_ms: z.number().int().min(1000).max(365 * 86_400_000) })
+      .strict()
+      .optional(),
+    /** Meproc's after: start once the running instances of these apps (same owner) have finished. */
+    after: z.array(nameSchema).max(256).optional(),
+    /** Run instead of the stop signal (then the signal after stop_timeout if it is still up). */
+    exec_stop: argvSchema.optional(),
+    pre_start: argvSchema.optional(),
+    post_start: argvSchema.optional(),
+    pre_stop: argvSchema.optional(),
+    post_stop: argvSchema.optional(),
+    /** How long each of the app's hooks (and exec_stop) may run; absent: 30 s. */
+    hook_timeout_ms: z.number().int().min(100).max(3_600_000).optional(),
+    /** Keep the last crash_log_kib KiB of an abnormal exit's output as a crash file beside the log. */
+    save_log_on_crash: z.boolean().optional(),
+    crash_log_kib: z.number().int().min(1).max(1024).optional(),
+  })
+  .strict();
+export type TaskSpec = z.infer<typeof taskSchema>;
+
 /**
  * One app of an apps file, as `apply` sends it: read and resolved by the caller (the CLI reads the
  * file as the user who runs it; pmond never opens a path a user names). `file` is what is executed
@@ -138,6 +201,8 @@ export const appSpecWire = z
     stop_timeout_ms: ms.optional(),
     log: absPath('log file').optional(),
     log_dir: absPath('log dir').optional(),
+    /** Kind, schedule, timers, after, per-app hooks (feature `tasks`). */
+    task: taskSchema.optional(),
     source: z.string().min(1).max(4200).refine(noNul, 'source contains a NUL byte'),
   })
   .strict();
@@ -176,6 +241,8 @@ export const appView = z.object({
     startretries: z.number().optional(),
     stop_signal: z.string().optional(),
     stop_timeout_ms: z.number().optional(),
+    /** Kind, schedule, timers, hooks (absent: a daemon with none); a newer pmond's extra keys pass. */
+    task: taskSchema.partial().passthrough().optional(),
   }),
   groups: z.array(z.string()),
   dependencies: z.array(z.string()),
@@ -237,8 +304,14 @@ export const processView = z.object({
   source: z.string().optional(),
   /** Its app's groups. */
   groups: z.array(z.string()).optional(),
-  /** Why it is in its status, when pmond knows more than the status says (a dependency not up). */
+  /** Why it is in its status, or why it last stopped or failed: exit code, signal, startretries, who stopped it, pre_start, a dependency not up. */
   reason: z.string().nullable().optional(),
+  /** Its app's kind (absent from an older pmond: daemon). */
+  type: z.string().max(16).optional(),
+  /** A cron app's next run (ISO time), or null. */
+  next_run_at: z.string().nullable().optional(),
+  /** Crash files kept for it (save_log_on_crash), newest first. */
+  crash_files: z.array(z.string()).optional(),
 });
 export type ProcessView = z.infer<typeof processView>;
 

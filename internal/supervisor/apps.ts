@@ -121,6 +121,7 @@ export class Apps {
           startretries: s.startretries,
           stop_signal: s.stop_signal,
           stop_timeout_ms: s.stop_timeout_ms,
+          task: s.task,
         }),
       );
       const hash = specHash({ file: s.file, args: s.args, env: s.env, cwd: s.cwd, uid: user.uid, gid });

@@ -13,6 +13,7 @@ import { stringList } from '../apps/model';
 import { startOrder } from '../apps/graph';
 import type { Marked, MarkedScan } from '../process/procfs';
 import type { ExitInfo, Watched } from '../process/spawner';
+import { appType } from '../apps/model';
 import { isActive } from '../process/status';
 import type { AppRow, ProcessRow } from '../store/schema';
 import { isoNow } from './clock';
@@ -127,11 +128,25 @@ export class Boot {
       logger.info(`${row.name}: pid ${row.pid} is gone (or now belongs to another program)`);
     }
     const gone = { pid: null, pid_start_time: null, pid_boot_id: null };
+    const type = appType(await units.definitionOf(row));
+    const live = row.status === 'running' || row.status === 'starting';
+    if (row.desired === 'running' && type === 'cron' && row.status !== 'init' && row.status !== 'queued') {
+      // A run that ended while pmond was away is over, not lost: the schedule (tasks.ts) goes on from here.
+      if (live) await units.setStatus(row, 'exit_scheduled', { ...gone, reason: 'run ended while pmond was away' });
+      else if (row.status !== 'scheduled') await units.setStatus(row, 'arm', gone);
+      else if (row.pid !== null) await units.update(row, gone);
+      return;
+    }
+    if (row.desired === 'running' && type === 'once' && live) {
+      // Not restarted by policy; how it ended pmond cannot know.
+      await units.setStatus(row, 'exit_clean', { ...gone, desired: 'stopped', reason: 'ended while pmond was away: its exit status is unknown' });
+      return;
+    }
     if (row.desired === 'running') {
       // It should run. If it was running (or about to be restarted), it was lost while pmond
       // was away: that is a restart. A row caught mid-spawn ('init') never ran: start it afresh.
-      const wasRunning = row.status === 'running' || row.status === 'backoff' || row.status === 'restarting';
-      let cur = row.status === 'running' || row.status === 'init' ? await units.setStatus(row, 'lost', gone) : await units.update(row, gone);
+      const wasRunning = live || row.status === 'backoff' || row.status === 'restarting';
+      let cur = live || row.status === 'init' ? await units.setStatus(row, 'lost', gone) : await units.update(row, gone);
       if (!cur.auto_restart && wasRunning) {
         cur = await units.setStatus(cur, 'give_up', { desired: 'stopped', stopped_at: isoNow(this.c.clock) });
         fireHook(this.c.hooks, 'failure', cur);

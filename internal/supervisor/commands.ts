@@ -3,7 +3,7 @@
  * they are an admin), and stop, restart, delete, reset on them, one by one or `all`, and the
  * stop of everything at shutdown. Every operation on a row runs under that row's lock.
  */
-import { stringList } from '../apps/model';
+import { appType, stringList } from '../apps/model';
 import { dependencyLevels } from '../apps/graph';
 import { parseSelector, resolveSelector } from '../apps/select';
 import { isActive } from '../process/status';
@@ -81,20 +81,34 @@ export class Commands {
   }
 
   /** Stop one row under its lock; force = SIGKILL at once. */
-  stopRow(id: number, force: boolean): Promise<ProcessRow> {
+  stopRow(id: number, force: boolean, reason?: string): Promise<ProcessRow> {
     return this.c.units.locked(id, async () => {
       const cur = await this.c.units.mustGet(id);
-      return this.term.stopLocked(cur, { force, event: 'stop', desired: 'stopped', hook: true });
+      return this.term.stopLocked(cur, { force, event: 'stop', desired: 'stopped', hook: true, ...(reason !== undefined ? { reason } : {}) });
     });
   }
 
-  /** (Re)start a row (the caller holds its lock); count: whether it counts as a restart. */
+  /**
+   * (Re)start a row (the caller holds its lock); count: whether it counts as a restart. A cron
+   * app is not run by a start: its schedule is armed (a run under way is stopped by a restart);
+   * `run` runs it now.
+   */
   async restartLocked(id: number, count: boolean): Promise<ProcessRow> {
     let cur = await this.c.units.mustGet(id);
+    const cron = appType(await this.c.units.definitionOf(cur)) === 'cron';
+    if (cron && !count && cur.status === 'scheduled') return cur;
     if (this.c.units.rt(id).watched || cur.status === 'backoff') {
       cur = await this.term.stopLocked(cur, { force: false, event: 'restart', desired: 'running' });
     }
+    if (cron) return this.c.units.setStatus(cur, 'arm', { desired: 'running' });
     return this.life.startLocked(cur, { countRestart: count, hook: count ? 'restart' : 'start' });
+  }
+
+  /** trystart: restart if it runs, else start. */
+  async tryStartLocked(id: number): Promise<ProcessRow> {
+    const cur = await this.c.units.mustGet(id);
+    const up = !!this.c.units.rt(id).watched || cur.status === 'backoff';
+    return this.restartLocked(id, up);
   }
 
   /** Stop (if needed) and delete one row, under its lock. */
@@ -109,7 +123,7 @@ export class Commands {
   private async deleteLocked(row: ProcessRow, force: boolean): Promise<ProcessRow> {
     const { store, units, cgroups } = this.c;
     let cur = row;
-    if (units.rt(cur.id).watched || isActive(cur.status)) cur = await this.term.stopLocked(cur, { force, event: 'stop', desired: 'stopped', hook: true });
+    if (units.rt(cur.id).watched || isActive(cur.status) || cur.status === 'scheduled') cur = await this.term.stopLocked(cur, { force, event: 'stop', desired: 'stopped', hook: true });
     await this.logs.removeLogs(cur);
     await store.remove(cur.id);
     // An app whose last instance is gone goes with it.
@@ -174,7 +188,7 @@ export class Commands {
     let out: ProcessRow;
     switch (action) {
       case 'stop':
-        out = await this.stopRow(row.id, force);
+        out = await this.stopRow(row.id, force, stoppedBy(caller));
         break;
       case 'start':
       case 'restart':
@@ -191,8 +205,9 @@ export class Commands {
 
   /** Stop every process the caller owns: dependents first (deepest level first, each level at once). */
   killAll(caller: Caller, force: boolean): Promise<ProcessSummary[]> {
-    const pick = (r: ProcessRow): boolean => isActive(r.status) || !!this.c.units.peek(r.id)?.watched;
-    return this.forAllDown(caller, pick, (cur) => this.term.stopLocked(cur, { force, event: 'stop', desired: 'stopped', hook: true }));
+    // A scheduled cron app is disarmed too.
+    const pick = (r: ProcessRow): boolean => isActive(r.status) || r.status === 'scheduled' || !!this.c.units.peek(r.id)?.watched;
+    return this.forAllDown(caller, pick, (cur) => this.term.stopLocked(cur, { force, event: 'stop', desired: 'stopped', hook: true, reason: stoppedBy(caller) }));
   }
 
   /** forAll level by level, the deepest dependents first (each level at once); summaries by id. */
@@ -220,7 +235,7 @@ export class Commands {
   /** Start every stopped or failed process the caller owns. */
   initAll(caller: Caller): Promise<ProcessSummary[]> {
     return this.forAll(caller, (r) => r.status === 'stopped' || r.status === 'failed', async (cur) =>
-      cur.status === 'stopped' || cur.status === 'failed' ? this.life.startLocked(cur, { countRestart: false, hook: 'start' }) : cur,
+      cur.status === 'stopped' || cur.status === 'failed' ? this.restartLocked(cur.id, false) : cur,
     );
   }
 
@@ -279,6 +294,11 @@ export class Commands {
     );
     return (await views(this.c, out.filter((r): r is ProcessRow => r !== undefined))).map(summary);
   }
+}
+
+/** The reason a stop the caller asked for records. */
+export function stoppedBy(caller: Caller): string {
+  return `stopped by uid ${caller.uid}`;
 }
 
 /** Whether caller may see and act on row: theirs, or they are an admin. */

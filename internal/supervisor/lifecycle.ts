@@ -8,13 +8,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { HookEvent } from '../hooks/hooks';
+import { appType } from '../apps/model';
 import { decideRestart, isFailure } from '../process/restart-policy';
+import { failedPrecondition } from '../protocol/errors';
 import { CgroupJoinError, type ExitInfo, type SpawnRequest, type Watched } from '../process/spawner';
 import type { SupervisorEvent } from '../process/status';
-import type { UserInfo } from '../process/users';
 import type { ProcessRow } from '../store/schema';
+import { DEFAULT_HOOK_TIMEOUT_MS, runAppHook } from './app-hooks';
 import { isoNow } from './clock';
 import type { Core } from './deps';
+import { saveCrash } from './crash';
+import { processEnv } from './env';
 import { logTarget } from './logs';
 import type { Terminator } from './terminate';
 import type { Patch } from './units';
@@ -31,20 +35,33 @@ export class Lifecycle {
    * whose row is removed again if it cannot start): no failure hook.
    */
   async startLocked(row: ProcessRow, opts: { countRestart: boolean; hook: HookEvent; quiet?: boolean }): Promise<ProcessRow> {
-    const { units, cgroups, logger } = this.c;
+    const { units, cgroups, logger, clock } = this.c;
     const rt = units.rt(row.id);
     rt.backoff?.cancel();
     rt.backoff = undefined;
+    rt.up?.cancel();
+    rt.up = undefined;
     const token = randomUUID();
     // Recorded before the spawn, so a pmond killed right after it can still find the child.
     let cur = await units.setStatus(row, 'start', { desired: 'running', spawn_token: token });
+    const def = await units.definitionOf(cur);
+    const task = def?.task;
+    const hookMs = task?.hook_timeout_ms ?? DEFAULT_HOOK_TIMEOUT_MS;
+    if (task?.pre_start) {
+      const r = await runAppHook(this.c, cur, 'pre_start', task.pre_start, hookMs, null);
+      if (!r.ok) {
+        cur = await units.setStatus(cur, 'spawn_failed', { desired: 'stopped', reason: `pre_start: ${r.why}`, stopped_at: isoNow(this.c.clock) });
+        if (!opts.quiet) fireHook(this.c.hooks, 'failure', cur);
+        throw failedPrecondition(`${cur.name}: not started: pre_start failed (${r.why})`);
+      }
+    }
     let w: Watched;
     try {
       const user = await this.c.users.user(cur.uid);
       w = await this.spawn({
         file: cur.process_file,
         args: JSON.parse(cur.args) as string[],
-        env: { ...this.childEnv(cur, user), PMON3_SPAWN_TOKEN: token },
+        env: { ...processEnv(cur, user, this.c.daemonId), PMON3_SPAWN_TOKEN: token },
         cwd: cur.cwd,
         uid: cur.uid,
         gid: cur.gid,
@@ -59,12 +76,15 @@ export class Lifecycle {
         pid_start_time: null,
         pid_boot_id: null,
         stopped_at: isoNow(this.c.clock),
+        reason: `could not start: ${(e as Error).message}`.slice(0, 500),
       });
       logger.warn(`${cur.name}: start failed: ${(e as Error).message}`);
       if (!opts.quiet) fireHook(this.c.hooks, 'failure', cur);
       throw e;
     }
-    cur = await units.setStatus(cur, 'spawned', {
+    // With startsecs it is `starting` until it has stayed up that long (supervisord's rule).
+    const startsecs = def?.startsecs_ms ?? 0;
+    cur = await units.setStatus(cur, startsecs > 0 ? 'spawned_wait' : 'spawned', {
       pid: w.pid,
       pid_start_time: w.startTime,
       pid_boot_id: this.c.bootId,
@@ -75,6 +95,23 @@ export class Lifecycle {
     this.watch(cur.id, w);
     logger.info(`${cur.name}: started pid ${w.pid}`);
     fireHook(this.c.hooks, opts.hook, cur);
+    const postStart = task?.post_start;
+    const afterUp = (r: ProcessRow): void => {
+      if (postStart) void runAppHook(this.c, r, 'post_start', postStart, hookMs);
+    };
+    if (startsecs > 0) {
+      rt.up = clock.setTimeout(() => {
+        void rt.lock
+          .run(async () => {
+            const now = await units.get(cur.id);
+            if (!now || rt.watched !== w || now.status !== 'starting' || units.closed) return;
+            afterUp(await units.setStatus(now, 'up'));
+          })
+          .catch((e: unknown) => logger.error(`process ${cur.id}: marking it up failed: ${(e as Error)?.stack ?? String(e)}`));
+      }, startsecs);
+    } else {
+      afterUp(cur);
+    }
     return cur;
   }
 
@@ -107,6 +144,8 @@ export class Lifecycle {
       if (rt.watched !== w || units.closed) return; // a stop or restart owns this exit
       rt.watched = undefined;
       rt.adoptedGone = undefined;
+      rt.up?.cancel();
+      rt.up = undefined;
       // No orphaned descendants: whatever is left of its group and cgroup goes with it. (No /proc
       // scan first: this is the restart hot path, and an empty group just answers ESRCH.)
       this.term.killLeftovers(w);
@@ -115,6 +154,38 @@ export class Lifecycle {
       const uptimeMs = row.started_at ? clock.now() - Date.parse(row.started_at) : 0;
       // The app's own policy (an apps file's restart, restart_delay, startsecs, startretries), else the config's.
       const def = await units.definitionOf(row);
+      const type = appType(def);
+      const ended0: Patch = {
+        pid: null,
+        pid_start_time: null,
+        pid_boot_id: null,
+        last_exit_code: info.code,
+        last_signal: info.signal,
+        stopped_at: isoNow(clock),
+      };
+      const unknown = info.code === null && info.signal === null;
+      const failure = !unknown && isFailure({ exitCode: info.code, signal: info.signal });
+      if (failure && def?.task?.save_log_on_crash) void saveCrash(this.c, row, info, def.task.crash_log_kib ?? 64, rt.samples ?? []);
+      const postStop = def?.task?.post_stop;
+      const after = (r: ProcessRow): void => {
+        if (postStop) void runAppHook(this.c, r, 'post_stop', postStop, def?.task?.hook_timeout_ms ?? DEFAULT_HOOK_TIMEOUT_MS, null);
+      };
+      if (type === 'once' || type === 'cron') {
+        // Never restarted by policy: a once app is done, a cron app waits for its next run.
+        logger.info(`${row.name}: pid ${w.pid} exited (code ${info.code}, signal ${info.signal})`);
+        const why = endOf(info);
+        let cur: ProcessRow;
+        if (type === 'cron') {
+          cur = await units.setStatus(row, 'exit_scheduled', { ...ended0, reason: `run ended: ${why}` });
+        } else if (unknown) {
+          cur = await units.setStatus(row, 'exit_clean', { ...ended0, desired: 'stopped', reason: why });
+        } else {
+          cur = await units.setStatus(row, failure ? 'exit_failed' : 'exit_completed', { ...ended0, desired: 'stopped', reason: failure ? why : 'completed (exit code 0)' });
+        }
+        if (failure) fireHook(this.c.hooks, 'failure', cur);
+        after(cur);
+        return;
+      }
       const d = decideRestart(
         {
           autoRestart: row.auto_restart === 1 && (def?.restart !== 'on-failure' || isFailure({ exitCode: info.code, signal: info.signal })),
@@ -138,14 +209,11 @@ export class Lifecycle {
             : undefined,
         },
       );
+      const retriesOut = d.action === 'give_up' && d.status === 'failed' && row.auto_restart === 1 && failure;
       const ended: Patch = {
-        pid: null,
-        pid_start_time: null,
-        pid_boot_id: null,
-        last_exit_code: info.code,
-        last_signal: info.signal,
+        ...ended0,
         consecutive_failures: d.failures,
-        stopped_at: isoNow(clock),
+        reason: retriesOut ? `startretries exceeded: ${d.failures} failed starts in a row (last: ${endOf(info)})` : endOf(info),
       };
       logger.info(`${row.name}: pid ${w.pid} exited (code ${info.code}, signal ${info.signal}); ${d.action}`);
       if (d.action === 'give_up' || d.delayMs === 0) rt.inBackoff = false;
@@ -153,6 +221,7 @@ export class Lifecycle {
         const event: SupervisorEvent = d.status === 'failed' ? 'exit_failed' : 'exit_clean';
         const cur = await units.setStatus(row, event, { ...ended, desired: 'stopped' });
         if (d.status === 'failed') fireHook(this.c.hooks, 'failure', cur);
+        after(cur);
         return;
       }
       if (d.delayMs === 0) {
@@ -174,24 +243,11 @@ export class Lifecycle {
       }, d.delayMs);
     });
   }
+}
 
-  /** The environment a row's process starts with: a clean base, its own env, then pmond's markers. */
-  private childEnv(row: ProcessRow, user: UserInfo): Record<string, string> {
-    const base: Record<string, string> = {
-      PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-      HOME: user.home,
-      USER: user.name,
-      LOGNAME: user.name,
-      SHELL: user.shell,
-    };
-    for (const k of ['LANG', 'LC_ALL', 'TZ']) if (process.env[k]) base[k] = process.env[k]!;
-    return {
-      ...base,
-      ...(JSON.parse(row.env) as Record<string, string>),
-      PMON3_PROCESS_ID: String(row.id),
-      PMON3_PROCESS_NAME: row.name,
-      PMON3_INSTANCE: String(row.instance),
-      PMON3_DAEMON_ID: this.c.daemonId,
-    };
-  }
+/** How a run ended, in a few words (a row's reason). */
+export function endOf(info: ExitInfo): string {
+  if (info.code !== null) return `exited with code ${info.code}`;
+  if (info.signal !== null) return `killed by ${info.signal}`;
+  return 'ended while not pmond\'s child (re-adopted): its exit status is unknown';
 }

@@ -76,11 +76,16 @@ export class Logs {
    * that name can have made its log yet. A log the user chose elsewhere is theirs, and stays.
    */
   async removeLogs(row: ProcessRow): Promise<void> {
-    if (logTarget(this.config.logs_dir, row.log).kind !== 'daemon') return;
-    const dir = path.dirname(row.log);
-    const base = path.basename(row.log);
-    const own = path.join(path.resolve(this.config.logs_dir), 'pmond.log');
-    const mine = new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?:[.-]\\d+)*(?:\\.(?:gz|bz2|xz|zst|lz4|lzo|Z))?$`);
+    // A log elsewhere is the user's and stays; its crash files (crash.ts) are pmond's, in the user's directory here.
+    const ours = logTarget(this.config.logs_dir, row.log).kind === 'daemon';
+    const logsDir = path.resolve(this.config.logs_dir);
+    const dir = ours ? path.dirname(row.log) : row.uid === this.daemonUid ? logsDir : path.join(logsDir, safeDirName({ name: row.user, uid: row.uid }));
+    const base = ours ? path.basename(row.log) : `${row.name}.log`;
+    const own = path.join(logsDir, 'pmond.log');
+    const esc = base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const crash = '\\.crash-\\d{8}T\\d{9}Z(?:-\\d+)?';
+    // Its rotated copies, and its crash files (`<name>.log.crash-STAMP[-N]`).
+    const mine = new RegExp(ours ? `^${esc}(?:(?:[.-]\\d+)*(?:\\.(?:gz|bz2|xz|zst|lz4|lzo|Z))?|${crash})$` : `^${esc}${crash}$`);
     let entries: string[];
     try {
       entries = await fs.promises.readdir(dir);
@@ -101,6 +106,6 @@ export class Logs {
 }
 
 /** The directory under logs_dir for a user's logs: the user name when it is a safe file name, else the uid. */
-function safeDirName(user: UserInfo): string {
+export function safeDirName(user: Pick<UserInfo, 'name' | 'uid'>): string {
   return /^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(user.name) && !user.name.includes('..') && user.name !== 'pmond.log' ? user.name : String(user.uid);
 }

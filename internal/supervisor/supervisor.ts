@@ -22,7 +22,7 @@ import type { Action, ExecParams, Health, Params, ProcessSummary, ProcessView, R
 import type { ProcessRow } from '../store/schema';
 import { Apps } from './apps';
 import { Boot } from './boot';
-import { Commands } from './commands';
+import { Commands, stoppedBy } from './commands';
 import type { Caller, Core, SupervisorDeps } from './deps';
 import { Exec } from './exec';
 import { Lifecycle } from './lifecycle';
@@ -164,7 +164,7 @@ export class Supervisor {
   /** Stop one process; force = SIGKILL at once. */
   async stop(caller: Caller, target: string, force: boolean): Promise<ProcessView> {
     const row = await this.cmds.find(caller, target);
-    return (await views(this.c, [await this.cmds.stopRow(row.id, force)]))[0]!;
+    return (await views(this.c, [await this.cmds.stopRow(row.id, force, stoppedBy(caller))]))[0]!;
   }
 
   /** (Re)start one process; count: whether it counts as a restart. */

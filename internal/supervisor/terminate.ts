@@ -4,6 +4,7 @@
  */
 import type { ExitInfo, Watched } from '../process/spawner';
 import type { ProcessRow } from '../store/schema';
+import { DEFAULT_HOOK_TIMEOUT_MS, runAppHook } from './app-hooks';
 import { isoNow } from './clock';
 import type { Core } from './deps';
 import { fireHook } from './views';
@@ -23,22 +24,37 @@ export class Terminator {
    */
   async stopLocked(
     row: ProcessRow,
-    opts: { force: boolean; event: 'stop' | 'restart'; desired: 'running' | 'stopped'; hook?: boolean },
+    opts: { force: boolean; event: 'stop' | 'restart'; desired: 'running' | 'stopped'; hook?: boolean; reason?: string },
   ): Promise<ProcessRow> {
-    const { units, config } = this.c;
+    const { units, config, os } = this.c;
     const rt = units.rt(row.id);
     rt.backoff?.cancel();
     rt.backoff = undefined;
     rt.inBackoff = false;
+    rt.up?.cancel();
+    rt.up = undefined;
     const w = rt.watched;
     // Record the intent first: if pmond dies mid-stop, the next one finishes it.
     let cur = await units.update(row, { desired: opts.desired === 'stopped' ? 'stopped' : row.desired });
     let info: ExitInfo | undefined;
+    const def = w ? await units.definitionOf(row) : undefined;
+    const task = def?.task;
+    const hookMs = task?.hook_timeout_ms ?? DEFAULT_HOOK_TIMEOUT_MS;
     if (w) {
       rt.watched = undefined; // from here on, this exit is ours, not the restart policy's
-      const def = await units.definitionOf(row);
       const signal = opts.force ? 'SIGKILL' : ((def?.stop_signal as NodeJS.Signals | undefined) ?? config.stop_signal);
-      info = await this.terminate(w, signal, def?.stop_timeout_ms ?? config.stop_timeout * 1000);
+      const timeoutMs = def?.stop_timeout_ms ?? config.stop_timeout * 1000;
+      const deadline = os.now() + timeoutMs;
+      // pre_stop runs while the process still does (a force stop skips it, and exec_stop).
+      if (task?.pre_stop && !opts.force) await runAppHook(this.c, cur, 'pre_stop', task.pre_stop, Math.min(hookMs, timeoutMs), w.pid);
+      if (task?.exec_stop && !opts.force) {
+        // Firestarter's and systemd's ExecStop: the command asks it to go; the signal follows only if it has not by the deadline.
+        const hook = runAppHook(this.c, cur, 'exec_stop', task.exec_stop, Math.max(100, Math.min(hookMs, deadline - os.now())), w.pid);
+        const gone = await this.raceDeadline(this.exitOf(w), deadline);
+        if (!gone) this.c.logger.warn(`${cur.name}: exec_stop did not stop pid ${w.pid} within ${timeoutMs} ms; ${signal} follows`);
+        await hook;
+      }
+      info = await this.terminate(w, signal, Math.max(0, deadline - os.now()));
       rt.adoptedGone = undefined;
     }
     cur = await units.setStatus(cur, opts.event, {
@@ -48,9 +64,11 @@ export class Terminator {
       pid_boot_id: null,
       stopped_at: isoNow(this.c.clock),
       ...(info ? { last_exit_code: info.code, last_signal: info.signal } : {}),
+      ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
     });
     if (w) this.c.logger.info(`${cur.name}: stopped pid ${w.pid}`);
     if (opts.hook) fireHook(this.c.hooks, 'stop', cur);
+    if (w && task?.post_stop) void runAppHook(this.c, cur, 'post_stop', task.post_stop, hookMs, null);
     return cur;
   }
 

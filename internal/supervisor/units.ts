@@ -26,6 +26,10 @@ export interface Runtime {
   adoptedGone?: (info: ExitInfo) => void;
   /** Pending delayed restart. */
   backoff?: { cancel(): void };
+  /** Pending `up` (startsecs passed: starting -> running). */
+  up?: { cancel(): void };
+  /** cpu/memory samples of the process watched, oldest first (save_log_on_crash keeps them with a crash). */
+  samples?: Array<{ at: string; cpu: number; memory: number }>;
   /** In a run of delayed restarts whose backoff hook has fired: it fires once on entering backoff (the Go pmon3's one event), not at each delay. */
   inBackoff?: boolean;
 }

@@ -12,7 +12,12 @@ const EVENT_SET = {
   enqueue: true,
   start: true,
   spawned: true,
+  spawned_wait: true,
+  up: true,
   spawn_failed: true,
+  exit_completed: true,
+  exit_scheduled: true,
+  arm: true,
   exit_restart: true,
   exit_backoff: true,
   exit_failed: true,
@@ -26,27 +31,34 @@ const EVENT_SET = {
 const EVENTS = Object.keys(EVENT_SET) as SupervisorEvent[];
 
 /** The table, written out pair by pair: what each legal (status, event) gives. Everything else is illegal. */
+const LIVE = {
+  exit_restart: 'restarting',
+  exit_backoff: 'backoff',
+  exit_failed: 'failed',
+  exit_clean: 'stopped',
+  exit_completed: 'completed',
+  exit_scheduled: 'scheduled',
+  restart: 'restarting',
+  stop: 'stopped',
+  adopt: 'running',
+  lost: 'restarting',
+} as const;
+const AT_REST = { enqueue: 'queued', start: 'init', restart: 'restarting', stop: 'stopped', adopt: 'running', arm: 'scheduled' } as const;
 const LEGAL: Record<Status, Partial<Record<SupervisorEvent, Status>>> = {
-  queued: { start: 'init', stop: 'stopped', adopt: 'running' },
-  init: { spawned: 'running', spawn_failed: 'failed', stop: 'stopped', adopt: 'running', lost: 'queued' },
-  running: {
-    exit_restart: 'restarting',
-    exit_backoff: 'backoff',
-    exit_failed: 'failed',
-    exit_clean: 'stopped',
-    restart: 'restarting',
-    stop: 'stopped',
-    adopt: 'running',
-    lost: 'restarting',
-  },
-  restarting: { start: 'init', stop: 'stopped', restart: 'restarting', spawn_failed: 'failed', adopt: 'running', give_up: 'failed' },
-  backoff: { start: 'init', restart: 'restarting', stop: 'stopped', spawn_failed: 'failed', adopt: 'running', give_up: 'failed' },
-  stopped: { enqueue: 'queued', start: 'init', restart: 'restarting', stop: 'stopped', adopt: 'running' },
-  failed: { enqueue: 'queued', start: 'init', restart: 'restarting', stop: 'stopped', adopt: 'running' },
+  queued: { start: 'init', stop: 'stopped', adopt: 'running', arm: 'scheduled' },
+  init: { spawned: 'running', spawned_wait: 'starting', spawn_failed: 'failed', stop: 'stopped', adopt: 'running', lost: 'queued' },
+  starting: { ...LIVE, up: 'running' },
+  running: { ...LIVE },
+  restarting: { start: 'init', stop: 'stopped', restart: 'restarting', spawn_failed: 'failed', adopt: 'running', give_up: 'failed', arm: 'scheduled' },
+  backoff: { start: 'init', restart: 'restarting', stop: 'stopped', spawn_failed: 'failed', adopt: 'running', give_up: 'failed', arm: 'scheduled' },
+  stopped: { ...AT_REST },
+  failed: { ...AT_REST },
+  completed: { ...AT_REST },
+  scheduled: { ...AT_REST },
 };
 
 test('every (status, event) pair: the legal ones give their status, the others are FAILED_PRECONDITION', () => {
-  assert.equal(STATUSES.length, 7);
+  assert.equal(STATUSES.length, 10);
   let legal = 0;
   let illegal = 0;
   for (const s of STATUSES) {

@@ -1,0 +1,152 @@
+/**
+ * Cron schedules, pure: parse an expression once, then ask for fire times. croner does the
+ * matching; this module adds the checks pmon3 wants and one DST rule croner lacks (below).
+ */
+import { Cron, CronPattern } from 'croner';
+import { invalidArgument } from '../protocol/errors';
+
+/** A parsed cron schedule. */
+export interface CronSchedule {
+  /** The expression as given. */
+  readonly expr: string;
+  /** IANA timezone, or undefined (pmond's local time). */
+  readonly timezone: string | undefined;
+  /** The first fire time strictly after `after` (epoch ms), or null if there is none. */
+  next(after: number): number | null;
+}
+
+/** The longest expression taken: far more than any real one, short enough to echo in an error. */
+export const MAX_CRON_LENGTH = 128;
+
+/** How many missed fire times planAfterDowntime counts at most (an every-second schedule down a week stays cheap). */
+export const MAX_MISSED = 1000;
+
+// The nicknames operators use; @reboot is not a time, so it is not here.
+const NICKNAMES: Record<string, string> = {
+  '@yearly': '0 0 1 1 *',
+  '@annually': '0 0 1 1 *',
+  '@monthly': '0 0 1 * *',
+  '@weekly': '0 0 * * 0',
+  '@daily': '0 0 * * *',
+  '@hourly': '0 * * * *',
+};
+
+const HOUR = 3_600_000;
+// Farther than any DST shift (at most 2 h), nearer than two transitions ever are.
+const LOOK = 3 * HOUR;
+// Bounds the skip loop in next(): each turn moves croner's wall clock forward.
+const MAX_STEPS = 16;
+
+// Control characters, and the Unicode line breaks: an error message stays one line.
+const CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/;
+
+/** s fit to quote in a one-line message: short, no control characters. */
+function printable(s: string): string {
+  const t = s.replace(new RegExp(CONTROL.source, 'g'), '?');
+  return t.length > 40 ? `${t.slice(0, 40)}...` : t;
+}
+
+/** Parse a 5-field (minute first) or 6-field (seconds first) cron expression; anything else, or an unknown timezone, throws invalidArgument with one line: `cron "EXPR": why`. */
+export function parseCron(expr: string, timezone?: string): CronSchedule {
+  const bad = (why: string): Error => invalidArgument(`cron "${printable(expr)}": ${why}`);
+  if (expr.length > MAX_CRON_LENGTH) throw bad(`longer than ${MAX_CRON_LENGTH} characters`);
+  if (CONTROL.test(expr)) throw bad('contains a control character');
+  let pattern = expr.trim();
+  if (pattern.startsWith('@')) {
+    const n = NICKNAMES[pattern.toLowerCase()];
+    if (pattern.toLowerCase() === '@reboot') throw bad('@reboot is not a time (only @yearly @annually @monthly @weekly @daily @hourly are)');
+    if (!n) throw bad(`unknown nickname (use ${Object.keys(NICKNAMES).join(' ')})`);
+    pattern = n;
+  }
+  const fields = pattern.split(/\s+/).filter((f) => f !== '');
+  if (fields.length !== 5 && fields.length !== 6) throw bad(`has ${fields.length} fields, want 5 (minute first) or 6 (seconds first)`);
+  // ':' makes croner read a date, '?' is replaced by the time of parsing: neither is a schedule.
+  const odd = /[^0-9A-Za-z*,/#-]/.exec(fields.join(''));
+  if (odd) throw bad(`"${odd[0]}" is not allowed`);
+  const zone = timezone ?? new Intl.DateTimeFormat().resolvedOptions().timeZone;
+  let offsets: Intl.DateTimeFormat;
+  try {
+    offsets = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+  } catch {
+    throw bad(`unknown timezone "${printable(timezone ?? '')}"`);
+  }
+  let cron: Cron;
+  let everyHour: boolean;
+  try {
+    const text = fields.join(' ');
+    everyHour = new CronPattern(text, zone).hour.every((h) => h === 1);
+    cron = new Cron(text, { timezone: zone, paused: true, legacyMode: true });
+  } catch (e) {
+    throw bad(String((e as Error).message).replace(/^CronPattern: /, '').split('\n')[0] ?? 'invalid');
+  }
+  return { expr, timezone, next: (after) => nextAfter(cron, offsets, everyHour, after) };
+}
+
+/** The zone's UTC offset at instant t, in ms (wall clock minus UTC). */
+function offsetAt(f: Intl.DateTimeFormat, t: number): number {
+  const p: Record<string, number> = {};
+  for (const x of f.formatToParts(t)) p[x.type] = Number(x.value);
+  const wall = Date.UTC(p.year ?? 0, (p.month ?? 1) - 1, p.day ?? 1, p.hour ?? 0, p.minute ?? 0, p.second ?? 0);
+  return wall - Math.floor(t / 1000) * 1000;
+}
+
+/**
+ * croner walks the wall clock, so a wall time the fall-back repeats comes out once, at one of its
+ * two instants (which one depends on the zone). Our rule, like Vixie cron's: a repeated wall time
+ * fires at its first instant; a schedule that runs every hour fires at the second as well (it is
+ * meant to run each real hour: 25 on that day); one at a fixed hour does not fire twice. A wall
+ * time the spring-forward skips fires when croner says: shifted forward by the gap.
+ */
+function nextAfter(cron: Cron, f: Intl.DateTimeFormat, everyHour: boolean, after: number): number | null {
+  const first = firstOccurrence(cron, f, after);
+  if (!everyHour) return first;
+  const fb = fallBackNear(f, after);
+  if (!fb || after < fb.at - fb.delta || after >= fb.at + fb.delta) return first;
+  // The repeat's instants are the first window's, delta later.
+  const m = firstOccurrence(cron, f, Math.max(after - fb.delta, fb.at - fb.delta - 1));
+  if (m === null || m >= fb.at) return first;
+  return first === null ? m + fb.delta : Math.min(first, m + fb.delta);
+}
+
+/** The next fire time after `after` that is not the second instant of a repeated wall time. */
+function firstOccurrence(cron: Cron, f: Intl.DateTimeFormat, after: number): number | null {
+  let cur = after;
+  for (let i = 0; i < MAX_STEPS; i++) {
+    const c = cron.nextRun(new Date(cur))?.getTime();
+    if (c === undefined) return null;
+    const o = offsetAt(f, c);
+    const before = offsetAt(f, c - LOOK);
+    const x = c - (before - o);
+    const repeated = before > o && offsetAt(f, x) === before;
+    if (repeated && x > after) return x;
+    if (!repeated && c > after) return c;
+    cur = c; // already passed (or a second instant): look on from its wall time
+  }
+  return null;
+}
+
+/** A fall-back transition within LOOK of t: its instant and how far the clock goes back. */
+function fallBackNear(f: Intl.DateTimeFormat, t: number): { at: number; delta: number } | null {
+  // Whole seconds: offsetAt has second resolution, and zones change on whole minutes.
+  let lo = Math.floor((t - LOOK) / 1000) * 1000;
+  let hi = lo + 2 * LOOK;
+  const oLo = offsetAt(f, lo);
+  const oHi = offsetAt(f, hi);
+  if (oLo <= oHi) return null;
+  while (hi - lo > 1000) {
+    const mid = lo + Math.floor((hi - lo) / 2000) * 1000;
+    if (offsetAt(f, mid) === oLo) lo = mid;
+    else hi = mid;
+  }
+  return { at: hi, delta: oLo - oHi };
+}
+
+/** What a schedule does when armed again after pmond was away: the persisted next run time and now. */
+export function planAfterDowntime(s: CronSchedule, persistedNext: number | null, now: number, catchUp: 'none' | 'once'): { runNow: boolean; missed: number; next: number | null } {
+  if (persistedNext === null) return { runNow: false, missed: 0, next: s.next(now) };
+  if (persistedNext > now) return { runNow: false, missed: 0, next: persistedNext };
+  // persistedNext was due and never ran: it counts, then every time after it up to now.
+  let missed = 1;
+  for (let t = s.next(persistedNext); t !== null && t <= now && missed < MAX_MISSED; t = s.next(t)) missed++;
+  return { runNow: catchUp === 'once', missed, next: s.next(now) };
+}

@@ -8,6 +8,7 @@ import * as m0002 from './0002_spawn_token';
 import * as m0003 from './0003_owner_names';
 import * as m0004 from './0004_apps';
 import * as m0005 from './0005_groups';
+import * as m0006 from './0006_next_run';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '0001_init': m0001,
@@ -15,4 +16,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0003_owner_names': m0003,
   '0004_apps': m0004,
   '0005_groups': m0005,
+  '0006_next_run': m0006,
 };

@@ -32,6 +32,8 @@ export interface AppsTable {
   instances: Generated<number>;
   /** Where it was defined: 'exec', 'migrated', or `file:PATH:LINE`. */
   source: Generated<string>;
+  /** A cron app's next run, epoch ms (internal/supervisor/tasks.ts), or null: none armed. */
+  next_run_at: Generated<number | null>;
   created_at: Generated<string>;
   updated_at: Generated<string>;
 }

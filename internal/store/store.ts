@@ -209,11 +209,13 @@ const APP_COLUMN_SET: Record<keyof AppRow, true> = {
   dependencies: true,
   instances: true,
   source: true,
+  next_run_at: true,
   created_at: true,
   updated_at: true,
 };
 const APP_COLUMNS = Object.keys(APP_COLUMN_SET) as Array<keyof AppRow>;
-const APP_DEFAULTS: Partial<AppRow> = { groups: '[]', dependencies: '[]', instances: 1, source: 'exec' };
+const APP_DEFAULTS: Partial<AppRow> = { groups: '[]', dependencies: '[]', instances: 1, source: 'exec', next_run_at: null };
+const APP_NULLABLE = new Set<keyof AppRow>(['next_run_at']);
 
 const now = (): string => new Date().toISOString();
 
@@ -911,7 +913,10 @@ function check(row: ProcessRow, given: object = row): void {
 function checkApp(row: AppRow, given: object = row): void {
   for (const c of APP_COLUMNS) {
     const v = row[c] as unknown;
-    if (v === null || v === undefined) throw internal(`app ${row.id}: ${c} cannot be empty`);
+    if (v === null || v === undefined) {
+      if (!APP_NULLABLE.has(c)) throw internal(`app ${row.id}: ${c} cannot be empty`);
+      continue;
+    }
     if (typeof v === 'number' ? !Number.isFinite(v) : typeof v !== 'string') {
       throw internal(`app ${row.id}: ${c} cannot hold ${typeof v === 'number' ? String(v) : `a ${typeof v}`}`);
     }

@@ -109,7 +109,7 @@ export class FakeStore implements Store {
     if ([...this.appRows.values()].some((a) => a.uid === row.uid && a.name === row.name)) throw alreadyExists(`app "${row.name}" already exists`);
     const id = row.id ?? this.nextAppId;
     const t = iso();
-    const full = { groups: '[]', dependencies: '[]', instances: 1, source: 'exec', ...row, id, created_at: row.created_at ?? t, updated_at: row.updated_at ?? t } as AppRow;
+    const full = { groups: '[]', dependencies: '[]', instances: 1, source: 'exec', next_run_at: null, ...row, id, created_at: row.created_at ?? t, updated_at: row.updated_at ?? t } as AppRow;
     this.appRows.set(id, full);
     this.nextAppId = Math.max(this.nextAppId, id + 1);
     return copy(full);

@@ -303,7 +303,7 @@ describe('migration 0003: names unique per owner, pid_boot_id, cgroup', () => {
         (ix) => (probe.prepare(`SELECT name FROM pragma_index_info('${ix}') ORDER BY seqno`).pluck().all() as string[]).join(','),
       );
       assert.deepEqual(uniques, ['app_id,instance']);
-      assert.deepEqual(probe.prepare('SELECT name FROM kysely_migration ORDER BY name').pluck().all(), ['0001_init', '0002_spawn_token', '0003_owner_names', '0004_apps', '0005_groups']);
+      assert.deepEqual(probe.prepare('SELECT name FROM kysely_migration ORDER BY name').pluck().all(), ['0001_init', '0002_spawn_token', '0003_owner_names', '0004_apps', '0005_groups', '0006_next_run']);
       assert.equal(probe.prepare('SELECT count(*) FROM groups').pluck().get(), 0, 'migrated apps are in no group');
       assert.equal(probe.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'processes'").pluck().get(), 5);
       assert.equal(probe.pragma('integrity_check', { simple: true }), 'ok');

@@ -11,6 +11,7 @@
  */
 import { dependencyLevels, dependencyOrder, startOrder } from '../apps/graph';
 import { diffApps, type AppChange, type DiffApp } from '../apps/diff';
+import { checkTask } from '../apps/task';
 import { type AppDefinition, commandBytes, definitionJson, MAX_INSTANCES, parseDefinition, specHash, stringList } from '../apps/model';
 import type { Logger } from '../logger/logger';
 import type { SupervisorEvent } from '../process/status';
@@ -36,8 +37,10 @@ export interface AppsHost {
   restartLocked(id: number, count: boolean): Promise<ProcessRow>;
   /** Stop a row's process to start it again (status restarting, still desired running); the caller holds its lock. */
   stopForRestartLocked(id: number): Promise<ProcessRow>;
-  /** Start a queued or stopped row (the caller holds its lock). */
+  /** Start a queued or stopped row (the caller holds its lock); a cron app's is armed instead. */
   startLocked(row: ProcessRow): Promise<ProcessRow>;
+  /** Start queued rows of an app with `after` once what they come after has finished (in the background). */
+  startAfter(rows: readonly ProcessRow[]): void;
   /** row's status after event, with patch (the caller holds its lock): the supervisor's one way to change a status. */
   setStatus(row: ProcessRow, event: SupervisorEvent, patch: Omit<ProcessPatch, 'status'>): Promise<ProcessRow>;
   /** The user a new process runs as, the authorization rules applied. */
@@ -93,6 +96,8 @@ export class Apps {
       if (prev) throw invalidArgument(`${s.source}: ${s.name}: already defined at ${prev}`);
       seen.set(key, s.source);
       const gid = await this.gidFor(caller, user, s);
+      const badTask = s.task && checkTask(s.name, s.task);
+      if (badTask) throw invalidArgument(`${s.source}: ${s.name}: ${badTask.key}: ${badTask.message}`);
       const size = commandBytes(s.file, s.args, s.env);
       if (size > config.max_command_bytes) {
         throw invalidArgument(`${s.source}: ${s.name}: binary, arguments and environment take ${size} bytes; at most ${config.max_command_bytes} (max_command_bytes)`);
@@ -135,8 +140,9 @@ export class Apps {
     // Each owner's apps after the apply: dependencies exist (same owner) and make no cycle.
     for (const uid of new Set(planned.map((x) => x.user.uid))) {
       const nodes = new Map<string, { name: string; dependencies: string[] }>();
-      for (const a of apps) if (a.uid === uid && !gone.has(a.id)) nodes.set(a.name, { name: a.name, dependencies: stringList(a.dependencies) });
-      for (const x of planned) if (x.user.uid === uid) nodes.set(x.spec.name, { name: x.spec.name, dependencies: x.spec.dependencies });
+      // `after` orders starts as dependencies do: it too must name apps that exist and make no cycle.
+      for (const a of apps) if (a.uid === uid && !gone.has(a.id)) nodes.set(a.name, { name: a.name, dependencies: [...stringList(a.dependencies), ...(parseDefinition(a.spec).task?.after ?? [])] });
+      for (const x of planned) if (x.user.uid === uid) nodes.set(x.spec.name, { name: x.spec.name, dependencies: [...x.spec.dependencies, ...(x.spec.task?.after ?? [])] });
       try {
         startOrder([...nodes.values()]);
       } catch (e) {
@@ -293,6 +299,11 @@ export class Apps {
     const apps = await store.apps();
     const owners = new Set(rows.map((r) => r.uid));
     const startApp = async (app: AppRow, mine: Map<string, AppRow>): Promise<void> => {
+      // Meproc's after: started in the background once what it comes after has finished (apply does not wait for that).
+      if ((parseDefinition(app.spec).task?.after ?? []).length > 0) {
+        host.startAfter(byApp.get(app.id)!);
+        return;
+      }
       const deps = stringList(app.dependencies).flatMap((dn) => mine.get(dn) ?? []);
       const ready = await this.waitReady(deps);
       await Promise.all(
@@ -315,7 +326,7 @@ export class Apps {
     await Promise.all(
       [...owners].map(async (uid) => {
         const mine = new Map(apps.filter((a) => a.uid === uid).map((a) => [a.name, a]));
-        const level = dependencyLevels([...mine.values()].map((a) => ({ name: a.name, dependencies: stringList(a.dependencies) })));
+        const level = dependencyLevels([...mine.values()].map((a) => ({ name: a.name, dependencies: [...stringList(a.dependencies), ...(parseDefinition(a.spec).task?.after ?? [])] })));
         const starting = [...mine.values()].filter((a) => byApp.has(a.id));
         for (const depth of [...new Set(starting.map((a) => level.get(a.name) ?? 0))].sort((x, y) => x - y)) {
           await Promise.all(starting.filter((a) => (level.get(a.name) ?? 0) === depth).map((a) => startApp(a, mine)));

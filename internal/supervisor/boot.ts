@@ -128,9 +128,11 @@ export class Boot {
       logger.info(`${row.name}: pid ${row.pid} is gone (or now belongs to another program)`);
     }
     const gone = { pid: null, pid_start_time: null, pid_boot_id: null };
-    const type = appType(await units.definitionOf(row));
+    const def = await units.definitionOf(row);
+    const type = appType(def);
     const live = row.status === 'running' || row.status === 'starting';
-    if (row.desired === 'running' && type === 'cron' && row.status !== 'init' && row.status !== 'queued') {
+    // (A cron row caught mid-spawn, init, was starting a run: that run starts afresh below.)
+    if (row.desired === 'running' && type === 'cron' && row.status !== 'init') {
       // A run that ended while pmond was away is over, not lost: the schedule (tasks.ts) goes on from here.
       if (live) await units.setStatus(row, 'exit_scheduled', { ...gone, reason: 'run ended while pmond was away' });
       else if (row.status !== 'scheduled') await units.setStatus(row, 'arm', gone);
@@ -150,6 +152,10 @@ export class Boot {
       if (!cur.auto_restart && wasRunning) {
         cur = await units.setStatus(cur, 'give_up', { desired: 'stopped', stopped_at: isoNow(this.c.clock) });
         fireHook(this.c.hooks, 'failure', cur);
+        return;
+      }
+      if ((def?.task?.after?.length ?? 0) > 0 && this.c.after && (cur.status === 'queued' || cur.status === 'restarting')) {
+        this.c.after.startAfter([cur]);
         return;
       }
       await this.life

@@ -8,6 +8,7 @@ import type { Logger } from '../logger/logger';
 import type { Cgroups } from '../process/cgroups';
 import type { Spawner } from '../process/spawner';
 import type { UserResolver } from '../process/users';
+import type { ProcessRow } from '../store/schema';
 import type { Store } from '../store/store';
 import type { Clock } from './clock';
 import type { Os } from './os';
@@ -63,4 +64,6 @@ export interface SupervisorDeps {
 export interface Core extends Omit<SupervisorDeps, 'os'> {
   os: Os;
   units: Units;
+  /** Set once by the Supervisor: rows of apps with `after` are started through it (tasks.ts). */
+  after?: { startAfter(rows: readonly ProcessRow[]): void };
 }

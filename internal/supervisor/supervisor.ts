@@ -16,7 +16,7 @@
  * Security rules (see README "Security model"): nothing here touches a path
  * the user named; the exec helper does, as the user (internal/process/spawner).
  */
-import { commandBytes } from '../apps/model';
+import { appType, commandBytes } from '../apps/model';
 import type { MarkedScan } from '../process/procfs';
 import type { Action, ExecParams, Health, Params, ProcessSummary, ProcessView, Result } from '../protocol/methods';
 import type { ProcessRow } from '../store/schema';
@@ -28,6 +28,7 @@ import { Exec } from './exec';
 import { Lifecycle } from './lifecycle';
 import { Logs } from './logs';
 import { systemOs } from './os';
+import { Tasks } from './tasks';
 import { Terminator } from './terminate';
 import { Units, type StatusChange } from './units';
 import { summary, views } from './views';
@@ -44,6 +45,8 @@ export class Supervisor {
   private readonly execs: Exec;
   /** apply, groups, dgraph: declarative apps, acting through this supervisor's locks and lifecycle. */
   private readonly apps: Apps;
+  /** cron runs, cron_restart, repeat, after, run: time and order (tasks.ts). */
+  private readonly tasks: Tasks;
 
   constructor(d: SupervisorDeps) {
     this.c = { ...d, os: d.os ?? systemOs(), units: new Units(d.store, d.logger) };
@@ -53,7 +56,11 @@ export class Supervisor {
     this.boots = new Boot(this.c, life, term);
     this.cmds = new Commands(this.c, life, term, logs);
     this.execs = new Exec(this.c, life, logs);
+    this.tasks = new Tasks(this.c, life, this.cmds, term);
+    this.c.after = this.tasks;
     const units = this.c.units;
+    const startOrArm = async (row: ProcessRow): Promise<ProcessRow> =>
+      appType(await units.definitionOf(row)) === 'cron' ? units.setStatus(row, 'arm', { desired: 'running' }) : life.startLocked(row, { countRestart: false, hook: 'start' });
     this.apps = new Apps({
       store: d.store,
       users: d.users,
@@ -68,7 +75,8 @@ export class Supervisor {
         deleteRow: (id, force) => this.cmds.deleteRow(id, force).then(() => undefined),
         restartLocked: (id, count) => this.cmds.restartLocked(id, count),
         stopForRestartLocked: async (id) => term.stopLocked(await units.mustGet(id), { force: false, event: 'restart', desired: 'running' }),
-        startLocked: (row) => life.startLocked(row, { countRestart: false, hook: 'start' }),
+        startLocked: startOrArm,
+        startAfter: (rows) => this.tasks.startAfter(rows),
         setStatus: (row, event, patch) => units.setStatus(row, event, patch),
         targetUser: (caller, spec) => this.execs.targetUser(caller, spec),
         logFor: (name, user, p) => logs.logFor(name, user, p),
@@ -81,8 +89,22 @@ export class Supervisor {
     return this.c.units.subscribe(fn);
   }
 
-  apply(caller: Caller, p: Params<'apply'>): Promise<Result<'apply'>> {
-    return this.apps.apply(caller, p);
+  async apply(caller: Caller, p: Params<'apply'>): Promise<Result<'apply'>> {
+    const out = await this.apps.apply(caller, p);
+    if (!p.dry_run) await this.tasks.syncAll();
+    return out;
+  }
+
+  /** run: start it now (a cron app's run out of schedule, a once app again); FAILED_PRECONDITION if it runs. */
+  async run(caller: Caller, target: string): Promise<ProcessView> {
+    const row = await this.cmds.find(caller, target);
+    return (await views(this.c, [await this.tasks.runNow(row.id)]))[0]!;
+  }
+
+  /** trystart: restart it if it runs, else start it. */
+  async tryStart(caller: Caller, target: string): Promise<ProcessView> {
+    const row = await this.cmds.find(caller, target);
+    return (await views(this.c, [await this.c.units.locked(row.id, () => this.cmds.tryStartLocked(row.id))]))[0]!;
   }
 
   group(caller: Caller, p: Params<'group'>): Promise<Result<'group'>> {
@@ -113,8 +135,9 @@ export class Supervisor {
   }
 
   /** Reconcile every row with the OS at start (boot.ts). */
-  boot(scan?: MarkedScan): Promise<void> {
-    return this.boots.boot(scan);
+  async boot(scan?: MarkedScan): Promise<void> {
+    await this.boots.boot(scan);
+    await this.tasks.start();
   }
 
   /** A page of the processes the caller may see (commands.ts list). */
@@ -218,6 +241,7 @@ export class Supervisor {
   async shutdown(stopChildren: boolean): Promise<void> {
     this.c.units.closed = true;
     this.boots.stopMonitor();
+    this.tasks.stop();
     await this.cmds.shutdown(stopChildren);
   }
 }

@@ -14,7 +14,7 @@
  */
 import { invalidArgument } from '../protocol/errors';
 import { suggest } from './suggest';
-import { type ArgDef, type CommandDef, commandWords, type FlagDef, findCommand, GLOBAL_FLAGS, VERSION_FLAGS } from './table';
+import { type ArgDef, type CommandDef, COMMANDS, commandWords, type FlagDef, findCommand, GLOBAL_FLAGS, VERSION_FLAGS } from './table';
 
 /** Flag values by long name; defaults applied. */
 export type FlagValues = Record<string, string | number | boolean | string[] | undefined>;
@@ -44,6 +44,15 @@ export function wantsJson(argv: readonly string[]): boolean {
 const quote = (s: string): string => JSON.stringify(s.length > 60 ? `${s.slice(0, 57)}...` : s);
 const didYouMean = (s: string | undefined): string => (s === undefined ? '' : `; did you mean "${s}"?`);
 
+/**
+ * `run NAME` (one word, no flags but --json/--no-color) runs a process now; any other `run ...`
+ * is the Go pmon3's alias of exec. (The run handler falls back to exec when NAME names no process.)
+ */
+function isRunNow(rest: readonly string[]): boolean {
+  const words = rest.filter((w) => w !== '--json' && w !== '--no-color');
+  return words.length === 1 && !/^[-./]/.test(words[0]!);
+}
+
 /** Parse argv (the words after `pmon3`). Throws INVALID_ARGUMENT. */
 export function parseArgv(argv: readonly string[]): Parsed {
   const json = wantsJson(argv);
@@ -65,7 +74,7 @@ export function parseArgv(argv: readonly string[]): Parsed {
   }
   if (i >= argv.length) return { kind: 'help', json, noColor };
   const word = argv[i]!;
-  const command = findCommand(word);
+  const command = word === 'run' && isRunNow(argv.slice(i + 1)) ? COMMANDS.find((c) => c.name === 'run') : findCommand(word);
   if (!command) {
     throw invalidArgument(`unknown command ${quote(word)}${didYouMean(suggest(word, commandWords()))} (pmon3 help lists the commands)`);
   }

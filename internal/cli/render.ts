@@ -32,10 +32,12 @@ export function paint(look: Look, color: keyof typeof SGR, text: string): string
 export function statusColor(status: string): keyof typeof SGR {
   switch (status) {
     case 'running':
+    case 'completed':
       return 'green';
     case 'failed':
       return 'red';
     case 'backoff':
+    case 'starting':
       return 'yellow';
     case 'stopped':
       return 'dim';
@@ -190,7 +192,10 @@ export function describeTable(p: ProcessView, look: Look = PLAIN): string {
     ['updated_at', p.updated_at],
     ...(p.source !== undefined ? ([['source', p.source.replace(/^file:/, '')]] as Array<[string, string]>) : []),
     ...(p.groups?.length ? ([['groups', p.groups.join(', ')]] as Array<[string, string]>) : []),
+    ...(p.type !== undefined && p.type !== 'daemon' ? ([['type', p.type]] as Array<[string, string]>) : []),
+    ...(p.next_run_at ? ([['next_run', p.next_run_at]] as Array<[string, string]>) : []),
     ...(p.reason ? ([['reason', p.reason]] as Array<[string, string]>) : []),
+    ...(p.crash_files?.length ? ([['crash_files', p.crash_files.join(', ')]] as Array<[string, string]>) : []),
     ...(p.saved ? [] : ([['saved', "no: only in pmond's memory (its database cannot be written)"]] as Array<[string, string]>)),
   ];
   const keyWidth = Math.max(...rows.map(([k]) => k.length));

@@ -164,7 +164,7 @@ export const COMMANDS: readonly CommandDef[] = [
     summary: 'List processes',
     args: [{ name: 'pattern', kind: 'free', required: false, description: 'only names matching this pattern (* and ? wildcards)' }],
     flags: [
-      { long: 'status', short: 's', type: 'string', kind: 'choice', placeholder: 'STATUS', multiple: true, values: ['running', 'stopped', 'failed', 'backoff', 'restarting', 'queued', 'init'], description: 'only processes in this status (may be repeated)' },
+      { long: 'status', short: 's', type: 'string', kind: 'choice', placeholder: 'STATUS', multiple: true, values: ['running', 'starting', 'stopped', 'failed', 'backoff', 'restarting', 'queued', 'init', 'completed', 'scheduled'], description: 'only processes in this status (may be repeated)' },
       { long: 'user', short: 'u', type: 'string', kind: 'user', placeholder: 'USER', description: "only this user's processes" },
       { long: 'sort', type: 'string', kind: 'choice', placeholder: 'FIELD', values: ['id', 'name', 'status', 'user', 'restarts', 'cpu', 'mem', 'uptime'], default: 'id', description: 'sort by this column' },
       { long: 'reverse', short: 'r', type: 'boolean', description: 'reverse the order' },
@@ -190,8 +190,8 @@ export const COMMANDS: readonly CommandDef[] = [
       'With -a: the rotated copies beside the log (app.log.2.gz, app.log.1, app.log-20261201...), oldest first, then the current log, ' +
       'each whole up to 32 MiB (-n does not apply); .gz copies are decompressed. A copy that is not a regular file of the ' +
       "process's user (a symlink, a FIFO, someone else's file) is skipped, one line on stderr each.",
-    flags: [linesFlag('how many lines'), allFlag],
-    examples: ['log api', 'log api -n 100', 'log api -a'],
+    flags: [linesFlag('how many lines'), allFlag, { long: 'crash', type: 'boolean', description: 'the newest crash file instead (save_log_on_crash: the end of its output when it last exited abnormally)' }],
+    examples: ['log api', 'log api -n 100', 'log api -a', 'log api --crash'],
     json: '{"path": the log file, "text": the lines}; with -a also "files" (read, in order), "skipped" ([{"name", "why"}]), "notes"',
   },
   {
@@ -258,6 +258,27 @@ export const COMMANDS: readonly CommandDef[] = [
     flags: goRestartFlags,
     examples: ['restart api', 'restart all', 'restart api -u www-data -l /var/log/api.log', 'restart worker --dependencies api,db'],
     json: 'the process; for all, an array of processes',
+  },
+  {
+    name: 'trystart',
+    aliases: [],
+    summary: 'Restart a process if it runs, else start it (supervisor-rs)',
+    args: [target()],
+    flags: [],
+    examples: ['trystart api', 'trystart @web'],
+    json: 'an array of the processes',
+  },
+  {
+    name: 'run',
+    aliases: [],
+    summary: "Run one of your processes now: a cron app's run out of schedule, a once app again",
+    description:
+      'A process that runs already is not run twice (restart it). A cron app keeps its schedule. ' +
+      '`run` with anything else than one name of yours (`run ./server.js`, `run node -- app.js`) is exec, as in the Go pmon3.',
+    args: [target()],
+    flags: [],
+    examples: ['run backup', 'run report:1'],
+    json: 'an array of the processes started',
   },
   {
     name: 'del',
@@ -410,6 +431,15 @@ export const COMMANDS: readonly CommandDef[] = [
     flags: [],
     examples: ['daemon start', 'daemon status', 'daemon stop'],
     json: 'start/status: {"running", "pid", "version", "socket", ...}; stop: the same, after it stopped',
+  },
+  {
+    name: 'info',
+    aliases: [],
+    summary: "Show pmond's version, uptime, paths, processes per status and health",
+    args: [],
+    flags: [],
+    examples: ['info', 'info --json'],
+    json: '{"version", "pid", "uid", "started_at", "uptime_ms", "config_path", "socket_path", "data_dir", "logs_dir", "apps_paths", "counts": {status: n}, "apps", "health"}',
   },
   {
     name: 'version',

@@ -196,6 +196,7 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
     socketGid: await groupGid('socket_group', config.socket_group),
     version,
     configuredApps: () => configuredApps(config, daemonUid),
+    startedAt: Date.now(),
   });
   try {
     await server.listen();

@@ -460,9 +460,34 @@ export const METHODS = {
    */
   log: {
     params: z
-      .object({ target: targetSchema, lines: z.number().int().min(0).max(100000), follow: z.boolean(), all: z.boolean().optional() })
+      .object({ target: targetSchema, lines: z.number().int().min(0).max(100000), follow: z.boolean(), all: z.boolean().optional(), crash: z.boolean().optional() })
       .strict(),
     result: z.object({ path: z.string(), text: z.string() }).merge(logFilesSchema.partial()),
+  },
+  /** run (feature tasks): start it now — a cron app's run out of schedule, a once app again; each process the selector names. */
+  run: { params: target, result: summaries },
+  /** trystart (feature tasks): restart what runs, start what does not; each process the selector names. */
+  trystart: { params: target, result: summaries },
+  /** info (feature tasks): pmond's version, uptime, paths, processes per status, health. */
+  info: {
+    params: empty,
+    result: z.object({
+      version: z.string(),
+      pid: z.number().int(),
+      uid: z.number().int(),
+      started_at: z.string(),
+      uptime_ms: z.number(),
+      config_path: z.string(),
+      socket_path: z.string(),
+      data_dir: z.string(),
+      logs_dir: z.string(),
+      /** Its configured apps files and directories (config apps, process_config_file). */
+      apps_paths: z.array(z.string()),
+      /** Processes the caller may see, per status. */
+      counts: z.record(z.string(), z.number().int()),
+      apps: z.number().int(),
+      health: healthSchema,
+    }),
   },
   /**
    * One action on every process the targets select: ids, names, user/name, or

@@ -36,6 +36,7 @@ import {
   MAX_FOLLOWED_LOGS,
   type MethodName,
   type Params,
+  notFound,
   permissionDenied,
   PmonError,
   PROTOCOL_VERSION,
@@ -79,7 +80,14 @@ export interface ServerDeps {
     | 'admin_reserved_connections'
     | 'reply_buffer_pause'
     | 'reply_buffer_close'
+    | 'config_path'
+    | 'data_dir'
+    | 'logs_dir'
+    | 'apps'
+    | 'process_config_file'
   >;
+  /** When pmond started (epoch ms), for info's uptime. */
+  startedAt: number;
   /** null when kernel identity is turned off (PMON3_NO_PEERCRED=1): then only pmond's own uid may connect. */
   peerCred: PeerCredReader | null;
   /** Readers of log files, running as the process's user. */
@@ -504,7 +512,13 @@ function makeHandlers(d: ServerDeps): Handlers {
       return sup.apply(c.caller, { apps, files, prune: true, dry_run: p.dry_run });
     },
     log: async (p, c) => {
-      const row = await sup.find(c.caller, p.target);
+      let row = await sup.find(c.caller, p.target);
+      if (p.crash) {
+        // The newest crash file (save_log_on_crash) read like the log: by a reader running as the user.
+        const crash = (await sup.crashFiles(row))[0];
+        if (!crash) throw notFound(`${row.name} has no crash file (save_log_on_crash keeps one when it exits abnormally)`);
+        row = { ...row, log: crash };
+      }
       // Every open, fstat and read of the log, the first and each one after a rotation, is done
       // by a reader running as the process's user, with a deadline: a directory they swap leads
       // only where they could go themselves, and a file system that does not answer holds only
@@ -530,6 +544,22 @@ function makeHandlers(d: ServerDeps): Handlers {
       }
     },
     act: async (p, c) => sup.act(c.caller, p.action, p.targets, p.force),
+    run: async (p, c) => sup.run(c.caller, p.target),
+    trystart: async (p, c) => sup.tryStart(c.caller, p.target),
+    info: async (_p, c) => ({
+      version: d.version,
+      pid: process.pid,
+      uid: d.daemonUid,
+      started_at: new Date(d.startedAt).toISOString(),
+      uptime_ms: Date.now() - d.startedAt,
+      config_path: d.config.config_path,
+      socket_path: d.config.socket_path,
+      data_dir: d.config.data_dir,
+      logs_dir: d.config.logs_dir,
+      apps_paths: [...d.config.apps, ...(d.config.process_config_file ? [d.config.process_config_file] : [])],
+      ...(await sup.counts(c.caller)),
+      health: sup.health(),
+    }),
     logs: async (p, c) => {
       const selected = p.targets.length ? await Promise.all(p.targets.map((t) => sup.find(c.caller, t))) : await sup.visible(c.caller);
       const rows = [...new Map(selected.map((r) => [r.id, r])).values()];

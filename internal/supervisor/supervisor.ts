@@ -20,6 +20,7 @@ import { appType, commandBytes } from '../apps/model';
 import type { MarkedScan } from '../process/procfs';
 import type { Action, ExecParams, Health, Params, ProcessSummary, ProcessView, Result } from '../protocol/methods';
 import type { ProcessRow } from '../store/schema';
+import { notFound, PmonError } from '../protocol/errors';
 import { Apps } from './apps';
 import { Boot } from './boot';
 import { Commands, stoppedBy } from './commands';
@@ -28,6 +29,7 @@ import { Exec } from './exec';
 import { Lifecycle } from './lifecycle';
 import { Logs } from './logs';
 import { systemOs } from './os';
+import { crashFiles } from './crash';
 import { Tasks } from './tasks';
 import { Terminator } from './terminate';
 import { Units, type StatusChange } from './units';
@@ -95,16 +97,39 @@ export class Supervisor {
     return out;
   }
 
-  /** run: start it now (a cron app's run out of schedule, a once app again); FAILED_PRECONDITION if it runs. */
-  async run(caller: Caller, target: string): Promise<ProcessView> {
-    const row = await this.cmds.find(caller, target);
-    return (await views(this.c, [await this.tasks.runNow(row.id)]))[0]!;
+  /** run: each process the selector names started now (a cron app's run out of schedule, a once app again); one that runs is a per-process FAILED_PRECONDITION. */
+  run(caller: Caller, target: string): Promise<ProcessSummary[]> {
+    return this.each(caller, target, (id) => this.tasks.runNow(id));
   }
 
-  /** trystart: restart it if it runs, else start it. */
-  async tryStart(caller: Caller, target: string): Promise<ProcessView> {
-    const row = await this.cmds.find(caller, target);
-    return (await views(this.c, [await this.c.units.locked(row.id, () => this.cmds.tryStartLocked(row.id))]))[0]!;
+  /** trystart: each process the selector names restarted if it runs, else started. */
+  tryStart(caller: Caller, target: string): Promise<ProcessSummary[]> {
+    return this.each(caller, target, (id) => this.c.units.locked(id, () => this.cmds.tryStartLocked(id)));
+  }
+
+  /** fn on each row a selector names; NOT_FOUND if none, a failure of one process in its summary (the first alone: thrown). */
+  private async each(caller: Caller, target: string, fn: (id: number) => Promise<ProcessRow>): Promise<ProcessSummary[]> {
+    const rows = await this.cmds.select(caller, target);
+    if (rows.length === 0) throw notFound(`process "${target}" not found`);
+    const out: ProcessSummary[] = [];
+    for (const r of rows) {
+      try {
+        out.push(summary((await views(this.c, [await fn(r.id)]))[0]!));
+      } catch (e) {
+        if (!(e instanceof PmonError) || rows.length === 1) throw e;
+        const cur = await this.c.store.get(r.id);
+        if (cur) out.push({ ...summary((await views(this.c, [cur]))[0]!), error: e.message, error_code: e.code });
+      }
+    }
+    return out;
+  }
+
+  /** Processes the caller may see, per status, and their apps' count (info). */
+  async counts(caller: Caller): Promise<{ counts: Record<string, number>; apps: number }> {
+    const rows = await this.cmds.visible(caller);
+    const counts: Record<string, number> = {};
+    for (const r of rows) counts[r.status] = (counts[r.status] ?? 0) + 1;
+    return { counts, apps: new Set(rows.map((r) => r.app_id)).size };
   }
 
   group(caller: Caller, p: Params<'group'>): Promise<Result<'group'>> {
@@ -134,6 +159,11 @@ export class Supervisor {
     return this.apps.dgraph(caller, configOnly);
   }
 
+  /** row's crash files (save_log_on_crash), newest first. */
+  crashFiles(row: ProcessRow): Promise<string[]> {
+    return crashFiles(this.c, row);
+  }
+
   /** Reconcile every row with the OS at start (boot.ts). */
   async boot(scan?: MarkedScan): Promise<void> {
     await this.boots.boot(scan);
@@ -148,7 +178,8 @@ export class Supervisor {
   /** One process by id or name. */
   async describe(caller: Caller, target: string): Promise<ProcessView> {
     const row = await this.cmds.find(caller, target);
-    return (await views(this.c, [row]))[0]!;
+    const crash = await crashFiles(this.c, row);
+    return { ...(await views(this.c, [row]))[0]!, ...(crash.length ? { crash_files: crash } : {}) };
   }
 
   /** The rows a selector names, among those the caller may see, in id order. */

@@ -1,5 +1,5 @@
 /** What the supervisor shows of its rows: views (with cpu and memory), summaries, hook payloads. */
-import { stringList } from '../apps/model';
+import { appType, parseDefinition, stringList } from '../apps/model';
 import type { HookEvent, HookRunner } from '../hooks/hooks';
 import type { ProcessSummary, ProcessView, Status } from '../protocol/methods';
 import type { AppRow, ProcessRow } from '../store/schema';
@@ -46,6 +46,8 @@ export function hookPayload(row: ProcessRow): Record<string, unknown> {
     last_signal: row.last_signal,
     started_at: row.started_at,
     stopped_at: row.stopped_at,
+    /** Why it is in its status: how it last ended, who stopped it, pre_start, startretries. */
+    reason: row.reason,
     created_at: row.created_at,
     updated_at: row.updated_at,
   };
@@ -71,7 +73,7 @@ export function toView(r: ProcessRow, u: Usage | undefined, now: number, saved =
     auto_restart: r.auto_restart === 1,
     cpu: u ? Math.round(u.cpu * 10) / 10 : null,
     memory: u ? u.memory : null,
-    uptime_ms: r.status === 'running' && r.started_at ? Math.max(0, now - Date.parse(r.started_at)) : null,
+    uptime_ms: (r.status === 'running' || r.status === 'starting') && r.started_at ? Math.max(0, now - Date.parse(r.started_at)) : null,
     last_exit_code: r.last_exit_code,
     last_signal: r.last_signal,
     started_at: r.started_at,
@@ -81,9 +83,18 @@ export function toView(r: ProcessRow, u: Usage | undefined, now: number, saved =
     saved,
     app: r.name,
     instance: r.instance,
-    ...(app ? { source: app.source, groups: groupsOf(app) } : {}),
+    ...(app ? { source: app.source, groups: groupsOf(app), type: typeOf(app), next_run_at: app.next_run_at === null ? null : new Date(app.next_run_at).toISOString() } : {}),
     reason: r.reason,
   };
+}
+
+/** An app's kind (its definition's task type), daemon if unreadable. */
+function typeOf(app: AppRow): string {
+  try {
+    return appType(parseDefinition(app.spec));
+  } catch {
+    return 'daemon';
+  }
 }
 
 /** An app's groups (its JSON column), [] if unreadable or there is no app. */

@@ -1,8 +1,8 @@
 /** Each command's handler, by the command table's name (internal/cli/table.ts); help is main's. */
 import { ls, desc } from './view';
-import { exec, stop, start, restart, del, reset, kill, init, drop } from './process';
+import { exec, stop, start, restart, del, reset, kill, init, drop, trystart, run } from './process';
 import { log, logf, logs } from './logs';
-import { completion, daemon, version } from './misc';
+import { completion, daemon, info, version } from './misc';
 import { topn } from './top';
 import { apply, dgraph, exportApps, group, importApps, reload, scale } from './apps';
 import type { Handler } from './types';
@@ -18,6 +18,8 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   stop,
   start,
   restart,
+  trystart,
+  run,
   del,
   reset,
   kill,
@@ -31,6 +33,7 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   import: importApps,
   scale,
   daemon,
+  info,
   version,
   completion,
 };

@@ -9,7 +9,11 @@ import { arg, bool, type Handler, int, type Outcome, type Run } from './types';
 
 export const log: Handler = async (r, io) => {
   if (bool(r, 'all')) return logAll(r, io);
-  const res = await withClient((c) => c.call('log', { target: arg(r, 'target')!, lines: int(r, 'lines'), follow: false }));
+  const crash = bool(r, 'crash');
+  const res = await withClient(async (c) => {
+    if (crash) await c.require('tasks', 'log --crash');
+    return c.call('log', { target: arg(r, 'target')!, lines: int(r, 'lines'), follow: false, ...(crash ? { crash: true } : {}) });
+  });
   // Log text is printed as it is, like cat: it is the user's own program's output.
   return { text: res.text.endsWith('\n') ? res.text.slice(0, -1) : res.text, value: res };
 };

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { Params, ProcessSummary, ProcessView } from '../../protocol/methods';
 import { splitArgs } from '../../words';
 import { execParams } from '../args';
+import { parseArgv } from '../parse';
 import { processTable } from '../render';
 import { withClient } from '../session';
 import { arg, bool, type Handler, list, type Outcome, str } from './types';
@@ -137,4 +138,36 @@ export const init: Handler = async (r, io) =>
 export const drop: Handler = async (r) => {
   const ps = await withClient((c) => c.call('drop', { force: bool(r, 'force') }));
   return { text: `deleted ${plural(ps.length)}`, value: ps };
+};
+
+/** trystart (feature tasks): each process the selector names. */
+export const trystart: Handler = async (r, io) =>
+  many(
+    await withClient(async (c) => {
+      await c.require('tasks', 'trystart');
+      return c.call('trystart', { target: arg(r, 'target')! });
+    }),
+    io.look,
+  );
+
+/**
+ * run NAME (feature tasks): each process the selector names, now. A NAME that names no process
+ * of yours is the Go pmon3's `run BINARY` (exec's alias): that is what runs then.
+ */
+export const run: Handler = async (r, io) => {
+  const target = arg(r, 'target')!;
+  try {
+    return many(
+      await withClient(async (c) => {
+        await c.require('tasks', 'run');
+        return c.call('run', { target });
+      }),
+      io.look,
+    );
+  } catch (e) {
+    if (!(e instanceof PmonError) || e.code !== 'NOT_FOUND' || !e.message.startsWith(`process "${target}" not found`)) throw e;
+    const asExec = parseArgv(['exec', target]);
+    if (asExec.kind !== 'run') throw e;
+    return exec(asExec, io);
+  }
 };

@@ -34,8 +34,8 @@ const NICKNAMES: Record<string, string> = {
 const HOUR = 3_600_000;
 // Farther than any DST shift (at most 2 h), nearer than two transitions ever are.
 const LOOK = 3 * HOUR;
-// Bounds the skip loop in next(): each turn moves croner's wall clock forward.
-const MAX_STEPS = 16;
+// Bounds the skip loop in next(): one jump leaves a repeat, so a few turns are plenty.
+const MAX_STEPS = 8;
 
 // Control characters, and the Unicode line breaks: an error message stays one line.
 const CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/;
@@ -79,7 +79,14 @@ export function parseCron(expr: string, timezone?: string): CronSchedule {
   } catch (e) {
     throw bad(String((e as Error).message).replace(/^CronPattern: /, '').split('\n')[0] ?? 'invalid');
   }
-  return { expr, timezone, next: (after) => nextAfter(cron, offsets, everyHour, after) };
+  const zoneOf: Zone = { f: offsets, fallBack: null };
+  return { expr, timezone, next: (after) => nextAfter(cron, zoneOf, everyHour, after) };
+}
+
+/** A zone's formatter, and the fall-back transition found last (chained calls near one ask again and again). */
+interface Zone {
+  f: Intl.DateTimeFormat;
+  fallBack: { at: number; delta: number } | null;
 }
 
 /** The zone's UTC offset at instant t, in ms (wall clock minus UTC). */
@@ -97,19 +104,20 @@ function offsetAt(f: Intl.DateTimeFormat, t: number): number {
  * meant to run each real hour: 25 on that day); one at a fixed hour does not fire twice. A wall
  * time the spring-forward skips fires when croner says: shifted forward by the gap.
  */
-function nextAfter(cron: Cron, f: Intl.DateTimeFormat, everyHour: boolean, after: number): number | null {
-  const first = firstOccurrence(cron, f, after);
+function nextAfter(cron: Cron, z: Zone, everyHour: boolean, after: number): number | null {
+  const first = firstOccurrence(cron, z, after);
   if (!everyHour) return first;
-  const fb = fallBackNear(f, after);
+  const fb = fallBackNear(z, after);
   if (!fb || after < fb.at - fb.delta || after >= fb.at + fb.delta) return first;
   // The repeat's instants are the first window's, delta later.
-  const m = firstOccurrence(cron, f, Math.max(after - fb.delta, fb.at - fb.delta - 1));
+  const m = firstOccurrence(cron, z, Math.max(after - fb.delta, fb.at - fb.delta - 1));
   if (m === null || m >= fb.at) return first;
   return first === null ? m + fb.delta : Math.min(first, m + fb.delta);
 }
 
 /** The next fire time after `after` that is not the second instant of a repeated wall time. */
-function firstOccurrence(cron: Cron, f: Intl.DateTimeFormat, after: number): number | null {
+function firstOccurrence(cron: Cron, z: Zone, after: number): number | null {
+  const f = z.f;
   let cur = after;
   for (let i = 0; i < MAX_STEPS; i++) {
     const c = cron.nextRun(new Date(cur))?.getTime();
@@ -120,13 +128,18 @@ function firstOccurrence(cron: Cron, f: Intl.DateTimeFormat, after: number): num
     const repeated = before > o && offsetAt(f, x) === before;
     if (repeated && x > after) return x;
     if (!repeated && c > after) return c;
-    cur = c; // already passed (or a second instant): look on from its wall time
+    // Passed, or a second instant: `after` is in a repeat, whose wall times all came already
+    // (first instants) or do not count (second ones), so look on from its last second.
+    const fb = fallBackNear(z, after);
+    cur = fb && after < fb.at + fb.delta ? Math.max(c, fb.at + fb.delta - 1000) : c;
   }
-  return null;
+  return null; // not reached: the jump leaves the repeat, and croner's wall clock only goes forward
 }
 
 /** A fall-back transition within LOOK of t: its instant and how far the clock goes back. */
-function fallBackNear(f: Intl.DateTimeFormat, t: number): { at: number; delta: number } | null {
+function fallBackNear(z: Zone, t: number): { at: number; delta: number } | null {
+  if (z.fallBack && Math.abs(z.fallBack.at - t) < LOOK) return z.fallBack;
+  const f = z.f;
   // Whole seconds: offsetAt has second resolution, and zones change on whole minutes.
   let lo = Math.floor((t - LOOK) / 1000) * 1000;
   let hi = lo + 2 * LOOK;
@@ -138,7 +151,7 @@ function fallBackNear(f: Intl.DateTimeFormat, t: number): { at: number; delta: n
     if (offsetAt(f, mid) === oLo) lo = mid;
     else hi = mid;
   }
-  return { at: hi, delta: oLo - oHi };
+  return (z.fallBack = { at: hi, delta: oLo - oHi });
 }
 
 /** What a schedule does when armed again after pmond was away: the persisted next run time and now. */

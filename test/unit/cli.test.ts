@@ -61,7 +61,7 @@ test('mistakes are one INVALID_ARGUMENT line each, with a suggestion when one is
   invalid(['log', 'x', '--lines', '--json'], 'log: --lines needs a value (--lines N)');
   invalid(['log', 'x', '-n', '100001'], 'log: -n must be between 0 and 100000, not 100001');
   invalid(['ls', '--json=yes'], 'ls: --json takes no value');
-  invalid(['ls', '-s', 'runing'], 'ls: -s takes running, stopped, failed, backoff, restarting, queued, init, not "runing"; did you mean "running"?');
+  invalid(['ls', '-s', 'runing'], 'ls: -s takes running, starting, stopped, failed, backoff, restarting, queued, init, completed, scheduled, not "runing"; did you mean "running"?');
   invalid(['daemon', 'strat'], 'daemon: ACTION is start, status, stop, not "strat"; did you mean "start"?');
   invalid(['exec', '/bin/x', '--name', 'a', '--name', 'b'], 'exec: --name given twice');
 });

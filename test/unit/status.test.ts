@@ -37,6 +37,6 @@ test('illegal transitions are FAILED_PRECONDITION, not silent overwrites', () =>
 test('active statuses', () => {
   assert.deepEqual(
     STATUSES.filter((s) => isActive(s)),
-    ['queued', 'init', 'running', 'backoff', 'restarting'],
+    ['queued', 'init', 'starting', 'running', 'backoff', 'restarting'],
   );
 });

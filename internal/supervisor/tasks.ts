@@ -189,7 +189,7 @@ export class Tasks {
     m.delete(id);
   }
 
-  /** Arm app's cron run: the persisted time if it is ahead, else as catch_up says. */
+  /** Arm app's cron run: the persisted time if it is ahead, else as catch_up says. Nothing is awaited before it is in `crons`. */
   private async armCron(app: AppRow, key: string, expr: string, tz: string | undefined, catchUp: 'none' | 'once'): Promise<void> {
     this.disarm(this.crons, app.id);
     const { clock, logger, store } = this.c;
@@ -213,9 +213,10 @@ export class Tasks {
       }
     }
     if (next === null) return;
-    if (next !== persisted) await store.updateApp(app.id, { next_run_at: next });
     const at = next;
+    // Armed (in the map) before anything is awaited: a second sync at the same moment sees it and arms no second timer.
     this.crons.set(app.id, { key, at, timer: armAt(clock, at, () => void this.fireCron(app.id, key, at).catch((e: unknown) => logger.error(`${app.name}: cron run failed: ${(e as Error)?.stack ?? String(e)}`))) });
+    if (next !== persisted) await store.updateApp(app.id, { next_run_at: next });
   }
 
   /** Time `at` of app's schedule has come: move next_run_at on (on disk), arm it, then run. */

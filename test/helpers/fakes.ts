@@ -314,11 +314,11 @@ export class FakeUsers implements UserResolver {
   }
 }
 
-/** A real Supervisor on fakes, with the defaults of the config, logs and data in dir. */
-export function fakeSupervisor(dir: string, over: Partial<SupervisorConfig> = {}) {
-  const store = new FakeStore();
-  const spawner = new FakeSpawner();
-  const clock = new FakeClock();
+/** A real Supervisor on fakes, with the defaults of the config, logs and data in dir (parts: a store, clock or spawner to share, as a pmond started again would). */
+export function fakeSupervisor(dir: string, over: Partial<SupervisorConfig> = {}, parts: { store?: FakeStore; clock?: FakeClock; spawner?: FakeSpawner } = {}) {
+  const store = parts.store ?? new FakeStore();
+  const spawner = parts.spawner ?? new FakeSpawner();
+  const clock = parts.clock ?? new FakeClock();
   const os = new FakeOs(spawner);
   const hooks = new RecordingHooks();
   const logger = recordingLogger();

@@ -32,9 +32,10 @@ export class Lifecycle {
 
   /**
    * Spawn the row's process. The caller holds the lock. `quiet` (a new exec,
-   * whose row is removed again if it cannot start): no failure hook.
+   * whose row is removed again if it cannot start): no failure hook. `env`: pmond's words for
+   * this run (a cron run's PMON3_SCHEDULED_AT), after the app's own env.
    */
-  async startLocked(row: ProcessRow, opts: { countRestart: boolean; hook: HookEvent; quiet?: boolean }): Promise<ProcessRow> {
+  async startLocked(row: ProcessRow, opts: { countRestart: boolean; hook: HookEvent; quiet?: boolean; env?: Record<string, string> }): Promise<ProcessRow> {
     const { units, cgroups, logger, clock } = this.c;
     const rt = units.rt(row.id);
     rt.backoff?.cancel();
@@ -61,7 +62,7 @@ export class Lifecycle {
       w = await this.spawn({
         file: cur.process_file,
         args: JSON.parse(cur.args) as string[],
-        env: { ...processEnv(cur, user, this.c.daemonId), PMON3_SPAWN_TOKEN: token },
+        env: { ...processEnv(cur, user, this.c.daemonId), ...opts.env, PMON3_SPAWN_TOKEN: token },
         cwd: cur.cwd,
         uid: cur.uid,
         gid: cur.gid,

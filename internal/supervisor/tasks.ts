@@ -52,8 +52,8 @@ export class Tasks {
   private readonly cronRestarts = new Map<number, { timer: Timer; key: string }>();
   /** row id → its repeat timer, for the start (spawn token) it was armed for. */
   private readonly repeats = new Map<number, { timer: Timer; token: string }>();
-  /** Rows with a queued run (overlap: queue). */
-  private readonly queuedRuns = new Set<number>();
+  /** Rows with a queued run (overlap: queue), and the time it is for. */
+  private readonly queuedRuns = new Map<number, number>();
   /** Rows waiting for their `after` apps. */
   private readonly waitingAfter = new Set<number>();
   /** Apps whose processes are sampled (save_log_on_crash). */
@@ -249,12 +249,13 @@ export class Tasks {
         const cur = await store.get(r.id);
         if (!cur || cur.desired !== 'running') return;
         if (cur.status !== 'scheduled') {
-          if (overlap === 'queue' && BUSY.has(cur.status)) this.queuedRuns.add(cur.id);
+          if (overlap === 'queue' && BUSY.has(cur.status)) this.queuedRuns.set(cur.id, this.queuedRuns.get(cur.id) ?? at);
           else if (overlap !== 'allow') logger.info(`${cur.name}: run of ${new Date(at).toISOString()} skipped: the last run still runs (overlap ${overlap})`);
           return;
         }
         started = true;
-        await this.life.startLocked(cur, { countRestart: false, hook: 'start' }).catch((e: Error) => logger.warn(`${cur.name}: cron run not started: ${e.message}`));
+        // The run knows the time it is for (its lateness, the period it covers).
+        await this.life.startLocked(cur, { countRestart: false, hook: 'start', env: { PMON3_SCHEDULED_AT: new Date(at).toISOString() } }).catch((e: Error) => logger.warn(`${cur.name}: cron run not started: ${e.message}`));
       });
     }
     if (overlap === 'allow' && !started) logger.info(`${app.name}: run of ${new Date(at).toISOString()} skipped: all ${rows.length} instances still run (overlap allow)`);
@@ -302,10 +303,14 @@ export class Tasks {
     if (this.closed) return;
     const work = async (): Promise<void> => {
       if (ch.event === 'spawned' || ch.event === 'spawned_wait') await this.armRepeat(ch.id);
-      if (ch.event === 'exit_scheduled' && this.queuedRuns.delete(ch.id)) {
+      const queuedAt = ch.event === 'exit_scheduled' ? this.queuedRuns.get(ch.id) : undefined;
+      if (queuedAt !== undefined) {
+        this.queuedRuns.delete(ch.id);
         await this.c.units.locked(ch.id, async () => {
           const cur = await this.c.store.get(ch.id);
-          if (cur && cur.status === 'scheduled' && cur.desired === 'running') await this.life.startLocked(cur, { countRestart: false, hook: 'start' });
+          if (cur && cur.status === 'scheduled' && cur.desired === 'running') {
+            await this.life.startLocked(cur, { countRestart: false, hook: 'start', env: { PMON3_SCHEDULED_AT: new Date(queuedAt).toISOString() } });
+          }
         });
       }
       if (ch.event === 'arm' || (ch.to === 'stopped' && ch.from === 'scheduled')) {

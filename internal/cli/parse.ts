@@ -14,7 +14,7 @@
  */
 import { invalidArgument } from '../protocol/errors';
 import { suggest } from './suggest';
-import { type ArgDef, type CommandDef, COMMANDS, commandWords, type FlagDef, findCommand, GLOBAL_FLAGS, VERSION_FLAGS } from './table';
+import { type ArgDef, type CommandDef, commandWords, type FlagDef, findCommand, GLOBAL_FLAGS, VERSION_FLAGS } from './table';
 
 /** Flag values by long name; defaults applied. */
 export type FlagValues = Record<string, string | number | boolean | string[] | undefined>;
@@ -53,6 +53,12 @@ function isRunNow(rest: readonly string[]): boolean {
   return words.length === 1 && !/^[-./]/.test(words[0]!);
 }
 
+/** Whether -h or --help comes before any `--`. */
+function asksHelp(rest: readonly string[]): boolean {
+  const end = rest.indexOf('--');
+  return (end < 0 ? rest : rest.slice(0, end)).some((w) => w === '-h' || w === '--help');
+}
+
 /** Parse argv (the words after `pmon3`). Throws INVALID_ARGUMENT. */
 export function parseArgv(argv: readonly string[]): Parsed {
   const json = wantsJson(argv);
@@ -74,7 +80,7 @@ export function parseArgv(argv: readonly string[]): Parsed {
   }
   if (i >= argv.length) return { kind: 'help', json, noColor };
   const word = argv[i]!;
-  const command = word === 'run' && isRunNow(argv.slice(i + 1)) ? COMMANDS.find((c) => c.name === 'run') : findCommand(word);
+  const command = word === 'run' && !isRunNow(argv.slice(i + 1)) && !asksHelp(argv.slice(i + 1)) ? findCommand('exec') : findCommand(word);
   if (!command) {
     throw invalidArgument(`unknown command ${quote(word)}${didYouMean(suggest(word, commandWords()))} (pmon3 help lists the commands)`);
   }

@@ -126,7 +126,7 @@ const goRestartFlags: readonly FlagDef[] = [
 export const COMMANDS: readonly CommandDef[] = [
   {
     name: 'exec',
-    aliases: ['run'],
+    aliases: [],
     summary: 'Start a new process and keep it running',
     description:
       'BINARY is a path (relative to the current directory), a file in the current directory, or a command found in your PATH. ' +
@@ -274,7 +274,7 @@ export const COMMANDS: readonly CommandDef[] = [
     summary: "Run one of your processes now: a cron app's run out of schedule, a once app again",
     description:
       'A process that runs already is not run twice (restart it). A cron app keeps its schedule. ' +
-      '`run` with anything else than one name of yours (`run ./server.js`, `run node -- app.js`) is exec, as in the Go pmon3.',
+      '`run` with anything else than one name of yours (`run ./server.js`, `run node -- app.js`), or a NAME that is not one, is exec, as in the Go pmon3 (where run is exec\'s alias).',
     args: [target()],
     flags: [],
     examples: ['run backup', 'run report:1'],

@@ -26,6 +26,34 @@ export type HookResult = { ok: true } | { ok: false; why: string };
 
 /** Run hook `which` of row (argv) as its user; resolves once it ended or was killed at timeoutMs. Never rejects. */
 export async function runAppHook(c: Core, row: ProcessRow, which: AppHook, argv: readonly string[], timeoutMs: number, pid: number | null = row.pid): Promise<HookResult> {
+  // One of each kind per process at a time: a crash loop whose post_stop runs long cannot pile up
+  // hook processes (at most five per process, each with its time limit).
+  const rt = c.units.rt(row.id);
+  rt.hooks ??= new Map();
+  if (rt.hooks.has(which)) {
+    c.logger.warn(`${row.name}: ${which} not run: the last one still runs`);
+    return { ok: false, why: `${which} not run: the last one still runs` };
+  }
+  rt.hooks.set(which, null);
+  try {
+    return await runHook(c, row, which, argv, timeoutMs, pid);
+  } finally {
+    rt.hooks.delete(which);
+  }
+}
+
+/**
+ * Kill row id's running pre_start, pre_stop and exec_stop (they hold its lock): a stop, a delete
+ * or pmond's shutdown never waits for a hook of the user's that takes its time. The start it
+ * gated fails (pre_start killed by SIGKILL); a stop goes on to the signal.
+ */
+export function interruptHooks(c: Core, id: number): void {
+  for (const [which, w] of c.units.peek(id)?.hooks ?? []) {
+    if (w && which !== 'post_start' && which !== 'post_stop') c.os.signalGroup(w.pid, 'SIGKILL');
+  }
+}
+
+async function runHook(c: Core, row: ProcessRow, which: AppHook, argv: readonly string[], timeoutMs: number, pid: number | null): Promise<HookResult> {
   let w;
   try {
     const user = await c.users.user(row.uid);
@@ -51,6 +79,7 @@ export async function runAppHook(c: Core, row: ProcessRow, which: AppHook, argv:
     c.logger.warn(`${row.name}: ${which} ${argv[0]} could not run: ${(e as Error).message}`);
     return { ok: false, why: `${which} could not run: ${(e as Error).message}` };
   }
+  c.units.rt(row.id).hooks?.set(which, w);
   let timer: { cancel(): void } | undefined;
   const timedOut = new Promise<'timeout'>((r) => (timer = c.os.after(timeoutMs, () => r('timeout'))));
   const end = await Promise.race([w.exited, timedOut]);

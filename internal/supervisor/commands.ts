@@ -10,6 +10,7 @@ import { isActive } from '../process/status';
 import { invalidArgument, notFound, PmonError } from '../protocol/errors';
 import type { Action, ProcessSummary, ProcessView } from '../protocol/methods';
 import type { ProcessRow } from '../store/schema';
+import { interruptHooks } from './app-hooks';
 import type { Caller, Core } from './deps';
 import type { Lifecycle } from './lifecycle';
 import type { Logs } from './logs';
@@ -82,6 +83,7 @@ export class Commands {
 
   /** Stop one row under its lock; force = SIGKILL at once. */
   stopRow(id: number, force: boolean, reason?: string): Promise<ProcessRow> {
+    interruptHooks(this.c, id);
     return this.c.units.locked(id, async () => {
       const cur = await this.c.units.mustGet(id);
       return this.term.stopLocked(cur, { force, event: 'stop', desired: 'stopped', hook: true, ...(reason !== undefined ? { reason } : {}) });
@@ -114,6 +116,7 @@ export class Commands {
   /** Stop (if needed) and delete one row, under its lock. */
   async deleteRow(id: number, force: boolean): Promise<ProcessRow> {
     const { units } = this.c;
+    interruptHooks(this.c, id);
     const out = await units.locked(id, async () => this.deleteLocked(await units.mustGet(id), force));
     units.drop(id);
     return out;
@@ -213,6 +216,7 @@ export class Commands {
   /** forAll level by level, the deepest dependents first (each level at once); summaries by id. */
   private async forAllDown(caller: Caller, pick: (r: ProcessRow) => boolean, fn: (cur: ProcessRow) => Promise<ProcessRow>): Promise<ProcessSummary[]> {
     const rows = (await this.c.store.all()).filter((r) => mayAct(caller, r) && pick(r));
+    for (const r of rows) interruptHooks(this.c, r.id);
     const levels = await this.levels(rows);
     const depths = [...new Set(rows.map(levels))].sort((a, b) => b - a);
     const out: ProcessSummary[] = [];
@@ -265,6 +269,7 @@ export class Commands {
   async shutdown(stopChildren: boolean): Promise<void> {
     const { units } = this.c;
     const rows = await this.c.store.all();
+    for (const r of rows) interruptHooks(this.c, r.id);
     await Promise.all(
       rows.map((r) =>
         units.locked(r.id, async () => {

@@ -166,7 +166,11 @@ export class Lifecycle {
       };
       const unknown = info.code === null && info.signal === null;
       const failure = !unknown && isFailure({ exitCode: info.code, signal: info.signal });
-      if (failure && def?.task?.save_log_on_crash) void saveCrash(this.c, row, info, def.task.crash_log_kib ?? 64, rt.samples ?? []);
+      if (failure && def?.task?.save_log_on_crash && !rt.savingCrash) {
+        // One at a time: a crash loop keeps the crashes it can, it does not pile up readers.
+        rt.savingCrash = true;
+        void saveCrash(this.c, row, info, def.task.crash_log_kib ?? 64, rt.samples ?? []).finally(() => (rt.savingCrash = false));
+      }
       const postStop = def?.task?.post_stop;
       const after = (r: ProcessRow): void => {
         if (postStop) void runAppHook(this.c, r, 'post_stop', postStop, def?.task?.hook_timeout_ms ?? DEFAULT_HOOK_TIMEOUT_MS, null);
@@ -227,10 +231,12 @@ export class Lifecycle {
       }
       if (d.delayMs === 0) {
         const cur = await units.setStatus(row, 'exit_restart', ended);
+        after(cur);
         await this.startLocked(cur, { countRestart: true, hook: 'restart' }).catch(() => undefined);
         return;
       }
       const cur = await units.setStatus(row, 'exit_backoff', ended);
+      after(cur);
       if (!rt.inBackoff) fireHook(this.c.hooks, 'backoff', cur);
       rt.inBackoff = true;
       rt.backoff = clock.setTimeout(() => {

@@ -37,9 +37,6 @@ export const RESTART_GRACE_MS = 3000;
 const SAMPLE_EVERY_MS = 5000;
 const SAMPLES_KEPT = 12;
 
-/** How often an instance waiting for its `after` apps looks again. */
-const AFTER_POLL_MS = 100;
-
 /** Statuses in which an instance is busy for `after`: about to run, or running. */
 const BUSY = new Set(['queued', 'init', 'starting', 'running', 'restarting', 'backoff']);
 
@@ -56,6 +53,9 @@ export class Tasks {
   private readonly queuedRuns = new Map<number, number>();
   /** Rows waiting for their `after` apps. */
   private readonly waitingAfter = new Set<number>();
+  /** A look at them under way. */
+  private afterCheck?: Promise<void>;
+  private afterAgain = false;
   /** Apps whose processes are sampled (save_log_on_crash). */
   private sampled = new Set<number>();
   private sampler?: Timer;
@@ -121,32 +121,48 @@ export class Tasks {
   /**
    * Start rows (queued, of an app with `after`) once no instance of their `after` apps (same
    * owner) is busy: running, or about to. An app that is not running (never ran, stopped,
-   * completed) does not hold them back. Returns at once; the waiting goes on in the background.
+   * completed) does not hold them back. Returns at once; they are looked at again on every
+   * status change (no polling), until started, stopped or gone.
    */
   startAfter(rows: readonly ProcessRow[]): void {
     for (const r of rows) this.waitingAfter.add(r.id);
-    const tick = async (): Promise<void> => {
-      if (this.closed) return;
-      const pending = [...rows].filter((r) => this.waitingAfter.has(r.id));
-      if (pending.length === 0) return;
-      const first = pending[0]!;
-      const app = await this.c.store.getApp(first.app_id);
-      const after = app ? (safeDefinition(app)?.task?.after ?? []) : [];
-      const busy = await this.busyOf(first.uid, after);
-      if (busy) {
-        this.c.clock.setTimeout(() => void tick(), AFTER_POLL_MS);
-        return;
-      }
-      for (const r of pending) {
-        this.waitingAfter.delete(r.id);
-        await this.c.units.locked(r.id, async () => {
-          const cur = await this.c.store.get(r.id);
-          if (!cur || cur.desired !== 'running' || (cur.status !== 'queued' && cur.status !== 'restarting')) return;
-          await this.life.startLocked(cur, { countRestart: false, hook: 'start' }).catch((e: Error) => this.c.logger.warn(`${cur.name}: ${e.message}`));
-        });
-      }
-    };
-    void tick().catch((e: unknown) => this.c.logger.error(`after: ${(e as Error)?.stack ?? String(e)}`));
+    this.checkAfter();
+  }
+
+  /** Look at the rows waiting for their `after` apps, once, soon (a burst of changes is one look). */
+  private checkAfter(): void {
+    if (this.waitingAfter.size === 0 || this.closed) return;
+    if (this.afterCheck) {
+      this.afterAgain = true; // a change during a look: one more look after it
+      return;
+    }
+    this.afterCheck = Promise.resolve()
+      .then(async () => {
+        for (const id of [...this.waitingAfter]) {
+          const r = await this.c.store.get(id);
+          if (!r || r.desired !== 'running' || (r.status !== 'queued' && r.status !== 'restarting')) {
+            this.waitingAfter.delete(id);
+            continue;
+          }
+          const app = await this.c.store.getApp(r.app_id);
+          const after = app ? (safeDefinition(app)?.task?.after ?? []) : [];
+          if (await this.busyOf(r.uid, after)) continue;
+          this.waitingAfter.delete(id);
+          await this.c.units.locked(id, async () => {
+            const cur = await this.c.store.get(id);
+            if (!cur || cur.desired !== 'running' || (cur.status !== 'queued' && cur.status !== 'restarting')) return;
+            await this.life.startLocked(cur, { countRestart: false, hook: 'start' }).catch((e: Error) => this.c.logger.warn(`${cur.name}: ${e.message}`));
+          });
+        }
+      })
+      .catch((e: unknown) => this.c.logger.error(`after: ${(e as Error)?.stack ?? String(e)}`))
+      .finally(() => {
+        this.afterCheck = undefined;
+        if (this.afterAgain) {
+          this.afterAgain = false;
+          this.checkAfter();
+        }
+      });
   }
 
   /** Whether an instance of the owner's apps named `after` is busy (its name, or null). */
@@ -301,6 +317,7 @@ export class Tasks {
   /** A status change: queued runs, repeat timers and newly armed schedules follow it. */
   private onChange(ch: StatusChange): void {
     if (this.closed) return;
+    if (this.waitingAfter.size > 0 && !this.waitingAfter.has(ch.id)) this.checkAfter();
     const work = async (): Promise<void> => {
       if (ch.event === 'spawned' || ch.event === 'spawned_wait') await this.armRepeat(ch.id);
       const queuedAt = ch.event === 'exit_scheduled' ? this.queuedRuns.get(ch.id) : undefined;

@@ -26,6 +26,10 @@ export interface Runtime {
   adoptedGone?: (info: ExitInfo) => void;
   /** Pending delayed restart. */
   backoff?: { cancel(): void };
+  /** The app's own hooks running now, by kind (null: being spawned): one of each at a time (app-hooks.ts). */
+  hooks?: Map<string, Watched | null>;
+  /** A crash file is being kept (one at a time). */
+  savingCrash?: boolean;
   /** Pending `up` (startsecs passed: starting -> running). */
   up?: { cancel(): void };
   /** cpu/memory samples of the process watched, oldest first (save_log_on_crash keeps them with a crash). */

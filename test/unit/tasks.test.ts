@@ -241,3 +241,48 @@ test("after (Meproc's seed): sleep2 after sleep1, sleep3 after both, two replica
   assert.deepEqual(order, ['start sleep1', 'start sleep1', 'exit sleep1', 'exit sleep1', 'start sleep2', 'start sleep2', 'exit sleep2', 'exit sleep2', 'start sleep3', 'start sleep3', 'exit sleep3', 'exit sleep3']);
   await f.sup.shutdown(false);
 });
+
+test('cron_restart restarts a running daemon and one that ended on its own on schedule; one a user stopped stays stopped', async () => {
+  const f = await setup([
+    app('web', { task: { cron_restart: '*/30 * * * * *' } }),
+    app('job', { restart: 'never', task: { cron_restart: '*/30 * * * * *' } }),
+    app('off', { task: { cron_restart: '*/30 * * * * *' } }),
+  ]);
+  await waitFor('all run', () => f.runs('web').length === 1 && f.runs('job').length === 1 && f.runs('off').length === 1);
+  f.runs('job')[0]!.exit({ code: 0, signal: null }); // PM2's pain: an app that exited was never cron-restarted
+  await waitFor('job stopped', async () => (await f.status('job')) === 'stopped');
+  await f.sup.stop(root, 'off', false);
+  await f.advance(30_000);
+  await waitFor('restarted', () => f.runs('web').length === 2 && f.runs('job').length === 2);
+  assert.equal(f.runs('off').length, 1);
+  assert.equal(await f.status('off'), 'stopped');
+  assert.equal((await f.rows('web'))[0]!.restarts, 1);
+  await f.sup.shutdown(false);
+});
+
+test("a stop does not wait for the app's pre_start; one post_stop at a time however fast it crashes", async () => {
+  const f = await setup([app('gate', { task: { pre_start: ['/bin/slow-check'], hook_timeout_ms: 3_600_000 } })], {}, false);
+  const hook = await waitFor('pre_start runs', () => f.spawner.children.find((c) => c.req.env.PMON3_HOOK === 'pre_start' && c.alive));
+  const stopped = await f.sup.stop(root, 'gate', false); // the hook holds the lock: the stop kills it
+  assert.equal(stopped.status, 'stopped');
+  assert.equal(hook.alive, false);
+  assert.equal(f.runs('gate').length, 0, 'never started');
+
+  const g = await setup([app('crashy', { task: { post_stop: ['/bin/long-report'] } })]);
+  for (let i = 0; i < 5; i++) {
+    await waitFor(`run ${i}`, async () => {
+      if (g.alive('crashy').length === 0) await g.advance(50);
+      return g.alive('crashy').length === 1;
+    });
+    g.alive('crashy')[0]!.exit({ code: 1, signal: null });
+  }
+  await waitFor('a post_stop', () => g.spawner.children.some((c) => c.req.env.PMON3_HOOK === 'post_stop'));
+  await new Promise((r) => setTimeout(r, 50));
+  const posts = g.spawner.children.filter((c) => c.req.env.PMON3_HOOK === 'post_stop');
+  assert.equal(posts.filter((c) => c.alive).length, 1, 'one running');
+  assert.equal(posts.length, 1, 'the others were not run while it ran');
+  assert.ok(g.logger.lines.some((l) => l.msg.includes('post_stop not run: the last one still runs')));
+  for (const c of posts) c.exit({ code: 0, signal: null });
+  await f.sup.shutdown(false);
+  await g.sup.shutdown(false);
+});

@@ -74,13 +74,29 @@ export function parseCron(expr: string, timezone?: string): CronSchedule {
   let everyHour: boolean;
   try {
     const text = fields.join(' ');
-    everyHour = new CronPattern(text, zone).hour.every((h) => h === 1);
+    const pattern = new CronPattern(text, zone);
+    everyHour = pattern.hour.every((h) => h === 1);
+    if (!canFire(pattern)) throw new Error('names no day that exists (a day past the end of every month given): it would never run');
     cron = new Cron(text, { timezone: zone, paused: true, legacyMode: true });
   } catch (e) {
     throw bad(String((e as Error).message).replace(/^CronPattern: /, '').split('\n')[0] ?? 'invalid');
   }
   const zoneOf: Zone = { f: offsets, fallBack: null };
   return { expr, timezone, next: (after) => nextAfter(cron, zoneOf, everyHour, after) };
+}
+
+/** Longest month, by index 0-11 (February: 29, a leap year's). */
+const MONTH_DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * Whether a pattern names some day that exists. Only a day of month past the end of every month
+ * listed ("0 0 30 2 *", "0 0 31 4,6 *") never does; croner would search years for it on every
+ * next() (tens of ms of pmond's one thread each), so it is refused when parsed. Days of the week
+ * (legacy OR), `L`, or any day with a month long enough: it fires.
+ */
+function canFire(p: CronPattern): boolean {
+  if (p.starDOM || !p.starDOW || p.lastDayOfMonth) return true;
+  return p.month.some((on, m) => on === 1 && p.day.some((d, i) => d === 1 && i + 1 <= MONTH_DAYS[m]!));
 }
 
 /** A zone's formatter, and the fall-back transition found last (chained calls near one ask again and again). */

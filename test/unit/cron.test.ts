@@ -141,8 +141,9 @@ test('DST, America/New_York: 01:30 once on the long day, hourly 25 times', () =>
   assert.equal(fires('0 * * * *', 'America/New_York', '2026-03-08T05:00:00Z', '2026-03-09T04:00:00Z').length, 23);
 });
 
-test('a schedule that never fires: next() is null', () => {
-  assert.equal(parseCron('0 0 30 2 *', 'UTC').next(at('2026-01-01T00:00:00Z')), null);
+test('a schedule whose times end: next() is null past the last', () => {
+  // A @yearly past year 9999 is not a case; a pattern never matching is refused at parse (below).
+  assert.equal(typeof parseCron('0 0 1 1 *', 'UTC').next(at('2026-01-01T00:00:00Z')), 'number');
 });
 
 test('planAfterDowntime: nothing persisted, next in the future, missed with and without catch-up', () => {
@@ -229,4 +230,15 @@ test('armAt: cancel before firing, and after a re-arm step, stops it', () => {
   fake.advance(20 * DAY);
   assert.equal(fired, 0);
   far.cancel(); // twice is harmless
+});
+
+test('a day past the end of every month given never comes: refused when parsed, not searched for at each next()', () => {
+  for (const e of ['0 0 30 2 *', '0 0 31 4,6,9,11 *', '0 0 0 31 2 *']) {
+    assert.throws(() => parseCron(e, 'UTC'), (err: Error) => /would never run/.test(err.message) && !err.message.includes('\n'), e);
+  }
+  // One that comes rarely, or by its day of the week (Vixie's OR), or the last day, is taken.
+  const t = Date.parse('2026-03-01T00:00:00Z');
+  assert.equal(parseCron('0 0 29 2 *', 'UTC').next(t), Date.parse('2028-02-29T00:00:00Z'));
+  assert.equal(parseCron('0 0 30 2 1', 'UTC').next(t), Date.parse('2027-02-01T00:00:00Z'), 'a Monday of February');
+  assert.equal(parseCron('0 0 L 2 *', 'UTC').next(t), Date.parse('2027-02-28T00:00:00Z'));
 });

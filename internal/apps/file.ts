@@ -361,7 +361,7 @@ export function appsOf(data: unknown, locate: Locate, file: string, readFile: (p
       Object.assign(env, parseEnvFile(text, abs(a.env_file)));
     }
     for (const [k, v] of Object.entries(a.env ?? {})) env[k] = String(v);
-    const task = taskOf(a, (k) => where([...at, k]));
+    const task = taskOf(a, (k) => where([...at, k]), abs);
     return {
       name: a.name,
       ...(a.exec !== undefined ? { exec: a.exec.includes('/') ? abs(a.exec) : a.exec } : {}),
@@ -391,7 +391,12 @@ export function appsOf(data: unknown, locate: Locate, file: string, readFile: (p
 }
 
 /** The task keys of a raw app (durations in ms, commands as words), checked; undefined if it has none. */
-function taskOf(a: RawApp, where: (key: string) => string): TaskSpec | undefined {
+function taskOf(a: RawApp, where: (key: string) => string, abs: (p: string) => string): TaskSpec | undefined {
+  // A command's program with a "/" resolves against the file's directory, as exec does; a bare name stays (PATH, as the user).
+  const cmd = (c: Array<string | number> | string | undefined): string[] | undefined => {
+    const w = words(c);
+    return w && w.length ? [w[0]!.includes('/') ? abs(w[0]!) : w[0]!, ...w.slice(1)] : w;
+  };
   const t: TaskSpec = {
     ...(a.type !== undefined ? { type: a.type } : a.cron !== undefined ? { type: 'cron' as const } : {}),
     ...(a.cron !== undefined ? { cron: a.cron } : {}),
@@ -401,11 +406,11 @@ function taskOf(a: RawApp, where: (key: string) => string): TaskSpec | undefined
     ...(a.cron_restart !== undefined ? { cron_restart: a.cron_restart } : {}),
     ...(a.repeat !== undefined ? { repeat: { action: a.repeat.action, every_ms: toMs(a.repeat.every)! } } : {}),
     ...(a.after !== undefined ? { after: a.after } : {}),
-    ...(a.exec_stop !== undefined ? { exec_stop: words(a.exec_stop)! } : {}),
-    ...(a.pre_start !== undefined ? { pre_start: words(a.pre_start)! } : {}),
-    ...(a.post_start !== undefined ? { post_start: words(a.post_start)! } : {}),
-    ...(a.pre_stop !== undefined ? { pre_stop: words(a.pre_stop)! } : {}),
-    ...(a.post_stop !== undefined ? { post_stop: words(a.post_stop)! } : {}),
+    ...(a.exec_stop !== undefined ? { exec_stop: cmd(a.exec_stop)! } : {}),
+    ...(a.pre_start !== undefined ? { pre_start: cmd(a.pre_start)! } : {}),
+    ...(a.post_start !== undefined ? { post_start: cmd(a.post_start)! } : {}),
+    ...(a.pre_stop !== undefined ? { pre_stop: cmd(a.pre_stop)! } : {}),
+    ...(a.post_stop !== undefined ? { post_stop: cmd(a.post_stop)! } : {}),
     ...(a.hook_timeout !== undefined ? { hook_timeout_ms: toMs(a.hook_timeout)! } : {}),
     ...(a.save_log_on_crash !== undefined ? { save_log_on_crash: a.save_log_on_crash } : {}),
     ...(a.crash_log_kib !== undefined ? { crash_log_kib: a.crash_log_kib } : {}),

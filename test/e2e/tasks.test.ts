@@ -258,3 +258,35 @@ test('save_log_on_crash keeps the end of the output of an abnormal exit; desc li
   await d.json(['del', 'crasher']);
   assert.equal(fs.readdirSync(d.logs).filter((f) => f.startsWith('crasher.log')).length, 0, 'its log and crash files went with it');
 });
+
+test('attack: a crash file of a log the user swapped for a link to /etc/shadow holds nothing of it (read as the user)', { skip: isRoot() ? false : 'needs root' }, async () => {
+  const home = path.join(dir, 'carol-logs');
+  fs.mkdirSync(home, { mode: 0o755 });
+  fs.chownSync(home, u!.uid, u!.gid);
+  const log = path.join(home, 'swap.log');
+  const file = write(
+    'swap.yaml',
+    `apps:
+  - name: swap
+    type: once
+    user: ${u!.name}
+    log: ${log}
+    exec: /bin/sh
+    args: ["-c", "echo before; mv ${log} ${log}.old; ln -s /etc/shadow ${log}; exit 9"]
+    save_log_on_crash: true
+`,
+  );
+  await d.json(['apply', '-f', file]);
+  await d.waitProc('swap', 'failed', (p) => p.status === 'failed');
+  const crash = await waitFor('its crash file', async () => {
+    const v = await d.json(['desc', 'swap']);
+    const f = v.crash_files?.[0] as string | undefined;
+    return f && fs.readFileSync(f, 'utf8').includes('--- pmon3:') ? f : null;
+  });
+  assert.ok(crash.startsWith(path.join(d.logs, u!.name) + '/'), 'in pmond\'s own directory for the user, not next to the swapped log');
+  const text = fs.readFileSync(crash, 'utf8');
+  assert.ok(!text.includes('root:'), 'nothing of /etc/shadow');
+  assert.equal(fs.statSync(crash).uid, u!.uid, "handed to the user, as the user's log is");
+  assert.ok(!fs.lstatSync(log).isFile(), 'the link is still there: it was read through as the user, and refused');
+  await d.json(['del', 'swap']);
+});

@@ -99,3 +99,42 @@ test('dgraph: the queue order puts the dependency graph first, in start order; t
   assert.equal(formatDependencyOrder(dependencyOrder([{ name: 'a', dependencies: [] }])), 'Queue Order\n\t0: a\n');
   assert.throws(() => dependencyOrder([{ name: 'a', dependencies: ['b'] }, { name: 'b', dependencies: ['a'] }]), /dependency cycle: a -> b -> a/);
 });
+
+test('task keys: kinds, schedules, timers, after and hooks, commands relative to the file; each misuse one line naming the key', () => {
+  const yaml = [
+    'apps:',
+    '  - name: job',
+    '    exec: ./job',
+    '    cron: "*/5 * * * * *"',
+    '    timezone: Europe/Berlin',
+    '    overlap: queue',
+    '    catch_up: once',
+    '    pre_start: ./check --strict "two words"',
+    '    post_stop: [logger, done]',
+    '    hook_timeout: 2s',
+    '    save_log_on_crash: true',
+    '    crash_log_kib: 8',
+    '  - name: web',
+    '    exec: web',
+    '    cron_restart: "0 4 * * *"',
+    '    repeat: { action: trystart, every: 30s }',
+    '    after: [job]',
+    '    exec_stop: ["/usr/bin/web", "--stop"]',
+  ].join('\n');
+  const [job, web] = parseApps(yaml, '/srv/apps.yaml', 'yaml');
+  assert.deepEqual(job!.task, {
+    type: 'cron', cron: '*/5 * * * * *', timezone: 'Europe/Berlin', overlap: 'queue', catch_up: 'once',
+    pre_start: ['/srv/check', '--strict', 'two words'], post_stop: ['logger', 'done'], hook_timeout_ms: 2000, save_log_on_crash: true, crash_log_kib: 8,
+  });
+  assert.deepEqual(web!.task, { cron_restart: '0 4 * * *', repeat: { action: 'trystart', every_ms: 30_000 }, after: ['job'], exec_stop: ['/usr/bin/web', '--stop'] });
+  const one = (lines: string) => `apps:\n  - name: a\n    exec: /bin/true\n${lines}\n`;
+  refused(() => parseApps(one('    type: cron'), '/x.yaml', 'yaml'), '/x.yaml:4: a: type: type cron needs a cron schedule (cron: "*/5 * * * *")');
+  refused(() => parseApps(one('    type: once\n    cron: "* * * * *"'), '/x.yaml', 'yaml'), '/x.yaml:5: a: cron: cron is the schedule of a type cron app, not of a once (a daemon restarted on a schedule: cron_restart)');
+  refused(() => parseApps(one('    overlap: queue'), '/x.yaml', 'yaml'), '/x.yaml:4: a: overlap: overlap applies to type cron only');
+  refused(() => parseApps(one('    type: once\n    cron_restart: "* * * * *"'), '/x.yaml', 'yaml'), '/x.yaml:5: a: cron_restart: cron_restart restarts a daemon; a once app has none to restart');
+  refused(() => parseApps(one('    cron: "61 * * * *"'), '/x.yaml', 'yaml'), `/x.yaml:4: a: cron: ${(() => { try { parseApps(one('    cron: "61 * * * *"'), '/y', 'yaml'); } catch (e) { return (e as Error).message.replace(/^\/y:4: a: cron: /, ''); } return ''; })()}`);
+  refused(() => parseApps(one('    cron: "0 0 30 2 *"'), '/x.yaml', 'yaml'), '/x.yaml:4: a: cron: cron "0 0 30 2 *": names no day that exists (a day past the end of every month given): it would never run');
+  refused(() => parseApps(one('    after: [a]'), '/x.yaml', 'yaml'), '/x.yaml:4: a: after: a cannot come after itself');
+  refused(() => parseApps(one('    crash_log_kib: 8'), '/x.yaml', 'yaml'), '/x.yaml:4: a: crash_log_kib: crash_log_kib goes with save_log_on_crash: true');
+  refused(() => parseApps(one('    repeat: { action: explode, every: 1s }'), '/x.yaml', 'yaml'), '/x.yaml:4: apps[0].repeat.action: Invalid option: expected one of "restart"|"start"|"stop"|"trystart"');
+});

@@ -32,8 +32,22 @@ export function appEntries(apps: readonly AppView[]): AppEntry[] {
       ...(s.stop_signal !== undefined ? { stop_signal: s.stop_signal } : {}),
       ...(s.stop_timeout_ms !== undefined ? { stop_timeout: duration(s.stop_timeout_ms) } : {}),
       ...(s.log_dir !== undefined ? { log_dir: s.log_dir } : s.log !== undefined ? { log: s.log } : {}),
+      ...taskKeys(s.task),
     };
   });
+}
+
+/** A stored task as the apps file's keys (internal/apps/file.ts taskOf, the other way). */
+function taskKeys(t: AppView['spec']['task']): Partial<AppEntry> {
+  if (!t) return {};
+  const out: Record<string, unknown> = {};
+  if (t.type !== undefined && !(t.type === 'cron' && t.cron !== undefined)) out.type = t.type;
+  for (const k of ['cron', 'timezone', 'overlap', 'catch_up', 'cron_restart', 'after', 'exec_stop', 'pre_start', 'post_start', 'pre_stop', 'post_stop', 'save_log_on_crash', 'crash_log_kib'] as const) {
+    if (t[k] !== undefined) out[k] = t[k];
+  }
+  if (t.repeat) out.repeat = { action: t.repeat.action, every: duration(t.repeat.every_ms) };
+  if (t.hook_timeout_ms !== undefined) out.hook_timeout = duration(t.hook_timeout_ms);
+  return out as Partial<AppEntry>;
 }
 
 export function appsFileText(apps: readonly AppView[], header: string): string {

@@ -8,8 +8,17 @@
  * Unit names: the app name (valid in unit names: letters, digits, `.`, `_`, `-`), `NAME-N` for
  * instance N of an app of several, prefixed `USER-` for another user's apps (root's export of
  * everyone's), so names never clash.
+ *
+ * Kinds: a once app is Type=oneshot; a cron app is a Type=oneshot service started by a .timer of
+ * the same name (OnCalendar= from its cron, Persistent= from catch_up once), enabled through
+ * timers.target rather than multi-user.target. Hooks map to ExecStartPre= (pre_start),
+ * ExecStartPost= (post_start), ExecStop= (exec_stop, else pre_stop: systemd signals after it)
+ * and ExecStopPost= (post_stop); `after` is After= (systemd waits for a oneshot to finish).
+ * What has no unit form (cron_restart, repeat, startsecs, save_log_on_crash, overlap, a cron
+ * OnCalendar= cannot say) is a `# not exported:` comment in the unit, never silently dropped.
  */
 import type { AppView } from '../protocol/methods';
+import { onCalendar } from './calendar';
 
 export interface UnitFile {
   name: string;
@@ -66,40 +75,82 @@ export function systemdUnits(apps: readonly AppView[], o: SystemdOptions): UnitF
       return dep ? instanceUnits(dep, o.uid) : [];
     });
     const units = instanceUnits(a, o.uid);
+    const task = a.spec.task ?? {};
+    const type = task.type ?? 'daemon';
+    const afterUnits = (task.after ?? []).flatMap((d) => {
+      const dep = byKey.get(`${a.uid}/${d}`);
+      return dep ? instanceUnits(dep, o.uid) : [];
+    });
+    const cal = type === 'cron' && task.cron ? onCalendar(task.cron, task.timezone) : undefined;
+    const notExported = [
+      ...(task.cron_restart ? [`cron_restart ${task.cron_restart} (a timer running systemctl try-restart would do it)`] : []),
+      ...(task.repeat ? [`repeat ${task.repeat.action} every ${span(task.repeat.every_ms)}`] : []),
+      ...(a.spec.startsecs_ms !== undefined ? [`startsecs ${span(a.spec.startsecs_ms)}`] : []),
+      ...(task.save_log_on_crash ? ['save_log_on_crash'] : []),
+      ...(task.overlap && task.overlap !== 'skip' ? [`overlap ${task.overlap} (a timer never overlaps its service)`] : []),
+      ...(cal && 'why' in cal ? [`cron ${task.cron}: ${cal.why}; no timer written`] : []),
+    ];
+    const cmd = (argv: readonly string[]): string => argv.map((w, n) => execWord(w, n === 0)).join(' ');
     units.forEach((unit, i) => {
       const s = a.spec;
-      const restart = s.restart === 'never' ? 'no' : s.restart;
+      const restart = type !== 'daemon' || s.restart === 'never' ? 'no' : s.restart;
       const log = a.processes.find((p) => p.instance === i)?.log ?? s.log;
       const lines = [
         `# Exported by pmon3 from app ${a.name}${a.instances > 1 ? ` (instance ${i})` : ''} of ${a.user} (${a.source}).`,
         '[Unit]',
         `Description=${`pmon3 app ${a.name}${a.instances > 1 ? ` instance ${i}` : ''}`.replace(/%/g, '%%')}`,
-        ...(deps.length ? [`Requires=${deps.join(' ')}`, `After=${deps.join(' ')}`] : []),
+        ...(deps.length ? [`Requires=${deps.join(' ')}`] : []),
+        ...(deps.length || afterUnits.length ? [`After=${[...deps, ...afterUnits].join(' ')}`] : []),
+        ...notExported.map((n) => `# not exported: ${n.replace(/\n/g, ' ')}`),
         '',
         '[Service]',
-        'Type=simple',
+        `Type=${type === 'daemon' ? 'simple' : 'oneshot'}`,
         `User=${a.user}`,
         ...(a.user_gid !== null && a.gid !== a.user_gid ? [`Group=${a.gid}`] : []),
         `WorkingDirectory=${s.cwd.replace(/%/g, '%%')}`,
         ...Object.entries(s.env).map(([k, v]) => envLine(k, v)),
         envLine('PMON3_INSTANCE', String(i)),
-        `ExecStart=${[s.file, ...s.args].map((w, n) => execWord(w, n === 0)).join(' ')}`,
+        ...(task.pre_start ? [`ExecStartPre=${cmd(task.pre_start)}`] : []),
+        `ExecStart=${cmd([s.file, ...s.args])}`,
+        ...(task.post_start ? [`ExecStartPost=${cmd(task.post_start)}`] : []),
+        ...(task.exec_stop ? [`ExecStop=${cmd(task.exec_stop)}`] : task.pre_stop ? [`ExecStop=${cmd(task.pre_stop)}`] : []),
+        ...(task.post_stop ? [`ExecStopPost=${cmd(task.post_stop)}`] : []),
         `Restart=${restart}`,
-        `RestartSec=${span(s.restart_delay_ms ?? o.defaultRestartMs)}`,
+        ...(restart === 'no' ? [] : [`RestartSec=${span(s.restart_delay_ms ?? o.defaultRestartMs)}`]),
         `KillSignal=${s.stop_signal ?? o.defaultStopSignal}`,
         `TimeoutStopSec=${span(s.stop_timeout_ms ?? o.defaultStopS * 1000)}`,
         'KillMode=control-group',
         ...(log ? [`StandardOutput=append:${log.replace(/%/g, '%%')}`, `StandardError=append:${log.replace(/%/g, '%%')}`] : []),
         '',
-        '[Install]',
-        `WantedBy=${['multi-user.target', ...a.groups.map((g) => groupTarget(a, g, o.uid))].join(' ')}`,
-        '',
+        // A cron app's service is started by its timer, not at boot.
+        ...(type === 'cron' ? [] : ['[Install]', `WantedBy=${['multi-user.target', ...a.groups.map((g) => groupTarget(a, g, o.uid))].join(' ')}`, '']),
       ];
       files.push({ name: unit, text: lines.join('\n') });
+      if (cal && 'calendar' in cal) {
+        const timer = unit.replace(/\.service$/, '.timer');
+        files.push({
+          name: timer,
+          text: [
+            `# Exported by pmon3 from the cron of app ${a.name} (${task.cron}${task.timezone ? `, ${task.timezone}` : ''}).`,
+            '[Unit]',
+            `Description=${`pmon3 schedule of ${a.name}${a.instances > 1 ? ` instance ${i}` : ''}`.replace(/%/g, '%%')}`,
+            '',
+            '[Timer]',
+            `OnCalendar=${cal.calendar}`,
+            ...(task.catch_up === 'once' ? ['Persistent=true'] : []),
+            'AccuracySec=1s',
+            `Unit=${unit}`,
+            '',
+            '[Install]',
+            `WantedBy=${['timers.target', ...a.groups.map((g) => groupTarget(a, g, o.uid))].join(' ')}`,
+            '',
+          ].join('\n'),
+        });
+      }
       for (const g of a.groups) {
         const t = groupTarget(a, g, o.uid);
         const entry = targets.get(t) ?? { group: g, user: a.user, wants: [] };
-        entry.wants.push(unit);
+        entry.wants.push(cal && 'calendar' in cal ? unit.replace(/\.service$/, '.timer') : unit);
         targets.set(t, entry);
       }
     });

@@ -39,6 +39,24 @@ const APPS = `apps:
     args: ["3602"]
     autostart: false
     restart: never
+  - name: nightly
+    exec: /bin/true
+    cron: "0 30 2 * * 1-5"
+    timezone: Europe/Berlin
+    catch_up: once
+    overlap: queue
+    groups: [back]
+  - name: migrate
+    type: once
+    exec: /bin/true
+    after: [db]
+    pre_start: ["/bin/echo", "50% $HOME"]
+    post_stop: /bin/true
+    exec_stop: ["/bin/kill", "-TERM", "$MAINPID"]
+    repeat: { action: start, every: 1h }
+    hook_timeout: 2.5s
+    save_log_on_crash: true
+    crash_log_kib: 16
 `;
 
 /** What must be equal between two pmonds' tables: the apps without ids, times, pids, logs and sources. */
@@ -128,7 +146,7 @@ describe('export', () => {
     const r = await a.run(['export', '--format', 'systemd', '-d', units]);
     assert.equal(r.code, 0, r.stderr);
     const names = fs.readdirSync(units).sort();
-    assert.deepEqual(names, ['api-0.service', 'api-1.service', 'batch.service', 'db.service', 'pmon3-group-back.target', 'pmon3-group-front.target']);
+    assert.deepEqual(names, ['api-0.service', 'api-1.service', 'batch.service', 'db.service', 'migrate.service', 'nightly.service', 'nightly.timer', 'pmon3-group-back.target', 'pmon3-group-front.target']);
     const files = names.map((n) => path.join(units, n));
     const v = spawnSync('systemd-analyze', ['verify', ...files], { encoding: 'utf8' });
     assert.equal(v.status, 0, `${v.stdout}${v.stderr}`);
@@ -139,6 +157,23 @@ describe('export', () => {
     assert.match(api0, /^KillSignal=SIGINT$/m);
     assert.match(api0, /^TimeoutStopSec=5s$/m);
     assert.match(fs.readFileSync(path.join(units, 'db.service'), 'utf8'), /^Environment="PCT=50%%"$/m);
+    // A cron app: a oneshot service its timer starts (not multi-user.target), OnCalendar= from the cron.
+    const nightly = fs.readFileSync(path.join(units, 'nightly.service'), 'utf8');
+    assert.match(nightly, /^Type=oneshot$/m);
+    assert.doesNotMatch(nightly, /^WantedBy=/m);
+    assert.match(nightly, /^# not exported: overlap queue/m);
+    const timer = fs.readFileSync(path.join(units, 'nightly.timer'), 'utf8');
+    assert.match(timer, /^OnCalendar=Mon,Tue,Wed,Thu,Fri \*-\*-\* 02:30:00 Europe\/Berlin$/m);
+    assert.match(timer, /^Persistent=true$/m);
+    assert.match(fs.readFileSync(path.join(units, 'pmon3-group-back.target'), 'utf8'), /^Wants=.*nightly\.timer/m);
+    // A once app: oneshot, its hooks as ExecStartPre= / ExecStop= / ExecStopPost=, after as After=.
+    const migrate = fs.readFileSync(path.join(units, 'migrate.service'), 'utf8');
+    assert.match(migrate, /^Type=oneshot$/m);
+    assert.match(migrate, /^Restart=no$/m);
+    assert.match(migrate, /^After=db\.service$/m);
+    assert.match(migrate, /^ExecStartPre=\/bin\/echo "50%% \$\$HOME"$/m);
+    assert.match(migrate, /^ExecStop=\/bin\/kill -TERM \$\$MAINPID$/m);
+    assert.match(migrate, /^# not exported: repeat start every 3600s$/m);
   });
 });
 

@@ -31,6 +31,23 @@ export interface AppEntry {
   stop_timeout?: number | string;
   log?: string;
   log_dir?: string;
+  /** Issue 14's tasks: the kind, schedules, timers, order and hooks (internal/apps/task.ts rules). */
+  type?: 'daemon' | 'once' | 'cron';
+  cron?: string;
+  timezone?: string;
+  overlap?: 'skip' | 'queue' | 'allow';
+  catch_up?: 'none' | 'once';
+  cron_restart?: string;
+  repeat?: { action: 'restart' | 'start' | 'stop' | 'trystart'; every: number | string };
+  after?: string[];
+  exec_stop?: string[] | string;
+  pre_start?: string[] | string;
+  post_start?: string[] | string;
+  pre_stop?: string[] | string;
+  post_stop?: string[] | string;
+  hook_timeout?: number | string;
+  save_log_on_crash?: boolean;
+  crash_log_kib?: number;
 }
 
 /** Something the reader could not carry over as it was. */

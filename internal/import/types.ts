@@ -57,7 +57,7 @@ export interface ImportWarning {
   line?: number;
   /** The field as the source spells it (`apps[0].watch`, `program:web.stopasgroup`). */
   field: string;
-  /** What happened to it: "no equivalent; ignored", "mapped to restart: on-failure (...)", "becomes cron when pmon3 has it". */
+  /** What happened to it: "no equivalent; ignored", "mapped to restart: on-failure (...)", "becomes rotation when pmon3 has it". */
   message: string;
 }
 

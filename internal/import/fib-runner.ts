@@ -15,6 +15,13 @@
  *     even when absent, as fib-runner's defaults differ from ours.
  *   - autorestart (default true) false is restart: never; signal is our stop_signal; arg our
  *     args; uid/gid (passed to spawn) our user/group as ids.
+ *   - savelog (default false) true: when the process exits without being stopped, fib-runner
+ *     writes the output it keeps in memory (its last 2000 chunks) and CPU and RSS charts to
+ *     log_NAME_TIME.txt in its own working directory. Our save_log_on_crash: true (a crash file
+ *     of the log's tail, how it ended and the CPU/memory samples, in pmon3's log directory, shown by
+ *     `log --crash`); pmon3
+ *     writes one on a failed exit, so a clean exit 0 leaves none. A savelog that is not true or
+ *     false is warned and ignored; false is the default on both sides.
  */
 import * as path from 'node:path';
 import { type AppEntry, type ImportOptions, type ImportResult, type ImportWarning } from './types';
@@ -113,7 +120,10 @@ function app(f: Fields, name: string, base: string): AppEntry {
   const uid = f.int('uid');
   const gid = f.int('gid');
   if (startretries !== undefined && startretries > 0) f.warn('startretries', 'fib-runner counts every exit since the last start, pmon3 failures in a row: mapped to startretries');
-  f.warnTaken('savelog', 'pmon3 always writes the log to a file; ignored');
+  const savelog = f.take('savelog');
+  if (savelog !== undefined && savelog !== null && typeof savelog !== 'boolean') {
+    f.warn('savelog', `${JSON.stringify(savelog)} is not true or false (fib-runner saves the log when it is truthy); ignored`);
+  }
   f.warnTaken('description', 'no equivalent in pmon3; ignored');
   f.warnTaken('instances', 'not used by fib-runner (one process per app); ignored');
   const signal = f.str('signal');
@@ -134,5 +144,6 @@ function app(f: Fields, name: string, base: string): AppEntry {
     restart_delay: startsecs ?? DEFAULT_STARTSECS,
     startretries: startretries === undefined ? DEFAULT_STARTRETRIES : startretries <= 0 ? -1 : startretries,
     stop_signal: signal,
+    save_log_on_crash: savelog === true ? true : undefined,
   });
 }

@@ -4,15 +4,17 @@
  * coroutines/task.m, Melang's sys.exec):
  *   - cmd runs through `/bin/sh -c`: a command without shell syntax becomes exec and args (our
  *     splitting gives the words sh would); one with shell syntax stays `/bin/sh -c CMD`, warned.
- *   - type: once runs once (never restarted), daemon is started again whenever it exits (after
- *     `interval` ms, default 3000, which it also waits before the first start), cron runs at its
- *     `cron` schedule (default every minute) and is not started otherwise, coroutine runs a
- *     Melang script inside Meproc.
+ *   - type: once runs once (never restarted): our type once. daemon is started again whenever it
+ *     exits (after `interval` ms, default 3000, which it also waits before the first start): a
+ *     daemon with restart: always and that restart_delay. cron runs at its `cron` schedule
+ *     (default every minute) and is not started otherwise: our type cron with that cron.
+ *     coroutine runs a Melang script inside Meproc: not imported, warned.
  *   - replica: that many processes of the task (name:0, name:1...): our instances.
  *   - deps: a task waits while a task it depends on is running (it starts once they have
- *     finished), which is the other way round from our dependencies (started once they are up).
+ *     finished): our after, which means exactly that (not dependencies, started once they are up).
  *   - group is looked up as a user name (getpwnam), and that user's primary group taken.
  */
+import { parseCron } from '../schedule/cron';
 import { splitArgs } from '../words';
 import { type AppEntry, type ImportOptions, type ImportResult } from './types';
 import { appName, compact, fail, Fields, inOrder, isMapping, type KeyPath, parseSource, type Source } from './located';
@@ -21,6 +23,8 @@ const TYPES = ['once', 'daemon', 'cron', 'coroutine'] as const;
 /** What Meproc adds to a task it runs (GET /proc shows them): not configuration. */
 const RUNTIME = ['start_time', 'last_time', 'run_flag', 'running'];
 const DEFAULT_INTERVAL_MS = 3000;
+/** Meproc's cron when a cron task gives none: every minute. */
+const DEFAULT_CRON = '* * * * *';
 
 /** The tasks of the data and the key path of each. */
 function tasksOf(src: Source): Array<{ at: KeyPath; raw: unknown; label: string }> {
@@ -80,11 +84,16 @@ function task(f: Fields): AppEntry | undefined {
   }
   const run = command(f, cmd);
   if (interval !== undefined && type !== 'daemon') f.warn('interval', `used by daemon tasks only (the delay before each start); ignored for a ${type} task`);
-  if (type === 'cron') {
-    f.warn(cron !== undefined ? 'cron' : 'type', `becomes cron (${cron ?? '* * * * *, the default'}) when pmon3 has it; until then restart: never, autostart: false (Meproc starts it only on its schedule)`);
+  if (cron !== undefined) {
+    try {
+      parseCron(cron);
+    } catch (e) {
+      f.fail('cron', `a cron schedule pmon3 reads (${(e as Error).message})`);
+    }
   }
   if (group !== undefined) f.warn('group', `Meproc takes the primary group of the user named ${JSON.stringify(group)}; imported as group ${JSON.stringify(group)}`);
-  if (deps?.length) f.warn('deps', 'Meproc waits while these tasks are running and starts this one once they have finished; pmon3 starts it once they are up (dependencies)');
+  const after = deps?.filter((d) => d !== name);
+  if (after && deps && after.length < deps.length) f.warn('deps', `names ${name} itself, which a pmon3 app cannot come after; dropped from after`);
   const ms = interval ?? DEFAULT_INTERVAL_MS;
   return compact<AppEntry>({
     name,
@@ -92,9 +101,11 @@ function task(f: Fields): AppEntry | undefined {
     user,
     group,
     instances: replica !== undefined && replica > 1 ? replica : undefined,
-    dependencies: deps?.length ? deps : undefined,
-    autostart: type === 'cron' ? false : undefined,
-    restart: type === 'daemon' ? 'always' : 'never',
+    // A once or cron app is never restarted by policy: no restart key.
+    type: type === 'daemon' ? undefined : type,
+    cron: type === 'cron' ? (cron ?? DEFAULT_CRON) : undefined,
+    after: after?.length ? after : undefined,
+    restart: type === 'daemon' ? 'always' : undefined,
     restart_delay: type === 'daemon' ? (ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`) : undefined,
   });
 }

@@ -11,12 +11,17 @@
  *   between the interpreter and the script.
  * - Durations are milliseconds (numbers, or strings such as "10s").
  * - `env` is merged with the selected `env_<name>` set over it (`--env name`).
+ * - `cron_restart` (also spelled `cron`) restarts the app at those times, running or not: our
+ *   cron_restart, in the local timezone as PM2's (PM2 has no timezone per app, none is written);
+ *   0 or "0" is PM2's "no cron restart" (silent). A pattern pmon3's cron does not read (PM2's
+ *   croner takes a few more forms) is warned and ignored.
  * Every key is mapped, or is a warning naming file, line and key. A key at PM2's default that is
  * also pmon3's behaviour (watch: false, exec_mode: fork, autorestart: true, ...) is silent.
  * The mapper (pm2App) is shared with the dump reader (pm2-dump.ts).
  */
 import * as path from 'node:path';
 import { load, type Locate } from '../apps/file';
+import { parseCron } from '../schedule/cron';
 import { invalidArgument } from '../protocol/errors';
 import { ENV_NAME_RE, NAME_RE } from '../protocol/methods';
 import type { AppEntry, ImportOptions, ImportResult, ImportSource, ImportWarning } from './types';
@@ -49,7 +54,6 @@ const PM2_INTERPRETERS: Readonly<Record<string, string>> = {
 /** Keys with no equivalent whose message says more than "no equivalent". */
 const NO_EQUIVALENT: Readonly<Record<string, string>> = {
   max_memory_restart: 'becomes memory limit when pmon3 has it; ignored',
-  cron_restart: 'becomes cron when pmon3 has it; ignored',
   watch: 'no equivalent (pmon3 does not watch files); ignored',
   ignore_watch: 'no equivalent (pmon3 does not watch files); ignored',
   watch_options: 'no equivalent (pmon3 does not watch files); ignored',
@@ -270,6 +274,20 @@ export function pm2App(raw: Record<string, unknown>, c: Pm2Context, index: numbe
   ms('kill_timeout', (n) => {
     app.stop_timeout = duration(n);
   });
+
+  // Restarts at cron times (PM2's local time, as ours).
+  const cron = take('cron_restart');
+  if (cron !== undefined && cron !== null && cron !== 0 && cron !== '0') {
+    if (typeof cron !== 'string') w('cron_restart', `${JSON.stringify(cron)}: not a cron pattern; ignored`);
+    else {
+      try {
+        parseCron(cron);
+        app.cron_restart = cron;
+      } catch (e) {
+        w('cron_restart', `${(e as Error).message}: not a pattern pmon3's cron reads; ignored`);
+      }
+    }
+  }
 
   // Logs: pmon3 writes one log per process (stdout and stderr together), as PM2's log_file.
   const logs = (['log_file', 'out_file', 'error_file'] as const).map((k) => [k, take(k)] as const);

@@ -10,10 +10,16 @@
  *   - output: [{stdout: PATH, mode: create|append}, {stderr: PATH, ...}], files the server opens
  *     (relative to its own working directory); without it the child writes to the server's;
  *   - an exited child is never restarted: restart: never. repeat {action, seconds} runs the
- *     client command `action NAME` (default restart) every seconds after a start, while the same
- *     process runs: a schedule, not a restart policy;
+ *     client command `action NAME` (default restart) seconds after a start, while the same
+ *     process runs: our repeat {action, every: seconds}, which pmon3 runs on the instance it was
+ *     armed for, as supervisor-rs does (actions restart, start, stop, trystart; another is warned
+ *     and dropped);
  *   - hooks [{prehook: "start other"}, {posthook: ...}] run client commands before a start and
- *     after a stop.
+ *     after a stop. A prehook `start|trystart|restart other` (the hook chains of its README)
+ *     becomes dependencies: [other]: other is up before this child starts. If other would not
+ *     start with the server (mode), it is imported with autostart as this child is (supervisor-rs
+ *     starts it through the hook); restart other is warned (pmon3 does not restart a running
+ *     dependency). Other hooks (a posthook, another command) have no per-app equivalent: warned.
  * Given a server.yaml, its loadpaths are listed and read through opts; given one child's file,
  * just that child.
  */
@@ -21,9 +27,20 @@ import * as path from 'node:path';
 import { type AppEntry, type ImportOptions, type ImportResult, type ImportWarning } from './types';
 import { appName, compact, fail, Fields, inOrder, isMapping, parseSource, type Source, warn } from './located';
 import { goArgs } from './pmon3-go';
+import { nameSchema } from '../protocol/methods';
 
 const SERVER_KEYS = ['loadpaths', 'mode', 'startup', 'encrypt', 'pub_keys_path', 'listener_addr', 'ipv6'];
 const CHILD_KEYS = ['command', 'output', 'repeat', 'hooks'];
+const REPEAT_ACTIONS = ['restart', 'start', 'stop', 'trystart'] as const;
+type RepeatAction = (typeof REPEAT_ACTIONS)[number];
+/** A prehook that became a dependency, where it was (for warnings about it later). */
+interface DepHook {
+  dep: string;
+  verb: string;
+  src: Source;
+  at: Array<string | number>;
+  field: string;
+}
 const isChildFile = (f: string): boolean => ['.yml', '.yaml'].includes(path.extname(f));
 /** The child name of a file: its name up to the first dot. */
 const childName = (f: string): string => path.basename(f).split('.')[0]!;
@@ -44,7 +61,7 @@ export function importSupervisorRs(file: string, opts: ImportOptions): ImportRes
   const src = parseSource(opts.read(file), file, 'yaml');
   if (!isMapping(src.data)) fail(src, [], 'expected a supervisor-rs server.yaml (loadpaths: [...]) or a child\'s yaml (command: ...)');
   if (!('loadpaths' in src.data) && 'command' in src.data) {
-    const app = child(src, file, undefined);
+    const { app } = child(src, file, undefined);
     return { format: 'supervisor-rs', apps: [app], warnings: inOrder(src.warnings, [file]), files: [file] };
   }
   return server(src, file, opts);
@@ -69,6 +86,7 @@ function server(src: Source, file: string, opts: ImportOptions): ImportResult {
   const warnings: ImportWarning[] = src.warnings;
   const apps: AppEntry[] = [];
   const seen = new Map<string, string>();
+  const depHooks = new Map<AppEntry, DepHook[]>();
   const base = path.dirname(file);
   loadpaths.forEach((lp, i) => {
     if (!path.isAbsolute(lp)) warn(src, ['loadpaths', i], `loadpaths[${i}]`, "relative to supervisor-rs-server's working directory there; to this file's directory here");
@@ -93,16 +111,44 @@ function server(src: Source, file: string, opts: ImportOptions): ImportResult {
       csrc.warnings = warnings;
       if (!isMapping(csrc.data)) fail(csrc, [], "expected a child's yaml (command: ...)");
       const autostart = mode === 'full' ? undefined : mode === 'half' && (startup ?? []).includes(name) ? undefined : false;
-      apps.push(child(csrc, cf, autostart));
+      const c = child(csrc, cf, autostart);
+      apps.push(c.app);
+      depHooks.set(c.app, c.hooks);
     }
   });
+  // A prehook naming no child: supervisor-rs's command finds nothing to start; apply would refuse it.
+  for (const app of apps) {
+    const hs = depHooks.get(app) ?? [];
+    const missing = hs.filter((h) => !seen.has(h.dep));
+    if (missing.length === 0) continue;
+    for (const h of missing) warn(h.src, h.at, h.field, `no child ${h.dep} in the loadpaths: nothing for supervisor-rs to start; dropped from dependencies`);
+    const keep = [...new Set(hs.filter((h) => seen.has(h.dep)).map((h) => h.dep))];
+    if (keep.length) app.dependencies = keep;
+    else delete app.dependencies;
+    depHooks.set(app, hs.filter((h) => seen.has(h.dep)));
+  }
+  // A prehook starts its dependency with this child: one that would not start with the server
+  // does when this child does (to a fixpoint: a chain of hooks).
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const app of apps) {
+      if (app.autostart === false) continue;
+      for (const h of depHooks.get(app) ?? []) {
+        const dep = apps.find((a) => a.name === h.dep);
+        if (!dep || dep.autostart !== false) continue;
+        delete dep.autostart;
+        changed = true;
+        warn(h.src, h.at, h.field, `${h.dep} does not start with the server (mode ${mode}) but this hook starts it with ${app.name}: imported with autostart`);
+      }
+    }
+  }
   if (mode === 'half') {
     for (const [i, n] of (startup ?? []).entries()) if (!seen.has(n)) warn(src, ['startup', i], `startup[${i}]`, `no child ${n} in the loadpaths: supervisor-rs skips it`);
   }
   return { format: 'supervisor-rs', apps, warnings: inOrder(warnings, files), files };
 }
 
-function child(src: Source, file: string, autostart: false | undefined): AppEntry {
+function child(src: Source, file: string, autostart: false | undefined): { app: AppEntry; hooks: DepHook[] } {
   const name = childName(file);
   const f: Fields = new Fields(src, [], src.data as Record<string, unknown>, '');
   appName(src, ['command'], `child ${name} (its file name)`, name);
@@ -115,18 +161,21 @@ function child(src: Source, file: string, autostart: false | undefined): AppEntr
   if (!prog) f.fail('command', 'a program first (supervisor-rs splits at the first space)');
   const cwd = path.resolve(path.dirname(file));
   const log = output(f);
-  repeat(f, name);
-  hooks(f);
+  const rep = repeat(f, name);
+  const deps = hooks(f, name);
   f.rest("not a key of supervisor-rs's child config; ignored");
-  return compact<AppEntry>({
+  const app = compact<AppEntry>({
     name,
     exec: prog.includes('/') ? path.resolve(cwd, prog) : prog,
     args: goArgs(rest),
     cwd,
+    dependencies: deps.length ? [...new Set(deps.map((d) => d.dep))] : undefined,
     autostart,
     restart: 'never',
     log,
+    repeat: rep,
   });
+  return { app, hooks: deps };
 }
 
 /** The log of output: stdout's path (or stderr's); what differs a warning. */
@@ -164,21 +213,29 @@ function output(f: Fields): string | undefined {
   return (out ?? err)?.path;
 }
 
-function repeat(f: Fields, name: string): void {
+/** repeat {action, seconds} as our repeat, or undefined (warned) where supervisor-rs ignores it or pmon3 has no such action. */
+function repeat(f: Fields, name: string): AppEntry['repeat'] {
   const r = f.take('repeat');
-  if (r === undefined || r === null) return;
-  if (!isMapping(r) || typeof r.seconds !== 'number' || r.seconds <= 0) {
+  if (r === undefined || r === null) return undefined;
+  // seconds is read as a whole number (a fraction is none); 0 or less, supervisor-rs refuses.
+  if (!isMapping(r) || typeof r.seconds !== 'number' || !Number.isInteger(r.seconds) || r.seconds <= 0) {
     f.warn('repeat', 'without seconds > 0: supervisor-rs ignores it; ignored');
-    return;
+    return undefined;
   }
-  const action = typeof r.action === 'string' ? r.action : 'restart';
-  f.warn('repeat', `supervisor-rs runs "${action} ${name}" ${r.seconds} s after each start while the same process runs; becomes cron when pmon3 has it; ignored`);
   for (const k of Object.keys(r)) if (k !== 'action' && k !== 'seconds') warn(f.src, [...f.at, 'repeat', k], `repeat.${k}`, "not a key of supervisor-rs's repeat; ignored");
+  const action = typeof r.action === 'string' ? r.action : 'restart';
+  if (!(REPEAT_ACTIONS as readonly string[]).includes(action)) {
+    warn(f.src, [...f.at, 'repeat', 'action' in r ? 'action' : 'seconds'], 'repeat.action', `supervisor-rs runs "${action} ${name}" ${r.seconds} s after each start; pmon3's repeat does ${REPEAT_ACTIONS.join(', ')} only; ignored`);
+    return undefined;
+  }
+  return { action: action as RepeatAction, every: r.seconds };
 }
 
-function hooks(f: Fields): void {
+/** The hooks: prehooks starting another child as dependencies, the rest warned. */
+function hooks(f: Fields, name: string): DepHook[] {
   const h = f.take('hooks');
-  if (h === undefined || h === null) return;
+  if (h === undefined || h === null) return [];
+  const deps: DepHook[] = [];
   const list = Array.isArray(h) ? h : [h];
   list.forEach((e, i) => {
     const at = Array.isArray(h) ? [...f.at, 'hooks', i] : [...f.at, 'hooks'];
@@ -187,9 +244,18 @@ function hooks(f: Fields): void {
     if (pairs.length === 0) warn(f.src, at, field, 'not a prehook or posthook; ignored');
     for (const [k, v] of pairs) {
       const cmd = typeof v === 'string' ? v : JSON.stringify(v);
-      const dep = k === 'prehook' && /^(start|restart|trystart)\s+(\S+)$/.exec(cmd.trim());
-      const hint = dep ? ` (to have ${dep[2]} up first, list it in dependencies)` : '';
-      warn(f.src, [...at, k], `${field}.${k}`, `"${cmd}": pmon3 hooks are pmond's global config (on_process_*_exec), not per app; ignored${hint}`);
+      // Split on whitespace, as supervisor-rs splits a hook.
+      const words = typeof v === 'string' ? v.split(/\s+/).filter((x) => x !== '') : [];
+      const verb = words[0] ?? '';
+      const other = words[1];
+      if (k === 'prehook' && words.length === 2 && other !== undefined && ['start', 'restart', 'trystart'].includes(verb) && other !== name && nameSchema.safeParse(other).success) {
+        deps.push({ dep: other, verb, src: f.src, at: [...at, k], field: `${field}.${k}` });
+        if (verb === 'restart') warn(f.src, [...at, k], `${field}.${k}`, `"${cmd}": mapped to dependencies: [${other}] (${other} is up before ${name} starts); pmon3 does not restart a running ${other} first`);
+        continue;
+      }
+      if (k !== 'prehook' && k !== 'posthook') warn(f.src, [...at, k], `${field}.${k}`, 'not a prehook or posthook: supervisor-rs runs no such hook; ignored');
+      else warn(f.src, [...at, k], `${field}.${k}`, `"${cmd}": a supervisor-rs command ${k === 'prehook' ? 'before each start' : 'after each stop'}; pmon3's own hooks (pre_start, post_stop) run programs, not its commands; ignored`);
     }
   });
+  return deps;
 }

@@ -31,6 +31,23 @@ export interface AppEntry {
   stop_timeout?: number | string;
   log?: string;
   log_dir?: string;
+  /** Issue 14's tasks: the kind, schedules, timers, order and hooks (internal/apps/task.ts rules). */
+  type?: 'daemon' | 'once' | 'cron';
+  cron?: string;
+  timezone?: string;
+  overlap?: 'skip' | 'queue' | 'allow';
+  catch_up?: 'none' | 'once';
+  cron_restart?: string;
+  repeat?: { action: 'restart' | 'start' | 'stop' | 'trystart'; every: number | string };
+  after?: string[];
+  exec_stop?: string[] | string;
+  pre_start?: string[] | string;
+  post_start?: string[] | string;
+  pre_stop?: string[] | string;
+  post_stop?: string[] | string;
+  hook_timeout?: number | string;
+  save_log_on_crash?: boolean;
+  crash_log_kib?: number;
 }
 
 /** Something the reader could not carry over as it was. */
@@ -40,7 +57,7 @@ export interface ImportWarning {
   line?: number;
   /** The field as the source spells it (`apps[0].watch`, `program:web.stopasgroup`). */
   field: string;
-  /** What happened to it: "no equivalent; ignored", "mapped to restart: on-failure (...)", "becomes cron when pmon3 has it". */
+  /** What happened to it: "no equivalent; ignored", "mapped to restart: on-failure (...)", "becomes rotation when pmon3 has it". */
   message: string;
 }
 

@@ -33,7 +33,8 @@ test('fib-runner: apps, defaults as fib-runner means them, sub-projects named pa
       restart_delay: 5,
       startretries: 10,
     },
-    { name: 'app4', script: path.join(dir, 'test', 'apps', 'app4.js'), interpreter: 'fibjs', cwd: dir, restart: 'never', restart_delay: 1, startretries: -1 },
+    // savelog: true is our save_log_on_crash.
+    { name: 'app4', script: path.join(dir, 'test', 'apps', 'app4.js'), interpreter: 'fibjs', cwd: dir, restart: 'never', restart_delay: 1, startretries: -1, save_log_on_crash: true },
     { name: 'ext.app5', script: path.join(dir, 'ext-app', 'app5.js'), interpreter: 'fibjs', cwd: path.join(dir, 'ext-app'), restart_delay: 1, startretries: -1 },
     { name: 'ext.tools.cleaner', exec: path.join(dir, 'ext-app', 'tools', 'work', 'clean.sh'), cwd: path.join(dir, 'ext-app', 'tools', 'work'), restart_delay: 0.5, startretries: 3 },
   ]);
@@ -47,19 +48,29 @@ test('fib-runner: apps, defaults as fib-runner means them, sub-projects named pa
     w(file, 24, 'apps[1].script', 'exec is given: fib-runner ignores script; ignored'),
     w(file, 29, 'apps[1].startretries', 'fib-runner counts every exit since the last start, pmon3 failures in a row: mapped to startretries'),
     w(file, 33, 'apps[1].instances', 'not used by fib-runner (one process per app); ignored'),
-    w(file, 38, 'apps[2].savelog', 'pmon3 always writes the log to a file; ignored'),
     w(file, 45, 'apps[3].cwd', 'ignored by fib-runner on a sub-project (runner) entry'),
     w(file, 49, 'apps[4].runner', `${path.join(dir, 'no-such-dir', 'runner.json')} does not exist: fib-runner makes it empty, so no apps`),
     w(ext, 7, 'apps[0].restart_delay', 'no equivalent in pmon3; ignored'),
   ]);
   const specs = checkedApps(r, path.join(dir, 'apps.yaml'));
-  assert.deepEqual(specs.map((s) => [s.name, s.cwd, s.restart_delay_ms, s.startretries]), [
-    ['zsh', path.dirname(dir), 1000, 3],
-    ['api', dir, 5000, 10],
-    ['app4', dir, 1000, -1],
-    ['ext.app5', path.join(dir, 'ext-app'), 1000, -1],
-    ['ext.tools.cleaner', path.join(dir, 'ext-app', 'tools', 'work'), 500, 3],
+  assert.deepEqual(specs.map((s) => [s.name, s.cwd, s.restart_delay_ms, s.startretries, s.task]), [
+    ['zsh', path.dirname(dir), 1000, 3, undefined],
+    ['api', dir, 5000, 10, undefined],
+    ['app4', dir, 1000, -1, { save_log_on_crash: true }],
+    ['ext.app5', path.join(dir, 'ext-app'), 1000, -1, undefined],
+    ['ext.tools.cleaner', path.join(dir, 'ext-app', 'tools', 'work'), 500, 3, undefined],
   ]);
+});
+
+test('fib-runner: savelog false is the default on both sides; one neither true nor false is warned', () => {
+  const text = '{\n "apps": [\n  { "name": "a", "exec": "x", "savelog": false },\n  { "name": "b", "exec": "y",\n    "savelog": "yes" }\n ]\n}';
+  const r = importFibRunner('/x/runner.json', fsOptions({ read: () => text }));
+  assert.deepEqual(r.apps, [
+    { name: 'a', exec: 'x', cwd: '/x', restart_delay: 1, startretries: 3 },
+    { name: 'b', exec: 'y', cwd: '/x', restart_delay: 1, startretries: 3 },
+  ]);
+  assert.deepEqual(r.warnings, [{ file: '/x/runner.json', line: 5, field: 'apps[1].savelog', message: '"yes" is not true or false (fib-runner saves the log when it is truthy); ignored' }]);
+  checkedApps(r, '/x/apps.yaml');
 });
 
 test('fib-runner: a wrong type, a sub-project cycle and bad JSON are one line with file:line', () => {

@@ -9,7 +9,7 @@ import { fixture, fsOptions, refusedAt } from '../helpers/importing';
 
 const check = (file: string, r: ReturnType<typeof importMeproc>) => checkedApps(r, path.join(path.dirname(file), 'apps.yaml'));
 
-test('meproc tasks: daemon, once, cron, replica, interval, user, group, deps; coroutine not imported', () => {
+test('meproc tasks: daemon, once, cron (its default too), replica, interval, user, group, deps as after; coroutine not imported', () => {
   const file = fixture('meproc', 'tasks.json');
   assert.equal(detectMeproc(fs.readFileSync(file, 'utf8'), file), true);
   const opts = fsOptions();
@@ -20,9 +20,11 @@ test('meproc tasks: daemon, once, cron, replica, interval, user, group, deps; co
   assert.deepEqual(r.apps, [
     // sh -c would split it so: the quoted words stay one.
     { name: 'web', exec: '/usr/local/bin/web', args: ['--port', '8080', '--root', '/srv/my site'], user: 'www', group: 'www', instances: 2, restart: 'always', restart_delay: '500ms' },
-    { name: 'migrate', exec: '/usr/local/bin/migrate', args: ['--to', 'latest'], dependencies: ['web'], restart: 'never' },
-    { name: 'report', exec: '/bin/sh', args: ['-c', '/usr/local/bin/report > /var/log/report.txt 2>&1'], autostart: false, restart: 'never' },
-    { name: 'tick', exec: 'date', autostart: false, restart: 'never' },
+    // Meproc's deps: after web's running instances have finished.
+    { name: 'migrate', exec: '/usr/local/bin/migrate', args: ['--to', 'latest'], type: 'once', after: ['web'] },
+    { name: 'report', exec: '/bin/sh', args: ['-c', '/usr/local/bin/report > /var/log/report.txt 2>&1'], type: 'cron', cron: '0 3 * * *' },
+    // Meproc's default cron: every minute.
+    { name: 'tick', exec: 'date', type: 'cron', cron: '* * * * *' },
     // interval defaults to 3000 ms.
     { name: 'worker', exec: 'php', args: ['artisan', 'queue:work'], restart: 'always', restart_delay: '3s' },
   ]);
@@ -30,19 +32,16 @@ test('meproc tasks: daemon, once, cron, replica, interval, user, group, deps; co
   assert.deepEqual(r.warnings, [
     w(9, '[0].group', 'Meproc takes the primary group of the user named "www"; imported as group "www"'),
     w(15, '[1].interval', 'used by daemon tasks only (the delay before each start); ignored for a once task'),
-    w(16, '[1].deps', 'Meproc waits while these tasks are running and starts this one once they have finished; pmon3 starts it once they are up (dependencies)'),
     w(20, '[2].cmd', 'uses shell syntax: run as /bin/sh -c CMD as Meproc does (pmon3 itself runs no shell)'),
-    w(22, '[2].cron', 'becomes cron (0 3 * * *) when pmon3 has it; until then restart: never, autostart: false (Meproc starts it only on its schedule)'),
-    w(28, '[3].type', 'becomes cron (* * * * *, the default) when pmon3 has it; until then restart: never, autostart: false (Meproc starts it only on its schedule)'),
     w(29, '[3].priority', 'no equivalent in pmon3; ignored'),
     w(39, '[5].type', 'a coroutine task runs a Melang script inside Meproc; no equivalent: the task is not imported'),
   ]);
-  assert.deepEqual(check(file, r).map((s) => [s.name, s.instances, s.restart, s.restart_delay_ms, s.autostart]), [
-    ['web', 2, 'always', 500, true],
-    ['migrate', 1, 'never', undefined, true],
-    ['report', 1, 'never', undefined, false],
-    ['tick', 1, 'never', undefined, false],
-    ['worker', 1, 'always', 3000, true],
+  assert.deepEqual(check(file, r).map((s) => [s.name, s.instances, s.restart, s.restart_delay_ms, s.autostart, s.dependencies, s.task]), [
+    ['web', 2, 'always', 500, true, [], undefined],
+    ['migrate', 1, 'always', undefined, true, [], { type: 'once', after: ['web'] }],
+    ['report', 1, 'always', undefined, true, [], { type: 'cron', cron: '0 3 * * *' }],
+    ['tick', 1, 'always', undefined, true, [], { type: 'cron', cron: '* * * * *' }],
+    ['worker', 1, 'always', 3000, true, [], undefined],
   ]);
 });
 
@@ -50,9 +49,20 @@ test('meproc: one task as in its README', () => {
   const file = fixture('meproc', 'task.json');
   assert.equal(detectMeproc(fs.readFileSync(file, 'utf8'), file), true);
   const r = importMeproc(file, fsOptions());
-  assert.deepEqual(r.apps, [{ name: 'sleep1', exec: 'sleep', args: ['5'], user: 'guest', instances: 2, restart: 'never' }]);
+  assert.deepEqual(r.apps, [{ name: 'sleep1', exec: 'sleep', args: ['5'], user: 'guest', instances: 2, type: 'once' }]);
   assert.deepEqual(r.warnings, []);
   check(file, r);
+});
+
+test('meproc: deps naming the task itself is dropped from after, warned', () => {
+  const text = '[{"name": "a", "cmd": "x", "type": "once"},\n {"name": "b", "cmd": "y", "type": "once",\n  "deps": ["a", "b"]}]';
+  const r = importMeproc('t.json', fsOptions({ read: () => text }));
+  assert.deepEqual(r.apps, [
+    { name: 'a', exec: 'x', type: 'once' },
+    { name: 'b', exec: 'y', type: 'once', after: ['a'] },
+  ]);
+  assert.deepEqual(r.warnings, [{ file: 't.json', line: 3, field: '[1].deps', message: 'names b itself, which a pmon3 app cannot come after; dropped from after' }]);
+  check('/tmp/t.json', r);
 });
 
 test("meproc: the tasks of its GET /proc answer, runtime state warned", () => {
@@ -80,6 +90,7 @@ test('meproc: malformed tasks and JSON are one line with file:line', () => {
   refusedAt(() => importMeproc('t.json', read('{"name": "a",\n "cmd": "x",\n "type": "sometimes"}')), 't.json:3', /type: expected once, daemon, cron or coroutine/);
   refusedAt(() => importMeproc('t.json', read('{"name": "a",\n "cmd": "x", "type": "once",\n "cron": "* * * * *"}')), 't.json:3', /cron: expected type 'cron' with a cron/);
   refusedAt(() => importMeproc('t.json', read('{"name": "a",\n "cmd": "x", "type": "once",\n "replica": 0}')), 't.json:3', /replica: expected a positive whole number/);
+  refusedAt(() => importMeproc('t.json', read('{"name": "a",\n "cmd": "x", "type": "cron",\n "cron": "0 3 * *"}')), 't.json:3', /cron: expected a cron schedule pmon3 reads \(cron "0 3 \* \*": has 4 fields/);
   refusedAt(() => importMeproc('t.json', read('{"name": "a b", "cmd": "x", "type": "once"}')), 't.json:1', /name: "a b" is not a pmon3 app name/);
   refusedAt(() => importMeproc('t.json', read('[{"name": "a", "type": "once"}]')), 't.json:1', /\[0\]\.cmd: expected the command/);
   refusedAt(() => importMeproc('t.json', read('"a task"')), 't.json:1', /expected a Meproc task/);

@@ -48,7 +48,8 @@ const ECO_APPS = (env: Record<string, string>): AppEntry[] => [
     stop_timeout: 3,
     log: 'api/logs/api.log',
   },
-  { name: 'worker', exec: 'python3', args: '-u worker.py --queue jobs', user: 'www-data', group: 'www-data' },
+  // cron_restart (spelled cron in the YAML file): restarted at 03:00, local time as in PM2.
+  { name: 'worker', exec: 'python3', args: '-u worker.py --queue jobs', cron_restart: '0 3 * * *', user: 'www-data', group: 'www-data' },
   { name: 'report', exec: 'bin/report', restart: 'never', autostart: false },
 ];
 
@@ -63,13 +64,12 @@ const ecoWarnings = (l: Record<string, number>): W[] => [
   [l.interpreter_args!, 'apps[1].interpreter_args', /^mapped to exec: python3 with args \["-u"\] before the script/],
   [l.instances!, 'apps[1].instances', /^PM2 ran one per CPU \("max"\); mapped to 1: set instances: N/],
   [l.exp_backoff!, 'apps[1].exp_backoff_restart_delay', /pmon3's own backoff doubles from restart_backoff_initial/],
-  [l.cron!, 'apps[1].cron_restart', /^becomes cron when pmon3 has it/],
   [l.watch!, 'apps[1].watch', /no equivalent \(pmon3 does not watch files\)/],
   [l.ignore_watch!, 'apps[2].ignore_watch', /no equivalent/],
   [l.deploy!, 'deploy', /no equivalent \(pmon3 does not deploy\)/],
 ];
-const JSON_LINES = { exec_mode: 9, max_memory_restart: 15, error_file: 17, merge_logs: 18, log_date_format: 19, env_production: 21, interpreter_args: 27, instances: 29, exp_backoff: 30, cron: 31, watch: 32, ignore_watch: 43, deploy: 46 };
-const YAML_LINES = { exec_mode: 7, max_memory_restart: 13, error_file: 15, merge_logs: 16, log_date_format: 17, env_production: 21, interpreter_args: 26, instances: 28, exp_backoff: 29, cron: 30, watch: 31, ignore_watch: 40, deploy: 41 };
+const JSON_LINES = { exec_mode: 9, max_memory_restart: 15, error_file: 17, merge_logs: 18, log_date_format: 19, env_production: 21, interpreter_args: 27, instances: 29, exp_backoff: 30, watch: 32, ignore_watch: 43, deploy: 46 };
+const YAML_LINES = { exec_mode: 7, max_memory_restart: 13, error_file: 15, merge_logs: 16, log_date_format: 17, env_production: 21, interpreter_args: 26, instances: 28, exp_backoff: 29, watch: 31, ignore_watch: 40, deploy: 41 };
 
 test('ecosystem.json and ecosystem.yaml: the same apps, every field mapped or warned at its line', () => {
   for (const [name, lines, appLines] of [['ecosystem.json', JSON_LINES, [3, 23, 36]], ['ecosystem.yaml', YAML_LINES, [2, 23, 34]]] as const) {
@@ -85,6 +85,7 @@ test('ecosystem.json and ecosystem.yaml: the same apps, every field mapped or wa
     assert.equal(specs[0]!.script, path.join(DIR, 'api', 'server.js'));
     assert.equal(specs[0]!.cwd, path.join(DIR, 'api'));
     assert.deepEqual(specs[1]!.args, ['-u', 'worker.py', '--queue', 'jobs']);
+    assert.deepEqual(specs[1]!.task, { cron_restart: '0 3 * * *' });
   }
 });
 
@@ -133,6 +134,30 @@ test('small cases: names, instances, bare script, defaults silent, unknown keys 
   assert.equal(detectPm2('apps:\n  - name: a\n    script: a.js\n    restart: never\n', 'apps.yaml'), false);
 });
 
+test("cron_restart: PM2's 0 is none (silent), a pattern our cron does not read or not a string is warned", () => {
+  const text = JSON.stringify({ apps: [
+    { name: 'a', script: 'a.js', cron_restart: 0 },
+    { name: 'b', script: 'b.js', cron: '0' },
+    { name: 'c', script: 'c.js', cron_restart: '0 3 * *' },
+    { name: 'd', script: 'd.js', cron: 5 },
+    { name: 'e', script: 'e.js', cron: '*/10 * * * * *' },
+  ] }, null, 2);
+  const r = importPm2('/x/eco.json', { ...opts, read: () => text });
+  assert.deepEqual(r.apps, [
+    { name: 'a', script: 'a.js' },
+    { name: 'b', script: 'b.js' },
+    { name: 'c', script: 'c.js' },
+    { name: 'd', script: 'd.js' },
+    // Six fields: seconds first, as croner reads them too.
+    { name: 'e', script: 'e.js', cron_restart: '*/10 * * * * *' },
+  ]);
+  assert.deepEqual(r.warnings.map((w) => [w.line, w.field, w.message]), [
+    [16, 'apps[2].cron_restart', 'cron "0 3 * *": has 4 fields, want 5 (minute first) or 6 (seconds first): not a pattern pmon3\'s cron reads; ignored'],
+    [21, 'apps[3].cron', '5: not a cron pattern; ignored'],
+  ]);
+  assert.deepEqual(checkedApps(r, '/x/eco.json').map((s) => s.task), [undefined, undefined, undefined, undefined, { cron_restart: '*/10 * * * * *' }]);
+});
+
 test('dump.pm2: one app per name with its instances, the app\'s own env, state and defaults silent', () => {
   const file = F('dump.pm2');
   const text = fs.readFileSync(file, 'utf8');
@@ -163,6 +188,7 @@ test('dump.pm2: one app per name with its instances, the app\'s own env, state a
       env: { BUCKET: 's3://backups' },
       restart: 'never',
       restart_delay: 60,
+      cron_restart: '0 3 * * *',
       log: '/home/deploy/.pm2/logs/backup.log',
       user: 'deploy',
     },
@@ -175,7 +201,6 @@ test('dump.pm2: one app per name with its instances, the app\'s own env, state a
     [1, '[0].pm_err_log_path', /one log per process, stdout and stderr together, to \/home\/deploy\/\.pm2\/logs\/api-out\.log; \/home\/deploy\/\.pm2\/logs\/api-error\.log ignored/],
     [1, '[0].max_memory_restart', /^becomes memory limit when pmon3 has it/],
     [1, '[0].env', dropped],
-    [1, '[2].cron_restart', /^becomes cron when pmon3 has it/],
     [1, '[2].env', dropped],
   ]);
   assert.deepEqual(r.sources, [{ file, line: 1 }, { file, line: 1 }]);

@@ -10,18 +10,18 @@ import { fixture, fsOptions, refusedAt } from '../helpers/importing';
 const dir = fixture('supervisor-rs');
 const children = path.join(dir, 'children');
 const more = path.join(dir, 'more');
-const HOOKS = "pmon3 hooks are pmond's global config (on_process_*_exec), not per app; ignored";
+const PRE = "a supervisor-rs command before each start; pmon3's own hooks (pre_start, post_stop) run programs, not its commands; ignored";
+const POST = "a supervisor-rs command after each stop; pmon3's own hooks (pre_start, post_stop) run programs, not its commands; ignored";
 const RELATIVE_LP = "relative to supervisor-rs-server's working directory there; to this file's directory here";
 
-const WEB = { name: 'web', exec: '/usr/local/bin/web', args: '--port 8080', cwd: children, restart: 'never', log: '/var/log/web/out.log' } as const;
+// Its prehook "start db" is a dependency; its repeat every 3600 s restarts it.
+const WEB = { name: 'web', exec: '/usr/local/bin/web', args: '--port 8080', cwd: children, dependencies: ['db'], restart: 'never', log: '/var/log/web/out.log', repeat: { action: 'restart', every: 3600 } } as const;
 const DB = { name: 'db', exec: '/usr/lib/postgresql/bin/postgres', args: '-D /srv/db', cwd: more, restart: 'never', log: '/var/log/db.log' } as const;
 const w = (file: string, line: number | undefined, field: string, message: string) => (line === undefined ? { file, field, message } : { file, line, field, message });
 const webWarnings = (file: string) => [
   w(file, 4, 'output[0].stdout', 'mode create truncates the file at each start; pmon3 appends to its log'),
   w(file, 7, 'output[1].stderr', 'pmon3 writes stderr to the same log as stdout (/var/log/web/out.log); /var/log/web/err.log is not written'),
-  w(file, 10, 'repeat', 'supervisor-rs runs "restart web" 3600 s after each start while the same process runs; becomes cron when pmon3 has it; ignored'),
-  w(file, 15, 'hooks[0].prehook', `"start db": ${HOOKS} (to have db up first, list it in dependencies)`),
-  w(file, 16, 'hooks[1].posthook', `"start cleanup": ${HOOKS}`),
+  w(file, 16, 'hooks[1].posthook', `"start cleanup": ${POST}`),
 ];
 
 test('supervisor-rs: a half-mode server.yaml, its loadpaths and children', () => {
@@ -59,11 +59,11 @@ test('supervisor-rs: a half-mode server.yaml, its loadpaths and children', () =>
     w(worker, 5, 'nice', "not a key of supervisor-rs's child config; ignored"),
     w(path.join(more, 'web.yml'), undefined, 'command', `child web is also ${web}: supervisor-rs runs the first; not imported`),
   ]);
-  assert.deepEqual(checkedApps(r, path.join(dir, 'apps.yaml')).map((s) => [s.name, s.autostart, s.restart]), [
-    ['report', false, 'never'],
-    ['web', true, 'never'],
-    ['worker', false, 'never'],
-    ['db', true, 'never'],
+  assert.deepEqual(checkedApps(r, path.join(dir, 'apps.yaml')).map((s) => [s.name, s.autostart, s.restart, s.dependencies, s.task]), [
+    ['report', false, 'never', [], undefined],
+    ['web', true, 'never', ['db'], { repeat: { action: 'restart', every_ms: 3_600_000 } }],
+    ['worker', false, 'never', [], undefined],
+    ['db', true, 'never', [], undefined],
   ]);
 });
 
@@ -89,6 +89,38 @@ test("supervisor-rs: one child's yaml alone", () => {
   assert.deepEqual(r.apps, [WEB]);
   assert.deepEqual(r.warnings, webWarnings(file));
   checkedApps(r, path.join(dir, 'apps.yaml'));
+});
+
+test('supervisor-rs: prehooks starting other children become dependencies (started with the server if a dependent is); repeat actions', () => {
+  const file = path.join(dir, 'server-hooks.yaml');
+  const hooked = path.join(dir, 'hooked');
+  const [api, cache, queue] = ['api.yml', 'cache.yml', 'queue.yml'].map((n) => path.join(hooked, n)) as [string, string, string];
+  const r = importSupervisorRs(file, fsOptions());
+  assert.deepEqual(r.files, [file, api, cache, queue]);
+  assert.deepEqual(r.apps, [
+    // repeat's action defaults to restart; "start ghost" names no child, "start api" itself.
+    { name: 'api', exec: '/srv/api/bin/api', cwd: hooked, dependencies: ['cache', 'queue'], restart: 'never', repeat: { action: 'restart', every: 600 } },
+    // Not in startup, but api's prehooks start them with it: autostart. kill is no repeat action of ours.
+    { name: 'cache', exec: '/usr/bin/redis-server', args: '/etc/redis.conf', cwd: hooked, restart: 'never' },
+    { name: 'queue', exec: '/srv/queue/bin/queue', cwd: hooked, dependencies: ['cache'], restart: 'never', repeat: { action: 'stop', every: 86400 } },
+  ]);
+  const started = (dep: string) => `${dep} does not start with the server (mode half) but this hook starts it with api: imported with autostart`;
+  assert.deepEqual(r.warnings, [
+    w(file, 2, 'loadpaths[0]', RELATIVE_LP),
+    w(api, 5, 'hooks[0].prehook', started('cache')),
+    w(api, 6, 'hooks[1].prehook', '"restart queue": mapped to dependencies: [queue] (queue is up before api starts); pmon3 does not restart a running queue first'),
+    w(api, 6, 'hooks[1].prehook', started('queue')),
+    w(api, 7, 'hooks[2].prehook', 'no child ghost in the loadpaths: nothing for supervisor-rs to start; dropped from dependencies'),
+    w(api, 8, 'hooks[3].prehook', `"start api": ${PRE}`),
+    w(api, 9, 'hooks[4].prehook', `"kill queue": ${PRE}`),
+    w(cache, 3, 'repeat.action', 'supervisor-rs runs "kill cache" 30 s after each start; pmon3\'s repeat does restart, start, stop, trystart only; ignored'),
+    w(queue, 7, 'hooks[1].posthook', `"start api": ${POST}`),
+  ]);
+  assert.deepEqual(checkedApps(r, path.join(dir, 'apps.yaml')).map((s) => [s.name, s.autostart, s.dependencies, s.task]), [
+    ['api', true, ['cache', 'queue'], { repeat: { action: 'restart', every_ms: 600_000 } }],
+    ['cache', true, [], undefined],
+    ['queue', true, ['cache'], { repeat: { action: 'stop', every_ms: 86_400_000 } }],
+  ]);
 });
 
 test('supervisor-rs: malformed server and child files are one line with file:line', () => {

@@ -116,7 +116,7 @@ export function systemdUnits(apps: readonly AppView[], o: SystemdOptions): UnitF
         ...(task.exec_stop ? [`ExecStop=${cmd(task.exec_stop)}`] : task.pre_stop ? [`ExecStop=${cmd(task.pre_stop)}`] : []),
         ...(task.post_stop ? [`ExecStopPost=${cmd(task.post_stop)}`] : []),
         `Restart=${restart}`,
-        ...(restart === 'no' ? [] : [`RestartSec=${span(s.restart_delay_ms ?? o.defaultRestartMs)}`]),
+        `RestartSec=${span(s.restart_delay_ms ?? o.defaultRestartMs)}`,
         `KillSignal=${s.stop_signal ?? o.defaultStopSignal}`,
         `TimeoutStopSec=${span(s.stop_timeout_ms ?? o.defaultStopS * 1000)}`,
         'KillMode=control-group',

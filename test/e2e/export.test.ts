@@ -97,12 +97,12 @@ describe('export', () => {
   test('--format apps, applied on a fresh pmond, makes the same table', async () => {
     const r = await a.run(['export', '--format', 'apps']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^# pmon3 export --format apps: 3 apps/);
+    assert.match(r.stdout, /^# pmon3 export --format apps: 5 apps/);
     const file = path.join(dir, 'exported.yaml');
     fs.writeFileSync(file, r.stdout);
     b = await TestDaemon.start();
     const res = await b.json(['apply', '-f', file]);
-    assert.deepEqual(res.counts, { added: 3, changed: 0, removed: 0, kept: 0, unchanged: 0 });
+    assert.deepEqual(res.counts, { added: 5, changed: 0, removed: 0, kept: 0, unchanged: 0 });
     await waitFor('db and api running on b', async () => {
       const l = await b!.ls();
       return ['db', 'api:0', 'api:1'].every((n) => l.find((p: any) => p.name === n)?.status === 'running') ? true : undefined;
@@ -120,7 +120,7 @@ describe('export', () => {
     const j = await a.run(['export', '-o', 'name']);
     assert.equal(j.code, 0, j.stderr);
     const parsed = JSON.parse(j.stdout);
-    assert.deepEqual(parsed.processes.map((p: any) => p.name), ['api', 'batch', 'db']);
+    assert.deepEqual(parsed.processes.map((p: any) => p.name), ['api', 'batch', 'db', 'migrate', 'nightly']);
     assert.deepEqual(parsed.processes[2], {
       file: '/bin/sleep',
       user: 'root',

@@ -131,12 +131,19 @@ export class Boot {
     const def = await units.definitionOf(row);
     const type = appType(def);
     const live = row.status === 'running' || row.status === 'starting';
-    // (A cron row caught mid-spawn, init, was starting a run: that run starts afresh below.)
     if (row.desired === 'running' && type === 'cron' && row.status !== 'init') {
       // A run that ended while pmond was away is over, not lost: the schedule (tasks.ts) goes on from here.
       if (live) await units.setStatus(row, 'exit_scheduled', { ...gone, reason: 'run ended while pmond was away' });
       else if (row.status !== 'scheduled') await units.setStatus(row, 'arm', gone);
       else if (row.pid !== null) await units.update(row, gone);
+      return;
+    }
+    if (row.desired === 'running' && type === 'cron' && row.status === 'init') {
+      // Caught starting a run: its time was used up before the spawn (tasks.ts), and the run may
+      // have happened (its child gone by now) though the table never heard. Run at most once:
+      // armed again, not run again. (A child still alive was found by its markers above.)
+      const cur = await units.setStatus(row, 'lost', gone);
+      await units.setStatus(cur, 'arm', { reason: 'a run was starting when pmond went down; not run again' });
       return;
     }
     if (row.desired === 'running' && type === 'once' && live) {

@@ -21,7 +21,7 @@
  */
 import { type AppDefinition, appType, parseDefinition } from '../apps/model';
 import { failedPrecondition } from '../protocol/errors';
-import { MAX_MISSED, parseCron, planAfterDowntime } from '../schedule/cron';
+import { type CronSchedule, MAX_MISSED, parseCron, planAfterDowntime } from '../schedule/cron';
 import { armAt } from '../schedule/timer';
 import type { AppRow, ProcessRow } from '../store/schema';
 import type { Commands } from './commands';
@@ -44,7 +44,7 @@ type Timer = { cancel(): void };
 
 export class Tasks {
   /** app id → its armed cron run (the expression it was armed with, to re-arm on a change). */
-  private readonly crons = new Map<number, { timer: Timer; key: string; at: number }>();
+  private readonly crons = new Map<number, { timer: Timer; key: string; at: number; schedule: CronSchedule; following: number | null }>();
   /** app id → its armed cron_restart. */
   private readonly cronRestarts = new Map<number, { timer: Timer; key: string }>();
   /** row id → its repeat timer, for the start (spawn token) it was armed for. */
@@ -231,7 +231,7 @@ export class Tasks {
     if (next === null) return;
     const at = next;
     // Armed (in the map) before anything is awaited: a second sync at the same moment sees it and arms no second timer.
-    this.crons.set(app.id, { key, at, timer: armAt(clock, at, () => void this.fireCron(app.id, key, at).catch((e: unknown) => logger.error(`${app.name}: cron run failed: ${(e as Error)?.stack ?? String(e)}`))) });
+    this.setCron(app.id, app.name, key, s, at);
     if (next !== persisted) await store.updateApp(app.id, { next_run_at: next });
   }
 
@@ -246,16 +246,18 @@ export class Tasks {
       this.crons.delete(appId);
       return;
     }
-    const s = parseCron(task.cron, task.timezone);
-    const next = s.next(Math.max(at, clock.now()));
-    // Write-ahead: this time is used up before its run starts.
+    // The schedule parsed when armed, and the time after this one worked out then: the hot path
+    // of a firing is the write below and the spawn, not croner.
+    const armed = this.crons.get(appId);
+    const sameKey = armed?.key === key;
+    const s = sameKey ? armed.schedule : parseCron(task.cron, task.timezone);
+    const now = clock.now();
+    const next = sameKey && armed.at === at && armed.following !== null && armed.following > now ? armed.following : s.next(Math.max(at, now));
+    // Write-ahead: this time is used up (on disk) before its run starts.
     await store.updateApp(appId, { next_run_at: next });
     await store.settled();
-    if (next !== null) {
-      this.crons.set(appId, { key, at: next, timer: armAt(clock, next, () => void this.fireCron(appId, key, next).catch((e: unknown) => logger.error(`${app.name}: cron run failed: ${(e as Error)?.stack ?? String(e)}`))) });
-    } else {
-      this.crons.delete(appId);
-    }
+    if (next !== null) this.setCron(appId, app.name, key, s, next);
+    else this.crons.delete(appId);
     const overlap = task.overlap ?? 'skip';
     const rows = (await store.instancesOf(appId)).filter((r) => r.desired === 'running');
     let started = false;
@@ -275,6 +277,12 @@ export class Tasks {
       });
     }
     if (overlap === 'allow' && !started) logger.info(`${app.name}: run of ${new Date(at).toISOString()} skipped: all ${rows.length} instances still run (overlap allow)`);
+  }
+
+  /** app's cron armed for time at (the one after it worked out now, off the firing's path). */
+  private setCron(appId: number, name: string, key: string, schedule: CronSchedule, at: number): void {
+    const timer = armAt(this.c.clock, at, () => void this.fireCron(appId, key, at).catch((e: unknown) => this.c.logger.error(`${name}: cron run failed: ${(e as Error)?.stack ?? String(e)}`)));
+    this.crons.set(appId, { key, at, timer, schedule, following: schedule.next(at) });
   }
 
   private armCronRestart(appId: number, key: string, expr: string, tz: string | undefined): void {

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import type { Config } from '../config/config';
 import { goFieldsRunner } from '../hooks/go-fields';
 import { ExecHookRunner } from '../hooks/hooks';
@@ -20,6 +21,7 @@ import { GetentUserResolver } from '../process/users';
 import { failedPrecondition, invalidArgument, PmonError } from '../protocol/errors';
 import { LogReaders } from '../server/log-reader';
 import { Server } from '../server/server';
+import { RunClaims } from '../schedule/claims';
 import { openStore } from '../store/store';
 import { systemClock } from '../supervisor/clock';
 import { systemOs } from '../supervisor/os';
@@ -184,6 +186,7 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
     daemonId,
     bootId: readBootId(),
     cgroups,
+    runClaims: new RunClaims(path.join(config.data_dir, 'run-claims'), logger),
   });
   const server = new Server({
     supervisor,

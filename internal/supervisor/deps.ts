@@ -10,6 +10,7 @@ import type { Spawner } from '../process/spawner';
 import type { UserResolver } from '../process/users';
 import type { ProcessRow } from '../store/schema';
 import type { Store } from '../store/store';
+import type { RunClaimsLike } from '../schedule/claims';
 import type { Clock } from './clock';
 import type { Os } from './os';
 import type { Units } from './units';
@@ -53,6 +54,8 @@ export interface SupervisorDeps {
   /** This boot's id: pids recorded in another boot are never adopted nor signalled. */
   bootId: string;
   cgroups: Cgroups;
+  /** Where a cron run's start is claimed without waiting for the database (internal/schedule/claims.ts); absent: it waits. */
+  runClaims?: RunClaimsLike;
   /**
    * The OS calls the supervisor makes itself (signals, /proc, usage, polling). pmond passes
    * systemOs() (internal/daemon/daemon.ts), tests a fake; left out, the Supervisor makes its own.

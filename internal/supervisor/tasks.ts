@@ -59,6 +59,8 @@ export class Tasks {
   /** Apps whose processes are sampled (save_log_on_crash). */
   private sampled = new Set<number>();
   private sampler?: Timer;
+  /** The last run each app claimed (claims file) when pmond started: those times are used up. */
+  private claimed = new Map<number, number>();
   private unsubscribe?: () => void;
   private closed = false;
 
@@ -71,6 +73,7 @@ export class Tasks {
 
   /** Arm every app's timers (after boot) and follow status changes from now on. */
   async start(): Promise<void> {
+    this.claimed = this.c.runClaims?.load() ?? new Map();
     this.unsubscribe = this.c.units.subscribe((ch) => this.onChange(ch));
     await this.syncAll();
     for (const r of await this.c.store.all()) if (r.pid !== null && r.spawn_token) await this.armRepeat(r.id);
@@ -80,6 +83,7 @@ export class Tasks {
   /** Stop every timer (shutdown). */
   stop(): void {
     this.closed = true;
+    this.c.runClaims?.close();
     this.unsubscribe?.();
     for (const x of this.crons.values()) x.timer.cancel();
     for (const x of this.cronRestarts.values()) x.timer.cancel();
@@ -217,7 +221,10 @@ export class Tasks {
       logger.warn(`${app.name}: not scheduled: ${(e as Error).message}`);
       return;
     }
-    const persisted = app.next_run_at;
+    // A run claimed for the stored time (or later) started before the database heard: go on after it.
+    const claim = this.claimed.get(app.id);
+    this.claimed.delete(app.id);
+    const persisted = claim !== undefined && app.next_run_at !== null && claim >= app.next_run_at ? s.next(claim) : app.next_run_at;
     let next: number | null;
     if (persisted !== null && persisted <= now && now - persisted < RESTART_GRACE_MS) {
       next = persisted; // due just now: run it, pmond was not away
@@ -253,9 +260,11 @@ export class Tasks {
     const s = sameKey ? armed.schedule : parseCron(task.cron, task.timezone);
     const now = clock.now();
     const next = sameKey && armed.at === at && armed.following !== null && armed.following > now ? armed.following : s.next(Math.max(at, now));
-    // Write-ahead: this time is used up (on disk) before its run starts.
+    // Write-ahead: this time is used up before its run starts — claimed in the claims file (one
+    // write, no fsync: it survives pmond's death), else on disk in the database (its fsync).
+    const claimed = this.c.runClaims?.claim(appId, at) ?? false;
     await store.updateApp(appId, { next_run_at: next });
-    await store.settled();
+    if (!claimed) await store.settled();
     if (next !== null) this.setCron(appId, app.name, key, s, next);
     else this.crons.delete(appId);
     const overlap = task.overlap ?? 'skip';

@@ -3,11 +3,12 @@
  * where an apps file is read (the CLI, with the file's line) and again where pmond takes it
  * (apply): a wire message is not trusted to have come from our CLI. Pure.
  */
-import { parseCron } from '../schedule/cron';
+import { parseCron, type ZoneCache } from '../schedule/cron';
 import type { TaskSpec } from '../protocol/methods';
 
 /** What is wrong with a task, by the key to blame; undefined if nothing. */
-export function checkTask(name: string, t: TaskSpec): { key: keyof TaskSpec; message: string } | undefined {
+/** `zones`: formatters kept across calls (an apply of many apps). */
+export function checkTask(name: string, t: TaskSpec, zones?: ZoneCache): { key: keyof TaskSpec; message: string } | undefined {
   const type = t.type ?? 'daemon';
   if (type === 'cron' && t.cron === undefined) return { key: 'type', message: 'type cron needs a cron schedule (cron: "*/5 * * * *")' };
   if (t.cron !== undefined && type !== 'cron') return { key: 'cron', message: `cron is the schedule of a type cron app, not of a ${type} (a daemon restarted on a schedule: cron_restart)` };
@@ -21,7 +22,7 @@ export function checkTask(name: string, t: TaskSpec): { key: keyof TaskSpec; mes
     const expr = t[k];
     if (expr === undefined) continue;
     try {
-      parseCron(expr, t.timezone);
+      parseCron(expr, t.timezone, zones);
     } catch (e) {
       return { key: k, message: (e as Error).message };
     }

@@ -15,6 +15,9 @@ export interface CronSchedule {
   next(after: number): number | null;
 }
 
+/** Formatters by timezone name ('' = local), kept by a caller that parses many schedules. */
+export type ZoneCache = Map<string, { zone: string; offsets: Intl.DateTimeFormat }>;
+
 /** The longest expression taken: far more than any real one, short enough to echo in an error. */
 export const MAX_CRON_LENGTH = 128;
 
@@ -47,7 +50,7 @@ function printable(s: string): string {
 }
 
 /** Parse a 5-field (minute first) or 6-field (seconds first) cron expression; anything else, or an unknown timezone, throws invalidArgument with one line: `cron "EXPR": why`. */
-export function parseCron(expr: string, timezone?: string): CronSchedule {
+export function parseCron(expr: string, timezone?: string, zones?: ZoneCache): CronSchedule {
   const bad = (why: string): Error => invalidArgument(`cron "${printable(expr)}": ${why}`);
   if (expr.length > MAX_CRON_LENGTH) throw bad(`longer than ${MAX_CRON_LENGTH} characters`);
   if (CONTROL.test(expr)) throw bad('contains a control character');
@@ -63,13 +66,18 @@ export function parseCron(expr: string, timezone?: string): CronSchedule {
   // ':' makes croner read a date, '?' is replaced by the time of parsing: neither is a schedule.
   const odd = /[^0-9A-Za-z*,/#-]/.exec(fields.join(''));
   if (odd) throw bad(`"${odd[0]}" is not allowed`);
-  const zone = timezone ?? new Intl.DateTimeFormat().resolvedOptions().timeZone;
+  // Making a formatter costs about a millisecond: a caller parsing many (pmond, 1000 apps) keeps them.
+  const known = zones?.get(timezone ?? '');
+  const zone = known?.zone ?? timezone ?? new Intl.DateTimeFormat().resolvedOptions().timeZone;
   let offsets: Intl.DateTimeFormat;
   try {
-    offsets = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+    offsets =
+      known?.offsets ??
+      new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
   } catch {
     throw bad(`unknown timezone "${printable(timezone ?? '')}"`);
   }
+  if (zones && !known && zones.size < 1024) zones.set(timezone ?? '', { zone, offsets });
   let cron: Cron;
   let everyHour: boolean;
   try {

@@ -12,6 +12,7 @@
 import { dependencyLevels, dependencyOrder, startOrder } from '../apps/graph';
 import { diffApps, type AppChange, type DiffApp } from '../apps/diff';
 import { checkTask } from '../apps/task';
+import type { ZoneCache } from '../schedule/cron';
 import { type AppDefinition, commandBytes, definitionJson, MAX_INSTANCES, parseDefinition, specHash, stringList } from '../apps/model';
 import type { Logger } from '../logger/logger';
 import type { SupervisorEvent } from '../process/status';
@@ -87,6 +88,7 @@ export class Apps {
     if (!p.dry_run && !health.ok) throw failedPrecondition(`pmond cannot write its database (${health.error}); it changes no app until it can`);
     const planned: Planned[] = [];
     const seen = new Map<string, string>();
+    const zones: ZoneCache = new Map();
     for (const s of p.apps) {
       const user = await this.d.host.targetUser(caller, s.user).catch((e: Error) => {
         throw Object.assign(e, { message: `${s.source}: ${s.name}: ${e.message}` });
@@ -96,7 +98,7 @@ export class Apps {
       if (prev) throw invalidArgument(`${s.source}: ${s.name}: already defined at ${prev}`);
       seen.set(key, s.source);
       const gid = await this.gidFor(caller, user, s);
-      const badTask = s.task && checkTask(s.name, s.task);
+      const badTask = s.task && checkTask(s.name, s.task, zones);
       if (badTask) throw invalidArgument(`${s.source}: ${s.name}: ${badTask.key}: ${badTask.message}`);
       const size = commandBytes(s.file, s.args, s.env);
       if (size > config.max_command_bytes) {

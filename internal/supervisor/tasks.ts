@@ -21,7 +21,7 @@
  */
 import { type AppDefinition, appType, parseDefinition } from '../apps/model';
 import { failedPrecondition } from '../protocol/errors';
-import { type CronSchedule, MAX_MISSED, parseCron, planAfterDowntime } from '../schedule/cron';
+import { type CronSchedule, MAX_MISSED, parseCron, planAfterDowntime, type ZoneCache } from '../schedule/cron';
 import { armAt } from '../schedule/timer';
 import type { AppRow, ProcessRow } from '../store/schema';
 import type { Commands } from './commands';
@@ -61,6 +61,8 @@ export class Tasks {
   private sampler?: Timer;
   /** The last run each app claimed (claims file) when pmond started: those times are used up. */
   private claimed = new Map<number, number>();
+  /** Timezone formatters, made once (parseCron). */
+  private readonly zones: ZoneCache = new Map();
   private unsubscribe?: () => void;
   private closed = false;
 
@@ -216,7 +218,7 @@ export class Tasks {
     const now = clock.now();
     let s;
     try {
-      s = parseCron(expr, tz);
+      s = parseCron(expr, tz, this.zones);
     } catch (e) {
       logger.warn(`${app.name}: not scheduled: ${(e as Error).message}`);
       return;
@@ -257,7 +259,7 @@ export class Tasks {
     // of a firing is the write below and the spawn, not croner.
     const armed = this.crons.get(appId);
     const sameKey = armed?.key === key;
-    const s = sameKey ? armed.schedule : parseCron(task.cron, task.timezone);
+    const s = sameKey ? armed.schedule : parseCron(task.cron, task.timezone, this.zones);
     const now = clock.now();
     const next = sameKey && armed.at === at && armed.following !== null && armed.following > now ? armed.following : s.next(Math.max(at, now));
     // Write-ahead: this time is used up before its run starts — claimed in the claims file (one
@@ -299,7 +301,7 @@ export class Tasks {
     const { clock, logger } = this.c;
     let s;
     try {
-      s = parseCron(expr, tz);
+      s = parseCron(expr, tz, this.zones);
     } catch (e) {
       logger.warn(`app ${appId}: cron_restart not armed: ${(e as Error).message}`);
       return;

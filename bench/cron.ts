@@ -21,7 +21,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cpuSeconds, nowMs, run, sleep, type Cmd } from './lib/proc';
-import { figure, missing } from './lib/stats';
+import { figure, median, missing, quantile } from './lib/stats';
 import type { CronSpec, Manager } from './managers/manager';
 import { cpuWindow, CRON_SH, type Ctx, daemons, FLOOR, guard } from './workloads';
 
@@ -192,9 +192,37 @@ async function fire(ctx: Ctx, mgr: Manager): Promise<void> {
       `  ${mgr.name}: ${CRON_N} cron apps over ${ctx.knobs.cronWindowS} s: ${note}; lateness p50 ${q(50)} p95 ${q(95)} p99 ${q(99)} max ${q(100)} ms; ` +
         `daemon CPU ${cpu0 !== null && cpu1 !== null ? `${(cpu1 - cpu0).toFixed(2)} s` : '?'}`,
     );
+    // Where the lateness comes from: the earliest and the latest run of each due second (~17 due at once).
+    const bySecond = new Map<number, number[]>();
+    for (const l of readRecord(record)) {
+      const s = second.get(l.name);
+      if (s === undefined) continue;
+      const due = l.scheduledMs ?? Math.floor((l.startMs + 1000 - s * 1000) / 60_000) * 60_000 + s * 1000;
+      if (due < tStart || due >= tEnd) continue;
+      let g = bySecond.get(due);
+      if (!g) bySecond.set(due, (g = []));
+      g.push(l.startMs - due);
+    }
+    const firsts = [...bySecond.values()].map((g) => Math.min(...g));
+    const lasts = [...bySecond.values()].map((g) => Math.max(...g));
+    if (firsts.length) {
+      ctx.log(`  ${mgr.name}: per due second (${firsts.length} seconds): earliest run median ${median(firsts).toFixed(1)} ms late, latest median ${median(lasts).toFixed(1)} ms`);
+    }
     if (dlog && fs.existsSync(dlog)) {
       // What the daemon said during the window (deduplicated with digits masked), for a late or missing run.
       const said = fs.readFileSync(dlog, 'utf8').slice(logFrom).split('\n').filter(Boolean);
+      // pmond stamps its lines to the ms: when it logged each run as started, against its due second.
+      const logged: number[] = [];
+      for (const line of said) {
+        const m = /^(\d{4}-\d\d-\d\dT[\d:.]+Z) \w+: (cf-\d+): started pid/.exec(line);
+        const s = m ? second.get(m[2]!) : undefined;
+        if (!m || s === undefined) continue;
+        const t = Date.parse(m[1]!);
+        logged.push(t - (Math.floor((t + 1000 - s * 1000) / 60_000) * 60_000 + s * 1000));
+      }
+      if (logged.length) {
+        ctx.log(`  ${mgr.name}: its log's "started pid" lines (${logged.length}) vs the due second: p50 ${quantile(logged, 50).toFixed(0)} p99 ${quantile(logged, 99).toFixed(0)} max ${quantile(logged, 100).toFixed(0)} ms`);
+      }
       const kinds = new Map<string, { line: string; n: number }>();
       for (const line of said) {
         const k = line.replace(/\d+/g, '#');

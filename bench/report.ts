@@ -2,7 +2,7 @@
  * The results as one markdown table: workload × manager, median with
  * min–max, pmon3 / best peer, and each target judged on this run's figures.
  */
-import { CRON_FIRE_CPU_ROW, CRON_FIRE_ROW, CRON_IDLE_ROW, CRON_N } from './cron';
+import { CRON_FIRE_CPU_ROW, CRON_FIRE_ROW, CRON_IDLE_NEXT_ROW, CRON_IDLE_ROW, CRON_N } from './cron';
 import { cell, fmt, med, quantile, type Unit } from './lib/stats';
 import { cmdRatioRow, FLOOR, type Knobs, type Results } from './workloads';
 
@@ -227,6 +227,16 @@ export function rowDefs(k: Knobs): RowDef[] {
       unit: 'cpu-s',
       target: (r) => {
         const v = pm(r, CRON_IDLE_ROW);
+        const pct = v === undefined ? undefined : (100 * v) / k.cpuWindowS;
+        return { text: `≤ 0.2 % of a core (${pct === undefined ? '?' : pct.toFixed(2)} %)`, met: pct === undefined ? undefined : pct <= 0.2 };
+      },
+    },
+    {
+      id: CRON_IDLE_NEXT_ROW,
+      title: `the same, over the next ${k.cpuWindowS} s (the one-off work after the apply, in pmond a major GC about 8 s later, is over)`,
+      unit: 'cpu-s',
+      target: (r) => {
+        const v = pm(r, CRON_IDLE_NEXT_ROW);
         const pct = v === undefined ? undefined : (100 * v) / k.cpuWindowS;
         return { text: `≤ 0.2 % of a core (${pct === undefined ? '?' : pct.toFixed(2)} %)`, met: pct === undefined ? undefined : pct <= 0.2 };
       },

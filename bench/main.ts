@@ -8,7 +8,7 @@
  *
  * Environment: BENCH_QUICK=1 (small and short, for development),
  * BENCH_CPU_WINDOW_S (default 30, quick 10), BENCH_MANAGERS=pmon3,pm2,supervisord,
- * BENCH_WORKLOADS=cli,commands,restart,spawn,flood,start,apps,footprint,scale (default: all).
+ * BENCH_WORKLOADS=cli,commands,restart,spawn,flood,start,apps,cron,footprint,scale (default: all).
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -37,6 +37,7 @@ import {
   type Knobs,
 } from './workloads';
 import { appsWorkload } from './apps';
+import { CRON_N, cronWorkload } from './cron';
 
 function knobs(): Knobs {
   const quick = process.env.BENCH_QUICK === '1';
@@ -53,6 +54,7 @@ function knobs(): Knobs {
         restartKills: 7,
         bigN: 300,
         cpuWindowS: window,
+        cronWindowS: quick ? 30 : 60,
         floodBytes: 200 * 1024 * 1024,
         floodReps: 5,
         rssSamples: 3,
@@ -70,6 +72,7 @@ function knobs(): Knobs {
         restartKills: 20,
         bigN: 1000,
         cpuWindowS: window,
+        cronWindowS: quick ? 30 : 60,
         floodBytes: 200 * 1024 * 1024,
         floodReps: 9,
         rssSamples: 5,
@@ -147,7 +150,7 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const loadBefore = os.loadavg();
   const wantManagers = new Set((process.env.BENCH_MANAGERS || 'pmon3,pm2,supervisord').split(',').map((s) => s.trim().toLowerCase()));
-  const workloads = new Set((process.env.BENCH_WORKLOADS || 'cli,commands,restart,spawn,flood,start,apps,footprint,scale').split(',').map((s) => s.trim()));
+  const workloads = new Set((process.env.BENCH_WORKLOADS || 'cli,commands,restart,spawn,flood,start,apps,cron,footprint,scale').split(',').map((s) => s.trim()));
   log(`pmon3 bench (${k.quick ? 'quick' : 'full'}): ${machine()}`);
   log(`open files limit: ${ensureFileLimit(8192)}`);
   const versions = await ensurePeers(wantManagers);
@@ -203,6 +206,9 @@ async function main(): Promise<void> {
     if (workloads.has('flood')) await step('log flood', () => logFlood(ctx));
     if (workloads.has('start')) await step(`${k.startN} sequential CLI starts × ${k.startReps}`, () => sequentialStarts(ctx));
     if (workloads.has('apps')) await step('programs from a file: start 100, converge an unchanged and a changed file', () => appsWorkload(ctx));
+    if (workloads.has('cron')) {
+      await step(`${CRON_N} cron apps: armed and idle ${k.cpuWindowS} s, then each run once a minute for ${k.cronWindowS} s`, () => cronWorkload(ctx));
+    }
     if (workloads.has('cli') || workloads.has('footprint')) {
       await step(`${k.n} processes in every manager`, async () => {
         try {

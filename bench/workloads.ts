@@ -32,6 +32,7 @@ export const FIXTURES = path.join(ROOT, 'bench', 'fixtures');
 export const IDLE_JS = path.join(FIXTURES, 'idle.js');
 export const FLOOD_JS = path.join(FIXTURES, 'flood.js');
 export const LINES_SH = path.join(FIXTURES, 'lines.sh');
+export const CRON_SH = path.join(FIXTURES, 'cron-run.sh');
 /** The column of measurements that involve no manager. */
 export const FLOOR = 'floor';
 
@@ -54,6 +55,8 @@ export interface Knobs {
   bigN: number;
   /** CPU measurement window, seconds. */
   cpuWindowS: number;
+  /** How long the cron workload collects the runs of its 1000 apps firing once a minute, seconds. */
+  cronWindowS: number;
   /** Log flood size in bytes, and runs. */
   floodBytes: number;
   floodReps: number;

@@ -22,6 +22,13 @@ export function median(xs: number[]): number {
   return n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
 }
 
+/** The p-th percentile (0 < p <= 100), nearest rank: the smallest sample with p % of them at or below it. */
+export function quantile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+
 export function min(xs: number[]): number {
   return Math.min(...xs);
 }

@@ -36,6 +36,29 @@ export interface FileApps {
   convergeCmd(): Cmd | undefined;
 }
 
+/** A program run on a schedule (the cron workload): cron has 6 fields, seconds first. */
+export interface CronSpec extends ProgramSpec {
+  cron: string;
+}
+
+/**
+ * Programs run on a schedule, from a file: pmon3's cron apps (`cron:`, `apply -f`), PM2's
+ * `cron_restart` with `autorestart: false` (ecosystem file, `pm2 start`). supervisord has none.
+ */
+export interface CronApps {
+  /** Write the file that defines exactly specs, each run on its schedule (untimed). */
+  writeCron(specs: CronSpec[]): Promise<void>;
+  /** The call that arms them (pmon3 `apply -f`, `pm2 start FILE`). */
+  armCmd(): Cmd;
+  /**
+   * How many of names are armed and at rest between runs: pmon3 `scheduled`; PM2 `stopped`
+   * (it runs each app once at `start`, then its cron job restarts it).
+   */
+  armed(names: readonly string[]): Promise<number>;
+  /** The daemon's own log, for what it said while the runs were late or missing. */
+  daemonLog?(): string;
+}
+
 /**
  * The commands workload's calls, by pmon3's names (`dash-help` is `--help`,
  * `exec-help` is `exec --help`); each adapter maps them to its own CLI.
@@ -81,6 +104,8 @@ export interface Manager {
   shutdown(): Promise<void>;
   /** Programs from a file (the apps workload). */
   readonly fileApps?: FileApps;
+  /** Programs run on a schedule (the cron workload); absent: the manager has no cron. */
+  readonly cronApps?: CronApps;
 }
 
 /** Remember pid (with its start time) so shutdown kills exactly that process. */

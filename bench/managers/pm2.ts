@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { alive, run, runOk, waitFor, type Cmd, type ProcRef } from '../lib/proc';
-import { rememberPid, shutdownDaemon, type Command, type FileApps, type Manager, type ProgramSpec } from './manager';
+import { rememberPid, shutdownDaemon, type Command, type CronApps, type FileApps, type Manager, type ProgramSpec } from './manager';
 import { ROOT } from './pmon3';
 
 export const PM2_BIN = path.join(ROOT, 'bench', '.peers', 'node_modules', 'pm2', 'bin', 'pm2');
@@ -53,6 +53,27 @@ export class Pm2 implements Manager {
     },
     startCmd: () => this.cmd(['start', path.join(this.dir, 'ecosystem-apps.json')]),
     convergeCmd: () => undefined,
+  };
+
+  /**
+   * `cron_restart` (croner: 6 fields, seconds first) with `autorestart: false`, as PM2 users run a
+   * job. PM2 runs each app once at `start` (`autostart: false` would never start it: its cron job
+   * calls restartProcessId, whose executeApp leaves an autostart-false app stopped); armed: all
+   * `stopped` after that first run, each with its cron job registered at start.
+   */
+  readonly cronApps: CronApps = {
+    writeCron: async (specs) => {
+      const apps = specs.map((s) => ({ ...this.app(s), autorestart: false, cron_restart: s.cron }));
+      fs.writeFileSync(path.join(this.dir, 'ecosystem-cron.json'), JSON.stringify({ apps }));
+    },
+    armCmd: () => this.cmd(['start', path.join(this.dir, 'ecosystem-cron.json')]),
+    armed: async (names) => {
+      const want = new Set(names);
+      const r = await runOk(this.cmd(['jlist']), 120_000);
+      const list = JSON.parse(r.stdout.slice(r.stdout.indexOf('['))) as Array<{ name: string; pm2_env?: { status?: string } }>;
+      return list.filter((p) => want.has(p.name) && p.pm2_env?.status === 'stopped').length;
+    },
+    daemonLog: () => path.join(this.home, 'pm2.log'),
   };
 
   /** An ecosystem entry. min_uptime 500 ms like the other managers' "stable after"; no cap on restarts. */

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client } from '../../internal/client/client';
 import { alive, waitFor, type Cmd, type ProcRef } from '../lib/proc';
-import { rememberPid, shutdownDaemon, type Command, type FileApps, type Manager, type ProgramSpec } from './manager';
+import { rememberPid, shutdownDaemon, type Command, type CronApps, type FileApps, type Manager, type ProgramSpec } from './manager';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 /** The launcher users run (start-up snapshot when it can), and the CLI from dist/ it falls back to. */
@@ -83,6 +83,21 @@ export class Pmon3 implements Manager {
     },
     startCmd: () => ({ file: PMON3, args: ['apply', '-f', path.join(this.dir, 'apps.json')], env: this.env() }),
     convergeCmd: () => ({ file: PMON3, args: ['apply', '-f', path.join(this.dir, 'apps.json')], env: this.env() }),
+  };
+
+  /** Cron apps (`cron:` in an apps file, JSON like the apps workload's) and `pmon3 apply -f`; armed: `scheduled`. */
+  readonly cronApps: CronApps = {
+    writeCron: async (specs) => {
+      const apps = specs.map((s) => ({ name: s.name, exec: s.file, args: s.args, cwd: this.dir, cron: s.cron, ...(s.env ? { env: s.env } : {}) }));
+      fs.writeFileSync(path.join(this.dir, 'cron-apps.json'), JSON.stringify({ apps }));
+    },
+    armCmd: () => ({ file: PMON3, args: ['apply', '-f', path.join(this.dir, 'cron-apps.json')], env: this.env() }),
+    armed: async (names) => {
+      const want = new Set(names);
+      const list = await this.withClient((c) => c.listAll());
+      return list.filter((p) => want.has(p.name) && p.status === 'scheduled').length;
+    },
+    daemonLog: () => this.daemonLog,
   };
 
   env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {

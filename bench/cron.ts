@@ -16,6 +16,9 @@
  *   second at or before start + 1 s, so a run up to 1 s early counts as early). Each app must
  *   run exactly once per due time in the window: missing and doubled runs are counted.
  *   The floor: the same fixture spawned by the bench itself, told the time of its spawn.
+ * - `cron.fired.1000`: pmond's own firing delay in that window: PMON3_FIRED_AT (when it asked the
+ *   exec helper for the run) − the time it was due. The rest of a run's lateness is the exec
+ *   helper starting ~17 programs one after the other, and the fixture's shell.
  * - `cron.fire.cpu.1000`: the daemon's CPU over that window.
  * supervisord has no cron: "no cron".
  */
@@ -31,6 +34,8 @@ export const CRON_N = 1000;
 export const CRON_IDLE_ROW = `cron.idle.${CRON_N}`;
 /** The CPU window right after it: one-off work after the apply (a major GC of its garbage) is over by then. */
 export const CRON_IDLE_NEXT_ROW = `cron.idle.next.${CRON_N}`;
+/** pmond's own part: PMON3_FIRED_AT (it asked the exec helper for the run) − the time it was due. */
+export const CRON_FIRED_ROW = `cron.fired.${CRON_N}`;
 export const CRON_FIRE_ROW = `cron.fire.${CRON_N}`;
 export const CRON_FIRE_CPU_ROW = `cron.fire.cpu.${CRON_N}`;
 /** Due once a year, at midnight of 1 January: armed, never run in the window. */
@@ -49,7 +54,7 @@ export async function cronWorkload(ctx: Ctx): Promise<void> {
   const ds = daemons(ctx);
   for (const mgr of ds) {
     if (!mgr.cronApps) {
-      for (const row of [CRON_IDLE_ROW, CRON_IDLE_NEXT_ROW, CRON_FIRE_ROW, CRON_FIRE_CPU_ROW]) ctx.results.set(row, mgr.name, missing('no cron'));
+      for (const row of [CRON_IDLE_ROW, CRON_IDLE_NEXT_ROW, CRON_FIRED_ROW, CRON_FIRE_ROW, CRON_FIRE_CPU_ROW]) ctx.results.set(row, mgr.name, missing('no cron'));
       continue;
     }
     await guard(ctx, CRON_IDLE_ROW, mgr.name, () => idle(ctx, mgr));
@@ -102,6 +107,8 @@ interface RunLine {
   name: string;
   startMs: number;
   scheduledMs?: number;
+  /** PMON3_FIRED_AT: when pmond asked the exec helper for the run (pmon3 only). */
+  firedMs?: number;
 }
 
 function readRecord(file: string): RunLine[] {
@@ -113,12 +120,13 @@ function readRecord(file: string): RunLine[] {
   }
   const out: RunLine[] = [];
   for (const line of text.split('\n')) {
-    const [name, ns, sched] = line.split(' ');
+    const [name, ns, sched, fired] = line.split(' ');
     if (!name || !ns || !/^\d{10,}$/.test(ns)) continue;
     // ns since the epoch exceeds 2^53: whole ms and the rest apart.
     const startMs = Number(ns.slice(0, -6)) + Number(ns.slice(-6)) / 1e6;
     const s = sched && sched !== '-' ? Date.parse(sched) : NaN;
-    out.push({ name, startMs, ...(Number.isNaN(s) ? {} : { scheduledMs: s }) });
+    const f = fired && fired !== '-' ? Date.parse(fired) : NaN;
+    out.push({ name, startMs, ...(Number.isNaN(s) ? {} : { scheduledMs: s }), ...(Number.isNaN(f) ? {} : { firedMs: f }) });
   }
   return out;
 }
@@ -165,6 +173,7 @@ async function fire(ctx: Ctx, mgr: Manager): Promise<void> {
 
     const runs = new Map<string, number>();
     const lateness: number[] = [];
+    const fired: number[] = [];
     let wrong = 0;
     for (const l of readRecord(record)) {
       const s = second.get(l.name);
@@ -176,6 +185,7 @@ async function fire(ctx: Ctx, mgr: Manager): Promise<void> {
       const key = `${l.name}@${due}`;
       runs.set(key, (runs.get(key) ?? 0) + 1);
       lateness.push(l.startMs - due);
+      if (l.firedMs !== undefined) fired.push(l.firedMs - due);
     }
     let expected = 0;
     let miss = 0;
@@ -195,6 +205,7 @@ async function fire(ctx: Ctx, mgr: Manager): Promise<void> {
     const note = `${lateness.length} runs of ${expected} due, ${problems.length ? problems.join(', ') : 'none missing or doubled'}`;
     ctx.results.set(CRON_FIRE_ROW, mgr.name, { samples: lateness, note });
     ctx.results.set(`${CRON_FIRE_ROW}.check`, mgr.name, figure([miss, doubled, wrong + unexpected]));
+    ctx.results.set(CRON_FIRED_ROW, mgr.name, fired.length ? { samples: fired, note: `${fired.length} runs` } : missing('says no time it fired'));
     const sorted = [...lateness].sort((a, b) => a - b);
     const q = (p: number): string => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!.toFixed(1) : '?');
     ctx.log(

@@ -19,6 +19,9 @@ import type { Logger } from '../logger/logger';
 import { alreadyExists, failedPrecondition, internal, notFound, PmonError } from '../protocol/errors';
 import { MAX_PROCESS_ID, type AppPatch, type AppRow, type Database, type GroupRow, type NewAppRow, type NewProcessRow, type ProcessPatch, type ProcessRow } from './schema';
 
+/** The least time between two flushes (scheduleFlush). */
+const FLUSH_GAP_MS = 10;
+
 /** The most groups one owner may have. */
 export const MAX_GROUPS_PER_OWNER = 256;
 
@@ -467,7 +470,10 @@ class MemoryStore implements Store {
   private seqOnDisk: number;
   /** sqlite_sequence held what no id can be (1e300, 2^53): written down to nextId - 1 at the next flush. */
   private seqMend = false;
-  private immediate?: NodeJS.Immediate;
+  /** The flush to come, if one is scheduled (setImmediate, or a timer while flushes are throttled). */
+  private immediate?: { cancel(): void };
+  /** When the last flush ended (ms, monotonic enough: Date.now). */
+  private lastFlush = 0;
   private retryTimer?: NodeJS.Timeout;
   private waiters: Array<() => void> = [];
   private failure: { since: string; error: string; lastWarn: number } | null = null;
@@ -749,7 +755,7 @@ class MemoryStore implements Store {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    if (this.immediate) clearImmediate(this.immediate);
+    this.immediate?.cancel();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.immediate = this.retryTimer = undefined;
     this.closed = true;
@@ -797,10 +803,22 @@ class MemoryStore implements Store {
   private scheduleFlush(): void {
     // While writes fail, the retry timer flushes: no failing commit per change.
     if (this.failure || this.immediate || this.closed) return;
-    this.immediate = setImmediate(() => {
+    // At most one flush per FLUSH_GAP_MS: each commit's fsyncs block pmond's one thread for
+    // milliseconds, so a burst of changes (17 cron runs in one second, a restart storm) is one
+    // flush, not one per change. Alone, a change is written at the end of this turn as before.
+    const run = (): void => {
       this.immediate = undefined;
       this.flush();
-    });
+      this.lastFlush = Date.now();
+    };
+    const wait = this.lastFlush + FLUSH_GAP_MS - Date.now();
+    if (wait > 0) {
+      const t = setTimeout(run, wait);
+      this.immediate = { cancel: () => clearTimeout(t) };
+    } else {
+      const im = setImmediate(run);
+      this.immediate = { cancel: () => clearImmediate(im) };
+    }
   }
 
   /** Write every dirty row in one transaction. Never throws. */

@@ -283,8 +283,8 @@ export class Tasks {
           return;
         }
         started = true;
-        // The run knows the time it is for (its lateness, the period it covers).
-        await this.life.startLocked(cur, { countRestart: false, hook: 'start', env: { PMON3_SCHEDULED_AT: new Date(at).toISOString() } }).catch((e: Error) => logger.warn(`${cur.name}: cron run not started: ${e.message}`));
+        // The run knows the time it is for (the period it covers) and when pmond asked for it (its lateness, pmond's part of it).
+        await this.life.startLocked(cur, { countRestart: false, hook: 'start', env: { PMON3_SCHEDULED_AT: new Date(at).toISOString(), PMON3_FIRED_AT: new Date(clock.now()).toISOString() } }).catch((e: Error) => logger.warn(`${cur.name}: cron run not started: ${e.message}`));
       });
     }
     if (overlap === 'allow' && !started) logger.info(`${app.name}: run of ${new Date(at).toISOString()} skipped: all ${rows.length} instances still run (overlap allow)`);

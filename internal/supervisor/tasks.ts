@@ -246,7 +246,7 @@ export class Tasks {
 
   /** Time `at` of app's schedule has come: move next_run_at on (on disk), arm it, then run. */
   private async fireCron(appId: number, key: string, at: number): Promise<void> {
-    const { store, clock, logger, units } = this.c;
+    const { store, clock, units } = this.c;
     if (this.closed || units.closed) return;
     const app = await store.getApp(appId);
     const def = app && safeDefinition(app);
@@ -255,22 +255,41 @@ export class Tasks {
       this.crons.delete(appId);
       return;
     }
-    // The schedule parsed when armed, and the time after this one worked out then: the hot path
-    // of a firing is the write below and the spawn, not croner.
+    // The schedule parsed when armed, and the time after this one worked out then (croner's
+    // next() costs about a millisecond of pmond's one thread: kept off the way to the spawn).
     const armed = this.crons.get(appId);
     const sameKey = armed?.key === key;
     const s = sameKey ? armed.schedule : parseCron(task.cron, task.timezone, this.zones);
-    const now = clock.now();
-    const next = sameKey && armed.at === at && armed.following !== null && armed.following > now ? armed.following : s.next(Math.max(at, now));
+    const nextTime = (): number | null => {
+      const now = clock.now();
+      return sameKey && armed.at === at && armed.following !== null && armed.following > now ? armed.following : s.next(Math.max(at, now));
+    };
     // Write-ahead: this time is used up before its run starts — claimed in the claims file (one
-    // write, no fsync: it survives pmond's death), else on disk in the database (its fsync).
+    // write, no fsync: it survives pmond's death), else in the database, on disk (its fsync).
     const claimed = this.c.runClaims?.claim(appId, at) ?? false;
-    await store.updateApp(appId, { next_run_at: next });
-    if (!claimed) await store.settled();
+    let next: number | null = null;
+    if (!claimed) {
+      next = nextTime();
+      await store.updateApp(appId, { next_run_at: next });
+      await store.settled();
+    }
+    const runs = this.dispatch(app, task, at);
+    if (claimed) {
+      // Once every run due now has been asked for (this turn's timers and their promises): the next time.
+      await new Promise<void>((r) => setImmediate(r));
+      next = nextTime();
+      await store.updateApp(appId, { next_run_at: next });
+    }
     if (next !== null) this.setCron(appId, app.name, key, s, next);
     else this.crons.delete(appId);
+    await runs;
+  }
+
+  /** The runs of app for time `at`, as its overlap says. */
+  private async dispatch(app: AppRow, task: NonNullable<AppDefinition['task']>, at: number): Promise<void> {
+    const { store, clock, logger, units } = this.c;
     const overlap = task.overlap ?? 'skip';
-    const rows = (await store.instancesOf(appId)).filter((r) => r.desired === 'running');
+    const rows = (await store.instancesOf(app.id)).filter((r) => r.desired === 'running');
     let started = false;
     for (const r of rows) {
       if (overlap === 'allow' && started) break;
@@ -284,7 +303,9 @@ export class Tasks {
         }
         started = true;
         // The run knows the time it is for (the period it covers) and when pmond asked for it (its lateness, pmond's part of it).
-        await this.life.startLocked(cur, { countRestart: false, hook: 'start', env: { PMON3_SCHEDULED_AT: new Date(at).toISOString(), PMON3_FIRED_AT: new Date(clock.now()).toISOString() } }).catch((e: Error) => logger.warn(`${cur.name}: cron run not started: ${e.message}`));
+        await this.life
+          .startLocked(cur, { countRestart: false, hook: 'start', env: { PMON3_SCHEDULED_AT: new Date(at).toISOString(), PMON3_FIRED_AT: new Date(clock.now()).toISOString() } })
+          .catch((e: Error) => logger.warn(`${cur.name}: cron run not started: ${e.message}`));
       });
     }
     if (overlap === 'allow' && !started) logger.info(`${app.name}: run of ${new Date(at).toISOString()} skipped: all ${rows.length} instances still run (overlap allow)`);
@@ -293,7 +314,12 @@ export class Tasks {
   /** app's cron armed for time at (the one after it worked out now, off the firing's path). */
   private setCron(appId: number, name: string, key: string, schedule: CronSchedule, at: number): void {
     const timer = armAt(this.c.clock, at, () => void this.fireCron(appId, key, at).catch((e: unknown) => this.c.logger.error(`${name}: cron run failed: ${(e as Error)?.stack ?? String(e)}`)));
-    this.crons.set(appId, { key, at, timer, schedule, following: schedule.next(at) });
+    const entry = { key, at, timer, schedule, following: null as number | null };
+    this.crons.set(appId, entry);
+    // The time after it, worked out soon, while nothing is due (not when `at` comes).
+    setImmediate(() => {
+      if (this.crons.get(appId) === entry) entry.following = schedule.next(at);
+    });
   }
 
   private armCronRestart(appId: number, key: string, expr: string, tz: string | undefined): void {

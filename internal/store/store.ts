@@ -453,6 +453,8 @@ class MemoryStore implements Store {
   private readonly rows = new Map<number, ProcessRow>();
   /** `${app_id}/${instance}` → id. */
   private readonly byInstance = new Map<string, number>();
+  /** app id → the ids of its instances (instancesOf without a scan of every row: a cron firing asks it). */
+  private readonly byApp = new Map<number, Set<number>>();
   /** Ids whose latest state (a row, or its deletion) is not on disk yet. */
   private readonly dirty = new Set<number>();
   /** Every app, by id. */
@@ -504,6 +506,7 @@ class MemoryStore implements Store {
     for (const r of rows) {
       this.rows.set(r.id, r);
       this.byInstance.set(key(r.app_id, r.instance), r.id);
+      this.indexApp(r.app_id, r.id, true);
       maxId = Math.max(maxId, r.id);
     }
     let maxApp = Number.isSafeInteger(appSeq) && appSeq >= 0 && appSeq <= MAX_PROCESS_ID ? appSeq : 0;
@@ -589,6 +592,7 @@ class MemoryStore implements Store {
     check(full as ProcessRow, given);
     this.rows.set(id, full as ProcessRow);
     this.byInstance.set(key(row.app_id, row.instance ?? 0), id);
+    this.indexApp(row.app_id, id, true);
     this.nextId = Math.max(this.nextId, id + 1);
     this.touch(id);
     return { ...(full as ProcessRow) };
@@ -614,6 +618,10 @@ class MemoryStore implements Store {
       this.byInstance.delete(oldKey);
       this.byInstance.set(newKey, id);
     }
+    if (next.app_id !== cur.app_id) {
+      this.indexApp(cur.app_id, id, false);
+      this.indexApp(next.app_id, id, true);
+    }
     this.rows.set(id, next);
     this.touch(id);
     return { ...next };
@@ -625,6 +633,7 @@ class MemoryStore implements Store {
     if (!cur) return;
     this.rows.delete(id);
     this.byInstance.delete(key(cur.app_id, cur.instance));
+    this.indexApp(cur.app_id, id, false);
     this.touch(id);
   }
 
@@ -721,8 +730,22 @@ class MemoryStore implements Store {
 
   async instancesOf(appId: number): Promise<ProcessRow[]> {
     const out: ProcessRow[] = [];
-    for (const r of this.rows.values()) if (r.app_id === appId) out.push({ ...r });
+    for (const id of this.byApp.get(appId) ?? []) {
+      const r = this.rows.get(id);
+      if (r) out.push({ ...r });
+    }
     return out.sort((a, b) => a.instance - b.instance);
+  }
+
+  private indexApp(appId: number, id: number, add: boolean): void {
+    let ids = this.byApp.get(appId);
+    if (add) {
+      if (!ids) this.byApp.set(appId, (ids = new Set()));
+      ids.add(id);
+    } else if (ids) {
+      ids.delete(id);
+      if (ids.size === 0) this.byApp.delete(appId);
+    }
   }
 
   appSaved(id: number): boolean {

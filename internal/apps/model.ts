@@ -93,6 +93,15 @@ function sortedTask(t: TaskSpec): TaskSpec {
   ) as TaskSpec;
 }
 
+/** A stored spec column's definition, or undefined if it cannot be read (one unreadable row is no reason to fail the rest). */
+export function readDefinition(json: string): AppDefinition | undefined {
+  try {
+    return parseDefinition(json);
+  } catch {
+    return undefined;
+  }
+}
+
 /** A definition as stored: fields in one order (so equal definitions are equal strings). */
 export function definitionJson(d: AppDefinition): string {
   return JSON.stringify(parseDefinition(JSON.stringify(d)));

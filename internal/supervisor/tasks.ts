@@ -19,7 +19,7 @@
  * - Timers go through armAt: a time weeks away is reached in steps, never a setTimeout past
  *   2^31-1 ms (which Node fires at once).
  */
-import { type AppDefinition, appType, parseDefinition } from '../apps/model';
+import { type AppDefinition, appType, readDefinition } from '../apps/model';
 import { failedPrecondition } from '../protocol/errors';
 import { type CronSchedule, MAX_MISSED, parseCron, planAfterDowntime, type ZoneCache } from '../schedule/cron';
 import { armAt } from '../schedule/timer';
@@ -104,7 +104,7 @@ export class Tasks {
     for (const id of [...this.cronRestarts.keys()]) if (!ids.has(id)) this.disarm(this.cronRestarts, id);
     const sampled = new Set<number>();
     for (const a of apps) {
-      const def = safeDefinition(a);
+      const def = readDefinition(a.spec);
       if (def?.task?.save_log_on_crash) sampled.add(a.id);
       await this.sync(a, def);
     }
@@ -151,7 +151,7 @@ export class Tasks {
             continue;
           }
           const app = await this.c.store.getApp(r.app_id);
-          const after = app ? (safeDefinition(app)?.task?.after ?? []) : [];
+          const after = app ? (readDefinition(app.spec)?.task?.after ?? []) : [];
           if (await this.busyOf(r.uid, after)) continue;
           this.waitingAfter.delete(id);
           await this.c.units.locked(id, async () => {
@@ -249,7 +249,7 @@ export class Tasks {
     const { store, clock, units } = this.c;
     if (this.closed || units.closed) return;
     const app = await store.getApp(appId);
-    const def = app && safeDefinition(app);
+    const def = app && readDefinition(app.spec);
     const task = def?.task;
     if (!app || !task?.cron || appType(def) !== 'cron') {
       this.crons.delete(appId);
@@ -378,7 +378,7 @@ export class Tasks {
       if (ch.event === 'arm' || (ch.to === 'stopped' && ch.from === 'scheduled')) {
         const row = await this.c.store.get(ch.id);
         const app = row && (await this.c.store.getApp(row.app_id));
-        if (app) await this.sync(app, safeDefinition(app));
+        if (app) await this.sync(app, readDefinition(app.spec));
       }
     };
     void work().catch((e: unknown) => this.c.logger.error(`${ch.name}: timers after ${ch.event}: ${(e as Error)?.stack ?? String(e)}`));
@@ -389,7 +389,7 @@ export class Tasks {
     const row = await this.c.store.get(id);
     if (!row?.spawn_token) return;
     const app = await this.c.store.getApp(row.app_id);
-    const repeat = app && safeDefinition(app)?.task?.repeat;
+    const repeat = app && readDefinition(app.spec)?.task?.repeat;
     const prev = this.repeats.get(id);
     if (prev?.token === row.spawn_token) return;
     prev?.timer.cancel();
@@ -465,14 +465,5 @@ export class Tasks {
       const rt = this.c.units.rt(r.id);
       rt.samples = [...(rt.samples ?? []), { at, cpu: u.cpu, memory: u.memory }].slice(-SAMPLES_KEPT);
     }
-  }
-}
-
-/** An app's stored definition, or undefined if unreadable. */
-function safeDefinition(app: AppRow): AppDefinition | undefined {
-  try {
-    return parseDefinition(app.spec);
-  } catch {
-    return undefined;
   }
 }

@@ -8,7 +8,7 @@
  * tells subscribers, so that a subscriber reading the store sees the row it was told about.
  * update() writes everything but the status.
  */
-import { parseDefinition, type AppDefinition } from '../apps/model';
+import { readDefinition, type AppDefinition } from '../apps/model';
 import type { Logger } from '../logger/logger';
 import type { ExitInfo, Watched } from '../process/spawner';
 import { transition, type Status, type SupervisorEvent } from '../process/status';
@@ -141,11 +141,6 @@ export class Units {
   /** The stored definition of row's app (its own policy), or undefined (no app, unreadable). */
   async definitionOf(row: ProcessRow): Promise<AppDefinition | undefined> {
     const app = await this.store.getApp(row.app_id);
-    if (!app) return undefined;
-    try {
-      return parseDefinition(app.spec);
-    } catch {
-      return undefined;
-    }
+    return app ? readDefinition(app.spec) : undefined;
   }
 }

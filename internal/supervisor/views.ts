@@ -1,5 +1,5 @@
 /** What the supervisor shows of its rows: views (with cpu and memory), summaries, hook payloads. */
-import { appType, parseDefinition, stringList } from '../apps/model';
+import { appType, readDefinition, stringList } from '../apps/model';
 import type { HookEvent, HookRunner } from '../hooks/hooks';
 import type { ProcessSummary, ProcessView, Status } from '../protocol/methods';
 import type { AppRow, ProcessRow } from '../store/schema';
@@ -83,18 +83,9 @@ export function toView(r: ProcessRow, u: Usage | undefined, now: number, saved =
     saved,
     app: r.name,
     instance: r.instance,
-    ...(app ? { source: app.source, groups: groupsOf(app), type: typeOf(app), next_run_at: app.next_run_at === null ? null : new Date(app.next_run_at).toISOString() } : {}),
+    ...(app ? { source: app.source, groups: groupsOf(app), type: appType(readDefinition(app.spec)), next_run_at: app.next_run_at === null ? null : new Date(app.next_run_at).toISOString() } : {}),
     reason: r.reason,
   };
-}
-
-/** An app's kind (its definition's task type), daemon if unreadable. */
-function typeOf(app: AppRow): string {
-  try {
-    return appType(parseDefinition(app.spec));
-  } catch {
-    return 'daemon';
-  }
 }
 
 /** An app's groups (its JSON column), [] if unreadable or there is no app. */

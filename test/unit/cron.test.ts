@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Cron } from 'croner';
 import { parseCron, planAfterDowntime, MAX_MISSED } from '../../internal/schedule/cron';
 import { armAt, MAX_TIMEOUT_MS } from '../../internal/schedule/timer';
 import type { Clock } from '../../internal/supervisor/clock';
@@ -131,6 +132,35 @@ test('DST, Europe/Berlin: 02:30 daily on the day it does not exist, and on the d
   assert.deepEqual(twice, ['2026-10-25T00:30:00.000Z']);
   // armed in the repeated hour after the first 02:30 passed: not again that day
   assert.equal(isoOf(parseCron('30 2 * * *', 'Europe/Berlin').next(at('2026-10-25T01:10:00Z'))!), '2026-10-26T01:30:00.000Z');
+});
+
+test('the wall clock matched as UTC gives the answer of croner timezone mode away from DST changes, in zones with odd offsets', () => {
+  // pmon3 matches the wall clock (croner with utcOffset 0) and converts to an instant itself, for
+  // speed; croner's timezone mode is the reference. Near a transition (3 h) our DST rule decides instead.
+  const zones = ['UTC', 'Europe/Berlin', 'America/New_York', 'Australia/Lord_Howe', 'Asia/Kolkata', 'Pacific/Chatham', 'America/St_Johns', 'Asia/Kathmandu', 'Pacific/Kiritimati', 'Pacific/Pago_Pago'];
+  const exprs = ['0 */5 * * * *', '30 2 * * *', '0 0 * * 0', '15 3 L * *', '0 12 * * 1#2', '59 23 31 12 *'];
+  let seed = 7;
+  const rand = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const from = at('2026-01-01T00:00:00Z');
+  let compared = 0;
+  for (const tz of zones) {
+    const offset = (t: number): string => new Intl.DateTimeFormat('en-US', { timeZone: tz, timeZoneName: 'longOffset' }).format(t);
+    const nearChange = (t: number): boolean => offset(t - 3 * 3_600_000) !== offset(t + 3 * 3_600_000);
+    for (const expr of exprs) {
+      const ours = parseCron(expr, tz);
+      const ref = new Cron(expr, { timezone: tz, paused: true, legacyMode: true });
+      for (let i = 0; i < 60; i++) {
+        const t = from + Math.floor(rand() * 365 * DAY);
+        const a = ours.next(t);
+        const b = ref.nextRun(new Date(t))?.getTime() ?? null;
+        assert.ok(a !== null && a > t, `${tz} ${expr} after ${isoOf(t)}: ${a}`);
+        if (a !== b && (nearChange(a) || (b !== null && nearChange(b)))) continue;
+        assert.equal(isoOf(a), b === null ? null : isoOf(b), `${tz} "${expr}" after ${isoOf(t)}`);
+        compared++;
+      }
+    }
+  }
+  assert.ok(compared > 3000, `compared ${compared}`);
 });
 
 test('DST, America/New_York: 01:30 once on the long day, hourly 25 times', () => {

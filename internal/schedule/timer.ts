@@ -29,3 +29,53 @@ export function armAt(clock: Clock, at: number, fn: () => void): { cancel(): voi
     },
   };
 }
+
+/**
+ * Timers that share one armAt per time: every fn due at the same instant is called in one turn,
+ * in the order armed. 17 cron runs due at one second are asked for back to back, with no I/O
+ * callback, database flush or reply handling of the first runs between them (one setTimeout
+ * each lands in separate timer lists whose turns the event loop interleaves with all that).
+ */
+export class TimerGroups {
+  private readonly groups = new Map<number, { timer: { cancel(): void }; fns: Set<() => void> }>();
+
+  constructor(private readonly clock: Clock) {}
+
+  /** Call fn once, when clock.now() >= at (armAt's rules); cancel() stops it. */
+  at(at: number, fn: () => void): { cancel(): void } {
+    let g = this.groups.get(at);
+    if (!g) {
+      const fns = new Set<() => void>();
+      const group = {
+        fns,
+        timer: armAt(this.clock, at, () => {
+          this.groups.delete(at);
+          for (const f of fns) {
+            try {
+              f();
+            } catch {
+              /* one fn's throw does not cost the others their turn (callers catch their own) */
+            }
+          }
+        }),
+      };
+      this.groups.set(at, group);
+      g = group;
+    }
+    const self = g;
+    const once = (): void => fn();
+    self.fns.add(once);
+    return {
+      cancel: () => {
+        if (!self.fns.delete(once) || self.fns.size > 0) return;
+        self.timer.cancel();
+        if (this.groups.get(at) === self) this.groups.delete(at);
+      },
+    };
+  }
+
+  /** How many distinct times are armed (tests). */
+  get size(): number {
+    return this.groups.size;
+  }
+}

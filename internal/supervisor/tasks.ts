@@ -22,7 +22,7 @@
 import { type AppDefinition, appType, readDefinition } from '../apps/model';
 import { failedPrecondition } from '../protocol/errors';
 import { type CronSchedule, MAX_MISSED, parseCron, planAfterDowntime, type ZoneCache } from '../schedule/cron';
-import { armAt } from '../schedule/timer';
+import { armAt, TimerGroups } from '../schedule/timer';
 import type { AppRow, ProcessRow } from '../store/schema';
 import type { Commands } from './commands';
 import type { Core } from './deps';
@@ -63,6 +63,8 @@ export class Tasks {
   private claimed = new Map<number, number>();
   /** Timezone formatters, made once (parseCron). */
   private readonly zones: ZoneCache = new Map();
+  /** Cron runs' timers, one per time: the runs due at one instant are asked for in one turn. */
+  private readonly due: TimerGroups;
   private unsubscribe?: () => void;
   private closed = false;
 
@@ -71,7 +73,9 @@ export class Tasks {
     private readonly life: Lifecycle,
     private readonly cmds: Commands,
     private readonly term: Terminator,
-  ) {}
+  ) {
+    this.due = new TimerGroups(c.clock);
+  }
 
   /** Arm every app's timers (after boot) and follow status changes from now on. */
   async start(): Promise<void> {
@@ -313,7 +317,7 @@ export class Tasks {
 
   /** app's cron armed for time at (the one after it worked out now, off the firing's path). */
   private setCron(appId: number, name: string, key: string, schedule: CronSchedule, at: number): void {
-    const timer = armAt(this.c.clock, at, () => void this.fireCron(appId, key, at).catch((e: unknown) => this.c.logger.error(`${name}: cron run failed: ${(e as Error)?.stack ?? String(e)}`)));
+    const timer = this.due.at(at, () => void this.fireCron(appId, key, at).catch((e: unknown) => this.c.logger.error(`${name}: cron run failed: ${(e as Error)?.stack ?? String(e)}`)));
     const entry = { key, at, timer, schedule, following: null as number | null };
     this.crons.set(appId, entry);
     // The time after it, worked out soon, while nothing is due (not when `at` comes).

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Cron } from 'croner';
 import { parseCron, planAfterDowntime, MAX_MISSED } from '../../internal/schedule/cron';
-import { armAt, MAX_TIMEOUT_MS } from '../../internal/schedule/timer';
+import { armAt, MAX_TIMEOUT_MS, TimerGroups } from '../../internal/schedule/timer';
 import type { Clock } from '../../internal/supervisor/clock';
 import { FakeClock } from '../helpers/fakes';
 
@@ -213,6 +213,37 @@ test('armAt: 40 days away fires once, at the time, in steps setTimeout takes', (
   fake.advance(100 * DAY);
   assert.equal(fired, 1);
   assert.equal(fake.pending(), 0);
+});
+
+test('TimerGroups: one timer per time, all its fns in one turn in the order armed; cancel drops one, the last cancel the timer; a throw costs the others nothing', () => {
+  const fake = new FakeClock();
+  const g = new TimerGroups(strictClock(fake));
+  const t = fake.now() + 1000;
+  const order: string[] = [];
+  g.at(t, () => order.push('a'));
+  const b = g.at(t, () => order.push('b'));
+  g.at(t, () => {
+    throw new Error('c');
+  });
+  g.at(t, () => order.push('d'));
+  const later = g.at(t + 40 * DAY, () => order.push('far'));
+  assert.equal(g.size, 2);
+  assert.equal(fake.pending(), 2);
+  b.cancel();
+  b.cancel(); // twice: nothing more
+  fake.advance(999);
+  assert.equal(order.length, 0);
+  fake.advance(1);
+  assert.deepEqual(order, ['a', 'd']);
+  assert.equal(g.size, 1);
+  later.cancel();
+  assert.equal(g.size, 0);
+  assert.equal(fake.pending(), 0);
+  // armed again at a time already used: a new timer, fired once
+  g.at(t, () => order.push('again'));
+  fake.advance(0);
+  fake.advance(1000);
+  assert.deepEqual(order, ['a', 'd', 'again']);
 });
 
 test('armAt: a time passed fires on the next tick, not at once', () => {

@@ -36,6 +36,9 @@ export function armAt(clock: Clock, at: number, fn: () => void): { cancel(): voi
  * callback, database flush or reply handling of the first runs between them (one setTimeout
  * each lands in separate timer lists whose turns the event loop interleaves with all that).
  */
+/** The most fns TimerGroups calls in one turn of the event loop. */
+export const TURN_MAX = 64;
+
 export class TimerGroups {
   private readonly groups = new Map<number, { timer: { cancel(): void }; fns: Set<() => void> }>();
 
@@ -50,13 +53,7 @@ export class TimerGroups {
         fns,
         timer: armAt(this.clock, at, () => {
           this.groups.delete(at);
-          for (const f of fns) {
-            try {
-              f();
-            } catch {
-              /* one fn's throw does not cost the others their turn (callers catch their own) */
-            }
-          }
+          this.callIn([...fns], fns, 0);
         }),
       };
       this.groups.set(at, group);
@@ -72,6 +69,24 @@ export class TimerGroups {
         if (this.groups.get(at) === self) this.groups.delete(at);
       },
     };
+  }
+
+  /**
+   * fns from i on that are still armed, TURN_MAX per turn: a user with a thousand apps due at one second does not hold
+   * pmond's loop (everyone's requests) for the whole of their starts at once.
+   */
+  private callIn(fns: Array<() => void>, armed: Set<() => void>, i: number): void {
+    const end = Math.min(fns.length, i + TURN_MAX);
+    for (; i < end; i++) {
+      const f = fns[i]!;
+      if (!armed.has(f)) continue; // cancelled while an earlier turn ran
+      try {
+        f();
+      } catch {
+        /* one fn's throw does not cost the others their turn (callers catch their own) */
+      }
+    }
+    if (end < fns.length) setImmediate(() => this.callIn(fns, armed, end));
   }
 
   /** How many distinct times are armed (tests). */

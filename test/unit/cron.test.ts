@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Cron } from 'croner';
 import { parseCron, planAfterDowntime, MAX_MISSED } from '../../internal/schedule/cron';
-import { armAt, MAX_TIMEOUT_MS, TimerGroups } from '../../internal/schedule/timer';
+import { armAt, MAX_TIMEOUT_MS, TimerGroups, TURN_MAX } from '../../internal/schedule/timer';
 import type { Clock } from '../../internal/supervisor/clock';
 import { FakeClock } from '../helpers/fakes';
 
@@ -244,6 +244,22 @@ test('TimerGroups: one timer per time, all its fns in one turn in the order arme
   fake.advance(0);
   fake.advance(1000);
   assert.deepEqual(order, ['a', 'd', 'again']);
+});
+
+test('TimerGroups: more than TURN_MAX due at once go in turns; one cancelled while it waits for its turn is not called', async () => {
+  const fake = new FakeClock();
+  const g = new TimerGroups(strictClock(fake));
+  const t = fake.now() + 10;
+  const called: number[] = [];
+  const handles = Array.from({ length: 2 * TURN_MAX + 5 }, (_, i) => g.at(t, () => called.push(i)));
+  fake.advance(10);
+  assert.equal(called.length, TURN_MAX);
+  handles[TURN_MAX + 1]!.cancel();
+  await new Promise<void>((r) => setImmediate(r));
+  await new Promise<void>((r) => setImmediate(r));
+  assert.equal(called.length, 2 * TURN_MAX + 4);
+  assert.ok(!called.includes(TURN_MAX + 1));
+  assert.deepEqual(called, [...called].sort((a, b) => a - b));
 });
 
 test('armAt: a time passed fires on the next tick, not at once', () => {

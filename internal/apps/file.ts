@@ -18,7 +18,8 @@ import { LineCounter, parseDocument } from 'yaml';
 import * as z from 'zod';
 import { parseEnvVars, splitArgs } from '../words';
 import { invalidArgument } from '../protocol/errors';
-import { ENV_NAME_RE, nameSchema, type TaskSpec } from '../protocol/methods';
+import { ENV_NAME_RE, nameSchema, socketSpec, type SocketSpec, type TaskSpec } from '../protocol/methods';
+import { checkSockets } from './sockets';
 import { checkTask } from './task';
 import { goAppsOf, isGoProcessConfig } from './goconf';
 
@@ -50,6 +51,8 @@ export interface AppSpec {
   log_dir?: string;
   /** Kind, schedule, timers, after, its own hooks (absent: a plain daemon). */
   task?: TaskSpec;
+  /** Listening sockets for every instance (fds 3...), checked. */
+  sockets?: SocketSpec[];
   /** Where it was defined. */
   source: { file: string; line: number };
 }
@@ -114,6 +117,7 @@ const rawApp = z
     hook_timeout: duration.optional(),
     save_log_on_crash: z.boolean().optional(),
     crash_log_kib: z.number().int().min(1).max(1024).optional(),
+    sockets: z.array(z.union([z.string().min(1).max(128), socketSpec])).max(16).optional(),
   })
   .strict();
 type RawApp = z.infer<typeof rawApp>;
@@ -362,6 +366,12 @@ export function appsOf(data: unknown, locate: Locate, file: string, readFile: (p
     }
     for (const [k, v] of Object.entries(a.env ?? {})) env[k] = String(v);
     const task = taskOf(a, (k) => where([...at, k]), abs);
+    let sockets: SocketSpec[] | undefined;
+    try {
+      sockets = a.sockets && checkSockets(a.name, a.sockets.map((s) => (typeof s === 'string' ? { listen: s } : s)));
+    } catch (e) {
+      throw invalidArgument(`${where([...at, 'sockets'])}: ${(e as Error).message}`);
+    }
     return {
       name: a.name,
       ...(a.exec !== undefined ? { exec: a.exec.includes('/') ? abs(a.exec) : a.exec } : {}),
@@ -385,6 +395,7 @@ export function appsOf(data: unknown, locate: Locate, file: string, readFile: (p
       ...(a.log !== undefined ? { log: abs(a.log) } : {}),
       ...(a.log_dir !== undefined ? { log_dir: abs(a.log_dir) } : {}),
       ...(task ? { task } : {}),
+      ...(sockets && sockets.length ? { sockets } : {}),
       source: { file: path.resolve(file), line },
     };
   });

@@ -8,7 +8,7 @@
  * dependencies is taken without a restart (fib-runner's rule).
  */
 import { createHash } from 'node:crypto';
-import type { TaskSpec } from '../protocol/methods';
+import type { SocketSpec, TaskSpec } from '../protocol/methods';
 
 /** The most instances one app may have. */
 export const MAX_INSTANCES = 1000;
@@ -36,6 +36,8 @@ export interface AppDefinition {
   stop_timeout_ms?: number;
   /** Kind (daemon, once, cron), schedule, timers, after, its own hooks; absent: a plain daemon. */
   task?: TaskSpec;
+  /** Listening sockets every instance gets as fds 3... (absent: none). In the hash: a change restarts. */
+  sockets?: SocketSpec[];
 }
 
 /** An app's kind: its task's type, else daemon. */
@@ -51,6 +53,8 @@ export interface Executed {
   cwd: string;
   uid: number;
   gid: number;
+  /** Listening sockets ("HOST:PORT" each): none leaves the hash as it was before sockets existed. */
+  sockets?: readonly SocketSpec[];
 }
 
 /** sha256 (hex, 16 chars) of what is executed, over a canonical JSON (env keys sorted). */
@@ -58,7 +62,8 @@ export function specHash(e: Executed): string {
   const env = Object.keys(e.env)
     .sort()
     .map((k) => [k, e.env[k]]);
-  const text = JSON.stringify([e.file, e.args, env, e.cwd, e.uid, e.gid]);
+  const socks = e.sockets?.length ? [e.sockets.map((s) => [s.listen, s.name ?? '', s.backlog ?? 0])] : [];
+  const text = JSON.stringify([e.file, e.args, env, e.cwd, e.uid, e.gid, ...socks]);
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
@@ -80,6 +85,9 @@ export function parseDefinition(json: string): AppDefinition {
     ...(d.stop_signal !== undefined ? { stop_signal: d.stop_signal } : {}),
     ...(d.stop_timeout_ms !== undefined ? { stop_timeout_ms: d.stop_timeout_ms } : {}),
     ...(d.task !== undefined && Object.keys(d.task).length > 0 ? { task: sortedTask(d.task) } : {}),
+    ...(Array.isArray(d.sockets) && d.sockets.length > 0
+      ? { sockets: d.sockets.map((s) => ({ listen: s.listen, ...(s.name !== undefined ? { name: s.name } : {}), ...(s.backlog !== undefined ? { backlog: s.backlog } : {}) })) }
+      : {}),
   };
 }
 

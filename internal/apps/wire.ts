@@ -43,6 +43,7 @@ export function toWire(a: AppSpec, how?: ScriptRunner): AppSpecWire {
     ...(a.log !== undefined ? { log: a.log } : {}),
     ...(a.log_dir !== undefined ? { log_dir: a.log_dir } : {}),
     ...(a.task !== undefined ? { task: a.task } : {}),
+    ...(a.sockets !== undefined ? { sockets: a.sockets } : {}),
     source: `${a.source.file}:${a.source.line}`,
   };
 }

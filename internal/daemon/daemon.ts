@@ -16,6 +16,7 @@ import { detectCgroups } from '../process/cgroups';
 import { readBootId, scanMarked } from '../process/procfs';
 import { ExecServer } from '../process/exec-server';
 import { NativeReaper } from '../process/reaper';
+import { SocketHolder } from '../process/socket-holder';
 import { dirIdentities, HelperSpawner } from '../process/spawner';
 import { GetentUserResolver } from '../process/users';
 import { failedPrecondition, invalidArgument, PmonError } from '../protocol/errors';
@@ -187,6 +188,7 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
     bootId: readBootId(),
     cgroups,
     runClaims: new RunClaims(path.join(config.data_dir, 'run-claims'), logger),
+    ...(execServer ? { sockets: new SocketHolder(execServer) } : {}),
   });
   const server = new Server({
     supervisor,

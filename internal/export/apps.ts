@@ -33,6 +33,8 @@ export function appEntries(apps: readonly AppView[]): AppEntry[] {
       ...(s.stop_timeout_ms !== undefined ? { stop_timeout: duration(s.stop_timeout_ms) } : {}),
       ...(s.log_dir !== undefined ? { log_dir: s.log_dir } : s.log !== undefined ? { log: s.log } : {}),
       ...taskKeys(s.task),
+      // A name equal to the app's is the default: written as the bare address.
+      ...(s.sockets?.length ? { sockets: s.sockets.map((x) => (x.name === a.name && x.backlog === undefined ? x.listen : { listen: x.listen, ...(x.name !== undefined ? { name: x.name } : {}), ...(x.backlog !== undefined ? { backlog: x.backlog } : {}) })) } : {}),
     };
   });
 }

@@ -91,6 +91,31 @@ export function systemdUnits(apps: readonly AppView[], o: SystemdOptions): UnitF
       ...(cal && 'why' in cal ? [`cron ${task.cron}: ${cal.why}; no timer written`] : []),
     ];
     const cmd = (argv: readonly string[]): string => argv.map((w, n) => execWord(w, n === 0)).join(' ');
+    // One .socket unit per socket (each has its own FileDescriptorName), shared by every instance
+    // through Sockets= (systemd passes them as fds 3... with LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES, as pmond does).
+    const socketUnits = (a.spec.sockets ?? []).map((x, k) => {
+      const name = `${unitBase(a, o.uid)}-socket${k}.socket`;
+      files.push({
+        name,
+        text: [
+          `# Exported by pmon3 from socket ${x.listen} of app ${a.name}.`,
+          '[Unit]',
+          `Description=${`pmon3 socket ${x.listen} of ${a.name}`.replace(/%/g, '%%')}`,
+          '',
+          '[Socket]',
+          `ListenStream=${x.listen}`,
+          `FileDescriptorName=${x.name ?? a.name}`,
+          ...(x.backlog !== undefined ? [`Backlog=${x.backlog}`] : []),
+          'ReusePort=no',
+          `Service=${units[0]}`,
+          '',
+          '[Install]',
+          'WantedBy=sockets.target',
+          '',
+        ].join('\n'),
+      });
+      return name;
+    });
     units.forEach((unit, i) => {
       const s = a.spec;
       const restart = type !== 'daemon' || s.restart === 'never' ? 'no' : s.restart;
@@ -99,12 +124,13 @@ export function systemdUnits(apps: readonly AppView[], o: SystemdOptions): UnitF
         `# Exported by pmon3 from app ${a.name}${a.instances > 1 ? ` (instance ${i})` : ''} of ${a.user} (${a.source}).`,
         '[Unit]',
         `Description=${`pmon3 app ${a.name}${a.instances > 1 ? ` instance ${i}` : ''}`.replace(/%/g, '%%')}`,
-        ...(deps.length ? [`Requires=${deps.join(' ')}`] : []),
-        ...(deps.length || afterUnits.length ? [`After=${[...deps, ...afterUnits].join(' ')}`] : []),
+        ...(deps.length || socketUnits.length ? [`Requires=${[...deps, ...socketUnits].join(' ')}`] : []),
+        ...(deps.length || afterUnits.length || socketUnits.length ? [`After=${[...deps, ...afterUnits, ...socketUnits].join(' ')}`] : []),
         ...notExported.map((n) => `# not exported: ${n.replace(/\n/g, ' ')}`),
         '',
         '[Service]',
         `Type=${type === 'daemon' ? 'simple' : 'oneshot'}`,
+        ...(socketUnits.length ? [`Sockets=${socketUnits.join(' ')}`] : []),
         `User=${a.user}`,
         ...(a.user_gid !== null && a.gid !== a.user_gid ? [`Group=${a.gid}`] : []),
         `WorkingDirectory=${s.cwd.replace(/%/g, '%%')}`,

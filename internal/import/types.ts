@@ -48,6 +48,8 @@ export interface AppEntry {
   hook_timeout?: number | string;
   save_log_on_crash?: boolean;
   crash_log_kib?: number;
+  /** Listening sockets: "HOST:PORT", or with a name (LISTEN_FDNAMES) and a backlog. */
+  sockets?: Array<string | { listen: string; name?: string; backlog?: number }>;
 }
 
 /** Something the reader could not carry over as it was. */

@@ -47,6 +47,21 @@
  *   by the user), log path, cwd, file, argc, argv..., envc, env..., then the
  *   directories a "user" log may not be in, "DEV:INO,DEV:INO" (pmond's logs_dir and
  *   data_dir; "" = none).
+ * "pmon3-exec/4" (server mode only) is the same followed by nsock and nsock socket
+ *   keys: the server's listening sockets (below) the program gets as fds 3, 4, ...
+ *   (close-on-exec cleared), with LISTEN_PID=its own pid added to its environment
+ *   (LISTEN_FDS and LISTEN_FDNAMES come from pmond in env).
+ * Socket requests ("pmon3-sock/1", server mode): the server holds pmond's listening
+ *   sockets (close-on-exec), by key; a program started with them keeps them when
+ *   pmond and this server die (they are the program's own fds), and a new server
+ *   takes one back from such a program with pidfd_getfd instead of binding again
+ *   (which would say EADDRINUSE while the program still listens):
+ *   "bind", KEY, "4"|"6", ADDRESS, PORT, BACKLOG: a TCP socket bound and listening
+ *     (SO_REUSEADDR), replacing KEY's;
+ *   "take", KEY, PID, FD, "4"|"6", ADDRESS, PORT: PID's fd FD, kept only if it is a
+ *     listening TCP socket bound to exactly that address and port;
+ *   "close", KEY.
+ *   Replies as for programs, with PID 0; STAGE "socket".
  * Server requests: 4-byte little-endian length, then "ID\0" and the spec.
  * Server replies: 4-byte little-endian length, then "ID ok PID" or
  *   "ID fail PID STAGE ERRNO MESSAGE" (PID 0: no process was made).
@@ -73,7 +88,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -84,6 +102,8 @@
 /* Largest spec: argv + env are bounded by pmond (max_command_bytes) far below this. */
 #define MAX_SPEC (8 * 1024 * 1024)
 #define MAX_GROUPS 65536
+/* Listening sockets the server holds, and the most one program gets. */
+#define MAX_SOCKS 64
 
 /* ---------------------------------------------------------------- reporting */
 
@@ -119,6 +139,10 @@ struct spec {
   char **envp;
   /* Directories (st_dev, st_ino) a "user" log may not be under. */
   int nforbid;
+  /* Listening sockets for fds 3...: keys in the spec, fds resolved by the server. */
+  long nsock;
+  const char **sock_keys;
+  int *sock_fds;
   dev_t forbid_dev[8];
   ino_t forbid_ino[8];
 };
@@ -154,7 +178,9 @@ static int parse_spec(char *buf, size_t len, struct spec *s) {
   long v;
   memset(s, 0, sizeof *s);
   const char *tag = next(&c);
-  if (!tag || strcmp(tag, "pmon3-exec/3") != 0) return EPROTO;
+  if (!tag) return EPROTO;
+  int with_sockets = strcmp(tag, "pmon3-exec/4") == 0;
+  if (!with_sockets && strcmp(tag, "pmon3-exec/3") != 0) return EPROTO;
   if (number(&c, 0, 0x7fffffff, &v)) return EINVAL;
   s->uid = (uid_t)v;
   if (number(&c, 0, 0x7fffffff, &v)) return EINVAL;
@@ -176,7 +202,8 @@ static int parse_spec(char *buf, size_t len, struct spec *s) {
   for (long i = 0; i < argc; i++)
     if (!(s->argv[i] = (char *)next(&c))) return EINVAL;
   if (number(&c, 0, 1 << 20, &envc)) return EINVAL;
-  s->envp = calloc((size_t)envc + 1, sizeof(char *));
+  /* One more slot: LISTEN_PID, added by the program itself. */
+  s->envp = calloc((size_t)envc + 2, sizeof(char *));
   if (!s->envp) return ENOMEM;
   for (long i = 0; i < envc; i++)
     if (!(s->envp[i] = (char *)next(&c))) return EINVAL;
@@ -191,12 +218,22 @@ static int parse_spec(char *buf, size_t len, struct spec *s) {
     if (*end != ',' && *end) return EINVAL;
     forbid = *end ? end + 1 : end;
   }
+  if (with_sockets) {
+    if (number(&c, 0, MAX_SOCKS, &s->nsock)) return EINVAL;
+    s->sock_keys = calloc((size_t)s->nsock + 1, sizeof(char *));
+    s->sock_fds = calloc((size_t)s->nsock + 1, sizeof(int));
+    if (!s->sock_keys || !s->sock_fds) return ENOMEM;
+    for (long i = 0; i < s->nsock; i++)
+      if (!(s->sock_keys[i] = next(&c))) return EINVAL;
+  }
   if (c.pos != c.len) return EINVAL;
   if (*s->log_kind && strcmp(s->log_kind, "daemon") != 0 && strcmp(s->log_kind, "user") != 0) return EINVAL;
   return 0;
 }
 
 static void free_spec(struct spec *s) {
+  free(s->sock_keys);
+  free(s->sock_fds);
   free(s->groups);
   free(s->argv);
   free(s->envp);
@@ -364,6 +401,54 @@ static void __attribute__((noreturn)) run(int status, const char *file, char **a
   fail_to(status, "path", seen_eacces ? EACCES : ENOENT);
 }
 
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/*
+ * Every fd from `from` on is close-on-exec: the program gets 0-2 and its sockets, nothing pmond
+ * was started with (a service manager's or a shell's stray fd) nor anything of the server's.
+ * Not closed here: the status pipe is among them until the execve.
+ */
+static void no_stray_fds(int from) {
+  if (syscall(SYS_close_range, (unsigned)from, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+  /* Linux < 5.11: each fd the process may have. */
+  long max = sysconf(_SC_OPEN_MAX);
+  if (max < 0 || max > 65536) max = 65536;
+  for (int fd = from; fd < max; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+/*
+ * The listening sockets to fds 3, 4, ... (close-on-exec cleared; sd_listen_fds' layout) and
+ * LISTEN_PID=our pid (raw getpid: glibc's cache in a clone3'd process is the parent's).
+ * Every fd involved is first moved above the range, so no dup2 lands on one still needed
+ * (the status pipe included). Returns the status fd's new number.
+ */
+static int place_sockets(const struct spec *s, int status) {
+  int top = 3 + (int)s->nsock + 1;
+  int st = fcntl(status, F_DUPFD_CLOEXEC, top);
+  if (st < 0) fail_to(status, "socket", errno);
+  close(status);
+  int tmp[MAX_SOCKS];
+  for (long i = 0; i < s->nsock; i++) {
+    tmp[i] = fcntl(s->sock_fds[i], F_DUPFD_CLOEXEC, top);
+    if (tmp[i] < 0) fail_to(st, "socket", errno);
+  }
+  for (long i = 0; i < s->nsock; i++) {
+    if (dup2(tmp[i], 3 + (int)i) < 0) fail_to(st, "socket", errno);
+    close(tmp[i]);
+  }
+  static char pidvar[32];
+  snprintf(pidvar, sizeof pidvar, "LISTEN_PID=%ld", (long)syscall(SYS_getpid));
+  char **e = s->envp;
+  while (*e) e++;
+  *e = pidvar; /* the slot parse_spec left */
+  return st;
+}
+
 /*
  * Become the program: steps 1-3 of the header. Raw syscalls for the identity: in a
  * clone3'd process glibc's per-thread caches are the parent's. Failures go to `status`.
@@ -413,6 +498,8 @@ static void __attribute__((noreturn)) run_child(const struct spec *s, int status
     close(fd);
   }
   if (chdir(s->cwd) != 0) fail_to(status, "chdir", errno);
+  if (s->nsock > 0) status = place_sockets(s, status);
+  no_stray_fds(3 + (int)s->nsock);
   run(status, s->file, s->argv, s->envp);
 }
 
@@ -540,6 +627,153 @@ static void land(int i) {
   flights[i] = flights[--nflights];
 }
 
+/* ---------------------------------------------------------------- listening sockets */
+
+struct held {
+  char key[64];
+  int fd;
+};
+/* pmond allows 64 per user (internal/apps/sockets.ts). */
+static struct held held[4096];
+static int nheld;
+
+static int held_find(const char *key) {
+  for (int i = 0; i < nheld; i++)
+    if (strcmp(held[i].key, key) == 0) return i;
+  return -1;
+}
+
+/* Keep fd as key's socket (closing the one it replaces); ENOSPC when the table is full. */
+static int held_put(const char *key, int fd) {
+  int i = held_find(key);
+  if (i >= 0) {
+    close(held[i].fd);
+    held[i].fd = fd;
+    return 0;
+  }
+  if (nheld == (int)(sizeof held / sizeof held[0]) || strlen(key) >= sizeof held[0].key) return ENOSPC;
+  snprintf(held[nheld].key, sizeof held[0].key, "%s", key);
+  held[nheld++].fd = fd;
+  return 0;
+}
+
+/* ADDRESS and PORT of family "4" or "6" as a sockaddr; 0 or EINVAL. */
+static int sock_addr(const char *fam, const char *addr, const char *port, struct sockaddr_storage *ss, socklen_t *len) {
+  char *end;
+  long p = strtol(port, &end, 10);
+  if (!*port || *end || p < 0 || p > 65535) return EINVAL;
+  memset(ss, 0, sizeof *ss);
+  if (strcmp(fam, "4") == 0) {
+    struct sockaddr_in *a = (struct sockaddr_in *)ss;
+    a->sin_family = AF_INET;
+    a->sin_port = htons((uint16_t)p);
+    if (inet_pton(AF_INET, addr, &a->sin_addr) != 1) return EINVAL;
+    *len = sizeof *a;
+    return 0;
+  }
+  if (strcmp(fam, "6") == 0) {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons((uint16_t)p);
+    if (inet_pton(AF_INET6, addr, &a->sin6_addr) != 1) return EINVAL;
+    *len = sizeof *a;
+    return 0;
+  }
+  return EINVAL;
+}
+
+/* Whether fd is a listening TCP socket bound to exactly want. */
+static int is_listening_at(int fd, const struct sockaddr_storage *want, socklen_t wlen) {
+  int v = 0;
+  socklen_t vl = sizeof v;
+  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &vl) != 0 || v != 1) return 0;
+  vl = sizeof v;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &vl) != 0 || v != SOCK_STREAM) return 0;
+  struct sockaddr_storage got;
+  socklen_t glen = sizeof got;
+  memset(&got, 0, sizeof got);
+  if (getsockname(fd, (struct sockaddr *)&got, &glen) != 0 || glen != wlen) return 0;
+  return memcmp(&got, want, wlen) == 0;
+}
+
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+
+/* A "pmon3-sock/1" request (after the tag): bind, take or close a listening socket. */
+static void serve_sock(const char *id, struct cursor *c) {
+  const char *op = next(c), *key = next(c);
+  if (!op || !key || !*key) {
+    reply_fail(id, 0, "socket", EINVAL);
+    return;
+  }
+  if (strcmp(op, "close") == 0) {
+    int i = held_find(key);
+    if (i >= 0) {
+      close(held[i].fd);
+      held[i] = held[--nheld];
+    }
+    reply(id, "ok 0");
+    return;
+  }
+  int bind_op = strcmp(op, "bind") == 0;
+  const char *pid_s = NULL, *fd_s = NULL;
+  if (!bind_op) {
+    if (strcmp(op, "take") != 0 || !(pid_s = next(c)) || !(fd_s = next(c))) {
+      reply_fail(id, 0, "socket", EINVAL);
+      return;
+    }
+  }
+  const char *fam = next(c), *addr = next(c), *port = next(c);
+  const char *backlog_s = bind_op ? next(c) : "0";
+  struct sockaddr_storage ss;
+  socklen_t slen = 0;
+  if (!fam || !addr || !port || !backlog_s || c->pos != c->len || sock_addr(fam, addr, port, &ss, &slen) != 0) {
+    reply_fail(id, 0, "socket", EINVAL);
+    return;
+  }
+  int fd;
+  if (bind_op) {
+    long backlog = strtol(backlog_s, NULL, 10);
+    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 || bind(fd, (struct sockaddr *)&ss, slen) != 0 ||
+        listen(fd, backlog > 0 && backlog <= 65535 ? (int)backlog : 511) != 0) {
+      int err = errno;
+      if (fd >= 0) close(fd);
+      reply_fail(id, 0, "socket", err);
+      return;
+    }
+  } else {
+    long pid = strtol(pid_s, NULL, 10), tfd = strtol(fd_s, NULL, 10);
+    int pfd = pid > 0 ? (int)syscall(SYS_pidfd_open, (pid_t)pid, 0) : -1;
+    if (pfd < 0) {
+      reply_fail(id, 0, "socket", pid > 0 ? errno : EINVAL);
+      return;
+    }
+    fd = (int)syscall(SYS_pidfd_getfd, pfd, (int)tfd, 0);
+    int err = errno;
+    close(pfd);
+    if (fd < 0) {
+      reply_fail(id, 0, "socket", err);
+      return;
+    }
+    /* Only what pmond asked for: not a socket of another address the pid (reused?) holds. */
+    if (!is_listening_at(fd, &ss, slen)) {
+      close(fd);
+      reply_fail(id, 0, "socket", ENOTSOCK);
+      return;
+    }
+  }
+  int err = held_put(key, fd);
+  if (err) {
+    close(fd);
+    reply_fail(id, 0, "socket", err);
+    return;
+  }
+  reply(id, "ok 0");
+}
+
 /* One request: make the program's process, and let the loop wait for its exec (or failure). */
 static void serve_one(char *buf, size_t len) {
   char *nul = memchr(buf, '\0', len);
@@ -549,12 +783,26 @@ static void serve_one(char *buf, size_t len) {
   }
   const char *id = buf;
   size_t head = (size_t)(nul - buf) + 1;
+  if (len - head >= 13 && memcmp(buf + head, "pmon3-sock/1", 13) == 0) {
+    struct cursor c = {buf, len, head + 13};
+    serve_sock(id, &c);
+    return;
+  }
   struct spec s;
   int err = parse_spec(buf + head, len - head, &s);
   if (err) {
     free_spec(&s);
     reply_fail(id, 0, "spec", err);
     return;
+  }
+  for (long i = 0; i < s.nsock; i++) {
+    int h = held_find(s.sock_keys[i]);
+    if (h < 0) {
+      reply_fail(id, 0, "socket", EBADF);
+      free_spec(&s);
+      return;
+    }
+    s.sock_fds[i] = held[h].fd;
   }
   int log_fd = -1;
   if (strcmp(s.log_kind, "daemon") == 0) {
@@ -874,6 +1122,8 @@ static int one_shot(void) {
   if (err) fail_to(STATUS_FD, "spec", err);
   /* Cgroups need the server (the process is born in its cgroup); one-shot runs without. */
   if (*s.cgroup) fail_to(STATUS_FD, "cgroup", EINVAL);
+  /* Sockets are the server's: a one-shot helper has none to give. */
+  if (s.nsock > 0) fail_to(STATUS_FD, "socket", EINVAL);
   if (strcmp(s.log_kind, "daemon") == 0) {
     const char *stage;
     int fd = open_daemon_log(&s, &stage);

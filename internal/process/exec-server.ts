@@ -12,7 +12,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import type * as net from 'node:net';
-import { internal } from '../protocol/errors';
+import { internal, invalidArgument } from '../protocol/errors';
 
 /** The server's answer to one request. */
 export type ServerReply =
@@ -30,6 +30,7 @@ export class ExecServer {
   private socket?: net.Socket;
   private buffered: Buffer = Buffer.alloc(0);
   private nextId = 1;
+  private started = 0;
   private readonly pending = new Map<string, Pending>();
 
   /**
@@ -40,6 +41,20 @@ export class ExecServer {
     private readonly helper: string,
     private readonly onDown: (why: string) => void = () => undefined,
   ) {}
+
+  /**
+   * A listening-socket request ("pmon3-sock/1", exec.c): bind, take or close; the reply's pid is 0.
+   * `generation` says which server holds them: a new server (after a crash of the last) holds none.
+   */
+  control(fields: string[]): Promise<ServerReply> {
+    for (const f of fields) if (f.includes('\0')) throw invalidArgument('a NUL byte in a socket request');
+    return this.request(Buffer.from(['pmon3-sock/1', ...fields].join('\0') + '\0'));
+  }
+
+  /** Counts the servers started: a socket bound in an earlier one is gone with it. */
+  get generation(): number {
+    return this.started;
+  }
 
   /** Ask for one program (spec as encodeSpec makes it). */
   request(spec: Buffer): Promise<ServerReply> {
@@ -80,6 +95,7 @@ export class ExecServer {
   }
 
   private start(): net.Socket {
+    this.started++;
     const child = spawn(this.helper, ['--server'], {
       argv0: 'pmon3-exec',
       env: {}, // nothing of anybody's reaches a program running as root

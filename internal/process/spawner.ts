@@ -64,6 +64,8 @@ export interface SpawnRequest {
   log: LogTarget;
   /** cgroup directory to run in, or null. */
   cgroup: string | null;
+  /** Keys of the exec server's listening sockets, given as fds 3... (with LISTEN_PID); absent or empty: none. */
+  sockets?: string[];
 }
 
 /** Starts processes. */
@@ -209,8 +211,9 @@ export function dirIdentities(dirs: string[]): string {
  */
 export function encodeSpec(req: Omit<SpawnRequest, 'log'> & { log: LogTarget | null; argv0?: string }, forbidden = ''): Buffer {
   const env = Object.entries(req.env).map(([k, v]) => `${k}=${v}`);
+  const socks = req.sockets ?? [];
   const fields = [
-    'pmon3-exec/3',
+    socks.length ? 'pmon3-exec/4' : 'pmon3-exec/3',
     String(req.uid),
     String(req.gid),
     String(req.groups.length),
@@ -226,6 +229,7 @@ export function encodeSpec(req: Omit<SpawnRequest, 'log'> & { log: LogTarget | n
     String(env.length),
     ...env,
     forbidden,
+    ...(socks.length ? [String(socks.length), ...socks] : []),
   ];
   for (const f of fields) if (f.includes('\0')) throw invalidArgument('a NUL byte in the command or its environment');
   return Buffer.from(fields.join('\0') + '\0');
@@ -271,6 +275,8 @@ function describeFailure(f: HelperFailure, req: SpawnRequest): PmonError {
       return invalidArgument(f.errno === 2 /* ENOENT */ ? `${req.file}: command not found` : `${req.file}: ${why}`);
     case 'timeout':
       return invalidArgument(`${req.file}: did not start within 10 s (its cwd, binary or log is on a file system that does not answer); killed`);
+    case 'socket':
+      return failedPrecondition(`${req.file}: its listening sockets cannot be given to it (${why})`);
     case 'setsid':
     case 'clone':
       return internal(`exec helper: ${f.stage}: ${why}`);

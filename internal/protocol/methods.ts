@@ -21,7 +21,7 @@ export const MIN_PROTOCOL_VERSION = 2;
  * What this build can do beyond its methods' names (a method's new parameter, a new behaviour),
  * as `ping` reports it. A pmond of protocol 2 reports nothing: V2_CAPABILITIES is what it had.
  */
-export const FEATURES = ['admin-door', 'log.all', 'selectors', 'apps', 'tasks'] as const;
+export const FEATURES = ['admin-door', 'log.all', 'selectors', 'apps', 'tasks', 'sockets'] as const;
 
 /** The statuses a process can be in, exactly as they appear in --json. */
 /**
@@ -179,6 +179,16 @@ export type TaskSpec = z.infer<typeof taskSchema>;
  * file as the user who runs it; pmond never opens a path a user names). `file` is what is executed
  * (a script's interpreter, the script first in args); `source` is where it was defined (FILE:LINE).
  */
+/** One listening socket of an app (`sockets:`): its address, the name programs see in LISTEN_FDNAMES, the listen backlog. */
+export const socketSpec = z
+  .object({
+    listen: z.string().min(1).max(128),
+    name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a socket name is 1-64 letters, digits, _ . -').optional(),
+    backlog: z.number().int().min(1).max(65535).optional(),
+  })
+  .strict();
+export type SocketSpec = z.infer<typeof socketSpec>;
+
 export const appSpecWire = z
   .object({
     name: nameSchema,
@@ -203,6 +213,8 @@ export const appSpecWire = z
     log_dir: absPath('log dir').optional(),
     /** Kind, schedule, timers, after, per-app hooks (feature `tasks`). */
     task: taskSchema.optional(),
+    /** Listening sockets bound by pmond, given to every instance as fds 3... (feature `sockets`). */
+    sockets: z.array(socketSpec).max(16).optional(),
     source: z.string().min(1).max(4200).refine(noNul, 'source contains a NUL byte'),
   })
   .strict();
@@ -243,6 +255,7 @@ export const appView = z.object({
     stop_timeout_ms: z.number().optional(),
     /** Kind, schedule, timers, hooks (absent: a daemon with none); a newer pmond's extra keys pass. */
     task: taskSchema.partial().passthrough().optional(),
+    sockets: z.array(socketSpec.passthrough()).optional(),
   }),
   groups: z.array(z.string()),
   dependencies: z.array(z.string()),

@@ -11,6 +11,7 @@
  */
 import { dependencyLevels, dependencyOrder, startOrder } from '../apps/graph';
 import { diffApps, type AppChange, type DiffApp } from '../apps/diff';
+import { checkSockets, MAX_SOCKETS_PER_USER, privilegedPorts } from '../apps/sockets';
 import { checkTask } from '../apps/task';
 import type { ZoneCache } from '../schedule/cron';
 import { type AppDefinition, commandBytes, definitionJson, MAX_INSTANCES, parseDefinition, specHash, stringList } from '../apps/model';
@@ -100,6 +101,16 @@ export class Apps {
       const gid = await this.gidFor(caller, user, s);
       const badTask = s.task && checkTask(s.name, s.task, zones);
       if (badTask) throw invalidArgument(`${s.source}: ${s.name}: ${badTask.key}: ${badTask.message}`);
+      let sockets: AppDefinition['sockets'];
+      try {
+        sockets = s.sockets?.length ? checkSockets(s.name, s.sockets) : undefined;
+      } catch (e) {
+        throw invalidArgument(`${s.source}: ${s.name}: ${(e as Error).message}`);
+      }
+      // A root pmond binds what it is asked: a port below 1024 only for an admin (else any user
+      // could take 22, 53 or 80 the moment its service is down).
+      const low = sockets ? privilegedPorts(sockets) : [];
+      if (low.length && !caller.admin) throw permissionDenied(`${s.source}: ${s.name}: port ${low[0]} is below 1024: only an admin may give it to an app`);
       const size = commandBytes(s.file, s.args, s.env);
       if (size > config.max_command_bytes) {
         throw invalidArgument(`${s.source}: ${s.name}: binary, arguments and environment take ${size} bytes; at most ${config.max_command_bytes} (max_command_bytes)`);
@@ -129,9 +140,10 @@ export class Apps {
           stop_signal: s.stop_signal,
           stop_timeout_ms: s.stop_timeout_ms,
           task: s.task,
+          sockets,
         }),
       );
-      const hash = specHash({ file: s.file, args: s.args, env: s.env, cwd: s.cwd, uid: user.uid, gid });
+      const hash = specHash({ file: s.file, args: s.args, env: s.env, cwd: s.cwd, uid: user.uid, gid, ...(sockets ? { sockets } : {}) });
       planned.push({ spec: s, user, gid, def, hash, current: await store.getAppByName(user.uid, s.name) });
     }
     // Apps an earlier apply took from these files that they no longer define: --prune removes them.
@@ -139,6 +151,14 @@ export class Apps {
     const apps = await store.apps();
     const stale = apps.filter((a) => (caller.admin || a.uid === caller.uid) && !seen.has(`${a.uid}/${a.name}`) && files.has(sourceFile(a.source) ?? ''));
     const gone = new Set(p.prune ? stale.map((a) => a.id) : []);
+    // Each owner's sockets after the apply: bounded (the exec server holds them for everyone).
+    for (const uid of new Set(planned.map((x) => x.user.uid))) {
+      const counts = new Map<string, number>();
+      for (const a of apps) if (a.uid === uid && !gone.has(a.id)) counts.set(a.name, parseDefinition(a.spec).sockets?.length ?? 0);
+      for (const x of planned) if (x.user.uid === uid) counts.set(x.spec.name, x.def.sockets?.length ?? 0);
+      const total = [...counts.values()].reduce((n, c) => n + c, 0);
+      if (total > MAX_SOCKETS_PER_USER) throw invalidArgument(`${planned.find((x) => x.user.uid === uid)!.user.name}'s apps would have ${total} listening sockets; at most ${MAX_SOCKETS_PER_USER} per user`);
+    }
     // Each owner's apps after the apply: dependencies exist (same owner) and make no cycle.
     for (const uid of new Set(planned.map((x) => x.user.uid))) {
       const nodes = new Map<string, { name: string; dependencies: string[] }>();
@@ -415,7 +435,7 @@ export class Apps {
       dependencies = [...new Set(ch.dependencies)];
     }
     const next: AppDefinition = { ...def, args, log, ...(ch.auto_restart === false ? { restart: 'never' as const } : {}) };
-    const hash = specHash({ file: def.file, args, env: def.env, cwd: def.cwd, uid: user.uid, gid });
+    const hash = specHash({ file: def.file, args, env: def.env, cwd: def.cwd, uid: user.uid, gid, ...(def.sockets ? { sockets: def.sockets } : {}) });
     await store.updateApp(app.id, { uid: user.uid, user: user.name, gid, spec: definitionJson(next), spec_hash: hash, dependencies: JSON.stringify(dependencies) });
     const out: ProcessRow[] = [];
     for (const r of await store.instancesOf(app.id)) {

@@ -130,7 +130,10 @@ export class Commands {
     await this.logs.removeLogs(cur);
     await store.remove(cur.id);
     // An app whose last instance is gone goes with it.
-    if ((await store.instancesOf(cur.app_id)).length === 0) await store.removeApp(cur.app_id);
+    if ((await store.instancesOf(cur.app_id)).length === 0) {
+      await store.removeApp(cur.app_id);
+      await this.c.sockets?.release(cur.app_id);
+    }
     if (cur.cgroup) cgroups.retire(cur.cgroup);
     return cur;
   }

@@ -6,6 +6,7 @@ import type { Config } from '../config/config';
 import type { HookRunner } from '../hooks/hooks';
 import type { Logger } from '../logger/logger';
 import type { Cgroups } from '../process/cgroups';
+import type { SocketSource } from '../process/socket-holder';
 import type { Spawner } from '../process/spawner';
 import type { UserResolver } from '../process/users';
 import type { ProcessRow } from '../store/schema';
@@ -56,6 +57,8 @@ export interface SupervisorDeps {
   cgroups: Cgroups;
   /** Where a cron run's start is claimed without waiting for the database (internal/schedule/claims.ts); absent: it waits. */
   runClaims?: RunClaimsLike;
+  /** Where apps' listening sockets are held (the exec server); absent: an app with sockets cannot start. */
+  sockets?: SocketSource;
   /**
    * The OS calls the supervisor makes itself (signals, /proc, usage, polling). pmond passes
    * systemOs() (internal/daemon/daemon.ts), tests a fake; left out, the Supervisor makes its own.

@@ -4,6 +4,7 @@
  * app's process itself gets the markers (PMON3_PROCESS_ID, PMON3_DAEMON_ID) that pmond's boot
  * scan adopts by: a hook or an exec_stop carrying them would be taken for a copy of the process.
  */
+import { LISTEN_VARS } from '../apps/sockets';
 import type { UserInfo } from '../process/users';
 import type { ProcessRow } from '../store/schema';
 
@@ -17,9 +18,13 @@ export function rowEnv(row: ProcessRow, user: UserInfo): Record<string, string> 
     SHELL: user.shell,
   };
   for (const k of ['LANG', 'LC_ALL', 'TZ']) if (process.env[k]) base[k] = process.env[k]!;
+  const own = JSON.parse(row.env) as Record<string, string>;
+  // sd_listen_fds' variables are pmond's to set, for the sockets it gives (lifecycle.ts): from
+  // an app's own env they would make it take fds 3... for sockets it does not have.
+  for (const k of LISTEN_VARS) delete own[k];
   return {
     ...base,
-    ...(JSON.parse(row.env) as Record<string, string>),
+    ...own,
     PMON3_PROCESS_NAME: row.name,
     PMON3_INSTANCE: String(row.instance),
   };

@@ -8,7 +8,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { HookEvent } from '../hooks/hooks';
-import { appType } from '../apps/model';
+import { type AppDefinition, appType } from '../apps/model';
+import { listenEnv } from '../apps/sockets';
 import { decideRestart, isFailure } from '../process/restart-policy';
 import { failedPrecondition } from '../protocol/errors';
 import { CgroupJoinError, type ExitInfo, type SpawnRequest, type Watched } from '../process/spawner';
@@ -59,10 +60,12 @@ export class Lifecycle {
     let w: Watched;
     try {
       const user = await this.c.users.user(cur.uid);
+      const sockets = await this.socketsFor(cur, def?.sockets ?? []);
       w = await this.spawn({
         file: cur.process_file,
         args: JSON.parse(cur.args) as string[],
-        env: { ...processEnv(cur, user, this.c.daemonId), ...opts.env, PMON3_SPAWN_TOKEN: token },
+        env: { ...processEnv(cur, user, this.c.daemonId), ...opts.env, ...listenEnv(def?.sockets ?? []), PMON3_SPAWN_TOKEN: token },
+        ...(sockets.length ? { sockets } : {}),
         cwd: cur.cwd,
         uid: cur.uid,
         gid: cur.gid,
@@ -114,6 +117,21 @@ export class Lifecycle {
       afterUp(cur);
     }
     return cur;
+  }
+
+  /** The exec server's keys for row's app's sockets: held already, else taken from a running instance, else bound. */
+  private async socketsFor(row: ProcessRow, sockets: NonNullable<AppDefinition['sockets']>): Promise<string[]> {
+    const holder = this.c.sockets;
+    if (!holder) {
+      if (sockets.length) throw failedPrecondition(`${row.name}: listening sockets need pmond's exec server (Linux 5.3 or later)`);
+      return [];
+    }
+    if (sockets.length === 0 && holder.size === 0) return [];
+    // Running instances hold the sockets as fds 3...: after a pmond killed with SIGKILL, one of them gives them back.
+    const holders = sockets.length
+      ? (await this.c.store.instancesOf(row.app_id)).filter((r) => r.id !== row.id && r.pid !== null && r.pid_boot_id === this.c.bootId).map((r) => r.pid!)
+      : [];
+    return holder.keysFor(row.app_id, sockets, holders);
   }
 
   /** Spawn; if the helper cannot join the cgroup, stop using cgroups (said once in pmond.log) and spawn without. */

@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { execHelperPath, loadNative } from '../../internal/native';
@@ -137,5 +138,56 @@ describe('the exec server', () => {
       w = await sp.spawn(req({ args: ['-c', 'exit 3'] }));
     }
     assert.deepEqual(await w.exited, { code: 3, signal: null });
+  });
+});
+
+describe('listening sockets (exec server)', () => {
+  const port = (): Promise<number> =>
+    new Promise((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+  const why = (r: { ok: boolean; message?: string }): string => (r.ok ? 'ok' : (r.message ?? ''));
+
+  test('bind, pass as fds 3 with LISTEN_PID set by the program itself; a second bind of a held port fails; close frees it', async () => {
+    const p = await port();
+    assert.equal(why(await server.control(['bind', 'k1', '4', '127.0.0.1', String(p), '16'])), 'ok');
+    // Held (listening): nobody else gets it.
+    assert.match(why(await server.control(['bind', 'k2', '4', '127.0.0.1', String(p), '16'])), /Address already in use/);
+    const sp = modes[0]![1];
+    const log = path.join(dir, 'sock.log');
+    const w = await sp.spawn(req({ args: ['-c', 'echo "pid $$ $LISTEN_PID"; ls -l /proc/$$/fd/3; exec sleep 300'], log: { kind: 'user', path: log }, sockets: ['k1'] }));
+    started.push(w.pid);
+    const text = await waitFor('its output', () => (fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('socket:') ? fs.readFileSync(log, 'utf8') : ''));
+    assert.match(text, new RegExp(`^pid ${w.pid} ${w.pid}$`, 'm'));
+    // A key the server does not hold: refused, nothing started.
+    await assert.rejects(sp.spawn(req({ sockets: ['nope'] })), /listening sockets cannot be given/);
+    // The one-shot helper has no sockets to give.
+    await assert.rejects(modes[1]![1].spawn(req({ sockets: ['k1'] })), /listening sockets cannot be given/);
+    // Taken back from the program (what a new pmond does); the wrong address is refused.
+    assert.match(why(await server.control(['take', 'k3', String(w.pid), '3', '4', '127.0.0.1', String(p + 1)])), /Socket operation on non-socket/);
+    assert.match(why(await server.control(['take', 'k3', String(w.pid), '9', '4', '127.0.0.1', String(p)])), /Bad file descriptor/);
+    assert.equal(why(await server.control(['take', 'k3', String(w.pid), '3', '4', '127.0.0.1', String(p)])), 'ok');
+    for (const k of ['k1', 'k3']) assert.equal(why(await server.control(['close', k])), 'ok');
+    process.kill(w.pid, 'SIGKILL');
+    await w.exited;
+    const free = await new Promise<boolean>((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen(p, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    assert.ok(free, 'closed everywhere: the port is free');
+  });
+
+  test('malformed socket requests are refused, the server goes on', async () => {
+    for (const f of [[], ['bind'], ['bind', 'k', '5', '127.0.0.1', '80', '1'], ['bind', 'k', '4', 'x', '80', '1'], ['bind', 'k', '4', '127.0.0.1', '70000', '1'], ['take', 'k', '0', '3', '4', '127.0.0.1', '80'], ['frob', 'k'], ['bind', 'k'.repeat(100), '4', '127.0.0.1', '0', '1']]) {
+      const r = await server.control(f);
+      assert.equal(r.ok, false, JSON.stringify(f));
+    }
+    assert.throws(() => server.control(['bind', 'a\0b']), /NUL/);
+    const w = await modes[0]![1].spawn(req({}));
+    assert.deepEqual(await w.exited, { code: 0, signal: null });
   });
 });

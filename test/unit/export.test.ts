@@ -187,3 +187,20 @@ test('systemd: quoting of ExecStart words and Environment, one unit per instance
   assert.match(units[3]!.text, /^Wants=db.service$/m);
   assert.match(units[4]!.text, /^Wants=ann-api-0.service ann-api-1.service$/m);
 });
+
+test('sockets: the apps file carries them (a default name as the bare address); systemd gets one .socket per socket, shared by every instance through Sockets=', () => {
+  const web = app(3, 'web', { instances: 2 }, { sockets: [{ listen: '0.0.0.0:8080', name: 'web' }, { listen: '[::1]:8443', name: 'tls', backlog: 64 }] } as never);
+  const specs = parseApps(appsFileText([web], 'test'), '/x/apps.yaml', 'yaml');
+  assert.deepEqual(specs[0]!.sockets, [{ listen: '0.0.0.0:8080', name: 'web' }, { listen: '[::1]:8443', name: 'tls', backlog: 64 }]);
+  const units = systemdUnits([web], { uid: 0, defaultRestartMs: 100, defaultStopS: 10, defaultStopSignal: 'SIGTERM' });
+  assert.deepEqual(units.map((u) => u.name), ['web-socket0.socket', 'web-socket1.socket', 'web-0.service', 'web-1.service']);
+  assert.match(units[0]!.text, /^ListenStream=0\.0\.0\.0:8080$/m);
+  assert.match(units[0]!.text, /^FileDescriptorName=web$/m);
+  assert.match(units[1]!.text, /^ListenStream=\[::1\]:8443$/m);
+  assert.match(units[1]!.text, /^Backlog=64$/m);
+  assert.match(units[1]!.text, /^Service=web-0.service$/m);
+  for (const s of [units[2]!.text, units[3]!.text]) {
+    assert.match(s, /^Sockets=web-socket0.socket web-socket1.socket$/m);
+    assert.match(s, /^Requires=web-socket0.socket web-socket1.socket$/m);
+  }
+});

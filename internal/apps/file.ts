@@ -72,6 +72,16 @@ const toMs = (d: number | string | undefined): number | undefined => {
   return Math.round(Number(m[1]) * UNIT_MS[m[2]!]!);
 };
 
+const SIZE_RE = /^(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?$/i;
+const UNIT_BYTES: Record<string, number> = { '': 1, B: 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+const size = z.union([z.number().int().positive().max(2 ** 50), z.string().regex(SIZE_RE, 'a size: bytes, or a number with K, M, G or T ("512M", "1.5G")')]);
+/** Bytes of a size (K, M, G, T are powers of 1024, as PM2's max_memory_restart reads them). */
+const toBytes = (s: number | string): number => {
+  if (typeof s === 'number') return s;
+  const m = SIZE_RE.exec(s.trim())!;
+  return Math.round(Number(m[1]) * UNIT_BYTES[(m[2] ?? '').charAt(0).toUpperCase()]!);
+};
+
 const groupName = nameSchema;
 /** A command: a list of words, or one string split as a shell would split words (no shell runs it). */
 const command = z.union([z.array(z.union([z.string(), z.number()])).min(1).max(256), z.string().min(1).max(128 * 1024)]);
@@ -118,6 +128,8 @@ const rawApp = z
     save_log_on_crash: z.boolean().optional(),
     crash_log_kib: z.number().int().min(1).max(1024).optional(),
     sockets: z.array(z.union([z.string().min(1).max(128), socketSpec])).max(16).optional(),
+    max_memory: size.optional(),
+    max_memory_checks: z.number().int().min(1).max(3600).optional(),
   })
   .strict();
 type RawApp = z.infer<typeof rawApp>;
@@ -425,6 +437,8 @@ function taskOf(a: RawApp, where: (key: string) => string, abs: (p: string) => s
     ...(a.hook_timeout !== undefined ? { hook_timeout_ms: toMs(a.hook_timeout)! } : {}),
     ...(a.save_log_on_crash !== undefined ? { save_log_on_crash: a.save_log_on_crash } : {}),
     ...(a.crash_log_kib !== undefined ? { crash_log_kib: a.crash_log_kib } : {}),
+    ...(a.max_memory !== undefined ? { max_memory_bytes: toBytes(a.max_memory) } : {}),
+    ...(a.max_memory_checks !== undefined ? { max_memory_checks: a.max_memory_checks } : {}),
   };
   if (Object.keys(t).length === 0) return undefined;
   const bad = checkTask(a.name, t);

@@ -29,5 +29,7 @@ export function checkTask(name: string, t: TaskSpec, zones?: ZoneCache): { key: 
   }
   if (t.after?.includes(name)) return { key: 'after', message: `${name} cannot come after itself` };
   if (t.crash_log_kib !== undefined && t.save_log_on_crash !== true) return { key: 'crash_log_kib', message: 'crash_log_kib goes with save_log_on_crash: true' };
+  if (t.max_memory_checks !== undefined && t.max_memory_bytes === undefined) return { key: 'max_memory_checks', message: 'max_memory_checks goes with max_memory' };
+  if (t.max_memory_bytes !== undefined && t.max_memory_bytes < 1 << 20) return { key: 'max_memory_bytes', message: 'at least 1M' };
   return undefined;
 }

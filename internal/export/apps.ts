@@ -49,6 +49,8 @@ function taskKeys(t: AppView['spec']['task']): Partial<AppEntry> {
   }
   if (t.repeat) out.repeat = { action: t.repeat.action, every: duration(t.repeat.every_ms) };
   if (t.hook_timeout_ms !== undefined) out.hook_timeout = duration(t.hook_timeout_ms);
+  if (t.max_memory_bytes !== undefined) out.max_memory = t.max_memory_bytes % (1 << 20) === 0 ? `${t.max_memory_bytes / (1 << 20)}M` : t.max_memory_bytes;
+  if (t.max_memory_checks !== undefined) out.max_memory_checks = t.max_memory_checks;
   return out as Partial<AppEntry>;
 }
 

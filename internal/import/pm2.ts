@@ -53,7 +53,6 @@ const PM2_INTERPRETERS: Readonly<Record<string, string>> = {
 
 /** Keys with no equivalent whose message says more than "no equivalent". */
 const NO_EQUIVALENT: Readonly<Record<string, string>> = {
-  max_memory_restart: 'becomes memory limit when pmon3 has it; ignored',
   watch: 'no equivalent (pmon3 does not watch files); ignored',
   ignore_watch: 'no equivalent (pmon3 does not watch files); ignored',
   watch_options: 'no equivalent (pmon3 does not watch files); ignored',
@@ -233,7 +232,7 @@ export function pm2App(raw: Record<string, unknown>, c: Pm2Context, index: numbe
   const mode = take('exec_mode');
   if (mode !== undefined && mode !== 'fork' && mode !== 'fork_mode') {
     if (mode === 'cluster' || mode === 'cluster_mode') {
-      w('exec_mode', 'cluster: pmon3 runs the instances as separate processes, with no shared port balancing (becomes sockets when pmon3 has them); each instance must listen on its own port (PMON3_INSTANCE)');
+      w('exec_mode', 'cluster: pmon3 runs the instances as separate processes, with no shared port balancing by node\'s cluster module; for one port shared by all, give the app sockets: and have it listen on fd 3 (LISTEN_FDS), else each instance listens on its own port (PMON3_INSTANCE)');
     } else w('exec_mode', `${JSON.stringify(mode)}: unknown mode; ignored`);
   }
 
@@ -287,6 +286,14 @@ export function pm2App(raw: Record<string, unknown>, c: Pm2Context, index: numbe
         w('cron_restart', `${(e as Error).message}: not a pattern pmon3's cron reads; ignored`);
       }
     }
+  }
+
+  // max_memory_restart: our max_memory (checked every second, 3 in a row; PM2 looks every 30 s).
+  const mem = take('max_memory_restart');
+  if (mem !== undefined && mem !== null && mem !== '') {
+    const text = typeof mem === 'string' ? mem.trim().toUpperCase().replace(/B$/, '') : mem;
+    if ((typeof text === 'number' && Number.isInteger(text) && text >= 1 << 20) || (typeof text === 'string' && /^\d+(\.\d+)?[KMGT]?$/.test(text) && /[MGT]$/.test(text))) app.max_memory = text;
+    else w('max_memory_restart', `${JSON.stringify(mem)}: not a size of 1M or more; ignored`);
   }
 
   // Logs: pmon3 writes one log per process (stdout and stderr together), as PM2's log_file.

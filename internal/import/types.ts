@@ -48,6 +48,9 @@ export interface AppEntry {
   hook_timeout?: number | string;
   save_log_on_crash?: boolean;
   crash_log_kib?: number;
+  /** RSS above which an instance is restarted ("512M" or bytes), and how many checks in a row (one a second). */
+  max_memory?: number | string;
+  max_memory_checks?: number;
   /** Listening sockets: "HOST:PORT", or with a name (LISTEN_FDNAMES) and a backlog. */
   sockets?: Array<string | { listen: string; name?: string; backlog?: number }>;
 }

@@ -170,6 +170,9 @@ export const taskSchema = z
     /** Keep the last crash_log_kib KiB of an abnormal exit's output as a crash file beside the log. */
     save_log_on_crash: z.boolean().optional(),
     crash_log_kib: z.number().int().min(1).max(1024).optional(),
+    /** Restart an instance whose RSS stays above this many bytes for max_memory_checks checks in a row (one a second), reason `memory`. */
+    max_memory_bytes: z.number().int().min(1 << 20).max(2 ** 50).optional(),
+    max_memory_checks: z.number().int().min(1).max(3600).optional(),
   })
   .strict();
 export type TaskSpec = z.infer<typeof taskSchema>;

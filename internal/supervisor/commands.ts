@@ -93,14 +93,14 @@ export class Commands {
   /**
    * (Re)start a row (the caller holds its lock); count: whether it counts as a restart. A cron
    * app is not run by a start: its schedule is armed (a run under way is stopped by a restart);
-   * `run` runs it now.
+   * `run` runs it now. `reason`: why a running one was stopped (max_memory's), kept as its reason.
    */
-  async restartLocked(id: number, count: boolean): Promise<ProcessRow> {
+  async restartLocked(id: number, count: boolean, reason?: string): Promise<ProcessRow> {
     let cur = await this.c.units.mustGet(id);
     const cron = appType(await this.c.units.definitionOf(cur)) === 'cron';
     if (cron && !count && cur.status === 'scheduled') return cur;
     if (this.c.units.rt(id).watched || cur.status === 'backoff') {
-      cur = await this.term.stopLocked(cur, { force: false, event: 'restart', desired: 'running' });
+      cur = await this.term.stopLocked(cur, { force: false, event: 'restart', desired: 'running', ...(reason !== undefined ? { reason } : {}) });
     }
     if (cron) return this.c.units.setStatus(cur, 'arm', { desired: 'running' });
     return this.life.startLocked(cur, { countRestart: count, hook: count ? 'restart' : 'start' });

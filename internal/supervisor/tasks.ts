@@ -35,6 +35,10 @@ export const RESTART_GRACE_MS = 3000;
 
 /** How often save_log_on_crash apps' processes are sampled, and how many samples are kept. */
 const SAMPLE_EVERY_MS = 5000;
+/** How often the RSS of instances of apps with max_memory is looked at (PM2 looks every 30 s: late). */
+export const MEMORY_CHECK_MS = 1000;
+/** Checks in a row over max_memory before a restart, unless the app says (a moment's peak is no leak). */
+const MEMORY_CHECKS = 3;
 const SAMPLES_KEPT = 12;
 
 /** Statuses in which an instance is busy for `after`: about to run, or running. */
@@ -59,6 +63,9 @@ export class Tasks {
   /** Apps whose processes are sampled (save_log_on_crash). */
   private sampled = new Set<number>();
   private sampler?: Timer;
+  /** Apps with max_memory: the limit and the checks in a row over it that restart an instance. */
+  private memLimits = new Map<number, { bytes: number; checks: number }>();
+  private memTimer?: Timer;
   /** The last run each app claimed (claims file) when pmond started: those times are used up. */
   private claimed = new Map<number, number>();
   /** Timezone formatters, made once (parseCron). */
@@ -98,6 +105,7 @@ export class Tasks {
     this.cronRestarts.clear();
     this.repeats.clear();
     this.sampler?.cancel();
+    this.memTimer?.cancel();
   }
 
   /** Every app's timers as its definition and instances say (after an apply, a delete, a start). */
@@ -107,12 +115,16 @@ export class Tasks {
     for (const id of [...this.crons.keys()]) if (!ids.has(id)) this.disarm(this.crons, id);
     for (const id of [...this.cronRestarts.keys()]) if (!ids.has(id)) this.disarm(this.cronRestarts, id);
     const sampled = new Set<number>();
+    const limits = new Map<number, { bytes: number; checks: number }>();
     for (const a of apps) {
       const def = readDefinition(a.spec);
       if (def?.task?.save_log_on_crash) sampled.add(a.id);
+      if (def?.task?.max_memory_bytes) limits.set(a.id, { bytes: def.task.max_memory_bytes, checks: def.task.max_memory_checks ?? MEMORY_CHECKS });
       await this.sync(a, def);
     }
     this.sampled = sampled;
+    this.memLimits = limits;
+    if (limits.size > 0 && !this.memTimer) this.scheduleMemory();
   }
 
   /** Runs now (`pmon3 run`): a cron app's run out of schedule, a once app again, a daemon that is not running. */
@@ -445,6 +457,48 @@ export class Tasks {
           return false;
       }
     });
+  }
+
+  /** Look at the RSS of max_memory apps' instances every MEMORY_CHECK_MS while there are any. */
+  private scheduleMemory(): void {
+    this.memTimer = undefined;
+    if (this.closed || this.memLimits.size === 0) return;
+    this.memTimer = this.c.clock.setTimeout(() => {
+      void this.checkMemory()
+        .catch((e: unknown) => this.c.logger.error(`max_memory check failed: ${(e as Error)?.stack ?? String(e)}`))
+        .finally(() => this.scheduleMemory());
+    }, MEMORY_CHECK_MS);
+  }
+
+  /** An instance over its app's max_memory for that many checks in a row is restarted, reason `memory: ...`. */
+  async checkMemory(): Promise<void> {
+    const { store, os, units, logger } = this.c;
+    const rows = (await store.all()).filter((r) => r.pid !== null && this.memLimits.has(r.app_id) && units.peek(r.id)?.watched);
+    if (rows.length === 0) return;
+    const usage = await os.usage(rows.map((r) => r.pid!)).catch(() => ({}) as Record<number, { cpu: number; memory: number }>);
+    for (const r of rows) {
+      const limit = this.memLimits.get(r.app_id)!;
+      const u = usage[r.pid!];
+      const rt = units.rt(r.id);
+      if (!u || u.memory <= limit.bytes) {
+        rt.memoryOver = 0;
+        continue;
+      }
+      rt.memoryOver = (rt.memoryOver ?? 0) + 1;
+      if (rt.memoryOver < limit.checks) continue;
+      rt.memoryOver = 0;
+      const mib = (b: number): string => `${(b / 1048576).toFixed(1)} MiB`;
+      const reason = `memory: RSS ${mib(u.memory)} over max_memory ${mib(limit.bytes)} for ${limit.checks} checks in a row`;
+      logger.warn(`${r.name}: pid ${r.pid} ${reason}; restarting it`);
+      await units
+        .locked(r.id, async () => {
+          const cur = await store.get(r.id);
+          // Only the process that was measured (not one a restart in between started).
+          if (!cur || cur.pid !== r.pid || !units.peek(r.id)?.watched) return;
+          await this.cmds.restartLocked(r.id, true, reason);
+        })
+        .catch((e: Error) => logger.warn(`${r.name}: restart for memory failed: ${e.message}`));
+    }
   }
 
   /** Sample the processes of save_log_on_crash apps (their crash files carry the samples). */

@@ -30,6 +30,8 @@ export interface Runtime {
   hooks?: Map<string, Watched | null>;
   /** A crash file is being kept (one at a time). */
   savingCrash?: boolean;
+  /** Checks in a row its RSS was over its app's max_memory. */
+  memoryOver?: number;
   /** Pending `up` (startsecs passed: starting -> running). */
   up?: { cancel(): void };
   /** cpu/memory samples of the process watched, oldest first (save_log_on_crash keeps them with a crash). */

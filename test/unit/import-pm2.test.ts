@@ -47,6 +47,7 @@ const ECO_APPS = (env: Record<string, string>): AppEntry[] => [
     restart_delay: '1500ms',
     stop_timeout: 3,
     log: 'api/logs/api.log',
+    max_memory: '300M',
   },
   // cron_restart (spelled cron in the YAML file): restarted at 03:00, local time as in PM2.
   { name: 'worker', exec: 'python3', args: '-u worker.py --queue jobs', cron_restart: '0 3 * * *', user: 'www-data', group: 'www-data' },
@@ -55,8 +56,7 @@ const ECO_APPS = (env: Record<string, string>): AppEntry[] => [
 
 // The same warnings in both files; the lines of ecosystem.json and ecosystem.yaml.
 const ecoWarnings = (l: Record<string, number>): W[] => [
-  [l.exec_mode!, 'apps[0].exec_mode', /^cluster: pmon3 runs the instances as separate processes, with no shared port balancing \(becomes sockets/],
-  [l.max_memory_restart!, 'apps[0].max_memory_restart', /^becomes memory limit when pmon3 has it/],
+  [l.exec_mode!, 'apps[0].exec_mode', /^cluster: pmon3 runs the instances as separate processes, with no shared port balancing by node's cluster module; for one port shared by all, give the app sockets:/],
   [l.error_file!, 'apps[0].error_file', /one log per process, stdout and stderr together, to api\/logs\/api\.log; logs\/api-err\.log ignored/],
   [l.merge_logs!, 'apps[0].merge_logs', /no equivalent/],
   [l.log_date_format!, 'apps[0].log_date_format', /no equivalent/],
@@ -179,6 +179,7 @@ test('dump.pm2: one app per name with its instances, the app\'s own env, state a
       startsecs: 5,
       stop_timeout: 3,
       log: '/home/deploy/.pm2/logs/api-out.log',
+      max_memory: 314572800,
     },
     {
       name: 'backup',
@@ -199,7 +200,6 @@ test('dump.pm2: one app per name with its instances, the app\'s own env, state a
     [1, '[0].pm_err_log_path', /^PM2 numbered each instance's log; taken as \/home\/deploy\/\.pm2\/logs\/api-error\.log/],
     [1, '[0].exec_mode', /^cluster: pmon3 runs the instances as separate processes/],
     [1, '[0].pm_err_log_path', /one log per process, stdout and stderr together, to \/home\/deploy\/\.pm2\/logs\/api-out\.log; \/home\/deploy\/\.pm2\/logs\/api-error\.log ignored/],
-    [1, '[0].max_memory_restart', /^becomes memory limit when pmon3 has it/],
     [1, '[0].env', dropped],
     [1, '[2].env', dropped],
   ]);

@@ -19,6 +19,7 @@ import * as z from 'zod';
 import { parseEnvVars, splitArgs } from '../words';
 import { invalidArgument } from '../protocol/errors';
 import { ENV_NAME_RE, nameSchema, socketSpec, type SocketSpec, type TaskSpec } from '../protocol/methods';
+import { parseRlimits, type RlimitInput, type Rlimits } from './rlimits';
 import { checkSockets } from './sockets';
 import { checkTask } from './task';
 import { goAppsOf, isGoProcessConfig } from './goconf';
@@ -53,6 +54,8 @@ export interface AppSpec {
   task?: TaskSpec;
   /** Listening sockets for every instance (fds 3...), checked. */
   sockets?: SocketSpec[];
+  /** Resource limits for every instance, checked. */
+  rlimits?: Rlimits;
   /** Where it was defined. */
   source: { file: string; line: number };
 }
@@ -129,6 +132,7 @@ const rawApp = z
     crash_log_kib: z.number().int().min(1).max(1024).optional(),
     sockets: z.array(z.union([z.string().min(1).max(128), socketSpec])).max(16).optional(),
     max_memory: size.optional(),
+    rlimits: z.record(z.string().max(16), z.union([z.number(), z.string().max(32), z.tuple([z.union([z.number(), z.string().max(32)]), z.union([z.number(), z.string().max(32)])])])).optional(),
     max_memory_checks: z.number().int().min(1).max(3600).optional(),
   })
   .strict();
@@ -384,6 +388,12 @@ export function appsOf(data: unknown, locate: Locate, file: string, readFile: (p
     } catch (e) {
       throw invalidArgument(`${where([...at, 'sockets'])}: ${(e as Error).message}`);
     }
+    let rlimits: Rlimits | undefined;
+    try {
+      rlimits = a.rlimits && parseRlimits(a.rlimits as Record<string, RlimitInput>);
+    } catch (e) {
+      throw invalidArgument(`${where([...at, 'rlimits'])}: ${(e as Error).message}`);
+    }
     return {
       name: a.name,
       ...(a.exec !== undefined ? { exec: a.exec.includes('/') ? abs(a.exec) : a.exec } : {}),
@@ -408,6 +418,7 @@ export function appsOf(data: unknown, locate: Locate, file: string, readFile: (p
       ...(a.log_dir !== undefined ? { log_dir: abs(a.log_dir) } : {}),
       ...(task ? { task } : {}),
       ...(sockets && sockets.length ? { sockets } : {}),
+      ...(rlimits && Object.keys(rlimits).length ? { rlimits } : {}),
       source: { file: path.resolve(file), line },
     };
   });

@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { SocketSpec, TaskSpec } from '../protocol/methods';
+import type { Rlimits } from './rlimits';
 
 /** The most instances one app may have. */
 export const MAX_INSTANCES = 1000;
@@ -38,6 +39,8 @@ export interface AppDefinition {
   task?: TaskSpec;
   /** Listening sockets every instance gets as fds 3... (absent: none). In the hash: a change restarts. */
   sockets?: SocketSpec[];
+  /** Resource limits of every instance (soft, hard; -1 unlimited). In the hash: a change restarts. */
+  rlimits?: Rlimits;
 }
 
 /** An app's kind: its task's type, else daemon. */
@@ -55,6 +58,8 @@ export interface Executed {
   gid: number;
   /** Listening sockets ("HOST:PORT" each): none leaves the hash as it was before sockets existed. */
   sockets?: readonly SocketSpec[];
+  /** Resource limits: none leaves the hash as it was. */
+  rlimits?: Rlimits;
 }
 
 /** sha256 (hex, 16 chars) of what is executed, over a canonical JSON (env keys sorted). */
@@ -62,8 +67,14 @@ export function specHash(e: Executed): string {
   const env = Object.keys(e.env)
     .sort()
     .map((k) => [k, e.env[k]]);
-  const socks = e.sockets?.length ? [e.sockets.map((s) => [s.listen, s.name ?? '', s.backlog ?? 0])] : [];
-  const text = JSON.stringify([e.file, e.args, env, e.cwd, e.uid, e.gid, ...socks]);
+  // Tagged extras, only when present: a definition without them hashes as before they existed.
+  const extras: unknown[] = [];
+  if (e.sockets?.length) extras.push(['sockets', e.sockets.map((s) => [s.listen, s.name ?? '', s.backlog ?? 0])]);
+  if (e.rlimits && Object.keys(e.rlimits).length) {
+    const r = e.rlimits;
+    extras.push(['rlimits', (Object.keys(r) as Array<keyof Rlimits>).sort().map((k) => [k, r[k]!.soft, r[k]!.hard])]);
+  }
+  const text = JSON.stringify([e.file, e.args, env, e.cwd, e.uid, e.gid, ...extras]);
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
@@ -88,7 +99,17 @@ export function parseDefinition(json: string): AppDefinition {
     ...(Array.isArray(d.sockets) && d.sockets.length > 0
       ? { sockets: d.sockets.map((s) => ({ listen: s.listen, ...(s.name !== undefined ? { name: s.name } : {}), ...(s.backlog !== undefined ? { backlog: s.backlog } : {}) })) }
       : {}),
+    ...(d.rlimits && typeof d.rlimits === 'object' && Object.keys(d.rlimits).length > 0 ? { rlimits: sortedLimits(d.rlimits) } : {}),
   };
+}
+
+/** Limits with their names in one order. */
+function sortedLimits(r: Rlimits): Rlimits {
+  return Object.fromEntries(
+    Object.keys(r)
+      .sort()
+      .map((k) => [k, { soft: r[k as keyof Rlimits]!.soft, hard: r[k as keyof Rlimits]!.hard }]),
+  ) as Rlimits;
 }
 
 /** A task with its keys in one order (so equal tasks are equal strings). */

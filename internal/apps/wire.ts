@@ -44,6 +44,7 @@ export function toWire(a: AppSpec, how?: ScriptRunner): AppSpecWire {
     ...(a.log_dir !== undefined ? { log_dir: a.log_dir } : {}),
     ...(a.task !== undefined ? { task: a.task } : {}),
     ...(a.sockets !== undefined ? { sockets: a.sockets } : {}),
+    ...(a.rlimits !== undefined ? { rlimits: a.rlimits } : {}),
     source: `${a.source.file}:${a.source.line}`,
   };
 }

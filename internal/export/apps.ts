@@ -33,6 +33,9 @@ export function appEntries(apps: readonly AppView[]): AppEntry[] {
       ...(s.stop_timeout_ms !== undefined ? { stop_timeout: duration(s.stop_timeout_ms) } : {}),
       ...(s.log_dir !== undefined ? { log_dir: s.log_dir } : s.log !== undefined ? { log: s.log } : {}),
       ...taskKeys(s.task),
+      ...(s.rlimits && Object.keys(s.rlimits).length
+        ? { rlimits: Object.fromEntries(Object.entries(s.rlimits).map(([k, v]) => { const w = (n: number): number | string => (n === -1 ? 'unlimited' : n); return [k, v.soft === v.hard ? w(v.soft) : [w(v.soft), w(v.hard)]]; })) }
+        : {}),
       // A name equal to the app's is the default: written as the bare address.
       ...(s.sockets?.length ? { sockets: s.sockets.map((x) => (x.name === a.name && x.backlog === undefined ? x.listen : { listen: x.listen, ...(x.name !== undefined ? { name: x.name } : {}), ...(x.backlog !== undefined ? { backlog: x.backlog } : {}) })) } : {}),
     };

@@ -146,6 +146,10 @@ export function systemdUnits(apps: readonly AppView[], o: SystemdOptions): UnitF
         `KillSignal=${s.stop_signal ?? o.defaultStopSignal}`,
         `TimeoutStopSec=${span(s.stop_timeout_ms ?? o.defaultStopS * 1000)}`,
         'KillMode=control-group',
+        ...Object.entries(s.rlimits ?? {}).map(([k, v]) => {
+          const w = (n: number): string => (n === -1 ? 'infinity' : String(n));
+          return `Limit${k.toUpperCase()}=${v.soft === v.hard ? w(v.soft) : `${w(v.soft)}:${w(v.hard)}`}`;
+        }),
         ...(log ? [`StandardOutput=append:${log.replace(/%/g, '%%')}`, `StandardError=append:${log.replace(/%/g, '%%')}`] : []),
         '',
         // A cron app's service is started by its timer, not at boot.

@@ -51,6 +51,8 @@ export interface AppEntry {
   /** RSS above which an instance is restarted ("512M" or bytes), and how many checks in a row (one a second). */
   max_memory?: number | string;
   max_memory_checks?: number;
+  /** Resource limits: a number, "unlimited", or [soft, hard]. */
+  rlimits?: Record<string, number | string | [number | string, number | string]>;
   /** Listening sockets: "HOST:PORT", or with a name (LISTEN_FDNAMES) and a backlog. */
   sockets?: Array<string | { listen: string; name?: string; backlog?: number }>;
 }

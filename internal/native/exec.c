@@ -91,6 +91,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -143,6 +144,10 @@ struct spec {
   long nsock;
   const char **sock_keys;
   int *sock_fds;
+  /* setrlimit(2) before the privileges go: resource, soft, hard (RLIM_INFINITY for -1). */
+  long nrlim;
+  int rlim_res[16];
+  struct rlimit rlim[16];
   dev_t forbid_dev[8];
   ino_t forbid_ino[8];
 };
@@ -225,6 +230,26 @@ static int parse_spec(char *buf, size_t len, struct spec *s) {
     if (!s->sock_keys || !s->sock_fds) return ENOMEM;
     for (long i = 0; i < s->nsock; i++)
       if (!(s->sock_keys[i] = next(&c))) return EINVAL;
+    if (number(&c, 0, 16, &s->nrlim)) return EINVAL;
+    for (long i = 0; i < s->nrlim; i++) {
+      long res;
+      const char *soft, *hard;
+      if (number(&c, 0, RLIM_NLIMITS - 1, &res) || !(soft = next(&c)) || !(hard = next(&c))) return EINVAL;
+      s->rlim_res[i] = (int)res;
+      for (int k = 0; k < 2; k++) {
+        const char *v = k ? hard : soft;
+        rlim_t *out = k ? &s->rlim[i].rlim_max : &s->rlim[i].rlim_cur;
+        if (strcmp(v, "-1") == 0) {
+          *out = RLIM_INFINITY;
+          continue;
+        }
+        char *end;
+        errno = 0;
+        unsigned long long x = strtoull(v, &end, 10);
+        if (errno || end == v || *end || *v == '-') return EINVAL;
+        *out = (rlim_t)x;
+      }
+    }
   }
   if (c.pos != c.len) return EINVAL;
   if (*s->log_kind && strcmp(s->log_kind, "daemon") != 0 && strcmp(s->log_kind, "user") != 0) return EINVAL;
@@ -455,6 +480,9 @@ static int place_sockets(const struct spec *s, int status) {
  */
 static void __attribute__((noreturn)) run_child(const struct spec *s, int status, int own_session) {
   if (own_session && syscall(SYS_setsid) < 0) fail_to(status, "setsid", errno);
+  /* Limits first, while root may still raise a hard one (pmond let only an admin ask above its own). */
+  for (long i = 0; i < s->nrlim; i++)
+    if (setrlimit(s->rlim_res[i], &s->rlim[i]) != 0) fail_to(status, "rlimit", errno);
   if (getuid() == 0 || geteuid() == 0) {
     if (syscall(SYS_setgroups, (size_t)s->ngroups, s->groups) != 0) fail_to(status, "groups", errno);
     if (syscall(SYS_setresgid, s->gid, s->gid, s->gid) != 0) fail_to(status, "gid", errno);

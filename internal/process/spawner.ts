@@ -66,6 +66,8 @@ export interface SpawnRequest {
   cgroup: string | null;
   /** Keys of the exec server's listening sockets, given as fds 3... (with LISTEN_PID); absent or empty: none. */
   sockets?: string[];
+  /** setrlimit(2) triples as rlimitWords gives them (resource, soft, hard; -1 unlimited), set before privileges are dropped. */
+  rlimits?: string[];
 }
 
 /** Starts processes. */
@@ -212,8 +214,10 @@ export function dirIdentities(dirs: string[]): string {
 export function encodeSpec(req: Omit<SpawnRequest, 'log'> & { log: LogTarget | null; argv0?: string }, forbidden = ''): Buffer {
   const env = Object.entries(req.env).map(([k, v]) => `${k}=${v}`);
   const socks = req.sockets ?? [];
+  const lims = req.rlimits ?? [];
+  const v4 = socks.length > 0 || lims.length > 0;
   const fields = [
-    socks.length ? 'pmon3-exec/4' : 'pmon3-exec/3',
+    v4 ? 'pmon3-exec/4' : 'pmon3-exec/3',
     String(req.uid),
     String(req.gid),
     String(req.groups.length),
@@ -229,7 +233,7 @@ export function encodeSpec(req: Omit<SpawnRequest, 'log'> & { log: LogTarget | n
     String(env.length),
     ...env,
     forbidden,
-    ...(socks.length ? [String(socks.length), ...socks] : []),
+    ...(v4 ? [String(socks.length), ...socks, String(lims.length / 3), ...lims] : []),
   ];
   for (const f of fields) if (f.includes('\0')) throw invalidArgument('a NUL byte in the command or its environment');
   return Buffer.from(fields.join('\0') + '\0');
@@ -275,6 +279,8 @@ function describeFailure(f: HelperFailure, req: SpawnRequest): PmonError {
       return invalidArgument(f.errno === 2 /* ENOENT */ ? `${req.file}: command not found` : `${req.file}: ${why}`);
     case 'timeout':
       return invalidArgument(`${req.file}: did not start within 10 s (its cwd, binary or log is on a file system that does not answer); killed`);
+    case 'rlimit':
+      return failedPrecondition(`${req.file}: its resource limits cannot be set (${why})`);
     case 'socket':
       return failedPrecondition(`${req.file}: its listening sockets cannot be given to it (${why})`);
     case 'setsid':

@@ -192,6 +192,12 @@ export const socketSpec = z
   .strict();
 export type SocketSpec = z.infer<typeof socketSpec>;
 
+/** An app's resource limits: soft and hard, -1 unlimited (internal/apps/rlimits.ts names them). */
+export const rlimitsSpec = z.partialRecord(
+  z.enum(['cpu', 'fsize', 'data', 'stack', 'core', 'nproc', 'nofile', 'memlock', 'as']),
+  z.object({ soft: z.number().int().min(-1).max(2 ** 53 - 1), hard: z.number().int().min(-1).max(2 ** 53 - 1) }).strict(),
+);
+
 export const appSpecWire = z
   .object({
     name: nameSchema,
@@ -218,6 +224,8 @@ export const appSpecWire = z
     task: taskSchema.optional(),
     /** Listening sockets bound by pmond, given to every instance as fds 3... (feature `sockets`). */
     sockets: z.array(socketSpec).max(16).optional(),
+    /** setrlimit(2) for every instance, set by the exec helper before it drops privileges. */
+    rlimits: rlimitsSpec.optional(),
     source: z.string().min(1).max(4200).refine(noNul, 'source contains a NUL byte'),
   })
   .strict();
@@ -259,6 +267,7 @@ export const appView = z.object({
     /** Kind, schedule, timers, hooks (absent: a daemon with none); a newer pmond's extra keys pass. */
     task: taskSchema.partial().passthrough().optional(),
     sockets: z.array(socketSpec.passthrough()).optional(),
+    rlimits: z.record(z.string(), z.object({ soft: z.number(), hard: z.number() })).optional(),
   }),
   groups: z.array(z.string()),
   dependencies: z.array(z.string()),

@@ -11,6 +11,7 @@
  */
 import { dependencyLevels, dependencyOrder, startOrder } from '../apps/graph';
 import { diffApps, type AppChange, type DiffApp } from '../apps/diff';
+import { checkWithin, hardLimits, parseRlimits, type Rlimits } from '../apps/rlimits';
 import { checkSockets, MAX_SOCKETS_PER_USER, privilegedPorts } from '../apps/sockets';
 import { checkTask } from '../apps/task';
 import type { ZoneCache } from '../schedule/cron';
@@ -49,6 +50,8 @@ export interface AppsHost {
   targetUser(caller: Caller, spec: string | undefined): Promise<UserInfo>;
   /** A new process's log file (never inside pmond's own directories). */
   logFor(name: string, user: UserInfo, p: { log?: string; log_dir?: string }): string;
+  /** pmond's own /proc/self/limits (what anyone but an admin may give an app at most); '' if unreadable. */
+  ownLimits(): string;
 }
 
 export interface AppsDeps {
@@ -111,6 +114,17 @@ export class Apps {
       // could take 22, 53 or 80 the moment its service is down).
       const low = sockets ? privilegedPorts(sockets) : [];
       if (low.length && !caller.admin) throw permissionDenied(`${s.source}: ${s.name}: port ${low[0]} is below 1024: only an admin may give it to an app`);
+      let rlimits: Rlimits | undefined;
+      if (s.rlimits && Object.keys(s.rlimits).length) {
+        const wire = s.rlimits as Record<string, { soft: number; hard: number }>;
+        try {
+          rlimits = parseRlimits(Object.fromEntries(Object.entries(wire).map(([k, v]) => [k, [v.soft, v.hard] as [number, number]])));
+          // The helper sets them as root: anyone but an admin stays within pmond's own hard limits.
+          if (!caller.admin) checkWithin(rlimits, hardLimits(this.d.host.ownLimits()));
+        } catch (e) {
+          throw Object.assign(e as Error, { message: `${s.source}: ${s.name}: ${(e as Error).message}` });
+        }
+      }
       const size = commandBytes(s.file, s.args, s.env);
       if (size > config.max_command_bytes) {
         throw invalidArgument(`${s.source}: ${s.name}: binary, arguments and environment take ${size} bytes; at most ${config.max_command_bytes} (max_command_bytes)`);
@@ -141,9 +155,10 @@ export class Apps {
           stop_timeout_ms: s.stop_timeout_ms,
           task: s.task,
           sockets,
+          rlimits,
         }),
       );
-      const hash = specHash({ file: s.file, args: s.args, env: s.env, cwd: s.cwd, uid: user.uid, gid, ...(sockets ? { sockets } : {}) });
+      const hash = specHash({ file: s.file, args: s.args, env: s.env, cwd: s.cwd, uid: user.uid, gid, ...(sockets ? { sockets } : {}), ...(rlimits ? { rlimits } : {}) });
       planned.push({ spec: s, user, gid, def, hash, current: await store.getAppByName(user.uid, s.name) });
     }
     // Apps an earlier apply took from these files that they no longer define: --prune removes them.
@@ -435,7 +450,7 @@ export class Apps {
       dependencies = [...new Set(ch.dependencies)];
     }
     const next: AppDefinition = { ...def, args, log, ...(ch.auto_restart === false ? { restart: 'never' as const } : {}) };
-    const hash = specHash({ file: def.file, args, env: def.env, cwd: def.cwd, uid: user.uid, gid, ...(def.sockets ? { sockets: def.sockets } : {}) });
+    const hash = specHash({ file: def.file, args, env: def.env, cwd: def.cwd, uid: user.uid, gid, ...(def.sockets ? { sockets: def.sockets } : {}), ...(def.rlimits ? { rlimits: def.rlimits } : {}) });
     await store.updateApp(app.id, { uid: user.uid, user: user.name, gid, spec: definitionJson(next), spec_hash: hash, dependencies: JSON.stringify(dependencies) });
     const out: ProcessRow[] = [];
     for (const r of await store.instancesOf(app.id)) {

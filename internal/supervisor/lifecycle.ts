@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { HookEvent } from '../hooks/hooks';
 import { type AppDefinition, appType } from '../apps/model';
+import { rlimitWords } from '../apps/rlimits';
 import { listenEnv } from '../apps/sockets';
 import { decideRestart, isFailure } from '../process/restart-policy';
 import { failedPrecondition } from '../protocol/errors';
@@ -66,6 +67,7 @@ export class Lifecycle {
         args: JSON.parse(cur.args) as string[],
         env: { ...processEnv(cur, user, this.c.daemonId), ...opts.env, ...listenEnv(def?.sockets ?? []), PMON3_SPAWN_TOKEN: token },
         ...(sockets.length ? { sockets } : {}),
+        ...(def?.rlimits ? { rlimits: rlimitWords(def.rlimits) } : {}),
         cwd: cur.cwd,
         uid: cur.uid,
         gid: cur.gid,

@@ -16,6 +16,7 @@
  * Security rules (see README "Security model"): nothing here touches a path
  * the user named; the exec helper does, as the user (internal/process/spawner).
  */
+import * as fs from 'node:fs';
 import { appType, commandBytes } from '../apps/model';
 import type { MarkedScan } from '../process/procfs';
 import type { Action, ExecParams, Health, Params, ProcessSummary, ProcessView, Result } from '../protocol/methods';
@@ -82,6 +83,13 @@ export class Supervisor {
         setStatus: (row, event, patch) => units.setStatus(row, event, patch),
         targetUser: (caller, spec) => this.execs.targetUser(caller, spec),
         logFor: (name, user, p) => logs.logFor(name, user, p),
+        ownLimits: () => {
+          try {
+            return fs.readFileSync('/proc/self/limits', 'utf8');
+          } catch {
+            return '';
+          }
+        },
       },
     });
   }

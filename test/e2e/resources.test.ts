@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { FIXTURES, TestDaemon } from '../helpers/daemon';
 import { tempDir } from '../helpers/tmp';
+import { isRoot, TestUsers } from '../helpers/users';
 
 const GROW = path.join(FIXTURES, 'resources', 'grow.js');
 let d: TestDaemon;
@@ -67,4 +68,79 @@ test('bad max_memory is refused in one line, the daemon up', async () => {
   const r = await d.run(['apply', '-f', write('bad2.yaml', `apps:\n  - name: badmem\n    exec: /bin/sleep\n    args: ["60"]\n    max_memory_checks: 3\n`)]);
   assert.match(r.stderr, /max_memory_checks goes with max_memory/);
   assert.equal((await d.ls()).filter((p) => p.name === 'badmem').length, 0);
+});
+
+const limitsOf = (pid: number): string => fs.readFileSync(`/proc/${pid}/limits`, 'utf8');
+const hardOf = (text: string, label: string): string => text.split('\n').find((l) => l.startsWith(label))!.slice(label.length).trim().split(/\s+/)[1]!;
+const softOf = (text: string, label: string): string => text.split('\n').find((l) => l.startsWith(label))!.slice(label.length).trim().split(/\s+/)[0]!;
+
+test('rlimits are set by the exec helper for every instance; an admin may raise a hard limit above pmond\'s own', async () => {
+  const own = hardOf(fs.readFileSync('/proc/self/limits', 'utf8'), 'Max open files');
+  const above = own === 'unlimited' ? 1 << 20 : Number(own) + 1000;
+  const file = write(
+    'lim.yaml',
+    `apps:
+  - name: lim
+    exec: /bin/sleep
+    args: ["300"]
+    instances: 2
+    rlimits: {nofile: [1000, 2000], core: 0, nproc: 500}
+  - name: high
+    exec: /bin/sleep
+    args: ["300"]
+    rlimits: {nofile: ${above}}
+`,
+  );
+  await d.json(['apply', '-f', file]);
+  for (const name of ['lim:0', 'lim:1']) {
+    const p = await d.waitProc(name, 'running', (x) => x.status === 'running');
+    const t = limitsOf(p.pid);
+    assert.equal(softOf(t, 'Max open files'), '1000', t);
+    assert.equal(hardOf(t, 'Max open files'), '2000');
+    assert.equal(hardOf(t, 'Max core file size'), '0');
+  }
+  // Raising a hard limit needs CAP_SYS_RESOURCE (root in a container may lack it): then the start fails, saying why.
+  const capEff = BigInt(`0x${/CapEff:\s*([0-9a-f]+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))![1]}`);
+  if (((capEff >> 24n) & 1n) === 1n) {
+    const h = await d.waitProc('high', 'running', (x) => x.status === 'running');
+    assert.equal(hardOf(limitsOf(h.pid), 'Max open files'), String(above));
+  } else {
+    const h = await d.waitProc('high', 'failed', (x) => x.status === 'failed');
+    const desc = await d.json<any>(['desc', 'high']);
+    assert.match(String(desc.reason), /resource limits cannot be set \(Operation not permitted\)/, JSON.stringify(h));
+  }
+  await d.json(['del', 'lim']);
+  await d.json(['del', 'high']);
+});
+
+test('bad rlimits are refused in one line: unknown names, soft above hard, not numbers', async () => {
+  for (const [v, why] of [['{nofiles: 10}', /unknown limit "nofiles"/], ['{nofile: [20, 10]}', /soft 20 is above hard 10/], ['{nofile: "lots"}', /not a number or "unlimited"/], ['{nofile: -5}', /not a number/], ['{nofile: [1, "$(id)"]}', /not a number/]] as const) {
+    const r = await d.run(['apply', '-f', write('badl.yaml', `apps:\n  - name: badlim\n    exec: /bin/sleep\n    args: ["60"]\n    rlimits: ${v}\n`)]);
+    assert.notEqual(r.code, 0, v);
+    assert.match(r.stderr, why, `${v}: ${r.stderr}`);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+  }
+  assert.equal((await d.ls()).filter((p) => p.name === 'badlim').length, 0);
+});
+
+test('a user who is not an admin cannot raise a limit above pmond\'s own hard limit', { skip: !isRoot() && 'needs root (a second user)' }, async () => {
+  const users = new TestUsers();
+  try {
+    const u = users.add('rl-erin');
+    const own = hardOf(fs.readFileSync(`/proc/${d.pid}/limits`, 'utf8'), 'Max open files');
+    const file = path.join('/tmp', `pmrs-${process.pid}-up.yaml`);
+    const over = own === 'unlimited' ? null : Number(own) + 1;
+    fs.writeFileSync(file, `apps:\n  - name: up\n    exec: /bin/sleep\n    args: ["60"]\n    rlimits: {nofile: ${over ?? 1000}, memlock: unlimited}\n`);
+    fs.chmodSync(file, 0o644);
+    try {
+      const r = await d.run(['apply', '-f', file], { as: u });
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /above pmond's own hard limit .*: only an admin may raise it/);
+      assert.equal(r.stderr.trim().split('\n').length, 1);
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+  } finally {
+    users.cleanup();
+  }
 });

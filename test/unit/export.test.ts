@@ -204,3 +204,12 @@ test('sockets: the apps file carries them (a default name as the bare address); 
     assert.match(s, /^Requires=web-socket0.socket web-socket1.socket$/m);
   }
 });
+
+test('rlimits: the apps file carries them back; systemd gets Limit*= lines', () => {
+  const a = app(4, 'lim', {}, { rlimits: { core: { soft: -1, hard: -1 }, nofile: { soft: 1000, hard: 2000 } } } as never);
+  const specs = parseApps(appsFileText([a], 'test'), '/x/apps.yaml', 'yaml');
+  assert.deepEqual(specs[0]!.rlimits, { core: { soft: -1, hard: -1 }, nofile: { soft: 1000, hard: 2000 } });
+  const u = systemdUnits([a], { uid: 0, defaultRestartMs: 100, defaultStopS: 10, defaultStopSignal: 'SIGTERM' })[0]!.text;
+  assert.match(u, /^LimitCORE=infinity$/m);
+  assert.match(u, /^LimitNOFILE=1000:2000$/m);
+});

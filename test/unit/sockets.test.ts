@@ -44,5 +44,18 @@ test('encodeSpec: version 4 with the keys only when there are sockets', () => {
   assert.ok(encodeSpec(base).toString().startsWith('pmon3-exec/3\0'));
   const v4 = encodeSpec({ ...base, sockets: ['a1.0', 'a1.1'] }).toString();
   assert.ok(v4.startsWith('pmon3-exec/4\0'));
-  assert.ok(v4.endsWith('\x002\0a1.0\0a1.1\0'));
+  assert.ok(v4.endsWith('\x002\0a1.0\0a1.1\x000\0'), JSON.stringify(v4.slice(-30)));
+});
+
+test('rlimits: parsed, and anyone but an admin kept within pmond\'s own hard limits (unknown ones refused)', async () => {
+  const { checkWithin, hardLimits, parseRlimits, rlimitWords } = await import('../../internal/apps/rlimits');
+  const lim = parseRlimits({ nofile: [1024, 4096], core: 'unlimited', nproc: 100 });
+  assert.deepEqual(lim, { nofile: { soft: 1024, hard: 4096 }, core: { soft: -1, hard: -1 }, nproc: { soft: 100, hard: 100 } });
+  assert.deepEqual(rlimitWords(lim), ['4', '-1', '-1', '7', '1024', '4096', '6', '100', '100']);
+  const own = hardLimits('Limit  Soft Limit  Hard Limit  Units\nMax core file size        0                    unlimited            bytes\nMax processes             96362                96362                processes\nMax open files            20000                20000                files\n');
+  assert.deepEqual(own, { core: -1, nproc: 96362, nofile: 20000 });
+  checkWithin(lim, own);
+  assert.throws(() => checkWithin(parseRlimits({ nofile: 30000 }), own), /nofile 30000 is above pmond's own hard limit \(20000\): only an admin/);
+  assert.throws(() => checkWithin(parseRlimits({ nproc: 'unlimited' }), own), /nproc unlimited is above/);
+  assert.throws(() => checkWithin(parseRlimits({ memlock: 1 }), own), /cannot read its own limit/);
 });

@@ -66,6 +66,7 @@ export function parseCron(expr: string, timezone?: string, zones?: ZoneCache): C
   // ':' makes croner read a date, '?' is replaced by the time of parsing: neither is a schedule.
   const odd = /[^0-9A-Za-z*,/#-]/.exec(fields.join(''));
   if (odd) throw bad(`"${odd[0]}" is not allowed`);
+  if (timezone === '') throw bad('an empty timezone (leave it out for pmond\'s local time)');
   // Making a formatter costs about a millisecond: a caller parsing many (pmond, 1000 apps) keeps them.
   const known = zones?.get(timezone ?? '');
   const zone = known?.zone ?? timezone ?? new Intl.DateTimeFormat().resolvedOptions().timeZone;
@@ -92,7 +93,22 @@ export function parseCron(expr: string, timezone?: string, zones?: ZoneCache): C
     throw bad(String((e as Error).message).replace(/^CronPattern: /, '').split('\n')[0] ?? 'invalid');
   }
   const zoneOf: Zone = { f: offsets, fallBack: null };
-  return { expr, timezone, next: (after) => nextAfter(cron, zoneOf, everyHour, after) };
+  // croner's own timezone mode, made only if ever needed: a zone whose offset jumped by more than
+  // a DST shift (Samoa skipped 30 Dec 2011) defeats our conversion, and null would end the schedule.
+  let slow: Cron | undefined;
+  const fallback = (after: number): number | null => {
+    slow ??= new Cron(fields.join(' '), { timezone: zone, paused: true, legacyMode: true });
+    const t = slow.nextRun(new Date(after))?.getTime();
+    return t === undefined || t <= after ? null : t;
+  };
+  return {
+    expr,
+    timezone,
+    next: (after) => {
+      const t = nextAfter(cron, zoneOf, everyHour, after);
+      return t === null || t <= after ? fallback(after) : t;
+    },
+  };
 }
 
 /**
@@ -101,8 +117,28 @@ export function parseCron(expr: string, timezone?: string, zones?: ZoneCache): C
  * by the gap (as croner's timezone mode does).
  */
 function nextWall(cron: Cron, f: Intl.DateTimeFormat, after: number): number | null {
-  const w = cron.nextRun(new Date(after + offsetAt(f, after)))?.getTime();
-  if (w === undefined) return null;
+  const now = offsetAt(f, after);
+  const then = offsetAt(f, after - LOOK);
+  if (then < now) {
+    // Just after a spring-forward, wall times in its gap ("0,30 2": 02:30) are instants still
+    // ahead (03:30) that the wall clock now (03:00) has passed: searched from the old clock's
+    // reading, candidates at or before `after` passed over; none within a few: the plain search.
+    let from = after + then;
+    for (let k = 0; k < MAX_STEPS; k++) {
+      const w = cron.nextRun(new Date(from))?.getTime();
+      if (w === undefined) break;
+      const i = wallToInstant(f, w);
+      if (i > after) return i;
+      from = w;
+    }
+  }
+  // A repeated wall time comes back as its first instant, which may be passed: firstOccurrence decides.
+  const w = cron.nextRun(new Date(after + now))?.getTime();
+  return w === undefined ? null : wallToInstant(f, w);
+}
+
+/** Wall time w (written as UTC) as an instant in the zone (nextWall's rules). */
+function wallToInstant(f: Intl.DateTimeFormat, w: number): number {
   // w read as an instant is up to 14 h off (the offset); g, with w's offset taken off, is within
   // one DST shift of the instant. The offsets before and after any transition near it (none is
   // nearer to another than LOOK).

@@ -319,3 +319,17 @@ test('a day past the end of every month given never comes: refused when parsed, 
   assert.equal(parseCron('0 0 30 2 1', 'UTC').next(t), Date.parse('2027-02-01T00:00:00Z'), 'a Monday of February');
   assert.equal(parseCron('0 0 L 2 *', 'UTC').next(t), Date.parse('2027-02-28T00:00:00Z'));
 });
+
+test('a zone whose offset jumped by a day (Samoa, 30 Dec 2011): the next time still comes, not null; an empty timezone is refused', () => {
+  const s = parseCron('0 3 * * *', 'Pacific/Apia');
+  const n = s.next(at('2011-12-29T13:00:00Z'));
+  assert.ok(n !== null && n > at('2011-12-29T13:00:00Z'), String(n));
+  assert.throws(() => parseCron('* * * * *', ''), /empty timezone/);
+  assert.throws(() => parseCron('* * * * *', '', new Map()), /empty timezone/);
+});
+
+test('DST spring gap: every wall time in it fires, moved forward by the gap (0,30 2 in Berlin: 03:00 and 03:30 CEST); an every-second schedule right after the change stays exact', () => {
+  assert.deepEqual(fires('0,30 2 * * *', 'Europe/Berlin', '2026-03-28T23:00:00Z', '2026-03-29T22:00:00Z').map(isoOf), ['2026-03-29T01:00:00.000Z', '2026-03-29T01:30:00.000Z']);
+  const s = parseCron('* * * * * *', 'Europe/Berlin');
+  for (const t of ['2026-03-29T01:00:00.000Z', '2026-03-29T02:30:00.400Z', '2026-03-29T03:59:59.000Z']) assert.equal(s.next(at(t)), Math.floor(at(t) / 1000) * 1000 + 1000, t);
+});

@@ -103,7 +103,7 @@
 /* Largest spec: argv + env are bounded by pmond (max_command_bytes) far below this. */
 #define MAX_SPEC (8 * 1024 * 1024)
 #define MAX_GROUPS 65536
-/* Listening sockets the server holds, and the most one program gets. */
+/* The most listening sockets one program gets (the server's table is `held`). */
 #define MAX_SOCKS 64
 
 /* ---------------------------------------------------------------- reporting */

@@ -29,8 +29,8 @@ export interface SocketSource {
   keysFor(appId: number, sockets: readonly SocketSpec[], holders: readonly number[]): Promise<string[]>;
   /** Close app's sockets (the app is gone, or has other sockets now). */
   release(appId: number): Promise<void>;
-  /** How many apps have sockets held. */
-  readonly size: number;
+  /** Whether app's sockets are held (by this server or an earlier one). */
+  holds(appId: number): boolean;
 }
 
 export class SocketHolder implements SocketSource {
@@ -48,9 +48,8 @@ export class SocketHolder implements SocketSource {
     return this.serial(appId, () => this.close(appId));
   }
 
-  /** How many apps have sockets held (tests, info). */
-  get size(): number {
-    return this.held.size;
+  holds(appId: number): boolean {
+    return this.held.has(appId);
   }
 
   private serial<T>(appId: number, fn: () => Promise<T>): Promise<T> {

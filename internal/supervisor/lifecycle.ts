@@ -128,11 +128,13 @@ export class Lifecycle {
       if (sockets.length) throw failedPrecondition(`${row.name}: listening sockets need pmond's exec server (Linux 5.3 or later)`);
       return [];
     }
-    if (sockets.length === 0 && holder.size === 0) return [];
+    // The start path of every app: one with no sockets costs a map lookup (and a release if it had some).
+    if (sockets.length === 0) {
+      if (holder.holds(row.app_id)) await holder.release(row.app_id);
+      return [];
+    }
     // Running instances hold the sockets as fds 3...: after a pmond killed with SIGKILL, one of them gives them back.
-    const holders = sockets.length
-      ? (await this.c.store.instancesOf(row.app_id)).filter((r) => r.id !== row.id && r.pid !== null && r.pid_boot_id === this.c.bootId).map((r) => r.pid!)
-      : [];
+    const holders = (await this.c.store.instancesOf(row.app_id)).filter((r) => r.id !== row.id && r.pid !== null && r.pid_boot_id === this.c.bootId).map((r) => r.pid!);
     return holder.keysFor(row.app_id, sockets, holders);
   }
 

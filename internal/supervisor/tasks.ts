@@ -36,7 +36,7 @@ export const RESTART_GRACE_MS = 3000;
 /** How often save_log_on_crash apps' processes are sampled, and how many samples are kept. */
 const SAMPLE_EVERY_MS = 5000;
 /** How often the RSS of instances of apps with max_memory is looked at (PM2 looks every 30 s: late). */
-export const MEMORY_CHECK_MS = 1000;
+const MEMORY_CHECK_MS = 1000;
 /** Checks in a row over max_memory before a restart, unless the app says (a moment's peak is no leak). */
 const MEMORY_CHECKS = 3;
 const SAMPLES_KEPT = 12;
@@ -471,9 +471,11 @@ export class Tasks {
   }
 
   /** An instance over its app's max_memory for that many checks in a row is restarted, reason `memory: ...`. */
-  async checkMemory(): Promise<void> {
+  private async checkMemory(): Promise<void> {
     const { store, os, units, logger } = this.c;
-    const rows = (await store.all()).filter((r) => r.pid !== null && this.memLimits.has(r.app_id) && units.peek(r.id)?.watched);
+    // Only the limited apps' rows (by the app index), not a copy of every row each second.
+    const rows: ProcessRow[] = [];
+    for (const appId of this.memLimits.keys()) for (const r of await store.instancesOf(appId)) if (r.pid !== null && units.peek(r.id)?.watched) rows.push(r);
     if (rows.length === 0) return;
     const usage = await os.usage(rows.map((r) => r.pid!)).catch(() => ({}) as Record<number, { cpu: number; memory: number }>);
     for (const r of rows) {

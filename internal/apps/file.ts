@@ -134,6 +134,17 @@ const rawApp = z
     max_memory: size.optional(),
     rlimits: z.record(z.string().max(16), z.union([z.number(), z.string().max(32), z.tuple([z.union([z.number(), z.string().max(32)]), z.union([z.number(), z.string().max(32)])])])).optional(),
     max_memory_checks: z.number().int().min(1).max(3600).optional(),
+    ready: z.string().min(1).max(1100).optional(),
+    ready_timeout: duration.optional(),
+    ack: z.enum(['timer', 'manual', 'none']).optional(),
+    ack_timeout: duration.optional(),
+    watchdog: duration.optional(),
+    health: z
+      .object({ http: z.string().min(1).max(1100), interval: duration.optional(), timeout: duration.optional(), failures: z.number().int().min(1).max(1000).optional() })
+      .strict()
+      .optional(),
+    live_check_timeout: duration.optional(),
+    max_surge: z.number().int().min(1).max(1000).optional(),
   })
   .strict();
 type RawApp = z.infer<typeof rawApp>;
@@ -381,13 +392,13 @@ export function appsOf(data: unknown, locate: Locate, file: string, readFile: (p
       Object.assign(env, parseEnvFile(text, abs(a.env_file)));
     }
     for (const [k, v] of Object.entries(a.env ?? {})) env[k] = String(v);
-    const task = taskOf(a, (k) => where([...at, k]), abs);
     let sockets: SocketSpec[] | undefined;
     try {
       sockets = a.sockets && checkSockets(a.name, a.sockets.map((s) => (typeof s === 'string' ? { listen: s } : s)));
     } catch (e) {
       throw invalidArgument(`${where([...at, 'sockets'])}: ${(e as Error).message}`);
     }
+    const task = taskOf(a, (k) => where([...at, k]), abs, sockets);
     let rlimits: Rlimits | undefined;
     try {
       rlimits = a.rlimits && parseRlimits(a.rlimits as Record<string, RlimitInput>);
@@ -425,7 +436,7 @@ export function appsOf(data: unknown, locate: Locate, file: string, readFile: (p
 }
 
 /** The task keys of a raw app (durations in ms, commands as words), checked; undefined if it has none. */
-function taskOf(a: RawApp, where: (key: string) => string, abs: (p: string) => string): TaskSpec | undefined {
+function taskOf(a: RawApp, where: (key: string) => string, abs: (p: string) => string, sockets?: SocketSpec[]): TaskSpec | undefined {
   // A command's program with a "/" resolves against the file's directory, as exec does; a bare name stays (PATH, as the user).
   const cmd = (c: Array<string | number> | string | undefined): string[] | undefined => {
     const w = words(c);
@@ -450,11 +461,44 @@ function taskOf(a: RawApp, where: (key: string) => string, abs: (p: string) => s
     ...(a.crash_log_kib !== undefined ? { crash_log_kib: a.crash_log_kib } : {}),
     ...(a.max_memory !== undefined ? { max_memory_bytes: toBytes(a.max_memory) } : {}),
     ...(a.max_memory_checks !== undefined ? { max_memory_checks: a.max_memory_checks } : {}),
+    ...readyKeys(a, where),
+    ...(a.watchdog !== undefined ? { watchdog_ms: toMs(a.watchdog)! } : {}),
+    ...(a.health !== undefined
+      ? {
+          health: {
+            http: a.health.http,
+            ...(a.health.interval !== undefined ? { interval_ms: toMs(a.health.interval)! } : {}),
+            ...(a.health.timeout !== undefined ? { timeout_ms: toMs(a.health.timeout)! } : {}),
+            ...(a.health.failures !== undefined ? { failures: a.health.failures } : {}),
+          },
+        }
+      : {}),
+    ...(a.live_check_timeout !== undefined ? { live_check_ms: toMs(a.live_check_timeout)! } : {}),
+    ...(a.max_surge !== undefined ? { max_surge: a.max_surge } : {}),
   };
   if (Object.keys(t).length === 0) return undefined;
-  const bad = checkTask(a.name, t);
+  const bad = checkTask(a.name, t, undefined, sockets);
   if (bad) throw invalidArgument(`${where(bad.key)}: ${a.name}: ${bad.key}: ${bad.message}`);
   return t;
+}
+
+/**
+ * ready and ready_timeout, or Firestarter's ack and ack_timeout written as them: manual is a
+ * READY=1 (notify), timer is staying up ack_timeout (delay:), none is at once. Only a real ack
+ * counts: output on the log is not one.
+ */
+function readyKeys(a: RawApp, where: (key: string) => string): Pick<TaskSpec, 'ready' | 'ready_timeout_ms'> {
+  if (a.ack !== undefined && a.ready !== undefined) throw invalidArgument(`${where('ack')}: ${a.name}: ack and ready say the same thing; give one`);
+  const timeout = (d: number | string | undefined): Pick<TaskSpec, 'ready_timeout_ms'> => (d !== undefined ? { ready_timeout_ms: toMs(d)! } : {});
+  if (a.ack === undefined) {
+    if (a.ack_timeout !== undefined) throw invalidArgument(`${where('ack_timeout')}: ${a.name}: ack_timeout goes with ack: timer or manual`);
+    return { ...(a.ready !== undefined ? { ready: a.ready } : {}), ...timeout(a.ready_timeout) };
+  }
+  if (a.ready_timeout !== undefined) throw invalidArgument(`${where('ready_timeout')}: ${a.name}: with ack, the time is ack_timeout`);
+  if (a.ack === 'manual') return { ready: 'notify', ...timeout(a.ack_timeout) };
+  if (a.ack === 'timer') return { ready: `delay:${toMs(a.ack_timeout ?? '5s')}ms` };
+  if (a.ack_timeout !== undefined) throw invalidArgument(`${where('ack_timeout')}: ${a.name}: ack: none waits for nothing`);
+  return { ready: 'none' };
 }
 
 /** KEY=VALUE lines (# comments, blank lines, optional `export `, values quoted as in our -e). */

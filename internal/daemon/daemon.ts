@@ -11,6 +11,7 @@ import type { Config } from '../config/config';
 import { goFieldsRunner } from '../hooks/go-fields';
 import { ExecHookRunner } from '../hooks/hooks';
 import { createLogger, type Logger } from '../logger/logger';
+import { NativeNotify } from '../process/notify';
 import { checkExecHelper, execHelperPath, loadNative, peerCredReader } from '../native';
 import { detectCgroups } from '../process/cgroups';
 import { readBootId, scanMarked } from '../process/procfs';
@@ -174,6 +175,13 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
     dirIdentities([config.logs_dir, config.data_dir]),
   );
   logger.info(serverMode ? 'processes are started by the exec server' : 'processes are started by the one-shot exec helper (Linux < 5.3: no pidfd)');
+  // sd_notify (ready: notify, watchdog): without the socket those apps cannot start; the rest can.
+  let notify: NativeNotify | undefined;
+  try {
+    notify = NativeNotify.start(native, `${config.socket_path}.notify`);
+  } catch (e) {
+    logger.warn(`sd_notify: no socket at ${config.socket_path}.notify (${(e as Error).message}); apps with ready: notify or watchdog cannot start`);
+  }
   const supervisor = new Supervisor({
     store,
     spawner,
@@ -189,6 +197,8 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
     cgroups,
     runClaims: new RunClaims(path.join(config.data_dir, 'run-claims'), logger),
     ...(execServer ? { sockets: new SocketHolder(execServer) } : {}),
+    ...(notify ? { notify } : {}),
+    liveDir: `${config.socket_path}.live`,
   });
   const server = new Server({
     supervisor,

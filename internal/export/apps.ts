@@ -54,6 +54,15 @@ function taskKeys(t: AppView['spec']['task']): Partial<AppEntry> {
   if (t.hook_timeout_ms !== undefined) out.hook_timeout = duration(t.hook_timeout_ms);
   if (t.max_memory_bytes !== undefined) out.max_memory = t.max_memory_bytes % (1 << 20) === 0 ? `${t.max_memory_bytes / (1 << 20)}M` : t.max_memory_bytes;
   if (t.max_memory_checks !== undefined) out.max_memory_checks = t.max_memory_checks;
+  if (t.ready !== undefined) out.ready = t.ready;
+  if (t.ready_timeout_ms !== undefined) out.ready_timeout = duration(t.ready_timeout_ms);
+  if (t.watchdog_ms !== undefined) out.watchdog = duration(t.watchdog_ms);
+  if (t.health) {
+    const h = t.health;
+    out.health = { http: h.http, ...(h.interval_ms !== undefined ? { interval: duration(h.interval_ms) } : {}), ...(h.timeout_ms !== undefined ? { timeout: duration(h.timeout_ms) } : {}), ...(h.failures !== undefined ? { failures: h.failures } : {}) };
+  }
+  if (t.live_check_ms !== undefined) out.live_check_timeout = duration(t.live_check_ms);
+  if (t.max_surge !== undefined) out.max_surge = t.max_surge;
   return out as Partial<AppEntry>;
 }
 

@@ -45,6 +45,13 @@ export interface Native {
   startReaper(cb: (pid: number, code: number, signal: number) => void): void;
   /** Reap pid (a child of this process that libuv did not spawn) when it exits; ESRCH if there is no such child. */
   watchPid(pid: number): void;
+  /**
+   * Bind a datagram socket at path (mode 0666) for sd_notify messages and read it in a thread:
+   * each message as cb(pid, uid, text), pid and uid from the kernel (SO_PASSCRED). Messages over
+   * 4096 bytes are dropped, fds sent with one are closed, at most 1024 wait (more are dropped).
+   * Once per process (EEXIST after).
+   */
+  startNotify(path: string, cb: (pid: number, uid: number, text: string) => void): void;
 }
 
 /** Reads a connected socket's peer credentials; null when not possible. */

@@ -42,7 +42,9 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <node_api.h>
@@ -442,6 +444,147 @@ static napi_value watch_pid(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ------------------------------------------------------------- sd_notify */
+
+/*
+ * One datagram socket (AF_UNIX, SOCK_DGRAM) every instance can send sd_notify messages to
+ * ($NOTIFY_SOCKET). SO_PASSCRED: each message carries the sender's pid and uid from the kernel
+ * (a sender can name another pid only with CAP_SYS_ADMIN), so a message is the instance's only if
+ * the kernel says so. A thread reads it: a message over NOTIFY_MAX bytes is dropped, fds sent
+ * with it (SCM_RIGHTS, systemd's FDSTORE) are closed at once, and at most NOTIFY_QUEUE messages
+ * wait for the JS thread (more are dropped: a flood costs the sender, not pmond's memory).
+ */
+#define NOTIFY_MAX 4096
+#define NOTIFY_QUEUE 1024
+
+static int notify_fd = -1;
+static napi_threadsafe_function notify_tsfn;
+
+struct notify_msg {
+  int pid;
+  int uid;
+  size_t len;
+  char text[];
+};
+
+static void *notify_main(void *arg) {
+  (void)arg;
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, NULL);
+  static char buf[NOTIFY_MAX + 1];
+  for (;;) {
+    union {
+      struct cmsghdr h;
+      char b[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 32)];
+    } ctl;
+    struct iovec iov = {buf, sizeof buf};
+    struct msghdr mh;
+    memset(&mh, 0, sizeof mh);
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = ctl.b;
+    mh.msg_controllen = sizeof ctl.b;
+    ssize_t n = recvmsg(notify_fd, &mh, MSG_CMSG_CLOEXEC | MSG_TRUNC);
+    if (n < 0) {
+      if (errno == EINTR || errno == ENOBUFS || errno == ENOMEM) continue;
+      return NULL;
+    }
+    struct ucred cred;
+    int have = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+      if (c->cmsg_level != SOL_SOCKET) continue;
+      if (c->cmsg_type == SCM_RIGHTS) {
+        size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        int *fds = (int *)CMSG_DATA(c);
+        for (size_t i = 0; i < k; i++) close(fds[i]);
+      } else if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len >= CMSG_LEN(sizeof cred)) {
+        memcpy(&cred, CMSG_DATA(c), sizeof cred);
+        have = 1;
+      }
+    }
+    if (!have || n > NOTIFY_MAX || (mh.msg_flags & MSG_TRUNC)) continue;
+    struct notify_msg *m = malloc(sizeof *m + (size_t)n);
+    if (!m) continue;
+    m->pid = (int)cred.pid;
+    m->uid = (int)cred.uid;
+    m->len = (size_t)n;
+    memcpy(m->text, buf, (size_t)n);
+    if (napi_call_threadsafe_function(notify_tsfn, m, napi_tsfn_nonblocking) != napi_ok) free(m);
+  }
+}
+
+static void notify_call_js(napi_env env, napi_value cb, void *context, void *data) {
+  (void)context;
+  struct notify_msg *m = data;
+  if (env && cb) {
+    napi_value args[3], undef;
+    napi_create_int32(env, m->pid, &args[0]);
+    napi_create_int32(env, m->uid, &args[1]);
+    napi_create_string_latin1(env, m->text, m->len, &args[2]);
+    napi_get_undefined(env, &undef);
+    napi_call_function(env, undef, cb, 3, args, NULL);
+  }
+  free(m);
+}
+
+/* startNotify(path, cb): bind the socket at path (0666; pmond's directory guards it), read it in a thread. */
+static napi_value start_notify(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], name;
+  napi_valuetype t;
+  char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+  size_t len = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
+      napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok || napi_typeof(env, argv[1], &t) != napi_ok ||
+      t != napi_function) {
+    napi_throw_type_error(env, NULL, "startNotify(path, callback)");
+    return NULL;
+  }
+  if (len == 0 || len >= sizeof path - 1) return throw_errno(env, "startNotify: path", ENAMETOOLONG);
+  if (notify_fd >= 0) return throw_errno(env, "startNotify: already started", EEXIST);
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, "socket", errno);
+  int one = 1, rcv = 256 * 1024;
+  setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+  struct sockaddr_un sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  memcpy(sa.sun_path, path, len);
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, "bind", err);
+  }
+  if (chmod(path, 0666) != 0) {
+    int err = errno;
+    close(fd);
+    unlink(path);
+    return throw_errno(env, "chmod", err);
+  }
+  napi_create_string_utf8(env, "pmon3 notify", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_threadsafe_function(env, argv[1], NULL, name, NOTIFY_QUEUE, 1, NULL, NULL, NULL, notify_call_js, &notify_tsfn) != napi_ok) {
+    close(fd);
+    napi_throw_error(env, NULL, "startNotify: cannot create the callback");
+    return NULL;
+  }
+  napi_unref_threadsafe_function(env, notify_tsfn);
+  notify_fd = fd;
+  pthread_t th;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  int err = pthread_create(&th, &attr, notify_main, NULL);
+  pthread_attr_destroy(&attr);
+  if (err != 0) {
+    notify_fd = -1;
+    close(fd);
+    return throw_errno(env, "pthread_create", err);
+  }
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
   napi_create_function(env, "getPeerCred", NAPI_AUTO_LENGTH, get_peer_cred, NULL, &fn);
@@ -463,6 +606,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "startReaper", fn);
   napi_create_function(env, "watchPid", NAPI_AUTO_LENGTH, watch_pid, NULL, &fn);
   napi_set_named_property(env, exports, "watchPid", fn);
+  napi_create_function(env, "startNotify", NAPI_AUTO_LENGTH, start_notify, NULL, &fn);
+  napi_set_named_property(env, exports, "startNotify", fn);
   return exports;
 }
 

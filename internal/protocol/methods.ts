@@ -173,6 +173,26 @@ export const taskSchema = z
     /** Restart an instance whose RSS stays above this many bytes for max_memory_checks checks in a row (one a second), reason `memory`. */
     max_memory_bytes: z.number().int().min(1 << 20).max(2 ** 50).optional(),
     max_memory_checks: z.number().int().min(1).max(3600).optional(),
+    /** When an instance counts as ready: notify, tcp[:PORT], http:/PATH, http://127.0.0.1:PORT/PATH, delay:DURATION, none (internal/apps/ready.ts). */
+    ready: z.string().min(1).max(1100).optional(),
+    /** Not ready within this long: a failed start (killed, restart policy); absent: 60 s. */
+    ready_timeout_ms: z.number().int().min(100).max(86_400_000).optional(),
+    /** sd_notify's watchdog: no WATCHDOG=1 for this long restarts the instance (WATCHDOG_USEC is set). */
+    watchdog_ms: z.number().int().min(100).max(86_400_000).optional(),
+    /** An HTTP health check of each running instance; `failures` in a row restart it. */
+    health: z
+      .object({
+        http: z.string().min(1).max(1100),
+        interval_ms: z.number().int().min(100).max(86_400_000).optional(),
+        timeout_ms: z.number().int().min(100).max(3_600_000).optional(),
+        failures: z.number().int().min(1).max(1000).optional(),
+      })
+      .strict()
+      .optional(),
+    /** Firestarter's live check: no touch of $FIRESTARTER_WATCH_FILE for this long restarts the instance. */
+    live_check_ms: z.number().int().min(1000).max(86_400_000).optional(),
+    /** A rolling reload starts at most this many new instances at once (default 1). */
+    max_surge: z.number().int().min(1).max(1000).optional(),
   })
   .strict();
 export type TaskSpec = z.infer<typeof taskSchema>;

@@ -13,6 +13,7 @@ import { dependencyLevels, dependencyOrder, startOrder } from '../apps/graph';
 import { diffApps, type AppChange, type DiffApp } from '../apps/diff';
 import { checkWithin, hardLimits, parseRlimits, type Rlimits } from '../apps/rlimits';
 import { checkSockets, MAX_SOCKETS_PER_USER, privilegedPorts } from '../apps/sockets';
+import { DEFAULT_READY_TIMEOUT_MS } from '../apps/ready';
 import { checkTask } from '../apps/task';
 import type { ZoneCache } from '../schedule/cron';
 import { type AppDefinition, commandBytes, definitionJson, MAX_INSTANCES, parseDefinition, specHash, stringList } from '../apps/model';
@@ -77,6 +78,13 @@ interface Planned {
 /** How long a dependent waits for its dependencies to be up (beyond their startsecs). */
 const READY_GRACE_MS = 30_000;
 
+/** How long an app may take to be up: its startsecs, or its ready check's timeout. */
+function readyWaitMs(def: AppDefinition): number {
+  const t = def.task;
+  if (t?.ready !== undefined && t.ready !== 'none') return t.ready_timeout_ms ?? DEFAULT_READY_TIMEOUT_MS;
+  return def.startsecs_ms ?? 0;
+}
+
 /** The file an apps-file source names ("file:/etc/apps.yaml:3" → "/etc/apps.yaml"), or null. */
 export function sourceFile(source: string): string | null {
   const m = /^file:(.*):\d+$/.exec(source);
@@ -102,7 +110,7 @@ export class Apps {
       if (prev) throw invalidArgument(`${s.source}: ${s.name}: already defined at ${prev}`);
       seen.set(key, s.source);
       const gid = await this.gidFor(caller, user, s);
-      const badTask = s.task && checkTask(s.name, s.task, zones);
+      const badTask = s.task && checkTask(s.name, s.task, zones, s.sockets);
       if (badTask) throw invalidArgument(`${s.source}: ${s.name}: ${badTask.key}: ${badTask.message}`);
       let sockets: AppDefinition['sockets'];
       try {
@@ -376,7 +384,8 @@ export class Apps {
   private async waitReady(deps: AppRow[]): Promise<true | string> {
     if (deps.length === 0) return true;
     const { store, clock } = this.d;
-    const need = Math.max(0, ...deps.map((a) => parseDefinition(a.spec).startsecs_ms ?? 0));
+    // A dependency with a ready check is `starting` until ready: its ready timeout is waited for too.
+    const need = Math.max(0, ...deps.map((a) => readyWaitMs(parseDefinition(a.spec))));
     const deadline = clock.now() + need + READY_GRACE_MS;
     for (;;) {
       let why: string | null = null;

@@ -120,7 +120,8 @@ export class Boot {
         await this.term.stopLocked(cur, { force: false, event: 'stop', desired: 'stopped' });
         return;
       }
-      if (cur.status !== 'running') await units.setStatus(cur, 'adopt');
+      if (cur.status !== 'running') cur = await units.setStatus(cur, 'adopt');
+      await this.life.resume(cur, w);
       logger.info(`${cur.name}: re-adopted pid ${w.pid}`);
       return;
     }

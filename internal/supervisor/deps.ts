@@ -14,6 +14,7 @@ import type { Store } from '../store/store';
 import type { RunClaimsLike } from '../schedule/claims';
 import type { Clock } from './clock';
 import type { Os } from './os';
+import type { NotifySource } from './checks';
 import type { Units } from './units';
 
 /** Who is asking, as the kernel told the server. */
@@ -57,6 +58,10 @@ export interface SupervisorDeps {
   cgroups: Cgroups;
   /** Where a cron run's start is claimed without waiting for the database (internal/schedule/claims.ts); absent: it waits. */
   runClaims?: RunClaimsLike;
+  /** Where instances send sd_notify messages (the native addon's socket); absent: ready: notify and watchdog cannot start. */
+  notify?: NotifySource;
+  /** The directory of Firestarter live-check files (pmond's own, 0711); absent: live_check_timeout cannot start. */
+  liveDir?: string;
   /** Where apps' listening sockets are held (the exec server); absent: an app with sockets cannot start. */
   sockets?: SocketSource;
   /**

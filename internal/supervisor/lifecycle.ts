@@ -20,6 +20,7 @@ import { DEFAULT_HOOK_TIMEOUT_MS, runAppHook } from './app-hooks';
 import { isoNow } from './clock';
 import type { Core } from './deps';
 import { saveCrash } from './crash';
+import type { Checks } from './checks';
 import { processEnv } from './env';
 import { logTarget } from './logs';
 import type { Terminator } from './terminate';
@@ -30,6 +31,7 @@ export class Lifecycle {
   constructor(
     private readonly c: Core,
     private readonly term: Terminator,
+    private readonly health: Checks,
   ) {}
 
   /**
@@ -65,7 +67,7 @@ export class Lifecycle {
       w = await this.spawn({
         file: cur.process_file,
         args: JSON.parse(cur.args) as string[],
-        env: { ...processEnv(cur, user, this.c.daemonId), ...opts.env, ...listenEnv(def?.sockets ?? []), PMON3_SPAWN_TOKEN: token },
+        env: { ...processEnv(cur, user, this.c.daemonId), ...opts.env, ...listenEnv(def?.sockets ?? []), ...this.health.env(cur, def), PMON3_SPAWN_TOKEN: token },
         ...(sockets.length ? { sockets } : {}),
         ...(def?.rlimits ? { rlimits: rlimitWords(def.rlimits) } : {}),
         cwd: cur.cwd,
@@ -88,9 +90,11 @@ export class Lifecycle {
       if (!opts.quiet) fireHook(this.c.hooks, 'failure', cur);
       throw e;
     }
-    // With startsecs it is `starting` until it has stayed up that long (supervisord's rule).
-    const startsecs = def?.startsecs_ms ?? 0;
-    cur = await units.setStatus(cur, startsecs > 0 ? 'spawned_wait' : 'spawned', {
+    // With a ready check it is `starting` until ready; else with startsecs until it has stayed up
+    // that long (supervisord's rule).
+    const ready = task?.ready !== undefined && task.ready !== 'none' ? task.ready : undefined;
+    const startsecs = ready ? 0 : (def?.startsecs_ms ?? 0);
+    cur = await units.setStatus(cur, startsecs > 0 || ready ? 'spawned_wait' : 'spawned', {
       pid: w.pid,
       pid_start_time: w.startTime,
       pid_boot_id: this.c.bootId,
@@ -99,13 +103,35 @@ export class Lifecycle {
       restarts: cur.restarts + (opts.countRestart ? 1 : 0),
     });
     this.watch(cur.id, w);
+    this.health.track(cur.id, w, cur.uid, def);
     logger.info(`${cur.name}: started pid ${w.pid}`);
     fireHook(this.c.hooks, opts.hook, cur);
     const postStart = task?.post_start;
     const afterUp = (r: ProcessRow): void => {
+      this.health.live(r.id, w, def);
       if (postStart) void runAppHook(this.c, r, 'post_start', postStart, hookMs);
     };
-    if (startsecs > 0) {
+    if (ready) {
+      // Not ready in time is a failed start: killed, and the restart policy decides (never a success).
+      const wait = this.health.awaitReady(cur.id, w, ready, task?.ready_timeout_ms);
+      rt.up = { cancel: () => wait.cancel() };
+      void wait.done
+        .then((r) =>
+          rt.lock.run(async () => {
+            const now = await units.get(cur.id);
+            if (!now || rt.watched !== w || now.status !== 'starting' || units.closed || r === 'cancelled') return;
+            rt.up = undefined;
+            if (r === true) {
+              afterUp(await units.setStatus(now, 'up'));
+              return;
+            }
+            rt.failReason = `ready: ${r}`;
+            logger.warn(`${now.name}: pid ${w.pid}: ${rt.failReason}; killing it`);
+            this.term.killLeftovers(w);
+          }),
+        )
+        .catch((e: unknown) => logger.error(`process ${cur.id}: its ready check failed: ${(e as Error)?.stack ?? String(e)}`));
+    } else if (startsecs > 0) {
       rt.up = clock.setTimeout(() => {
         void rt.lock
           .run(async () => {
@@ -119,6 +145,13 @@ export class Lifecycle {
       afterUp(cur);
     }
     return cur;
+  }
+
+  /** A process found alive at boot is watched again: its notify messages and liveness checks resume. */
+  async resume(row: ProcessRow, w: Watched): Promise<void> {
+    const def = await this.c.units.definitionOf(row);
+    this.health.track(row.id, w, row.uid, def);
+    this.health.live(row.id, w, def);
   }
 
   /** The exec server's keys for row's app's sockets: held already, else taken from a running instance, else bound. */
@@ -153,6 +186,8 @@ export class Lifecycle {
   /** Make w the one process watched for id: its exit goes to the restart policy. */
   watch(id: number, w: Watched): void {
     this.c.units.rt(id).watched = w;
+    // Whoever owns the exit, the process's checks end with it.
+    void w.exited.finally(() => this.health.untrack(w)).catch(() => undefined);
     void w.exited
       .then((info) => this.onExit(id, w, info))
       .catch((e: unknown) => this.c.logger.error(`process ${id}: handling its exit failed: ${(e as Error)?.stack ?? String(e)}`));
@@ -169,12 +204,16 @@ export class Lifecycle {
       rt.adoptedGone = undefined;
       rt.up?.cancel();
       rt.up = undefined;
+      // Killed by a failed check: that is how it ended, whatever the signal says.
+      const killedFor = rt.failReason;
+      rt.failReason = undefined;
       // No orphaned descendants: whatever is left of its group and cgroup goes with it. (No /proc
       // scan first: this is the restart hot path, and an empty group just answers ESRCH.)
       this.term.killLeftovers(w);
       const row = await units.get(id);
       if (!row) return;
-      const uptimeMs = row.started_at ? clock.now() - Date.parse(row.started_at) : 0;
+      // Killed for not getting ready: a failed start however long it took (startretries counts it).
+      const uptimeMs = killedFor === undefined && row.started_at ? clock.now() - Date.parse(row.started_at) : 0;
       // The app's own policy (an apps file's restart, restart_delay, startsecs, startretries), else the config's.
       const def = await units.definitionOf(row);
       const type = appType(def);
@@ -240,7 +279,7 @@ export class Lifecycle {
       const ended: Patch = {
         ...ended0,
         consecutive_failures: d.failures,
-        reason: retriesOut ? `startretries exceeded: ${d.failures} failed starts in a row (last: ${endOf(info)})` : endOf(info),
+        reason: retriesOut ? `startretries exceeded: ${d.failures} failed starts in a row (last: ${killedFor ?? endOf(info)})` : (killedFor ?? endOf(info)),
       };
       logger.info(`${row.name}: pid ${w.pid} exited (code ${info.code}, signal ${info.signal}); ${d.action}`);
       if (d.action === 'give_up' || d.delayMs === 0) rt.inBackoff = false;

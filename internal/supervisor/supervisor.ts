@@ -27,6 +27,7 @@ import { Boot } from './boot';
 import { Commands, stoppedBy } from './commands';
 import type { Caller, Core, SupervisorDeps } from './deps';
 import { Exec } from './exec';
+import { Checks } from './checks';
 import { Lifecycle } from './lifecycle';
 import { Logs } from './logs';
 import { systemOs } from './os';
@@ -54,7 +55,25 @@ export class Supervisor {
   constructor(d: SupervisorDeps) {
     this.c = { ...d, os: d.os ?? systemOs(), units: new Units(d.store, d.logger) };
     const term = new Terminator(this.c);
-    const life = new Lifecycle(this.c, term);
+    const units0 = this.c.units;
+    // A failed liveness check restarts the instance it found, if that one is still the one watched.
+    const health = new Checks(
+      this.c,
+      {
+        restart: (id, w, reason) => {
+          void units0
+            .locked(id, async () => {
+              if (units0.peek(id)?.watched !== w || units0.closed) return;
+              this.c.logger.warn(`process ${id}: pid ${w.pid}: ${reason}; restarting it`);
+              await this.cmds.restartLocked(id, true, reason);
+            })
+            .catch((e: unknown) => this.c.logger.warn(`process ${id}: restart after a failed check: ${(e as Error)?.message ?? String(e)}`));
+        },
+      },
+      d.notify,
+      d.liveDir,
+    );
+    const life = new Lifecycle(this.c, term, health);
     const logs = new Logs(d.config, d.daemonUid, d.logger);
     this.boots = new Boot(this.c, life, term);
     this.cmds = new Commands(this.c, life, term, logs);

@@ -32,7 +32,11 @@ export interface Runtime {
   savingCrash?: boolean;
   /** Checks in a row its RSS was over its app's max_memory. */
   memoryOver?: number;
-  /** Pending `up` (startsecs passed: starting -> running). */
+  /** Why pmond killed the process it watches (a ready check out of time): its exit's reason. */
+  failReason?: string;
+  /** Not restarted by policy when it exits (a rolling reload's new instance: the reload decides). */
+  noRestart?: boolean;
+  /** Pending `up` (startsecs passed or ready: starting -> running). */
   up?: { cancel(): void };
   /** cpu/memory samples of the process watched, oldest first (save_log_on_crash keeps them with a crash). */
   samples?: Array<{ at: string; cpu: number; memory: number }>;

@@ -347,12 +347,24 @@ export const COMMANDS: readonly CommandDef[] = [
   {
     name: 'reload',
     aliases: [],
-    summary: "Read pmond's configured apps files again and apply them",
-    description: 'The files and directories of the `apps` config key, as pmond read them at start; for root and admin_group.',
-    args: [],
-    flags: [{ long: 'dry-run', type: 'boolean', description: 'print what would change, change nothing' }],
-    examples: ['reload', 'reload --dry-run'],
-    json: 'as apply',
+    summary: "Without NAME: read pmond's configured apps files again and apply them. With NAME: a rolling reload of that app",
+    description:
+      'Without NAME: the files and directories of the `apps` config key, as pmond read them at start; for root and admin_group. With NAME: as upgrade NAME (new instances beside the old, each old one stopped once its new one is ready; a new one that fails is a rollback).',
+    args: [{ name: 'target', kind: 'process', required: false, description: 'the app to replace instance by instance (NAME or USER/NAME)' }],
+    flags: [{ long: 'dry-run', type: 'boolean', description: "print what would change, change nothing (pmond's apps files only)" }],
+    examples: ['reload', 'reload --dry-run', 'reload web'],
+    json: 'as apply; with NAME as upgrade',
+  },
+  {
+    name: 'upgrade',
+    aliases: [],
+    summary: 'Replace an app\'s running instances by new ones without dropping a connection',
+    description:
+      "Starts new instances beside the old ones (max_surge at a time, default 1), waits until they are ready (the app's ready: check, else running for its startsecs), then stops the old ones gracefully (stop_signal, stop_timeout). A new one that exits or is not ready in time is a rollback: the new ones go, the old ones serve on, and the exit code is 6.",
+    args: [{ name: 'target', kind: 'process', required: true, description: 'the app (NAME or USER/NAME)' }],
+    flags: [],
+    examples: ['upgrade web', 'reload web --json'],
+    json: '{"replaced", "ms", "processes": [...]}',
   },
   {
     name: 'group',

@@ -175,13 +175,9 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
     dirIdentities([config.logs_dir, config.data_dir]),
   );
   logger.info(serverMode ? 'processes are started by the exec server' : 'processes are started by the one-shot exec helper (Linux < 5.3: no pidfd)');
-  // sd_notify (ready: notify, watchdog): without the socket those apps cannot start; the rest can.
-  let notify: NativeNotify | undefined;
-  try {
-    notify = NativeNotify.start(native, `${config.socket_path}.notify`);
-  } catch (e) {
-    logger.warn(`sd_notify: no socket at ${config.socket_path}.notify (${(e as Error).message}); apps with ready: notify or watchdog cannot start`);
-  }
+  // sd_notify (ready: notify, watchdog): bound once the socket directory exists (after listen);
+  // without it those apps cannot start, the rest can.
+  const notify = new NativeNotify(native, `${config.socket_path}.notify`);
   const supervisor = new Supervisor({
     store,
     spawner,
@@ -197,7 +193,7 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
     cgroups,
     runClaims: new RunClaims(path.join(config.data_dir, 'run-claims'), logger),
     ...(execServer ? { sockets: new SocketHolder(execServer) } : {}),
-    ...(notify ? { notify } : {}),
+    notify,
     liveDir: `${config.socket_path}.live`,
   });
   const server = new Server({
@@ -219,6 +215,11 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
     await store.close();
     lock.release();
     throw e;
+  }
+  try {
+    notify.start();
+  } catch (e) {
+    logger.warn(`sd_notify: no socket at ${notify.path} (${(e as Error).message}); apps with ready: notify or watchdog cannot start`);
   }
   await supervisor.boot(scan);
   // Listening is said once it is so: applying the apps files may wait for dependencies to be up.

@@ -10,11 +10,21 @@ import type { NotifySource } from '../supervisor/checks';
 
 export class NativeNotify implements NotifySource {
   private readonly fns: Array<(pid: number, uid: number, text: string) => void> = [];
+  private open = false;
 
-  private constructor(readonly path: string) {}
+  /** Nothing is bound until start (pmond's socket directory must exist first). */
+  constructor(
+    private readonly native: Native,
+    readonly path: string,
+  ) {}
+
+  get available(): boolean {
+    return this.open;
+  }
 
   /** Bind at path and start reading; throws one line on failure (pmond goes on without). */
-  static start(native: Native, path: string): NativeNotify {
+  start(): void {
+    const path = this.path;
     try {
       const st = fs.lstatSync(path);
       if (!st.isSocket() || st.uid !== process.getuid!()) throw new Error(`${path} exists and is not a socket of pmond's user; not removing it`);
@@ -22,11 +32,10 @@ export class NativeNotify implements NotifySource {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
-    const n = new NativeNotify(path);
-    native.startNotify(path, (pid, uid, text) => {
-      for (const fn of n.fns) fn(pid, uid, text);
+    this.native.startNotify(path, (pid, uid, text) => {
+      for (const fn of this.fns) fn(pid, uid, text);
     });
-    return n;
+    this.open = true;
   }
 
   listen(fn: (pid: number, uid: number, text: string) => void): void {

@@ -593,6 +593,15 @@ export const METHODS = {
     result: z.object({ changes: z.array(appChange), counts: z.record(z.string(), z.number().int()) }),
   },
   /**
+   * A rolling reload of one app (internal/supervisor/rolling.ts): its running instances replaced
+   * by new ones, max_surge at a time, each old one stopped only once its new one is ready. A new
+   * one that fails: FAILED_PRECONDITION, the new ones stopped, the old ones serve on.
+   */
+  upgrade: {
+    params: z.object({ target: targetSchema }).strict(),
+    result: z.object({ replaced: z.number().int(), ms: z.number().int(), processes: summaries }),
+  },
+  /**
    * Set an app's number of instances (relative: add count, which may be negative): new instances
    * start as the others run; the highest go first. An apps file still says its own number: the
    * next apply of it converges back (declarative).

@@ -51,6 +51,8 @@ export interface AppsHost {
   targetUser(caller: Caller, spec: string | undefined): Promise<UserInfo>;
   /** A new process's log file (never inside pmond's own directories). */
   logFor(name: string, user: UserInfo, p: { log?: string; log_dir?: string }): string;
+  /** Whether a rolling reload of app id is under way (scale and apply wait for it: refused). */
+  reloading(appId: number): boolean;
   /** pmond's own /proc/self/limits (what anyone but an admin may give an app at most); '' if unreadable. */
   ownLimits(): string;
 }
@@ -252,6 +254,8 @@ export class Apps {
     const userOf = new Map<string, string>([...planned.map((x) => [nameOf(x), x.user.name] as const), ...stale.map((a) => [fromRow(a).name, a.user] as const)]);
     const result = { changes: diff.changes.map((c) => ({ ...c, user: userOf.get(c.name) ?? '' })), counts: diff.counts };
     if (p.dry_run) return result;
+    const busy = [...planned.flatMap((x) => (x.current ? [x.current] : [])), ...stale.filter((a) => gone.has(a.id))].find((a) => this.d.host.reloading(a.id));
+    if (busy) throw failedPrecondition(`${busy.name} is being reloaded; apply once the reload is done (nothing changed)`);
 
     const byName = new Map(diff.changes.map((c) => [c.name, c]));
     // Removed first, dependents before what they depend on.
@@ -510,6 +514,7 @@ export class Apps {
     const ids = [...new Set(rows.map((r) => r.app_id))];
     if (ids.length !== 1 || p.target.startsWith('@') || p.target === 'all') throw invalidArgument(`scale: "${p.target}" must name one app (NAME or USER/NAME)`);
     const app = (await store.getApp(ids[0]!))!;
+    if (host.reloading(app.id)) throw failedPrecondition(`scale: ${app.name} is being reloaded; scale it once the reload is done`);
     const have = await store.instancesOf(app.id);
     const n = p.relative ? have.length + p.count : p.count;
     if (n < 1 || n > MAX_INSTANCES) throw invalidArgument(`scale: ${app.name} would have ${n} instances; 1 to ${MAX_INSTANCES} (stop or del it to have none)`);

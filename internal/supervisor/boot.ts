@@ -132,6 +132,11 @@ export class Boot {
     const def = await units.definitionOf(row);
     const type = appType(def);
     const live = row.status === 'running' || row.status === 'starting';
+    if (row.instance < 0) {
+      // A reload's new instance, gone with the pmond that ran the reload: rolling.ts's recover decides.
+      if (isActive(row.status) || row.pid !== null) await units.setStatus(row, 'stop', gone);
+      return;
+    }
     if (row.desired === 'running' && type === 'cron' && row.status !== 'init') {
       // A run that ended while pmond was away is over, not lost: the schedule (tasks.ts) goes on from here.
       if (live) await units.setStatus(row, 'exit_scheduled', { ...gone, reason: 'run ended while pmond was away' });

@@ -31,6 +31,8 @@ import type { Core } from './deps';
 export interface NotifySource {
   /** $NOTIFY_SOCKET. */
   readonly path: string;
+  /** Whether it is bound and read (instances may be given it). */
+  readonly available: boolean;
   /** Be told of every message; pid and uid are the kernel's. */
   listen(fn: (pid: number, uid: number, text: string) => void): void;
 }
@@ -95,9 +97,9 @@ export class Checks {
     const out: Record<string, string> = {};
     if (def?.task?.live_check_ms !== undefined) out.FIRESTARTER_WATCH_FILE = this.freshLiveFile(row);
     if (!wantsNotify(def)) return out;
-    if (!this.notify) throw failedPrecondition(`${row.name}: ready: notify and watchdog need pmond's notify socket, which could not be made (see pmond.log)`);
+    if (!this.notify?.available) throw failedPrecondition(`${row.name}: ready: notify and watchdog need pmond's notify socket, which could not be made (see pmond.log)`);
     const dog = def?.task?.watchdog_ms;
-    return { ...out, NOTIFY_SOCKET: this.notify.path, ...(dog !== undefined ? { WATCHDOG_USEC: String(dog * 1000) } : {}) };
+    return { ...out, NOTIFY_SOCKET: this.notify!.path, ...(dog !== undefined ? { WATCHDOG_USEC: String(dog * 1000) } : {}) };
   }
 
   /**

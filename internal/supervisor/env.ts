@@ -26,7 +26,8 @@ export function rowEnv(row: ProcessRow, user: UserInfo): Record<string, string> 
     ...base,
     ...own,
     PMON3_PROCESS_NAME: row.name,
-    PMON3_INSTANCE: String(row.instance),
+    // A reload's new instance (rolling.ts: -(i+1)) is instance i to its program.
+    PMON3_INSTANCE: String(row.instance < 0 ? -row.instance - 1 : row.instance),
   };
 }
 

@@ -252,6 +252,12 @@ export class Lifecycle {
         after(cur);
         return;
       }
+      if (rt.noRestart) {
+        // A reload's new instance: the reload decides what comes next (rolling.ts), not the policy.
+        const cur = await units.setStatus(row, 'exit_failed', { ...ended0, desired: 'stopped', reason: killedFor ?? endOf(info) });
+        after(cur);
+        return;
+      }
       const d = decideRestart(
         {
           autoRestart: row.auto_restart === 1 && (def?.restart !== 'on-failure' || isFailure({ exitCode: info.code, signal: info.signal })),

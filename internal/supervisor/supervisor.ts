@@ -29,6 +29,7 @@ import type { Caller, Core, SupervisorDeps } from './deps';
 import { Exec } from './exec';
 import { Checks } from './checks';
 import { Lifecycle } from './lifecycle';
+import { Rolling } from './rolling';
 import { Logs } from './logs';
 import { systemOs } from './os';
 import { crashFiles } from './crash';
@@ -49,6 +50,7 @@ export class Supervisor {
   private readonly execs: Exec;
   /** apply, groups, dgraph: declarative apps, acting through this supervisor's locks and lifecycle. */
   private readonly apps: Apps;
+  private readonly rolling: Rolling;
   /** cron runs, cron_restart, repeat, after, run: time and order (tasks.ts). */
   private readonly tasks: Tasks;
 
@@ -81,6 +83,7 @@ export class Supervisor {
     this.tasks = new Tasks(this.c, life, this.cmds, term);
     this.c.after = this.tasks;
     const units = this.c.units;
+    this.rolling = new Rolling(this.c, life, term, (caller, target) => this.cmds.select(caller, target));
     const startOrArm = async (row: ProcessRow): Promise<ProcessRow> =>
       appType(await units.definitionOf(row)) === 'cron' ? units.setStatus(row, 'arm', { desired: 'running' }) : life.startLocked(row, { countRestart: false, hook: 'start' });
     this.apps = new Apps({
@@ -102,6 +105,7 @@ export class Supervisor {
         setStatus: (row, event, patch) => units.setStatus(row, event, patch),
         targetUser: (caller, spec) => this.execs.targetUser(caller, spec),
         logFor: (name, user, p) => logs.logFor(name, user, p),
+        reloading: (appId) => this.rolling.reloading(appId),
         ownLimits: () => {
           try {
             return fs.readFileSync('/proc/self/limits', 'utf8');
@@ -174,6 +178,12 @@ export class Supervisor {
     return (await views(this.c, await this.apps.init(caller, configOnly))).map(summary);
   }
 
+  /** upgrade (reload NAME): one app's running instances replaced one batch at a time (rolling.ts). */
+  async upgrade(caller: Caller, target: string): Promise<Result<'upgrade'>> {
+    const r = await this.rolling.reload(caller, target);
+    return { replaced: r.replaced, ms: r.ms, processes: (await views(this.c, r.rows)).map(summary) };
+  }
+
   async scale(caller: Caller, p: Params<'scale'>): Promise<ProcessSummary[]> {
     return (await views(this.c, await this.apps.scale(caller, p))).map(summary);
   }
@@ -194,6 +204,7 @@ export class Supervisor {
   /** Reconcile every row with the OS at start (boot.ts). */
   async boot(scan?: MarkedScan): Promise<void> {
     await this.boots.boot(scan);
+    await this.rolling.recover();
     await this.tasks.start();
   }
 

@@ -58,7 +58,8 @@ export function toView(r: ProcessRow, u: Usage | undefined, now: number, saved =
   const several = app ? app.instances > 1 || r.instance !== 0 : r.instance !== 0;
   return {
     id: r.id,
-    name: several ? `${r.name}:${r.instance}` : r.name,
+    // A reload's new instance beside instance i: name:i+ (rolling.ts).
+    name: r.instance < 0 ? `${r.name}:${-r.instance - 1}+` : several ? `${r.name}:${r.instance}` : r.name,
     status: r.status as Status,
     pid: r.pid,
     restarts: r.restarts,

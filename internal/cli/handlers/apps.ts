@@ -56,7 +56,20 @@ export const apply: Handler = async (r, io) => {
   return diffOutcome(res, dryRun);
 };
 
-export const reload: Handler = async (r) => {
+export const upgrade: Handler = async (r, io) => {
+  const target = arg(r, 'target')!;
+  const res = await withClient(async (c) => {
+    await c.require('upgrade', 'upgrade (a rolling reload)');
+    return c.call('upgrade', { target });
+  });
+  return { text: `${processTable(res.processes, io.look)}\n${target}: ${res.replaced} instance${res.replaced === 1 ? '' : 's'} replaced in ${(res.ms / 1000).toFixed(1)} s`, value: res };
+};
+
+export const reload: Handler = async (r, io) => {
+  if (arg(r, 'target') !== undefined) {
+    if (bool(r, 'dry-run')) throw invalidArgument('reload NAME: --dry-run goes with reload alone (the apps files)');
+    return upgrade(r, io);
+  }
   const dryRun = bool(r, 'dry-run');
   const res = await withClient(async (c) => {
     await c.require('reload', 'reload');

@@ -4,7 +4,7 @@ import { exec, stop, start, restart, del, reset, kill, init, drop, trystart, run
 import { log, logf, logs } from './logs';
 import { completion, daemon, info, version } from './misc';
 import { topn } from './top';
-import { apply, dgraph, exportApps, group, importApps, reload, scale } from './apps';
+import { apply, dgraph, exportApps, group, importApps, reload, scale, upgrade } from './apps';
 import type { Handler } from './types';
 
 export const HANDLERS: Readonly<Record<string, Handler>> = {
@@ -27,6 +27,7 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   drop,
   apply,
   reload,
+  upgrade,
   group,
   dgraph,
   export: exportApps,

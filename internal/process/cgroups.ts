@@ -30,7 +30,8 @@ export interface Cgroups {
   /** Stop using cgroups (e.g. the helper could not join one); new processes use process groups only. */
   disable(why: string): void;
   /** Send sig to every process in dir. */
-  signal(dir: string, sig: NodeJS.Signals): void;
+  /** sig to every process in dir, except those of process group exceptGroup (signalled already). */
+  signal(dir: string, sig: NodeJS.Signals, exceptGroup?: number): void;
   /** SIGKILL every process in dir at once (cgroup.kill); false if that failed. */
   kill(dir: string): boolean;
   /** Whether no process is left in dir (a missing cgroup is empty). */
@@ -43,6 +44,14 @@ export interface Cgroups {
   retire(dir: string): void;
   /** At shutdown: remove every empty cgroup of this pmond, and the base if it is empty then. */
   cleanup(): void;
+}
+
+/** pid's process group (/proc/PID/stat's fifth field), or undefined if it is gone. */
+function pgidOf(pid: number): number | undefined {
+  const stat = readOr(`/proc/${pid}/stat`);
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const pgid = Number(rest[2]);
+  return stat && Number.isInteger(pgid) ? pgid : undefined;
 }
 
 /** The cgroup2 mount point, from /proc/self/mountinfo, or null. */
@@ -143,8 +152,10 @@ class Cgroup2 implements Cgroups {
     this.state = { usable: false, why };
   }
 
-  signal(dir: string, sig: NodeJS.Signals): void {
+  signal(dir: string, sig: NodeJS.Signals, exceptGroup?: number): void {
     for (const pid of this.pids(dir)) {
+      // The process group was signalled already: a second SIGTERM is "quit now" to many programs.
+      if (exceptGroup !== undefined && pgidOf(pid) === exceptGroup) continue;
       try {
         process.kill(pid, sig);
       } catch {

@@ -82,7 +82,8 @@ export class Terminator {
     const deadline = os.now() + timeoutMs;
     const gone = this.exitOf(w);
     os.signalGroup(w.pid, signal);
-    if (w.cgroup) cgroups.signal(w.cgroup, signal);
+    // Each process once: the group's members are not signalled again through the cgroup.
+    if (w.cgroup) cgroups.signal(w.cgroup, signal, w.pid);
     // First the main process (an event for our children), then whatever is left of its tree.
     let info = await this.raceDeadline(gone, deadline);
     const empty = info !== undefined && (await this.waitGone(w, deadline));

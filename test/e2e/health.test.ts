@@ -305,3 +305,13 @@ test('as another user: READY=1 reaches a root pmond, the live-check file is the 
   await d.json(['del', 'un'], { as: u });
   await d.json(['del', 'ul'], { as: u });
 });
+
+test('the stop signal reaches a program once (process group and cgroup are not both signalled): a second SIGTERM is "quit now" to many', async () => {
+  const prog = write('term-once.js', "process.on('SIGTERM', () => { console.log('term'); setTimeout(() => process.exit(0), 300); }); console.log('up'); setInterval(() => {}, 1000);\n");
+  await d.json(['exec', process.execPath, '--name', 'once', '--', prog]);
+  await d.waitProc('once', 'running', (p) => p.status === 'running');
+  await waitFor('it is up', () => logOf('once').includes('up'));
+  await d.json(['stop', 'once']);
+  assert.equal((logOf('once').match(/^term$/gm) ?? []).length, 1, logOf('once'));
+  await delAll('once');
+});

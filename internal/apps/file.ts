@@ -145,6 +145,9 @@ const rawApp = z
       .optional(),
     live_check_timeout: duration.optional(),
     max_surge: z.number().int().min(1).max(1000).optional(),
+    memory_max: size.optional(),
+    cpu_max: z.union([z.string().regex(/^(\d{1,5}(\.\d{1,2})?%|max|\d{1,9} \d{4,7})$/, 'a share of one CPU ("50%", "250%"), "QUOTA PERIOD" in microseconds, or max'), z.number().positive().max(100_000)]).optional(),
+    pids_max: z.number().int().min(1).max(4_194_304).optional(),
   })
   .strict();
 type RawApp = z.infer<typeof rawApp>;
@@ -475,6 +478,9 @@ function taskOf(a: RawApp, where: (key: string) => string, abs: (p: string) => s
       : {}),
     ...(a.live_check_timeout !== undefined ? { live_check_ms: toMs(a.live_check_timeout)! } : {}),
     ...(a.max_surge !== undefined ? { max_surge: a.max_surge } : {}),
+    ...(a.memory_max !== undefined ? { memory_max_bytes: toBytes(a.memory_max) } : {}),
+    ...(a.cpu_max !== undefined ? { cpu_max: cpuMax(a.cpu_max) } : {}),
+    ...(a.pids_max !== undefined ? { pids_max: a.pids_max } : {}),
   };
   if (Object.keys(t).length === 0) return undefined;
   const bad = checkTask(a.name, t, undefined, sockets);
@@ -499,6 +505,15 @@ function readyKeys(a: RawApp, where: (key: string) => string): Pick<TaskSpec, 'r
   if (a.ack === 'timer') return { ready: `delay:${toMs(a.ack_timeout ?? '5s')}ms` };
   if (a.ack_timeout !== undefined) throw invalidArgument(`${where('ack_timeout')}: ${a.name}: ack: none waits for nothing`);
   return { ready: 'none' };
+}
+
+/** cpu.max of "50%" (of one CPU; 250% is two and a half), a bare number of percent, "QUOTA PERIOD" or max. */
+function cpuMax(v: string | number): string {
+  if (typeof v === 'number' || v.endsWith('%')) {
+    const pct = typeof v === 'number' ? v : Number(v.slice(0, -1));
+    return `${Math.max(1000, Math.round(pct * 1000))} 100000`;
+  }
+  return v === 'max' ? 'max 100000' : v;
 }
 
 /** KEY=VALUE lines (# comments, blank lines, optional `export `, values quoted as in our -e). */

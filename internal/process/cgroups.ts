@@ -27,6 +27,11 @@ export interface Cgroups {
   readonly state: { usable: true; base: string } | { usable: false; why: string };
   /** A new cgroup directory for run `run` of process id; null when cgroups are not in use. */
   prepare(id: number, run: string): string | null;
+  /**
+   * Write limits (memory.max, cpu.max, pids.max) into dir, a cgroup prepare made; what could not
+   * be written, one line each (a controller this cgroup tree does not offer, cgroups not in use).
+   */
+  limit(dir: string | null, limits: CgroupLimits): string[];
   /** Stop using cgroups (e.g. the helper could not join one); new processes use process groups only. */
   disable(why: string): void;
   /** Send sig to every process in dir. */
@@ -53,6 +58,19 @@ function pgidOf(pid: number): number | undefined {
   const pgid = Number(rest[2]);
   return stat && Number.isInteger(pgid) ? pgid : undefined;
 }
+
+/** An instance's cgroup v2 limits, as the files take them. */
+export interface CgroupLimits {
+  memory_max?: number;
+  cpu_max?: string;
+  pids_max?: number;
+}
+
+const LIMIT_FILES: Array<[keyof CgroupLimits, string, string]> = [
+  ['memory_max', 'memory', 'memory.max'],
+  ['cpu_max', 'cpu', 'cpu.max'],
+  ['pids_max', 'pids', 'pids.max'],
+];
 
 /** The cgroup2 mount point, from /proc/self/mountinfo, or null. */
 export function cgroup2Mount(mountinfo = readOr('/proc/self/mountinfo')): string | null {
@@ -99,6 +117,7 @@ export function noCgroups(why: string): Cgroups {
     remove: () => undefined,
     retire: () => undefined,
     cleanup: () => undefined,
+    limit: (_dir, limits) => LIMIT_FILES.filter(([k]) => limits[k] !== undefined).map(([k]) => `${k} not applied: cgroups are not used (${why})`),
   };
 }
 
@@ -135,6 +154,41 @@ class Cgroup2 implements Cgroups {
 
   constructor(private readonly base: string) {
     this.state = { usable: true, base };
+  }
+
+  /** Controllers turned on for the base's children, once: those its cgroup.controllers offers. */
+  private enabled?: Set<string>;
+
+  limit(dir: string | null, limits: CgroupLimits): string[] {
+    const want = LIMIT_FILES.filter(([k]) => limits[k] !== undefined);
+    if (want.length === 0) return [];
+    if (!dir) return want.map(([k]) => `${k} not applied: this instance has no cgroup`);
+    if (!this.enabled) {
+      this.enabled = new Set();
+      const offered = new Set(readOr(path.join(this.base, 'cgroup.controllers')).trim().split(/\s+/).filter(Boolean));
+      for (const c of ['memory', 'cpu', 'pids']) {
+        if (!offered.has(c)) continue;
+        try {
+          fs.writeFileSync(path.join(this.base, 'cgroup.subtree_control'), `+${c}`);
+          this.enabled.add(c);
+        } catch {
+          /* said per limit below */
+        }
+      }
+    }
+    const out: string[] = [];
+    for (const [k, controller, file] of want) {
+      if (!this.enabled.has(controller)) {
+        out.push(`${k} not applied: the ${controller} controller is not available to ${this.base} (it offers: ${readOr(path.join(this.base, 'cgroup.controllers')).trim() || 'none'})`);
+        continue;
+      }
+      try {
+        fs.writeFileSync(path.join(dir, file), String(limits[k]));
+      } catch (e) {
+        out.push(`${k} not applied: ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+    }
+    return out;
   }
 
   prepare(id: number, run: string): string | null {

@@ -191,6 +191,10 @@ export const taskSchema = z
       .optional(),
     /** Firestarter's live check: no touch of $FIRESTARTER_WATCH_FILE for this long restarts the instance. */
     live_check_ms: z.number().int().min(1000).max(86_400_000).optional(),
+    /** cgroup v2 limits of each instance's cgroup (memory.max, cpu.max "QUOTA PERIOD", pids.max), where the controllers can be used. */
+    memory_max_bytes: z.number().int().min(1 << 20).max(2 ** 50).optional(),
+    cpu_max: z.string().regex(/^(max|\d{1,9}) \d{4,7}$/).optional(),
+    pids_max: z.number().int().min(1).max(4_194_304).optional(),
     /** A rolling reload starts at most this many new instances at once (default 1). */
     max_surge: z.number().int().min(1).max(1000).optional(),
   })

@@ -64,6 +64,11 @@ export class Lifecycle {
     try {
       const user = await this.c.users.user(cur.uid);
       const sockets = await this.socketsFor(cur, def?.sockets ?? []);
+      const cgroup = cgroups.prepare(cur.id, token);
+      if (task?.memory_max_bytes !== undefined || task?.cpu_max !== undefined || task?.pids_max !== undefined) {
+        // Written before the program is cloned into it; where it cannot be, it starts anyway and pmond.log says so.
+        for (const why of cgroups.limit(cgroup, { memory_max: task.memory_max_bytes, cpu_max: task.cpu_max, pids_max: task.pids_max })) logger.warn(`${cur.name}: ${why}`);
+      }
       w = await this.spawn({
         file: cur.process_file,
         args: JSON.parse(cur.args) as string[],
@@ -75,7 +80,7 @@ export class Lifecycle {
         gid: cur.gid,
         groups: [...new Set([cur.gid, ...user.groups])],
         log: logTarget(this.c.config.logs_dir, cur.log),
-        cgroup: cgroups.prepare(cur.id, token),
+        cgroup,
       });
     } catch (e) {
       cur = await units.setStatus(cur, 'spawn_failed', {

@@ -57,6 +57,8 @@ function taskKeys(t: AppView['spec']['task']): Partial<AppEntry> {
   if (t.memory_max_bytes !== undefined) out.memory_max = t.memory_max_bytes % (1 << 20) === 0 ? `${t.memory_max_bytes / (1 << 20)}M` : t.memory_max_bytes;
   if (t.cpu_max !== undefined) out.cpu_max = t.cpu_max;
   if (t.pids_max !== undefined) out.pids_max = t.pids_max;
+  if (t.upgrader !== undefined) out.upgrader = t.upgrader;
+  if (t.upgrader_timeout_ms !== undefined) out.upgrader_timeout = `${t.upgrader_timeout_ms}ms`;
   if (t.ready !== undefined) out.ready = t.ready;
   if (t.ready_timeout_ms !== undefined) out.ready_timeout = duration(t.ready_timeout_ms);
   if (t.watchdog_ms !== undefined) out.watchdog = duration(t.watchdog_ms);

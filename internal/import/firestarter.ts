@@ -20,8 +20,6 @@ import { type Locate } from '../apps/file';
 import { type AppEntry, type ImportOptions, type ImportResult } from './types';
 import { appName, compact, envOf, fail, Fields, inOrder, isMapping, parseSource, type Source } from './located';
 
-const SOON = (key: string): string => `becomes ${key} when pmon3 has it; ignored`;
-
 export function detectFirestarter(text: string, file: string): boolean {
   try {
     const src = parseSource(text, file, 'toml');
@@ -67,6 +65,14 @@ function worker(src: Source, name: string, f: Fields): AppEntry {
   const giveup = f.int('giveup');
   if (giveup !== undefined) f.warn('giveup', `mapped to startretries: ${giveup === 0 ? -1 : giveup} (firestarter counts failed spawns, pmon3 also runs shorter than startsecs)`);
   const log = logs(f);
+  const ack = f.str('ack');
+  if (ack !== undefined && ack !== 'timer' && ack !== 'manual' && ack !== 'none') f.fail('ack', 'timer, manual or none');
+  const ackTimeout = f.num('ack_timeout');
+  const liveCheck = f.num('live_check_timeout');
+  const upgraderCmd = f.str('upgrader');
+  const upgraderTimeout = f.num('upgrader_timeout');
+  const sockets = socketsOf(f);
+  if (ack === 'manual') f.warn('ack', "a manual ack is READY=1 on $NOTIFY_SOCKET (sd_notify) in pmon3; firestarter's ack line on its control socket is not read");
   const entry = compact<AppEntry>({
     name,
     exec: argv[0],
@@ -80,18 +86,35 @@ function worker(src: Source, name: string, f: Fields): AppEntry {
     restart: RESTART[(restart ?? 'none') as keyof typeof RESTART],
     startretries: giveup === undefined ? undefined : giveup === 0 ? -1 : giveup,
     log,
+    sockets,
+    ack: ack as AppEntry['ack'],
+    ack_timeout: ackTimeout === undefined || ack === 'none' ? undefined : `${ackTimeout}s`,
+    live_check_timeout: liveCheck === undefined ? undefined : `${liveCheck}s`,
+    upgrader: upgraderCmd === undefined ? undefined : parseCmd(f, upgraderCmd),
+    upgrader_timeout: upgraderTimeout === undefined || upgraderCmd === undefined ? undefined : `${upgraderTimeout}s`,
   });
   f.warnTaken('exec_stop', 'pmon3 stops a process with its stop_signal (SIGTERM), it runs no stop command; ignored');
   f.warnTaken('warmup_delay', 'a delay before the first start only; pmon3 starts at once (not startsecs, not restart_delay); ignored');
   f.warnTaken('start_immediate', 'pmon3 starts at once (it does not wait for a first connection on the sockets); ignored');
-  f.warnTaken('socket_address', SOON('sockets'));
-  for (const k of ['ack', 'ack_timeout', 'ack_signal']) f.warnTaken(k, SOON('readiness'));
-  f.warnTaken('live_check_timeout', 'a liveness check by a watch file; becomes readiness when pmon3 has it; ignored');
-  f.warnTaken('environment_base_name', 'names the variables of firestarter\'s sockets (NAME_FD_0...); becomes sockets when pmon3 has it; ignored');
+  f.warnTaken('ack_signal', 'pmon3 sends no ack signal: the new instance says READY=1, the old one gets its stop_signal; ignored');
+  f.warnTaken('environment_base_name', "names the variables of firestarter's sockets (NAME_FD_0...); pmon3 gives them as LISTEN_FDS/LISTEN_FDNAMES (sd_listen_fds); ignored");
   f.warnTaken('control_socket', "firestarter's control socket; pmon3 has one socket for pmond; ignored");
-  for (const k of ['upgrader', 'upgrader_active_sec', 'upgrader_timeout', 'auto_upgrade']) f.warnTaken(k, 'an upgrade (a new process taking over the sockets) has no equivalent in pmon3; ignored');
+  f.warnTaken('upgrader_active_sec', 'the upgrader runs once per reload (pmon3 reload NAME), not every N seconds; ignored');
+  f.warnTaken('auto_upgrade', 'reloading when the binary changes becomes auto_upgrade when pmon3 has it; ignored');
   f.rest();
   return entry;
+}
+
+/** socket_address: TCP addresses become sockets; a Unix path is a warning (not supported yet). */
+function socketsOf(f: Fields): string[] | undefined {
+  const list = f.strList('socket_address');
+  if (list === undefined) return undefined;
+  const out: string[] = [];
+  for (const a of list) {
+    if (a.startsWith('/')) f.warn('socket_address', `${a}: Unix socket paths become sockets when pmon3 has them; skipped`);
+    else out.push(a.startsWith('tcp:') ? a.slice(4) : a);
+  }
+  return out.length ? out : undefined;
 }
 
 /** The path of a log spec; its rotation a warning. */

@@ -55,6 +55,14 @@ export interface AppEntry {
   rlimits?: Record<string, number | string | [number | string, number | string]>;
   /** Listening sockets: "HOST:PORT", or with a name (LISTEN_FDNAMES) and a backlog. */
   sockets?: Array<string | { listen: string; name?: string; backlog?: number }>;
+  /** Readiness and liveness (README "Ready, alive, healthy"); Firestarter's ack. */
+  ready?: string;
+  ack?: 'timer' | 'manual' | 'none';
+  ack_timeout?: number | string;
+  live_check_timeout?: number | string;
+  /** Firestarter's upgrader: run before a rolling reload. */
+  upgrader?: string[];
+  upgrader_timeout?: number | string;
 }
 
 /** Something the reader could not carry over as it was. */

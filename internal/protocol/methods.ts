@@ -195,6 +195,9 @@ export const taskSchema = z
     memory_max_bytes: z.number().int().min(1 << 20).max(2 ** 50).optional(),
     cpu_max: z.string().regex(/^(max|\d{1,9}) \d{4,7}$/).optional(),
     pids_max: z.number().int().min(1).max(4_194_304).optional(),
+    /** Firestarter's upgrader: run as the app's user before a rolling reload; it must exit 0 within upgrader_timeout_ms (default 60 s) or nothing is replaced. */
+    upgrader: argvSchema.optional(),
+    upgrader_timeout_ms: z.number().int().min(100).max(3_600_000).optional(),
     /** A rolling reload starts at most this many new instances at once (default 1). */
     max_surge: z.number().int().min(1).max(1000).optional(),
   })

@@ -16,7 +16,7 @@ import type { Core } from './deps';
 import { rowEnv } from './env';
 import { logTarget } from './logs';
 
-export type AppHook = 'pre_start' | 'post_start' | 'pre_stop' | 'post_stop' | 'exec_stop';
+export type AppHook = 'pre_start' | 'post_start' | 'pre_stop' | 'post_stop' | 'exec_stop' | 'upgrader';
 
 /** How long a hook may run when its app says nothing (hook_timeout). */
 export const DEFAULT_HOOK_TIMEOUT_MS = 30_000;

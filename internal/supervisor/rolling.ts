@@ -1,6 +1,7 @@
 /**
  * Rolling reload (`reload NAME`, `upgrade NAME`): an app's running instances replaced by new
- * ones without a moment with fewer of them serving.
+ * ones without a moment with fewer of them serving. An app's `upgrader` runs first (as its
+ * user); anything but exit 0 in time and nothing is replaced.
  *
  * Per batch of at most `max_surge` instances: a new instance is started beside each old one
  * (a surge row: instance -(i+1), shown as NAME:i+, with PMON3_INSTANCE=i and the old one's log),
@@ -18,6 +19,7 @@ import type { AppDefinition } from '../apps/model';
 import { parseDefinition } from '../apps/model';
 import { failedPrecondition, invalidArgument } from '../protocol/errors';
 import { NEVER_RAN, type ProcessRow } from '../store/schema';
+import { runAppHook } from './app-hooks';
 import type { Caller, Core } from './deps';
 import type { Lifecycle } from './lifecycle';
 import type { Terminator } from './terminate';
@@ -27,6 +29,8 @@ export const surgeOf = (instance: number): number => -(instance + 1);
 /** The index a surge row stands in for. */
 export const standsFor = (instance: number): number => (instance < 0 ? -instance - 1 : instance);
 
+/** An upgrader without upgrader_timeout has this long. */
+const DEFAULT_UPGRADER_MS = 60_000;
 /** How often a reload looks at its new instances. */
 const POLL_MS = 50;
 /** Beyond a ready check's own timeout, how long a new instance may take to be running. */
@@ -68,6 +72,13 @@ export class Rolling {
     try {
       const olds = (await store.instancesOf(app.id)).filter((r) => r.instance >= 0 && r.desired === 'running' && (r.status === 'running' || r.status === 'starting'));
       if (olds.length === 0) throw failedPrecondition(`reload: ${app.name} has no running instance to replace (start it)`);
+      const upgrader = def.task?.upgrader;
+      if (upgrader) {
+        // Firestarter's upgrader (a migration, a build): as the app's user, with its env and cwd; anything but exit 0 in time replaces nothing.
+        const ms = def.task?.upgrader_timeout_ms ?? DEFAULT_UPGRADER_MS;
+        const r = await runAppHook(this.c, olds[0]!, 'upgrader', upgrader, ms, null);
+        if (!r.ok) throw failedPrecondition(`reload: ${app.name}: not reloaded: ${r.why}; nothing was replaced`);
+      }
       const surge = Math.max(1, def.task?.max_surge ?? 1);
       let replaced = 0;
       for (let i = 0; i < olds.length; i += surge) {

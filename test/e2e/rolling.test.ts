@@ -164,6 +164,29 @@ test('a version that never gets ready: rolled back, exit 6 in one line, the old 
   for (const pid of res.pids) assert.ok([...before.values()].includes(pid), `only old pids answered (${pid})`);
 });
 
+test("the upgrader runs first, as the app: anything but exit 0 and nothing is replaced", async () => {
+  fs.writeFileSync(mode, 'ok');
+  const file = path.join(dir, 'web.yaml');
+  const upg = path.join(dir, 'upgrader.sh');
+  fs.writeFileSync(upg, '#!/bin/sh\necho "upgrader for instance $PMON3_INSTANCE of $PMON3_PROCESS_NAME"\nexit "$(cat "$1")"\n');
+  fs.chmodSync(upg, 0o755);
+  const code = path.join(dir, 'upgrader-exit');
+  fs.writeFileSync(code, '3');
+  const base = fs.readFileSync(file, 'utf8');
+  fs.writeFileSync(file, `${base}    upgrader: [${upg}, ${code}]\n    upgrader_timeout: 5s\n`);
+  await d.json(['apply', '-f', file]);
+  const before = new Map((await instances()).map((p) => [p.name, p.pid]));
+  const r = await d.run(['reload', 'web']);
+  assert.equal(r.code, 6, r.stderr);
+  assert.match(r.stderr, /^pmon3: reload: web: not reloaded: upgrader exited with code 3; nothing was replaced\n$/);
+  assert.deepEqual(new Map((await instances()).map((p) => [p.name, p.pid])), before);
+  fs.writeFileSync(code, '0');
+  const ok = await d.json<{ replaced: number }>(['reload', 'web']);
+  assert.equal(ok.replaced, 4);
+  fs.writeFileSync(file, base);
+  await d.json(['apply', '-f', file]);
+});
+
 test('scale waits for a reload (refused while one runs); pmond killed with SIGKILL mid-reload: the next one rolls it back', async () => {
   // Time enough to be caught mid-reload: a ready_timeout of 30 s (no restart: not executed), a version never ready.
   const file = path.join(dir, 'web.yaml');

@@ -7,8 +7,6 @@ import { checkedApps } from '../../internal/import/emit';
 import { detectFirestarter, importFirestarter } from '../../internal/import/firestarter';
 import { fixture, fsOptions, refusedAt } from '../helpers/importing';
 
-const SOON_READY = 'becomes readiness when pmon3 has it; ignored';
-const UPGRADE = 'an upgrade (a new process taking over the sockets) has no equivalent in pmon3; ignored';
 
 test('firestarter workers: command, processes, restart, environment, ids, logs', () => {
   const file = fixture('firestarter', 'config.toml');
@@ -32,6 +30,11 @@ test('firestarter workers: command, processes, restart, environment, ids, logs',
       restart: 'on-failure',
       startretries: 3,
       log: '/var/log/web/out.log',
+      sockets: ['127.0.0.1:4000'],
+      ack: 'manual',
+      ack_timeout: '5s',
+      live_check_timeout: '60s',
+      upgrader: ['/usr/local/bin/upgrader', '--config', 'abc'],
     },
     { name: 'legacy', exec: './bin/legacy', args: ['--verbose'], cwd: './', restart: 'always', startretries: -1, log: '/var/log/legacy/err.log' },
     // restart defaults to none.
@@ -43,17 +46,14 @@ test('firestarter workers: command, processes, restart, environment, ids, logs',
     w(5, 'web.exec_stop', 'pmon3 stops a process with its stop_signal (SIGTERM), it runs no stop command; ignored'),
     w(9, 'web.warmup_delay', 'a delay before the first start only; pmon3 starts at once (not startsecs, not restart_delay); ignored'),
     w(10, 'web.start_immediate', 'pmon3 starts at once (it does not wait for a first connection on the sockets); ignored'),
-    w(11, 'web.socket_address', 'becomes sockets when pmon3 has it; ignored'),
+    w(11, 'web.socket_address', '/tmp/web.sock: Unix socket paths become sockets when pmon3 has them; skipped'),
     w(12, 'web.environments', '"BROKEN": not NAME=value; skipped (as firestarter does)'),
-    w(13, 'web.ack', SOON_READY),
-    w(14, 'web.ack_timeout', SOON_READY),
-    w(15, 'web.ack_signal', SOON_READY),
+    w(13, 'web.ack', "a manual ack is READY=1 on $NOTIFY_SOCKET (sd_notify) in pmon3; firestarter's ack line on its control socket is not read"),
+    w(15, 'web.ack_signal', 'pmon3 sends no ack signal: the new instance says READY=1, the old one gets its stop_signal; ignored'),
     w(18, 'web.stdout_log', 'rotation size:10240:5 becomes rotation when pmon3 has it; the path is our log'),
     w(19, 'web.stderr_log', 'rotation size:10240:5 becomes rotation when pmon3 has it; the path is our log'),
     w(19, 'web.stderr_log', 'pmon3 writes stderr to the same log as stdout (/var/log/web/out.log); /var/log/web/err.log is not written'),
-    w(20, 'web.live_check_timeout', 'a liveness check by a watch file; becomes readiness when pmon3 has it; ignored'),
-    w(21, 'web.upgrader', UPGRADE),
-    w(22, 'web.upgrader_active_sec', UPGRADE),
+    w(22, 'web.upgrader_active_sec', 'the upgrader runs once per reload (pmon3 reload NAME), not every N seconds; ignored'),
     w(23, 'web.giveup', 'mapped to startretries: 3 (firestarter counts failed spawns, pmon3 also runs shorter than startsecs)'),
     w(28, 'legacy.working_directory', "relative to firestarter's own working directory there, to this file's directory here"),
     w(30, 'legacy.stderr_log', 'rotation time:3:D:U:7 becomes rotation when pmon3 has it; the path is our log'),

@@ -79,6 +79,8 @@ export function wantsNotify(def: AppDefinition | undefined): boolean {
 
 export class Checks {
   private readonly byPid = new Map<number, Tracked>();
+  /** Tracked instances per uid: a message from a uid with none is dropped before any /proc lookup. */
+  private readonly uids = new Map<number, number>();
 
   constructor(
     private readonly c: Core,
@@ -133,7 +135,10 @@ export class Checks {
   /** Start listening for w's messages (when its app uses sd_notify); called whenever a process becomes the one watched. */
   track(id: number, w: Watched, uid: number, def: AppDefinition | undefined): void {
     if (!wantsNotify(def)) return;
+    const had = this.byPid.get(w.pid);
+    if (had) this.untrack(had.w);
     this.byPid.set(w.pid, { id, w, uid, ...(def?.task?.watchdog_ms !== undefined ? { watchdogMs: def.task.watchdog_ms } : {}) });
+    this.uids.set(uid, (this.uids.get(uid) ?? 0) + 1);
   }
 
   /** w is no longer watched: its checks end. */
@@ -142,6 +147,9 @@ export class Checks {
     if (t && t.w === w) {
       t.dog?.cancel();
       this.byPid.delete(w.pid);
+      const n = (this.uids.get(t.uid) ?? 1) - 1;
+      if (n > 0) this.uids.set(t.uid, n);
+      else this.uids.delete(t.uid);
     }
   }
 
@@ -194,10 +202,15 @@ export class Checks {
     return { done, cancel: () => finish('cancelled') };
   }
 
-  /** A GET of target on w's own listening port (or target's port): 2xx/3xx true, else why not. */
+  /**
+   * A GET of target on w's own listening port (or target's port, which must be one the instance
+   * itself listens on: root's pmond sends no request a user chose to someone else's loopback
+   * service): 2xx/3xx true, else why not.
+   */
   private async httpOk(pid: number, target: HttpTarget, timeoutMs: number): Promise<true | string> {
     let host = target.host;
     let port = target.port;
+    if (port !== undefined && !listensOn(pid, port)) return `the instance does not listen on port ${port} (no request is sent to a port that is not its own)`;
     if (port === undefined) {
       const own = listensOn(pid, undefined);
       if (!own) return 'it listens on no TCP port yet';
@@ -303,7 +316,8 @@ export class Checks {
 
   /** One sd_notify message: READY=1, WATCHDOG=1, WATCHDOG=trigger, STOPPING=1, STATUS= (logged). */
   private onMessage(pid: number, uid: number, text: string): void {
-    if (this.byPid.size === 0) return;
+    // A flood from a user with no instance listened to costs a map lookup, not a /proc walk.
+    if (this.byPid.size === 0 || (uid !== 0 && !this.uids.has(uid))) return;
     const t = this.owner(pid, uid);
     if (!t) return;
     for (const line of text.split('\n')) {

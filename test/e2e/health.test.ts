@@ -7,8 +7,9 @@
  * reasons; Firestarter's ack: manual is READY=1, and output on the log is no ack.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -314,4 +315,44 @@ test('the stop signal reaches a program once (process group and cgroup are not b
   await d.json(['stop', 'once']);
   assert.equal((logOf('once').match(/^term$/gm) ?? []).length, 1, logOf('once'));
   await delAll('once');
+});
+
+test("a health or ready URL on a port the instance does not listen on: no request is sent there (root's pmond is no user's loopback client)", async () => {
+  let hits = 0;
+  const victim = http.createServer((_q, r) => {
+    hits++;
+    r.end('admin');
+  });
+  await new Promise<void>((r) => victim.listen(0, '127.0.0.1', () => r()));
+  const vport = (victim.address() as net.AddressInfo).port;
+  try {
+    const file = write(
+      'ssrf.yaml',
+      `apps:\n  - name: ssrf\n    exec: /bin/sleep\n    args: ["600"]\n    ready: "http://127.0.0.1:${vport}/shutdown"\n    ready_timeout: 1500ms\n    restart: never\n`,
+    );
+    await d.json(['apply', '-f', file]);
+    const p = await d.waitProc('ssrf', 'failed', (x) => x.status === 'failed', 10_000);
+    assert.match(p.reason ?? '', /not ready within/);
+    assert.equal(hits, 0, 'the other service got no request');
+    await delAll('ssrf');
+  } finally {
+    victim.close();
+  }
+});
+
+test('a flood of notify datagrams from a user with no instance is dropped cheaply: an instance still gets ready, pmond answers', { skip: !isRoot() && 'needs root (test users)' }, async () => {
+  const u = users.add('hl-flood');
+  const flood = execFile('setpriv', ['--reuid', String(u.uid), '--regid', String(u.gid), '--clear-groups', PY, '-c',
+    `import socket,time\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\nend=time.time()+4\nn=0\nwhile time.time()<end:\n  try:\n    s.sendto(b"READY=1\\nWATCHDOG=trigger",${JSON.stringify(`${d.socket}.notify`)}); n+=1\n  except OSError:\n    time.sleep(0.001)\nprint(n)`]);
+  let sent = '';
+  flood.stdout!.on('data', (b: Buffer) => (sent += b.toString()));
+  const done = new Promise<void>((r) => flood.once('exit', () => r()));
+  const file = write('fl.yaml', `apps:\n  - name: fl\n    exec: ${PY}\n    args: [${NOTIFY}, ready, "1"]\n    ready: notify\n`);
+  await d.json(['apply', '-f', file]);
+  const p = await d.waitProc('fl', 'running', (x) => x.status === 'running', 15_000);
+  assert.equal(p.restarts, 0, 'no WATCHDOG=trigger of the flood counted');
+  await done;
+  console.log(`# notify flood: ${sent.trim()} datagrams in 4 s from a user with no instance`);
+  assert.ok(Number(sent) > 1000, `the flood ran (${sent.trim()})`);
+  await delAll('fl');
 });

@@ -333,6 +333,7 @@ static int mid_line;       /* a piece of a line longer than IN_SZ is written, it
 static int rotate_req;     /* SIGHUP/SIGUSR1 or --every: rotate at the next line boundary */
 static long long dropped;  /* bytes dropped since the last marker */
 static char drop_reason[128];
+static int full;           /* --max-total: the current file has no room left; dropping until a rotation */
 static int failing;        /* writes fail: drop until retry_at */
 static long long retry_at;
 
@@ -564,6 +565,7 @@ static void rotate(void) {
   rotate_retry_at = 0;
   if (cur_fd >= 0) close(cur_fd);
   cur_fd = -1;
+  full = 0;
   look(1);
   rot_total += slot_size[1];
   zfailed = 0;
@@ -650,7 +652,8 @@ static size_t put_batch(const char *p, size_t len) {
   size_t used = line_len(p, len);
   long long cost = (long long)used + pre;
   if (o.size && cur_size > 0 && cur_size + cost > o.size) rotate();
-  if (!make_room(cost, 0)) {
+  if (full || !make_room(cost, 0)) { /* once full, a shorter line that would fit is dropped too: */
+    full = 1;                          /* what is kept ends where the drop began, then the marker */
     drop(cost, "max-total");
     return used;
   }
@@ -680,8 +683,8 @@ static void put_whole(const char *p, size_t len) {
     if (mid_line) {
       size_t l = line_len(p, len);
       iov[0] = (struct iovec){ (void *)p, l };
-      if (make_room((long long)l, 0)) out(iov, 1, (long long)l);
-      else drop((long long)l, "max-total");
+      if (!full && make_room((long long)l, 0)) out(iov, 1, (long long)l);
+      else full = 1, drop((long long)l, "max-total");
       mid_line = 0;
       p += l;
       len -= l;
@@ -708,7 +711,7 @@ static void put_piece(const char *p, size_t len) {
     rotate();
   }
   mid_line = 1;
-  if (!make_room(cost, 0)) return drop(cost, "max-total");
+  if (full || !make_room(cost, 0)) return full = 1, drop(cost, "max-total");
   v[n++] = (struct iovec){ (void *)p, len };
   out(v, n, cost);
 }

@@ -190,7 +190,9 @@ describe('pmon3-log', () => {
   test('SIGTERM and SIGINT do not end it: lines written after them are in the file, it exits 0 at EOF', async () => {
     const dir = tempDir('pml-');
     const l = start(dir);
-    await feed(l, 0, 100);
+    const bytes = await feed(l, 0, 100);
+    // Its signal set-up is done once it has written (a signal before that would meet the default).
+    await waitFor('the first lines', () => fs.existsSync(path.join(dir, BASE)) && fs.statSync(path.join(dir, BASE)).size === bytes);
     l.child.kill('SIGTERM');
     l.child.kill('SIGINT');
     await sleep(200);

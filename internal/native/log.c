@@ -14,8 +14,9 @@
  * split across two files (a reader of one file sees whole lines). The one
  * exception: a line longer than the read buffer (IN_SZ, 64 KiB) is written in
  * pieces as it arrives (the buffer is fixed), and when the file is full by then,
- * the rest of that line goes to the next file. A last line without a newline is
- * kept in the buffer until its newline or EOF.
+ * the rest of that line goes to the next file. So a file ends past --size by at most
+ * one line, or by less than IN_SZ where a long line was split. A last line without a
+ * newline is kept in the buffer until its newline or EOF.
  *
  * Files. pmond may run this as root in a directory its user owns, and the user may
  * swap anything in that directory at any time. So every file operation is relative
@@ -40,6 +41,9 @@
  * compressed next. A crash leaves at worst an uncompressed BASE.J (compressed at
  * the next start) or both BASE.J and a complete BASE.J.gz (the plain one is removed
  * at the next start). At EOF the logger waits for the compressions still pending.
+ * --max-total counts a file being compressed at its plain size; the .gz being written
+ * counts once it has replaced it. Under a flood faster than compression, the newest
+ * rotated files are compressed first (the oldest are the next to be removed anyway).
  *
  * Disk trouble never blocks the writer: when a write fails (ENOSPC, EIO, EDQUOT,
  * ...) the logger keeps reading stdin and drops what it cannot write, counting
@@ -116,6 +120,15 @@ static void __attribute__((noreturn)) usage(const char *fmt, ...) {
   exit(2);
 }
 
+/* S as it may be shown in one line of stderr: control characters as '?', at most 64 bytes. */
+static const char *shown(const char *s, int which) {
+  static char buf[2][72];
+  size_t n = 0;
+  for (; *s && n < 64; s++, n++) buf[which][n] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
+  memcpy(buf[which] + n, *s ? "..." : "", *s ? 4 : 1);
+  return buf[which];
+}
+
 /* A decimal number, digits only (no sign, no spaces, no suffix), within [min, max]. */
 static int number(const char *s, long long min, long long max, long long *out) {
   long long v = 0;
@@ -132,7 +145,7 @@ static int number(const char *s, long long min, long long max, long long *out) {
 
 static long long number_flag(const char *flag, const char *val, long long min, long long max) {
   long long v;
-  if (number(val, min, max, &v) < 0) usage("%s %s: not a whole number in %lld..%lld", flag, val, min, max);
+  if (number(val, min, max, &v) < 0) usage("%s %s: not a whole number in %lld..%lld", flag, shown(val, 1), min, max);
   return v;
 }
 
@@ -142,7 +155,7 @@ static void check_name(const char *s) {
   if (n == 0 || n > MAX_NAME) usage("--name: must be 1..%d bytes", MAX_NAME);
   if (!strcmp(s, ".") || !strcmp(s, "..")) usage("--name %s: not a file name", s);
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (*p == '/') usage("--name %s: must not contain '/'", s);
+    if (*p == '/') usage("--name %s: must not contain '/'", shown(s, 1));
     if (*p < 0x20 || *p == 0x7f) usage("--name: must not contain control characters");
   }
 }
@@ -151,12 +164,12 @@ static void parse_owner(const char *val) {
   const char *colon = strchr(val, ':');
   char uid[24];
   long long u, g;
-  if (!colon || (size_t)(colon - val) >= sizeof uid) usage("--owner %s: not UID:GID", val);
+  if (!colon || (size_t)(colon - val) >= sizeof uid) usage("--owner %s: not UID:GID", shown(val, 1));
   memcpy(uid, val, (size_t)(colon - val));
   uid[colon - val] = 0;
   /* (uid_t)-1 means "unchanged" to fchown: refused. */
   if (number(uid, 0, 4294967294LL, &u) < 0 || number(colon + 1, 0, 4294967294LL, &g) < 0)
-    usage("--owner %s: not UID:GID (numbers)", val);
+    usage("--owner %s: not UID:GID (numbers)", shown(val, 1));
   o.has_owner = 1;
   o.uid = (uid_t)u;
   o.gid = (gid_t)g;
@@ -164,12 +177,12 @@ static void parse_owner(const char *val) {
 
 static void parse_mode(const char *val) {
   long long m = 0;
-  if (!*val || strlen(val) > 4) usage("--mode %s: not an octal mode up to 0777", val);
+  if (!*val || strlen(val) > 4) usage("--mode %s: not an octal mode up to 0777", shown(val, 1));
   for (const char *p = val; *p; p++) {
-    if (*p < '0' || *p > '7') usage("--mode %s: not an octal mode up to 0777", val);
+    if (*p < '0' || *p > '7') usage("--mode %s: not an octal mode up to 0777", shown(val, 1));
     m = m * 8 + (*p - '0');
   }
-  if (m > 0777) usage("--mode %s: not an octal mode up to 0777 (no set-id or sticky bits)", val);
+  if (m > 0777) usage("--mode %s: not an octal mode up to 0777 (no set-id or sticky bits)", shown(val, 1));
   o.mode = (mode_t)m;
 }
 
@@ -181,7 +194,7 @@ static void parse_args(int argc, char **argv) {
     const char *a = argv[i];
     size_t f = 0;
     while (f < sizeof flags / sizeof *flags && strcmp(a, flags[f])) f++;
-    if (f == sizeof flags / sizeof *flags) usage("%s: unknown flag", a);
+    if (f == sizeof flags / sizeof *flags) usage("%s: unknown flag", shown(a, 0));
     if (seen[f]++) usage("%s: given twice", a);
     if (f == 5) { o.timestamps = 1; continue; }
     if (f == 6) { o.compress = 1; continue; }
@@ -335,11 +348,13 @@ static long long dropped;  /* bytes dropped since the last marker */
 static char drop_reason[128];
 static int full;           /* --max-total: the current file has no room left; dropping until a rotation */
 static int failing;        /* writes fail: drop until retry_at */
+static int complained;     /* this episode of failures is on stderr already */
 static long long retry_at;
 
 /* Something went wrong writing or opening: drop from now on, try again in RETRY_MS. */
 static void fail(const char *what, int err) {
-  if (!failing) say("%s: %s (dropping input, retrying each second)", what, strerror(err));
+  if (!complained) say("%s: %s (dropping input, retrying each second)", what, strerror(err));
+  complained = 1;
   if (!drop_reason[0]) snprintf(drop_reason, sizeof drop_reason, "%s: %s", what, strerror(err));
   failing = 1;
   retry_at = mono_ms() + RETRY_MS;
@@ -382,6 +397,7 @@ static unsigned char slot[MAX_KEEP + 2];
 static long long slot_size[MAX_KEEP + 2];
 static long long rot_total; /* the rotated files' bytes (what --max-total counts besides BASE) */
 
+static int sig_fd = -1; /* SIGHUP, SIGUSR1, SIGCHLD: blocked, read from here (see "Signals") */
 static pid_t zpid;   /* the compression child, 0 = none */
 static int zidx;     /* where the file it compresses is now (0 = gone: its result is discarded) */
 static int zfailed;  /* a compression failed: no new one until the next rotation */
@@ -493,7 +509,14 @@ static void start_compress(int i) {
     return;
   }
   pid_t pid = fork();
-  if (pid == 0) _exit(gzip_fd(src, dst) == 0 ? 0 : 1);
+  if (pid == 0) {
+    /* Not stdin: a dead logger's child must not keep the program's pipe readable. */
+    close(0);
+    close(cur_fd);
+    close(sig_fd);
+    close(o.dirfd);
+    _exit(gzip_fd(src, dst) == 0 ? 0 : 1);
+  }
   close(src);
   close(dst);
   if (pid < 0) {
@@ -551,7 +574,11 @@ static long long rotate_retry_at;
 static void rotate(void) {
   char n1[256];
   rotate_req = 0;
-  if (cur_fd >= 0 && cur_size == 0) return;
+  if (cur_fd < 0) { /* nothing to rotate (BASE could not be opened): shifting would only lose old files */
+    open_current();
+    return;
+  }
+  if (cur_size == 0) return;
   if (rotate_retry_at && mono_ms() < rotate_retry_at) return;
   scan(); /* what is there now: the user may have removed or added files */
   if (slot[o.keep]) remove_slot(o.keep);
@@ -563,7 +590,7 @@ static void rotate(void) {
     return;
   }
   rotate_retry_at = 0;
-  if (cur_fd >= 0) close(cur_fd);
+  close(cur_fd);
   cur_fd = -1;
   full = 0;
   look(1);
@@ -593,6 +620,7 @@ static int write_marker(void) {
   if (w < len) return fail("write", errno), -1;
   dropped = 0;
   drop_reason[0] = 0;
+  complained = 0;
   return 0;
 }
 
@@ -614,6 +642,7 @@ static void out(struct iovec *iov, int n, long long total) {
   cur_size += w;
   if (w == total) {
     cur_nl = end == '\n';
+    complained = 0;
     return;
   }
   /* A partial write ends mid-line (the marker then starts on a line of its own). */
@@ -676,12 +705,14 @@ static size_t put_batch(const char *p, size_t len) {
   return used;
 }
 
-/* Whole lines p[0..len): the end of a long line first, if one is under way (no prefix, no
- * rotation inside it), then batches, rotating on request only between lines. */
+/* Whole lines p[0..len): the end of a long line first, if one is under way (no prefix; a
+ * rotation before it only when the file is full), then batches, rotating on request only
+ * between lines. */
 static void put_whole(const char *p, size_t len) {
   while (len) {
     if (mid_line) {
       size_t l = line_len(p, len);
+      if (o.size && cur_size >= o.size) rotate(); /* the split of a long line, as in put_piece */
       iov[0] = (struct iovec){ (void *)p, l };
       if (!full && make_room((long long)l, 0)) out(iov, 1, (long long)l);
       else full = 1, drop((long long)l, "max-total");
@@ -752,8 +783,6 @@ static void process(int eof) {
   if (rest && whole) memmove(inbuf, inbuf + whole, rest);
   inlen = rest;
 }
-
-static int sig_fd = -1; /* SIGHUP, SIGUSR1, SIGCHLD: blocked, read from here (see "Signals") */
 
 static void setup_signals(void) {
   struct sigaction sa;

@@ -293,6 +293,70 @@ describe('pmon3-log', () => {
     assert.deepEqual(numbers(kept, BASE), Array.from({ length: numbers(kept, BASE).length }, (_, i) => i), 'the first lines, whole');
   });
 
+  test('--every 1: rotates a second after start (at a line boundary), an empty file is not rotated', async () => {
+    const dir = tempDir('pml-');
+    const l = start(dir, ['--every', '1']);
+    const bytes = await feed(l, 0, 10);
+    l.child.stdin!.write(line(10).slice(0, 4)); // held until its newline: the rotation does not wait for it
+    await waitFor('the first lines', () => fs.existsSync(path.join(dir, BASE)) && fs.statSync(path.join(dir, BASE)).size === bytes);
+    await waitFor('the timed rotation', () => fs.existsSync(path.join(dir, `${BASE}.1`)), 3000);
+    l.child.stdin!.write(line(10).slice(4));
+    await feed(l, 11, 20);
+    await sleep(2300); // two more periods: the current file rotates once (it has lines), then is empty
+    await waitFor('the second rotation', () => fs.existsSync(path.join(dir, `${BASE}.2`)), 1000);
+    await sleep(1200);
+    await finish(l);
+    assert.deepEqual(fs.readdirSync(dir).sort(), [BASE, `${BASE}.1`, `${BASE}.2`], 'an empty file is not rotated');
+    const files = logFiles(dir);
+    assert.deepEqual(numbers(files[0]!.text, files[0]!.name), Array.from({ length: 10 }, (_, i) => i));
+    assertAllOnce(files, 20);
+  });
+
+  test('a line longer than the 64 KiB buffer: written in 64 KiB pieces, split across files only once a file is full', async () => {
+    const dir = tempDir('pml-');
+    const l = start(dir, ['--size', '100000', '--keep', '10']);
+    const long = (c: string, n: number): string => `${c.repeat(n)}\n`;
+    const input = [line(0), long('a', 90_000), line(1), long('b', 300_000), line(2)].join('');
+    l.child.stdin!.write(input);
+    await finish(l);
+    const files = logFiles(dir);
+    assert.equal(files.map((f) => f.text).join(''), input, 'every byte once, in order');
+    // Line 0, a's line (its first 64 KiB still fit: the logger cannot know how long a line will be)
+    // and line 1; b's line starts a file (its first piece would pass --size), each file takes
+    // pieces until it is full (two here), line 2 follows b's end.
+    assert.deepEqual(files.map((f) => f.text.length), [11 + 90_001 + 12, 131_072, 131_072, 300_001 - 262_144 + 13]);
+    for (const f of files) assert.ok(f.text.length <= 100_000 + 65_536, `${f.name}: within --size + one buffer`);
+  });
+
+  test('--owner and --mode: files it creates get them (a file that exists keeps its owner)', async (t) => {
+    if (process.getuid!() !== 0) return t.skip('needs root to give files away');
+    const dir = tempDir('pml-');
+    fs.writeFileSync(path.join(dir, BASE), line(0), { mode: 0o644 });
+    const l = start(dir, ['--owner', '4242:4343', '--mode', '0600', '--size', '1000', '--compress']);
+    await feed(l, 1, 100);
+    await finish(l);
+    const names = fs.readdirSync(dir).sort();
+    assert.ok(names.includes(`${BASE}.1.gz`), names.join(' '));
+    for (const n of names) {
+      const st = fs.statSync(path.join(dir, n));
+      assert.deepEqual([st.uid, st.gid, st.mode & 0o7777], [4242, 4343, 0o600], n);
+    }
+    assertTail(logFiles(dir), 100);
+  });
+
+  test('--compress at start: a rotated file left plain is compressed, a plain one beside its .gz removed', async () => {
+    const dir = tempDir('pml-');
+    fs.writeFileSync(path.join(dir, `${BASE}.1`), line(1));
+    fs.writeFileSync(path.join(dir, `${BASE}.2`), line(0)); // a crash after its .gz was complete
+    fs.writeFileSync(path.join(dir, `${BASE}.2.gz`), zlib.gzipSync(line(0)));
+    fs.writeFileSync(path.join(dir, `.${BASE}.gz-tmp`), 'half');
+    const l = start(dir, ['--compress']);
+    await feed(l, 2, 3);
+    await finish(l);
+    assert.deepEqual(fs.readdirSync(dir).sort(), [BASE, `${BASE}.1.gz`, `${BASE}.2.gz`]);
+    assertAllOnce(logFiles(dir), 3);
+  });
+
   test('symlinks, a hard link and a FIFO planted in the directory: never followed, never written through or read', async () => {
     const dir = tempDir('pml-');
     const outside = tempDir('pmlo-');
@@ -356,6 +420,7 @@ describe('pmon3-log', () => {
       ['--owner 1000', ['--dir-fd', '3', '--name', 'x', '--owner', '1000'], /--owner/],
       ['--max-total 10', ['--dir-fd', '3', '--name', 'x', '--max-total', '10'], /--max-total/],
       ['an unknown flag', ['--dir-fd', '3', '--name', 'x', '--bogus'], /--bogus/],
+      ['an unknown flag with a newline (still one line)', ['--dir-fd', '3', '--name', 'x', '--a\nb'], /--a\?b/],
       ['--size=10 (no = form)', ['--dir-fd', '3', '--name', 'x', '--size=10'], /--size=10/],
       ['a flag twice', ['--dir-fd', '3', '--name', 'x', '--name', 'y'], /--name/],
       ['missing --dir-fd', ['--name', 'x'], /--dir-fd/],

@@ -28,12 +28,16 @@
  * hard link to some other file, ...) is unlinked -- the name, never what it points
  * to -- and created afresh; a directory is refused (input dropped, retried each
  * second). Rotation renames names only (a symlink planted as BASE.3 is moved or
- * removed as a link). Created files get --mode exactly (fchmod) and, with --owner,
+ * removed as a link); only plain files are ever opened for compression. An existing
+ * plain BASE is appended to whoever owns it: with one link it is this directory's
+ * file, which its owner could write anyway. Created files get --mode exactly (fchmod) and, with --owner,
  * that owner (fchown of the new fd); an existing file is never chowned.
  *
  * Compression (--compress). A rotated BASE.1 is gzip-compressed (deflate with a
  * gzip header, windowBits 31) to BASE.1.gz by a forked child, so stdin is read
- * while it works: the child gets both fds already open (the source BASE.1 and a
+ * while it works (the simplest way that never stalls reading: compressing in small
+ * chunks in this loop would cost the same CPU between reads, and the pipe -- raised
+ * to 1 MiB with F_SETPIPE_SZ where allowed -- is all that buffers). The child gets both fds already open (the source BASE.1 and a
  * temp file .BASE.gz-tmp, created by this process), writes, fdatasyncs and exits.
  * Only this process renames: when the child has exited 0 it renames the temp file
  * to BASE.J.gz (J: where that file is now, after the rotations that happened

@@ -20,9 +20,9 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 deps: node_modules/.package-lock.json
 
-# The native parts (internal/native): the N-API addon and the exec helper, rebuilt when their sources change.
+# The native parts (internal/native): the N-API addon, the exec helper and the logger, rebuilt when their sources change.
 NATIVE_STAMP := build/Release/.native-stamp
-$(NATIVE_STAMP): binding.gyp internal/native/native.c internal/native/exec.c internal/native/static-flag.py | deps
+$(NATIVE_STAMP): binding.gyp internal/native/native.c internal/native/exec.c internal/native/log.c internal/native/static-flag.py | deps
 	$(NPM) run --silent native
 	@touch $@
 

@@ -146,6 +146,15 @@ const rawApp = z
     live_check_timeout: duration.optional(),
     max_surge: z.number().int().min(1).max(1000).optional(),
     upgrader: command.optional(),
+    rotate: z
+      .union([
+        z
+          .object({ size: size.optional(), keep: z.number().int().min(1).max(1000).optional(), every: z.string().max(32).optional(), compress: z.boolean().optional(), max_total: size.optional() })
+          .strict(),
+        z.string().max(64),
+      ])
+      .optional(),
+    timestamps: z.boolean().optional(),
     upgrader_timeout: duration.optional(),
     memory_max: size.optional(),
     cpu_max: z.union([z.string().regex(/^(\d{1,5}(\.\d{1,2})?%|max|\d{1,9} \d{4,7})$/, 'a share of one CPU ("50%", "250%"), "QUOTA PERIOD" in microseconds, or max'), z.number().positive().max(100_000)]).optional(),
@@ -481,6 +490,8 @@ function taskOf(a: RawApp, where: (key: string) => string, abs: (p: string) => s
     ...(a.live_check_timeout !== undefined ? { live_check_ms: toMs(a.live_check_timeout)! } : {}),
     ...(a.max_surge !== undefined ? { max_surge: a.max_surge } : {}),
     ...(a.upgrader !== undefined ? { upgrader: cmd(a.upgrader)! } : {}),
+    ...(a.rotate !== undefined ? { log_rotate: rotationOf(a.rotate, where('rotate')) } : {}),
+    ...(a.timestamps !== undefined ? { log_timestamps: a.timestamps } : {}),
     ...(a.upgrader_timeout !== undefined ? { upgrader_timeout_ms: toMs(a.upgrader_timeout)! } : {}),
     ...(a.memory_max !== undefined ? { memory_max_bytes: toBytes(a.memory_max) } : {}),
     ...(a.cpu_max !== undefined ? { cpu_max: cpuMax(a.cpu_max) } : {}),
@@ -509,6 +520,41 @@ function readyKeys(a: RawApp, where: (key: string) => string): Pick<TaskSpec, 'r
   if (a.ack === 'timer') return { ready: `delay:${toMs(a.ack_timeout ?? '5s')}ms` };
   if (a.ack_timeout !== undefined) throw invalidArgument(`${where('ack_timeout')}: ${a.name}: ack: none waits for nothing`);
   return { ready: 'none' };
+}
+
+/** Seconds of a rotation interval: hourly, daily, weekly, or a duration ("6h", "30m"). */
+function everyOf(text: string, where: string): number {
+  const named: Record<string, number> = { hourly: 3600, daily: 86_400, weekly: 604_800 };
+  if (text in named) return named[text]!;
+  const m = /^(\d{1,6})(s|m|h|d)$/.exec(text);
+  if (!m) throw invalidArgument(`${where}: every: ${JSON.stringify(text.slice(0, 32))} is not hourly, daily, weekly or a duration ("6h", "30m")`);
+  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[m[2] as 's' | 'm' | 'h' | 'd'];
+}
+
+/**
+ * `rotate:` as pmon3 writes it ({size, keep, every, compress, max_total}) or as Firestarter does
+ * ("size:BYTES:BACKUPS" or "time:N:S|M|H|D|MIDNIGHT:U|L:BACKUPS"; its trailing :PATH is the log's).
+ */
+function rotationOf(r: NonNullable<RawApp['rotate']>, where: string): NonNullable<TaskSpec['log_rotate']> {
+  if (typeof r === 'string') {
+    const p = r.split(':');
+    if (p[0] === 'size' && p.length >= 3 && /^\d+$/.test(p[1]!) && /^\d+$/.test(p[2]!)) return { size_bytes: Math.max(4096, Number(p[1])), keep: Math.max(1, Number(p[2])) };
+    if (p[0] === 'time' && p.length >= 5 && /^\d+$/.test(p[1]!) && /^\d+$/.test(p[4]!)) {
+      const unit = { S: 1, M: 60, H: 3600, D: 86_400, MIDNIGHT: 86_400 }[p[2]!.toUpperCase() as 'S'];
+      if (unit !== undefined) return { every_s: Math.max(1, Number(p[1])) * unit, keep: Math.max(1, Number(p[4])) };
+    }
+    throw invalidArgument(`${where}: ${JSON.stringify(r.slice(0, 64))} is not {size, keep, every, compress, max_total}, "size:BYTES:BACKUPS" or "time:N:S|M|H|D|MIDNIGHT:U|L:BACKUPS"`);
+  }
+  const out: NonNullable<TaskSpec['log_rotate']> = {
+    ...(r.size !== undefined ? { size_bytes: toBytes(r.size) } : {}),
+    ...(r.keep !== undefined ? { keep: r.keep } : {}),
+    ...(r.every !== undefined ? { every_s: everyOf(r.every, where) } : {}),
+    ...(r.compress !== undefined ? { compress: r.compress } : {}),
+    ...(r.max_total !== undefined ? { max_total_bytes: toBytes(r.max_total) } : {}),
+  };
+  if (out.size_bytes !== undefined && out.size_bytes < 4096) throw invalidArgument(`${where}: size: at least 4K`);
+  if (out.max_total_bytes !== undefined && out.max_total_bytes < 65536) throw invalidArgument(`${where}: max_total: at least 64K`);
+  return out;
 }
 
 /** cpu.max of "50%" (of one CPU; 250% is two and a half), a bare number of percent, "QUOTA PERIOD" or max. */

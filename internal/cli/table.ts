@@ -184,14 +184,14 @@ export const COMMANDS: readonly CommandDef[] = [
   {
     name: 'log',
     aliases: [],
-    summary: 'Show the last lines of a process log',
-    args: [target()],
+    summary: 'Show the last lines of a process log; log rotate [NAME]: rotate logs that have a logger',
+    args: [target(), { name: 'name', kind: 'process', required: false, description: 'after rotate: the process (default: all of yours with rotate: or timestamps:)' }],
     description:
       'With -a: the rotated copies beside the log (app.log.2.gz, app.log.1, app.log-20261201...), oldest first, then the current log, ' +
       'each whole up to 32 MiB (-n does not apply); .gz copies are decompressed. A copy that is not a regular file of the ' +
       "process's user (a symlink, a FIFO, someone else's file) is skipped, one line on stderr each.",
     flags: [linesFlag('how many lines'), allFlag, { long: 'crash', type: 'boolean', description: 'the newest crash file instead (save_log_on_crash: the end of its output when it last exited abnormally)' }],
-    examples: ['log api', 'log api -n 100', 'log api -a', 'log api --crash'],
+    examples: ['log api', 'log api -n 100', 'log api -a', 'log api --crash', 'log rotate api', 'log rotate'],
     json: '{"path": the log file, "text": the lines}; with -a also "files" (read, in order), "skipped" ([{"name", "why"}]), "notes"',
   },
   {

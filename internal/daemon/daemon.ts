@@ -12,12 +12,13 @@ import { goFieldsRunner } from '../hooks/go-fields';
 import { ExecHookRunner } from '../hooks/hooks';
 import { createLogger, type Logger } from '../logger/logger';
 import { NativeNotify } from '../process/notify';
-import { checkExecHelper, execHelperPath, loadNative, peerCredReader } from '../native';
+import { checkExecHelper, execHelperPath, loadNative, loggerPath, peerCredReader } from '../native';
 import { detectCgroups } from '../process/cgroups';
 import { readBootId, scanMarked } from '../process/procfs';
 import { ExecServer } from '../process/exec-server';
 import { NativeReaper } from '../process/reaper';
 import { SocketHolder } from '../process/socket-holder';
+import { LogPipes } from '../process/log-pipes';
 import { dirIdentities, HelperSpawner } from '../process/spawner';
 import { GetentUserResolver } from '../process/users';
 import { failedPrecondition, invalidArgument, PmonError } from '../protocol/errors';
@@ -195,6 +196,8 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
     ...(execServer ? { sockets: new SocketHolder(execServer) } : {}),
     notify,
     liveDir: `${config.socket_path}.live`,
+    ...(execServer ? { logPipes: new LogPipes(execServer) } : {}),
+    loggerBin: loggerPath(),
   });
   const server = new Server({
     supervisor,

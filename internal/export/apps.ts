@@ -58,6 +58,17 @@ function taskKeys(t: AppView['spec']['task']): Partial<AppEntry> {
   if (t.cpu_max !== undefined) out.cpu_max = t.cpu_max;
   if (t.pids_max !== undefined) out.pids_max = t.pids_max;
   if (t.upgrader !== undefined) out.upgrader = t.upgrader;
+  if (t.log_rotate !== undefined) {
+    const r = t.log_rotate;
+    out.rotate = {
+      ...(r.size_bytes !== undefined ? { size: r.size_bytes } : {}),
+      ...(r.keep !== undefined ? { keep: r.keep } : {}),
+      ...(r.every_s !== undefined ? { every: `${r.every_s}s` } : {}),
+      ...(r.compress !== undefined ? { compress: r.compress } : {}),
+      ...(r.max_total_bytes !== undefined ? { max_total: r.max_total_bytes } : {}),
+    };
+  }
+  if (t.log_timestamps !== undefined) out.timestamps = t.log_timestamps;
   if (t.upgrader_timeout_ms !== undefined) out.upgrader_timeout = `${t.upgrader_timeout_ms}ms`;
   if (t.ready !== undefined) out.ready = t.ready;
   if (t.ready_timeout_ms !== undefined) out.ready_timeout = duration(t.ready_timeout_ms);

@@ -62,6 +62,17 @@
  *     listening TCP socket bound to exactly that address and port;
  *   "close", KEY.
  *   Replies as for programs, with PID 0; STAGE "socket".
+ * Pipe requests ("pmon3-pipe/1", server mode): the pipes between programs and their
+ *   loggers (pmon3-log), held by key while pmond runs, so that neither end ever
+ *   finds the other gone: a program never gets EPIPE (a read end is held) and a
+ *   logger never sees EOF (a write end is held) when the other side restarts:
+ *   "make", KEY: a pipe (1 MiB where the kernel allows), both ends held (KEY/r, KEY/w),
+ *     unless KEY's are held already;
+ *   "take", KEY, RPID, RFD, WPID, WFD: RPID's fd RFD and WPID's fd WFD (pidfd_getfd),
+ *     kept only if both are the two ends of one pipe (a new server after a crash);
+ *   "close", KEY: both ends let go (the logger ends once the program's copies close).
+ *   A program's log kind "pipe" (log path KEY) gets KEY's write end as fds 1 and 2; log
+ *   kind "pipein" (a logger) gets KEY's read end as fd 0 and keeps fds 1 and 2.
  * Server requests: 4-byte little-endian length, then "ID\0" and the spec.
  * Server replies: 4-byte little-endian length, then "ID ok PID" or
  *   "ID fail PID STAGE ERRNO MESSAGE" (PID 0: no process was made).
@@ -252,7 +263,9 @@ static int parse_spec(char *buf, size_t len, struct spec *s) {
     }
   }
   if (c.pos != c.len) return EINVAL;
-  if (*s->log_kind && strcmp(s->log_kind, "daemon") != 0 && strcmp(s->log_kind, "user") != 0) return EINVAL;
+  if (*s->log_kind && strcmp(s->log_kind, "daemon") != 0 && strcmp(s->log_kind, "user") != 0 && strcmp(s->log_kind, "pipe") != 0 &&
+      strcmp(s->log_kind, "pipein") != 0)
+    return EINVAL;
   return 0;
 }
 
@@ -802,6 +815,96 @@ static void serve_sock(const char *id, struct cursor *c) {
   reply(id, "ok 0");
 }
 
+/* Whether a and b are the two ends of one pipe (a FIFO of the pipe file system, same inode). */
+static int same_pipe(int r, int w) {
+  struct stat a, b;
+  if (fstat(r, &a) != 0 || fstat(w, &b) != 0 || !S_ISFIFO(a.st_mode) || !S_ISFIFO(b.st_mode)) return 0;
+  if (a.st_dev != b.st_dev || a.st_ino != b.st_ino) return 0;
+  return (fcntl(r, F_GETFL) & O_ACCMODE) == O_RDONLY && (fcntl(w, F_GETFL) & O_ACCMODE) == O_WRONLY;
+}
+
+static int take_fd(const char *pid_s, const char *fd_s) {
+  char *e1, *e2;
+  long pid = strtol(pid_s, &e1, 10), tfd = strtol(fd_s, &e2, 10);
+  if (*e1 || *e2 || pid <= 0 || tfd < 0) {
+    errno = EINVAL;
+    return -1;
+  }
+  int pfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+  if (pfd < 0) return -1;
+  int fd = (int)syscall(SYS_pidfd_getfd, pfd, (int)tfd, 0);
+  int err = errno;
+  close(pfd);
+  errno = err;
+  return fd;
+}
+
+/* A "pmon3-pipe/1" request (after the tag): make, take or close a program's log pipe. */
+static void serve_pipe(const char *id, struct cursor *c) {
+  const char *op = next(c), *key = next(c);
+  char rk[64], wk[64];
+  if (!op || !key || !*key || strlen(key) > 60) {
+    reply_fail(id, 0, "pipe", EINVAL);
+    return;
+  }
+  snprintf(rk, sizeof rk, "%s/r", key);
+  snprintf(wk, sizeof wk, "%s/w", key);
+  if (strcmp(op, "close") == 0) {
+    for (int k = 0; k < 2; k++) {
+      int i = held_find(k ? wk : rk);
+      if (i >= 0) {
+        close(held[i].fd);
+        held[i] = held[--nheld];
+      }
+    }
+    reply(id, "ok 0");
+    return;
+  }
+  int fds[2] = {-1, -1};
+  if (strcmp(op, "make") == 0 && c->pos == c->len) {
+    if (held_find(rk) >= 0 && held_find(wk) >= 0) {
+      reply(id, "ok 0");
+      return;
+    }
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+      reply_fail(id, 0, "pipe", errno);
+      return;
+    }
+    /* Room for a burst while a logger restarts; the kernel's pipe-max-size may say less. */
+    fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
+  } else if (strcmp(op, "take") == 0) {
+    const char *rp = next(c), *rf = next(c), *wp = next(c), *wf = next(c);
+    if (!rp || !rf || !wp || !wf || c->pos != c->len) {
+      reply_fail(id, 0, "pipe", EINVAL);
+      return;
+    }
+    fds[0] = take_fd(rp, rf);
+    int err = errno;
+    fds[1] = fds[0] >= 0 ? take_fd(wp, wf) : -1;
+    if (fds[1] < 0) err = errno;
+    if (fds[0] < 0 || fds[1] < 0 || !same_pipe(fds[0], fds[1])) {
+      if (fds[0] >= 0) close(fds[0]);
+      if (fds[1] >= 0) close(fds[1]);
+      reply_fail(id, 0, "pipe", fds[0] >= 0 && fds[1] >= 0 ? ENOTSOCK : err);
+      return;
+    }
+    fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+    fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+  } else {
+    reply_fail(id, 0, "pipe", EINVAL);
+    return;
+  }
+  int err = held_put(rk, fds[0]);
+  if (!err) err = held_put(wk, fds[1]);
+  if (err) {
+    close(fds[0]);
+    close(fds[1]);
+    reply_fail(id, 0, "pipe", err);
+    return;
+  }
+  reply(id, "ok 0");
+}
+
 /* One request: make the program's process, and let the loop wait for its exec (or failure). */
 static void serve_one(char *buf, size_t len) {
   char *nul = memchr(buf, '\0', len);
@@ -814,6 +917,11 @@ static void serve_one(char *buf, size_t len) {
   if (len - head >= 13 && memcmp(buf + head, "pmon3-sock/1", 13) == 0) {
     struct cursor c = {buf, len, head + 13};
     serve_sock(id, &c);
+    return;
+  }
+  if (len - head >= 13 && memcmp(buf + head, "pmon3-pipe/1", 13) == 0) {
+    struct cursor c = {buf, len, head + 13};
+    serve_pipe(id, &c);
     return;
   }
   struct spec s;
@@ -832,7 +940,7 @@ static void serve_one(char *buf, size_t len) {
     }
     s.sock_fds[i] = held[h].fd;
   }
-  int log_fd = -1;
+  int log_fd = -1, in_fd = -1;
   if (strcmp(s.log_kind, "daemon") == 0) {
     const char *stage;
     log_fd = open_daemon_log(&s, &stage);
@@ -841,6 +949,25 @@ static void serve_one(char *buf, size_t len) {
       free_spec(&s);
       return;
     }
+  } else if (strcmp(s.log_kind, "pipe") == 0 || strcmp(s.log_kind, "pipein") == 0) {
+    char k[80];
+    int w = strcmp(s.log_kind, "pipe") == 0;
+    snprintf(k, sizeof k, "%s/%s", s.log, w ? "w" : "r");
+    int h = held_find(k);
+    if (h < 0) {
+      reply_fail(id, 0, "log", EBADF);
+      free_spec(&s);
+      return;
+    }
+    /* A copy the server closes after the clone, as a daemon log's: the held one stays. */
+    int fd = fcntl(held[h].fd, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0) {
+      reply_fail(id, 0, "log", errno);
+      free_spec(&s);
+      return;
+    }
+    if (w) log_fd = fd;
+    else in_fd = fd;
   }
   int cg = -1;
   if (*s.cgroup) {
@@ -848,6 +975,7 @@ static void serve_one(char *buf, size_t len) {
     if (cg < 0) {
       reply_fail(id, 0, "cgroup", errno);
       if (log_fd >= 0) close(log_fd);
+      if (in_fd >= 0) close(in_fd);
       free_spec(&s);
       return;
     }
@@ -857,6 +985,7 @@ static void serve_one(char *buf, size_t len) {
   if (pipe2(st, O_CLOEXEC) != 0) {
     reply_fail(id, 0, "clone", errno);
     if (log_fd >= 0) close(log_fd);
+    if (in_fd >= 0) close(in_fd);
     if (cg >= 0) close(cg);
     free_spec(&s);
     return;
@@ -872,11 +1001,13 @@ static void serve_one(char *buf, size_t len) {
     close(st[0]);
     for (int i = 0; i < nflights; i++) close(flights[i].fd);
     if (log_fd >= 0 && (dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0)) fail_to(st[1], "log", errno);
+    if (in_fd >= 0 && dup2(in_fd, 0) < 0) fail_to(st[1], "log", errno);
     run_child(&s, st[1], 1);
   }
   int clone_err = errno;
   close(st[1]);
   if (log_fd >= 0) close(log_fd);
+  if (in_fd >= 0) close(in_fd);
   if (cg >= 0) close(cg);
   free_spec(&s);
   if (pid < 0) {
@@ -1152,6 +1283,8 @@ static int one_shot(void) {
   if (*s.cgroup) fail_to(STATUS_FD, "cgroup", EINVAL);
   /* Sockets are the server's: a one-shot helper has none to give. */
   if (s.nsock > 0) fail_to(STATUS_FD, "socket", EINVAL);
+  /* So are log pipes. */
+  if (strncmp(s.log_kind, "pipe", 4) == 0) fail_to(STATUS_FD, "log", EINVAL);
   if (strcmp(s.log_kind, "daemon") == 0) {
     const char *stage;
     int fd = open_daemon_log(&s, &stage);

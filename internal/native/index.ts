@@ -67,6 +67,11 @@ export function execHelperPath(root?: string): string {
   return path.join(nativeDir(root), 'pmon3-exec');
 }
 
+/** The per-instance logger (log.c), for rotation and timestamps. */
+export function loggerPath(root?: string): string {
+  return path.join(nativeDir(root), 'pmon3-log');
+}
+
 /** Load the addon; throws one line naming the file when it cannot be loaded. */
 export function loadNative(root?: string): Native {
   const file = path.join(nativeDir(root), 'pmon3_native.node');

@@ -4,7 +4,7 @@
  * was handed as an open fd, rotating BASE to BASE.1, BASE.2, ... by size, by
  * time or on a signal.
  *
- *   pmon3-log --dir-fd N --name BASE [--size BYTES] [--keep K] [--every SECONDS]
+ *   pmon3-log --dir-fd N|--dir PATH --name BASE [--size BYTES] [--keep K] [--every SECONDS]
  *             [--timestamps] [--compress] [--max-total BYTES] [--owner UID:GID]
  *             [--mode OCTAL]
  *
@@ -193,7 +193,8 @@ static void parse_mode(const char *val) {
 
 static void parse_args(int argc, char **argv) {
   static const char *const flags[] = { "--dir-fd", "--name", "--size", "--keep", "--every", "--timestamps",
-                                       "--compress", "--max-total", "--owner", "--mode" };
+                                       "--compress", "--max-total", "--owner", "--mode", "--dir" };
+  const char *dir = NULL;
   int seen[sizeof flags / sizeof *flags] = { 0 };
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -214,7 +215,34 @@ static void parse_args(int argc, char **argv) {
       case 7: o.max_total = number_flag(a, v, 4 * MARKER_ROOM, 1LL << 60); break;
       case 8: parse_owner(v); break;
       case 9: parse_mode(v); break;
+      case 10: dir = v; break;
     }
+  }
+  if (dir) {
+    /*
+     * --dir PATH (pmond's way: its exec helper passes no extra fd): opened once, here, with this
+     * process's rights (pmond runs it as the instance's user, or as itself only inside its own
+     * logs_dir); from then on everything is relative to that fd, as with --dir-fd.
+     */
+    if (o.dirfd >= 0) usage("--dir and --dir-fd: give one");
+    if (dir[0] != '/') usage("--dir %s: not an absolute path", shown(dir, 0));
+    o.dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (o.dirfd < 0 && errno == ENOENT && geteuid() != 0) {
+      /* A user's own log directory: its missing parents made as the user (0755), as pmon3-exec does
+       * for a direct log. Never as root: root's logger is given pmond's own, existing directory. */
+      char p[PATH_MAX];
+      if (strlen(dir) >= sizeof p) usage("--dir: too long");
+      strcpy(p, dir);
+      for (char *q = p + 1; *q; q++) {
+        if (*q != '/') continue;
+        *q = '\0';
+        if (mkdir(p, 0755) < 0 && errno != EEXIST) break;
+        *q = '/';
+      }
+      if (mkdir(p, 0755) < 0 && errno != EEXIST) usage("--dir %s: %s", shown(dir, 0), strerror(errno));
+      o.dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    }
+    if (o.dirfd < 0) usage("--dir %s: %s", shown(dir, 0), strerror(errno));
   }
   if (o.dirfd < 0) usage("--dir-fd: missing (the log directory, an open fd)");
   if (!o.name) usage("--name: missing (the log file's name)");

@@ -51,6 +51,12 @@ export class ExecServer {
     return this.request(Buffer.from(['pmon3-sock/1', ...fields].join('\0') + '\0'));
   }
 
+  /** A log-pipe request ("pmon3-pipe/1", exec.c): make, take or close; the reply's pid is 0. */
+  pipe(fields: string[]): Promise<ServerReply> {
+    for (const f of fields) if (f.includes('\0')) throw invalidArgument('a NUL byte in a pipe request');
+    return this.request(Buffer.from(['pmon3-pipe/1', ...fields].join('\0') + '\0'));
+  }
+
   /** Counts the servers started: a socket bound in an earlier one is gone with it. */
   get generation(): number {
     return this.started;

@@ -47,7 +47,11 @@ export type LogTarget =
   /** A file in pmond's own logs_dir: pmond opens it (it alone may create files there). */
   | { kind: 'daemon'; path: string }
   /** A file the user named: opened by the helper with the user's rights; missing parents are created. */
-  | { kind: 'user'; path: string };
+  | { kind: 'user'; path: string }
+  /** The write end of the exec server's log pipe `path` (a key) as fds 1 and 2: its logger writes the files (log-pipes.ts). */
+  | { kind: 'pipe'; path: string }
+  /** A logger: the read end of log pipe `path` as fd 0; fds 1 and 2 stay the exec server's. */
+  | { kind: 'pipein'; path: string };
 
 /** What to run. */
 export interface SpawnRequest {
@@ -180,7 +184,7 @@ export async function spawned(child: ChildProcess, helper: string, what: string)
 }
 
 /** pmond's logs_dir/<user>: made by pmond (root's, 0755) before the helper creates a log in it. */
-function ensureLogDir(file: string): void {
+export function ensureLogDir(file: string): void {
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
   } catch (e) {

@@ -195,6 +195,22 @@ export const taskSchema = z
     memory_max_bytes: z.number().int().min(1 << 20).max(2 ** 50).optional(),
     cpu_max: z.string().regex(/^(max|\d{1,9}) \d{4,7}$/).optional(),
     pids_max: z.number().int().min(1).max(4_194_304).optional(),
+    /**
+     * Logger mode (pmon3-log per instance, internal/supervisor/loggers.ts): rotation by size and/or
+     * time with `keep` old files (gzip-compressed with compress), a cap on all of them, and a
+     * timestamp on every line. Absent (and no log_timestamps): output goes straight to the file.
+     */
+    log_rotate: z
+      .object({
+        size_bytes: z.number().int().min(4096).max(2 ** 46).optional(),
+        keep: z.number().int().min(1).max(1000).optional(),
+        every_s: z.number().int().min(1).max(31_536_000).optional(),
+        compress: z.boolean().optional(),
+        max_total_bytes: z.number().int().min(65536).max(2 ** 50).optional(),
+      })
+      .strict()
+      .optional(),
+    log_timestamps: z.boolean().optional(),
     /** Firestarter's upgrader: run as the app's user before a rolling reload; it must exit 0 within upgrader_timeout_ms (default 60 s) or nothing is replaced. */
     upgrader: argvSchema.optional(),
     upgrader_timeout_ms: z.number().int().min(100).max(3_600_000).optional(),
@@ -515,6 +531,14 @@ export const METHODS = {
       .object({ target: targetSchema, lines: z.number().int().min(0).max(100000), follow: z.boolean(), all: z.boolean().optional(), crash: z.boolean().optional() })
       .strict(),
     result: z.object({ path: z.string(), text: z.string() }).merge(logFilesSchema.partial()),
+  },
+  /**
+   * `log rotate [TARGET]`: each process the selector names (none: every one the caller may see)
+   * whose log has a logger (rotate:, timestamps:) rotates at its next line boundary.
+   */
+  log_rotate: {
+    params: z.object({ target: targetSchema.optional() }).strict(),
+    result: z.object({ rotated: z.array(z.string()), skipped: z.array(z.object({ name: z.string(), why: z.string() })) }),
   },
   /** run (feature tasks): start it now — a cron app's run out of schedule, a once app again; each process the selector names. */
   run: { params: target, result: summaries },

@@ -506,6 +506,7 @@ function makeHandlers(d: ServerDeps): Handlers {
     dgraph: async (p, c) => sup.dgraph(c.caller, p.config_only),
     scale: async (p, c) => sup.scale(c.caller, p),
     upgrade: async (p, c) => sup.upgrade(c.caller, p.target),
+    log_rotate: async (p, c) => sup.rotateLogs(c.caller, p.target),
     apps: async (_p, c) => sup.listApps(c.caller),
     reload: async (p, c) => {
       if (!c.caller.admin) throw permissionDenied(`reload applies pmond's own apps files (config apps): root and admin_group only; apply -f FILE applies yours`);

@@ -19,6 +19,7 @@ import type { AppRow, ProcessRow } from '../store/schema';
 import { isoNow } from './clock';
 import type { Core } from './deps';
 import type { Lifecycle } from './lifecycle';
+import type { Loggers } from './loggers';
 import type { Terminator } from './terminate';
 import { fireHook } from './views';
 
@@ -32,6 +33,7 @@ export class Boot {
     private readonly c: Core,
     private readonly life: Lifecycle,
     private readonly term: Terminator,
+    private readonly loggers: Loggers,
   ) {}
 
   /**
@@ -61,11 +63,13 @@ export class Boot {
       // Only a process running as the row's user can be that row's (no other user can forge one);
       // its name too must match (a lost table's ids may have been handed out again).
       const all = byRow.get(row.id) ?? [];
-      const mine = all.filter((m) => m.uid === row.uid && m.name === row.name);
-      const others = all.filter((m) => !mine.includes(m));
+      // Its logger (PMON3_LOGGER) is no copy of the program: it runs as the uid its log needs.
+      const logger = all.find((m) => m.logger && m.uid === this.loggers.expectedUid(row) && m.name === row.name);
+      const mine = all.filter((m) => !m.logger && m.uid === row.uid && m.name === row.name);
+      const others = all.filter((m) => !mine.includes(m) && m !== logger);
       if (others.length) byRow.set(row.id, others);
       else byRow.delete(row.id);
-      await units.locked(row.id, () => this.reconcile(row, mine));
+      await units.locked(row.id, () => this.reconcile(row, mine, logger));
     }
     // New rows must not take the ids the unaccounted-for processes of trusted users carry.
     const strays = [...byRow.values()].flat();
@@ -93,7 +97,7 @@ export class Boot {
     this.monitor?.cancel();
   }
 
-  private async reconcile(row: ProcessRow, marked: Marked[]): Promise<void> {
+  private async reconcile(row: ProcessRow, marked: Marked[], ownLogger?: Marked): Promise<void> {
     const { units, logger, bootId, os } = this.c;
     // A pid from another boot names nothing now: never adopt it, never signal it.
     const thisBoot = row.pid_boot_id === null || row.pid_boot_id === bootId;
@@ -121,6 +125,7 @@ export class Boot {
         return;
       }
       if (cur.status !== 'running') cur = await units.setStatus(cur, 'adopt');
+      if (ownLogger) await this.loggers.adopt(cur, w, ownLogger).catch((e: Error) => this.c.logger.warn(`${cur.name}: its logger: ${e.message}`));
       await this.life.resume(cur, w);
       logger.info(`${cur.name}: re-adopted pid ${w.pid}`);
       return;

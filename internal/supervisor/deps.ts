@@ -3,6 +3,7 @@
  * given (SupervisorDeps, wired in internal/daemon/daemon.ts), and Core, what its parts share.
  */
 import type { Config } from '../config/config';
+import type { LogPipeSource } from '../process/log-pipes';
 import type { HookRunner } from '../hooks/hooks';
 import type { Logger } from '../logger/logger';
 import type { Cgroups } from '../process/cgroups';
@@ -62,6 +63,10 @@ export interface SupervisorDeps {
   notify?: NotifySource;
   /** The directory of Firestarter live-check files (pmond's own, 0711); absent: live_check_timeout cannot start. */
   liveDir?: string;
+  /** The log pipes of logger mode (the exec server); absent: rotation and timestamps cannot start. */
+  logPipes?: LogPipeSource;
+  /** pmon3-log's path. */
+  loggerBin?: string;
   /** Where apps' listening sockets are held (the exec server); absent: an app with sockets cannot start. */
   sockets?: SocketSource;
   /**

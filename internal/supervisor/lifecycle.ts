@@ -21,6 +21,7 @@ import { isoNow } from './clock';
 import type { Core } from './deps';
 import { saveCrash } from './crash';
 import type { Checks } from './checks';
+import { type Loggers, wantsLogger } from './loggers';
 import { processEnv } from './env';
 import { logTarget } from './logs';
 import type { Terminator } from './terminate';
@@ -32,6 +33,7 @@ export class Lifecycle {
     private readonly c: Core,
     private readonly term: Terminator,
     private readonly health: Checks,
+    private readonly loggers: Loggers,
   ) {}
 
   /**
@@ -79,7 +81,7 @@ export class Lifecycle {
         uid: cur.uid,
         gid: cur.gid,
         groups: [...new Set([cur.gid, ...user.groups])],
-        log: logTarget(this.c.config.logs_dir, cur.log),
+        log: wantsLogger(def) ? await this.loggers.target(cur, def) : logTarget(this.c.config.logs_dir, cur.log),
         cgroup,
       });
     } catch (e) {

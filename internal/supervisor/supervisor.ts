@@ -21,7 +21,7 @@ import { appType, commandBytes } from '../apps/model';
 import type { MarkedScan } from '../process/procfs';
 import type { Action, ExecParams, Health, Params, ProcessSummary, ProcessView, Result } from '../protocol/methods';
 import type { ProcessRow } from '../store/schema';
-import { notFound, PmonError } from '../protocol/errors';
+import { failedPrecondition, notFound, PmonError } from '../protocol/errors';
 import { Apps } from './apps';
 import { Boot } from './boot';
 import { Commands, stoppedBy } from './commands';
@@ -29,6 +29,7 @@ import type { Caller, Core, SupervisorDeps } from './deps';
 import { Exec } from './exec';
 import { Checks } from './checks';
 import { Lifecycle } from './lifecycle';
+import { Loggers, wantsLogger } from './loggers';
 import { Rolling } from './rolling';
 import { Logs } from './logs';
 import { systemOs } from './os';
@@ -51,6 +52,7 @@ export class Supervisor {
   /** apply, groups, dgraph: declarative apps, acting through this supervisor's locks and lifecycle. */
   private readonly apps: Apps;
   private readonly rolling: Rolling;
+  private readonly loggers: Loggers;
   /** cron runs, cron_restart, repeat, after, run: time and order (tasks.ts). */
   private readonly tasks: Tasks;
 
@@ -75,9 +77,18 @@ export class Supervisor {
       d.notify,
       d.liveDir,
     );
-    const life = new Lifecycle(this.c, term, health);
+    this.loggers = new Loggers(this.c, d.logPipes, d.loggerBin ?? 'pmon3-log');
+    const life = new Lifecycle(this.c, term, health, this.loggers);
     const logs = new Logs(d.config, d.daemonUid, d.logger);
-    this.boots = new Boot(this.c, life, term);
+    this.boots = new Boot(this.c, life, term, this.loggers);
+    // A process gone for good (stopped, failed, done, deleted): its logger's pipe is let go, and
+    // the logger ends once it has written what is left.
+    this.c.units.subscribe((ch) => {
+      if (ch.to !== 'stopped' && ch.to !== 'failed' && ch.to !== 'completed') return;
+      void this.c.store.get(ch.id).then((r) => {
+        if (!r || r.desired === 'stopped') void this.loggers.release(ch.id);
+      });
+    });
     this.cmds = new Commands(this.c, life, term, logs);
     this.execs = new Exec(this.c, life, logs);
     this.tasks = new Tasks(this.c, life, this.cmds, term);
@@ -176,6 +187,22 @@ export class Supervisor {
   /** init: every stopped or failed process the caller owns (config_only: of apps from files), dependencies first. */
   async init(caller: Caller, configOnly: boolean): Promise<ProcessSummary[]> {
     return (await views(this.c, await this.apps.init(caller, configOnly))).map(summary);
+  }
+
+  /** log rotate: each selected process with a logger rotates (SIGHUP to it); the others are said why not. */
+  async rotateLogs(caller: Caller, target: string | undefined): Promise<Result<'log_rotate'>> {
+    const rows = target === undefined ? await this.cmds.visible(caller) : await this.cmds.select(caller, target);
+    if (target !== undefined && rows.length === 0) throw notFound(`process "${target}" not found`);
+    const views0 = await views(this.c, rows);
+    const rotated: string[] = [];
+    const skipped: Array<{ name: string; why: string }> = [];
+    for (const [i, r] of rows.entries()) {
+      const name = views0[i]!.name;
+      if (this.loggers.rotate(r.id)) rotated.push(name);
+      else if (target !== undefined) skipped.push({ name, why: wantsLogger(await this.c.units.definitionOf(r)) ? 'its logger is not running' : 'it writes its log directly (no rotate: or timestamps: in its app); rotate it with logrotate (copytruncate)' });
+    }
+    if (target !== undefined && rotated.length === 0 && skipped.length === 1) throw failedPrecondition(`log rotate: ${skipped[0]!.name}: ${skipped[0]!.why}`);
+    return { rotated, skipped };
   }
 
   /** upgrade (reload NAME): one app's running instances replaced one batch at a time (rolling.ts). */

@@ -2,12 +2,16 @@
 import * as fs from 'node:fs';
 import type { Client } from '../../client/client';
 import type { EventSource, LogFilesInfo } from '../../protocol/methods';
+import { invalidArgument } from '../../protocol/errors';
 import type { Io } from '../io';
 import { type Look, paint, printable } from '../render';
 import { cliNative, withClient } from '../session';
 import { arg, bool, type Handler, int, type Outcome, type Run } from './types';
 
 export const log: Handler = async (r, io) => {
+  // `log rotate [NAME]` (a process named rotate: by its id).
+  if (arg(r, 'target') === 'rotate') return rotate(arg(r, 'name'));
+  if (arg(r, 'name') !== undefined) throw invalidArgument(`log: unexpected argument "${arg(r, 'name')!.slice(0, 40)}" (usage: pmon3 log TARGET [flags], or pmon3 log rotate [NAME])`);
   if (bool(r, 'all')) return logAll(r, io);
   const crash = bool(r, 'crash');
   const res = await withClient(async (c) => {
@@ -17,6 +21,16 @@ export const log: Handler = async (r, io) => {
   // Log text is printed as it is, like cat: it is the user's own program's output.
   return { text: res.text.endsWith('\n') ? res.text.slice(0, -1) : res.text, value: res };
 };
+
+/** log rotate [NAME]: what rotated, one line each; a NAME that could not: the error. */
+async function rotate(name: string | undefined): Promise<Outcome> {
+  const res = await withClient(async (c) => {
+    await c.require('log_rotate', 'log rotate');
+    return c.call('log_rotate', name === undefined ? {} : { target: name });
+  });
+  const lines = [...res.rotated.map((n) => `${printable(n)}: rotated`), ...res.skipped.map((s) => `${printable(s.name)}: not rotated: ${printable(s.why)}`)];
+  return { text: lines.length ? lines.join('\n') : 'no process of yours has a logger (rotate: or timestamps: in its app)', value: res };
+}
 
 /** What `log -a` skipped and cut: one line each on stderr (names come from users: escaped). */
 function warnFiles(io: Io, cmd: string, info: Partial<LogFilesInfo>): void {

@@ -8,7 +8,7 @@
  *
  * Environment: BENCH_QUICK=1 (small and short, for development),
  * BENCH_CPU_WINDOW_S (default 30, quick 10), BENCH_MANAGERS=pmon3,pm2,supervisord,
- * BENCH_WORKLOADS=cli,commands,restart,spawn,flood,start,apps,cron,footprint,scale (default: all).
+ * BENCH_WORKLOADS=cli,commands,restart,spawn,flood,start,apps,cron,reload,footprint,scale (default: all).
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -38,6 +38,7 @@ import {
 } from './workloads';
 import { appsWorkload } from './apps';
 import { CRON_N, cronWorkload } from './cron';
+import { reloadWorkload } from './reload';
 
 function knobs(): Knobs {
   const quick = process.env.BENCH_QUICK === '1';
@@ -150,7 +151,7 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const loadBefore = os.loadavg();
   const wantManagers = new Set((process.env.BENCH_MANAGERS || 'pmon3,pm2,supervisord').split(',').map((s) => s.trim().toLowerCase()));
-  const workloads = new Set((process.env.BENCH_WORKLOADS || 'cli,commands,restart,spawn,flood,start,apps,cron,footprint,scale').split(',').map((s) => s.trim()));
+  const workloads = new Set((process.env.BENCH_WORKLOADS || 'cli,commands,restart,spawn,flood,start,apps,cron,reload,footprint,scale').split(',').map((s) => s.trim()));
   log(`pmon3 bench (${k.quick ? 'quick' : 'full'}): ${machine()}`);
   log(`open files limit: ${ensureFileLimit(8192)}`);
   const versions = await ensurePeers(wantManagers);
@@ -209,6 +210,7 @@ async function main(): Promise<void> {
     if (workloads.has('cron')) {
       await step(`${CRON_N} cron apps: armed and idle ${k.cpuWindowS} s, then each run once a minute for ${k.cronWindowS} s`, () => cronWorkload(ctx));
     }
+    if (workloads.has('reload')) await step('rolling reload of a node HTTP app under autocannon load', () => reloadWorkload(ctx));
     if (workloads.has('cli') || workloads.has('footprint')) {
       await step(`${k.n} processes in every manager`, async () => {
         try {

@@ -266,7 +266,8 @@ async function main(): Promise<void> {
       'each cell also as the median of its time over pmon3\'s own `ls` in the same round ("× ls"), and a cell that exited non-zero once shows "failed (exit N)"; ' +
       `sequential starts: ${k.startReps} runs; restart: one sample per kill; ` +
       `RSS: ${k.rssSamples} samples of VmRSS; CPU: utime+stime of the daemon process from /proc/PID/stat (10 ms ticks) over one window, ` +
-      `all daemons in the same window for ${k.n} processes, one at a time for ${k.bigN}; log flood: ${k.floodReps} runs. ` +
+      `all daemons in the same window for ${k.n} processes, one at a time for ${k.bigN}; log flood: ${k.floodReps} runs; ` +
+      'reload: one steady run per mode, then median (min–max) over the reload windows (the worst is the max; failed: median and worst), latencies from every answer autocannon got. ' +
       'supervisord has no JSON listing (its `status` is shown there) and no command that starts an ad-hoc program (a program file plus `supervisorctl update NAME` is timed). ' +
       '"pmon3" runs `bin/pmon3` as a user would (the start-up snapshot when it matches the node in PATH; the launcher unsets NODE_EXTRA_CA_CERTS, which node otherwise parses at every start). ' +
       '"pmon3 from dist/ (no snapshot)" is the same pmond through `node bin/pmon3.js` with the environment as is: the CLI without its start-up snapshot (as with NODE_OPTIONS set or another node).',

@@ -367,7 +367,8 @@ export function table(r: Results, k: Knobs): string {
   for (const row of rowDefs(k)) {
     if (!r.rows.has(row.id)) continue;
     const best = bestPeer(r, row.id);
-    const q = ratio(med(r.get(row.id, 'pmon3')), best?.v);
+    // A count of failures has no meaningful ratio (0 over 3).
+    const q = row.unit === 'n' ? undefined : ratio(med(r.get(row.id, 'pmon3')), best?.v);
     const v = row.target?.(r);
     const cells = [
       row.title,

@@ -8,7 +8,7 @@
  *
  * Environment: BENCH_QUICK=1 (small and short, for development),
  * BENCH_CPU_WINDOW_S (default 30, quick 10), BENCH_MANAGERS=pmon3,pm2,supervisord,
- * BENCH_WORKLOADS=cli,commands,restart,spawn,flood,start,apps,cron,footprint,scale (default: all).
+ * BENCH_WORKLOADS=cli,commands,restart,spawn,flood,start,apps,cron,reload,footprint,scale (default: all).
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -38,6 +38,7 @@ import {
 } from './workloads';
 import { appsWorkload } from './apps';
 import { CRON_N, cronWorkload } from './cron';
+import { reloadWorkload } from './reload';
 
 function knobs(): Knobs {
   const quick = process.env.BENCH_QUICK === '1';
@@ -150,7 +151,7 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const loadBefore = os.loadavg();
   const wantManagers = new Set((process.env.BENCH_MANAGERS || 'pmon3,pm2,supervisord').split(',').map((s) => s.trim().toLowerCase()));
-  const workloads = new Set((process.env.BENCH_WORKLOADS || 'cli,commands,restart,spawn,flood,start,apps,cron,footprint,scale').split(',').map((s) => s.trim()));
+  const workloads = new Set((process.env.BENCH_WORKLOADS || 'cli,commands,restart,spawn,flood,start,apps,cron,reload,footprint,scale').split(',').map((s) => s.trim()));
   log(`pmon3 bench (${k.quick ? 'quick' : 'full'}): ${machine()}`);
   log(`open files limit: ${ensureFileLimit(8192)}`);
   const versions = await ensurePeers(wantManagers);
@@ -209,6 +210,7 @@ async function main(): Promise<void> {
     if (workloads.has('cron')) {
       await step(`${CRON_N} cron apps: armed and idle ${k.cpuWindowS} s, then each run once a minute for ${k.cronWindowS} s`, () => cronWorkload(ctx));
     }
+    if (workloads.has('reload')) await step('rolling reload of a node HTTP app under autocannon load', () => reloadWorkload(ctx));
     if (workloads.has('cli') || workloads.has('footprint')) {
       await step(`${k.n} processes in every manager`, async () => {
         try {
@@ -264,7 +266,8 @@ async function main(): Promise<void> {
       'each cell also as the median of its time over pmon3\'s own `ls` in the same round ("× ls"), and a cell that exited non-zero once shows "failed (exit N)"; ' +
       `sequential starts: ${k.startReps} runs; restart: one sample per kill; ` +
       `RSS: ${k.rssSamples} samples of VmRSS; CPU: utime+stime of the daemon process from /proc/PID/stat (10 ms ticks) over one window, ` +
-      `all daemons in the same window for ${k.n} processes, one at a time for ${k.bigN}; log flood: ${k.floodReps} runs. ` +
+      `all daemons in the same window for ${k.n} processes, one at a time for ${k.bigN}; log flood: ${k.floodReps} runs; ` +
+      'reload: one steady run per mode, then median (min–max) over the reload windows (the worst is the max; failed: median and worst), latencies from every answer autocannon got. ' +
       'supervisord has no JSON listing (its `status` is shown there) and no command that starts an ad-hoc program (a program file plus `supervisorctl update NAME` is timed). ' +
       '"pmon3" runs `bin/pmon3` as a user would (the start-up snapshot when it matches the node in PATH; the launcher unsets NODE_EXTRA_CA_CERTS, which node otherwise parses at every start). ' +
       '"pmon3 from dist/ (no snapshot)" is the same pmond through `node bin/pmon3.js` with the environment as is: the CLI without its start-up snapshot (as with NODE_OPTIONS set or another node).',

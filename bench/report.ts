@@ -4,6 +4,7 @@
  */
 import { CRON_FIRE_CPU_ROW, CRON_FIRE_ROW, CRON_FIRED_ROW, CRON_IDLE_NEXT_ROW, CRON_IDLE_ROW, CRON_N } from './cron';
 import { cell, fmt, med, quantile, type Unit } from './lib/stats';
+import { RELOAD_AT_S, RELOAD_CONNECTIONS, RELOAD_INSTANCES, RELOAD_MODES, reloadKnobs, reloadRow, type ReloadMode } from './reload';
 import { cmdRatioRow, FLOOR, type Knobs, type Results } from './workloads';
 
 export const PEERS = ['PM2', 'supervisord'];
@@ -84,6 +85,61 @@ function commandRows(k: Knobs): RowDef[] {
   return rows.map(({ c, title, target }) => {
     const id = `cmd.${c}`;
     return { id, title, unit: 's' as const, ...(target ? { target: (r: Results) => target(r, id) } : {}) };
+  });
+}
+
+/** Whether column's reload windows met the goal: no failed request in any, p99 of each ≤ 2× steady p99. */
+function reloadMet(r: Results, mode: ReloadMode, column: string): { failed?: boolean; p99?: boolean; worstFailed?: number; worstP99?: number; steady?: number } {
+  const f = r.get(reloadRow.failed(mode), column)?.samples;
+  const p = r.get(reloadRow.p99(mode), column)?.samples;
+  const steady = med(r.get(reloadRow.steady(mode), column));
+  const worstFailed = f?.length ? Math.max(...f) : undefined;
+  const worstP99 = p?.length ? Math.max(...p) : undefined;
+  return {
+    failed: worstFailed === undefined ? undefined : worstFailed === 0,
+    p99: worstP99 === undefined || steady === undefined ? undefined : worstP99 <= 2 * steady,
+    worstFailed,
+    worstP99,
+    steady,
+  };
+}
+
+const yn = (b: boolean | undefined): string => (b === undefined ? '?' : b ? 'yes' : 'no');
+
+/** The reload workload's rows, one set per connection mode. */
+function reloadRows(k: Knobs): RowDef[] {
+  const { steadyS, windowS, reps } = reloadKnobs(k.quick);
+  const app = `node HTTP app (\`fixtures/http-app.js\`), ${RELOAD_INSTANCES} instances on one port (pmon3: a socket pmond binds, \`ready: notify\`, max_surge 2; PM2: cluster mode, \`wait_ready\`; supervisord: none)`;
+  return RELOAD_MODES.flatMap((mode): RowDef[] => {
+    const conn = mode === 'ka' ? `${RELOAD_CONNECTIONS} keep-alive connections` : `${RELOAD_CONNECTIONS} connections, \`Connection: close\` (a new connection per request)`;
+    const load = `autocannon, ${conn}`;
+    return [
+      { id: reloadRow.steady(mode), title: `reload workload, steady state: ${app}, ${load}, ${steadyS} s: requests/s, p50, p99, failed`, unit: 'ms' },
+      {
+        id: reloadRow.failed(mode),
+        title: `\`reload web\` under that load (PM2 \`reload web\`), ${reps} windows of ≥ ${windowS} s, issued ${RELOAD_AT_S} s in (${conn}): failed requests (connection errors incl. resets, timeouts, non-2xx, closed unanswered)`,
+        unit: 'n',
+        target: (r) => {
+          const p = reloadMet(r, mode, 'pmon3');
+          const peer = reloadMet(r, mode, 'PM2');
+          return { text: `0 in every window (worst ${p.worstFailed ?? '?'}; PM2: ${yn(peer.failed)}, worst ${peer.worstFailed ?? '?'})`, met: p.failed };
+        },
+      },
+      {
+        id: reloadRow.p99(mode),
+        title: `the same windows: p99 latency over the window (${conn})`,
+        unit: 'ms',
+        target: (r) => {
+          const p = reloadMet(r, mode, 'pmon3');
+          const peer = reloadMet(r, mode, 'PM2');
+          const w = (m: ReturnType<typeof reloadMet>): string =>
+            `worst ${m.worstP99 === undefined ? '?' : m.worstP99.toFixed(1)} ms vs 2 × ${m.steady === undefined ? '?' : m.steady.toFixed(2)} ms`;
+          return { text: `every window ≤ 2 × steady p99 (${w(p)}; PM2: ${yn(peer.p99)}, ${w(peer)})`, met: p.p99 };
+        },
+      },
+      { id: reloadRow.cmd(mode), title: `the same windows: from issuing the reload until the command returned (${conn})`, unit: 's' },
+      { id: reloadRow.served(mode), title: `the same windows: from issuing the reload until every new instance (its pid) answered a request (${conn})`, unit: 's' },
+    ];
   });
 }
 
@@ -269,6 +325,7 @@ export function rowDefs(k: Knobs): RowDef[] {
       },
     },
     { id: CRON_FIRE_CPU_ROW, title: `daemon CPU over those ${k.cronWindowS} s of runs`, unit: 'cpu-s' },
+    ...reloadRows(k),
   ];
 }
 
@@ -287,6 +344,18 @@ function show(r: Results, row: RowDef, column: string, k: Knobs): string {
     const q = (p: number): string => fmt(quantile(f.samples, p), 'ms').replace(/ ms$/, '');
     return `p50 ${q(50)}, p95 ${q(95)}, p99 ${q(99)}, max ${q(100)} ms; ${f.note ?? `${f.samples.length} runs`}`;
   }
+  const mode = RELOAD_MODES.find((m) => row.id === reloadRow.steady(m));
+  if (mode && f?.samples.length) {
+    const rps = med(r.get(reloadRow.steadyRps(mode), column));
+    const p50 = med(r.get(reloadRow.steadyP50(mode), column));
+    const bad = med(r.get(reloadRow.steadyFailed(mode), column));
+    return `${rps === undefined ? '?' : rps.toFixed(0)} req/s, p50 ${p50 === undefined ? '?' : p50.toFixed(2)} ms, p99 ${med(f)!.toFixed(2)} ms, ${bad ?? '?'} failed`;
+  }
+  const failedMode = RELOAD_MODES.find((m) => row.id === reloadRow.failed(m));
+  if (failedMode && f?.samples.length) {
+    const why = r.get(reloadRow.failedNote(failedMode), column)?.note;
+    return `median ${med(f)}, worst ${Math.max(...f.samples)} of ${f.samples.length} windows${why ? ` (${why})` : ''}`;
+  }
   if (row.unit !== 'cpu-s' || !f?.samples.length || row.id.startsWith('flood')) return base;
   const v = med(f)!;
   return `${base} = ${((100 * v) / (row.id === CRON_FIRE_CPU_ROW ? k.cronWindowS : k.cpuWindowS)).toFixed(2)} %`;
@@ -298,7 +367,8 @@ export function table(r: Results, k: Knobs): string {
   for (const row of rowDefs(k)) {
     if (!r.rows.has(row.id)) continue;
     const best = bestPeer(r, row.id);
-    const q = ratio(med(r.get(row.id, 'pmon3')), best?.v);
+    // A count of failures has no meaningful ratio (0 over 3).
+    const q = row.unit === 'n' ? undefined : ratio(med(r.get(row.id, 'pmon3')), best?.v);
     const v = row.target?.(r);
     const cells = [
       row.title,

@@ -43,7 +43,8 @@ export function med(f: Figure | undefined): number | undefined {
 }
 
 /** How to print a unit. */
-export type Unit = 's' | 'ms' | 'MiB' | 'cpu-s';
+/** n: a count (failed requests). */
+export type Unit = 's' | 'ms' | 'MiB' | 'cpu-s' | 'n';
 
 export function fmt(v: number, unit: Unit): string {
   switch (unit) {
@@ -55,6 +56,8 @@ export function fmt(v: number, unit: Unit): string {
       return `${v.toFixed(1)} MiB`;
     case 'cpu-s':
       return `${v.toFixed(2)} s`;
+    case 'n':
+      return String(Math.round(v));
   }
 }
 

@@ -59,6 +59,29 @@ export interface CronApps {
   daemonLog?(): string;
 }
 
+/** The reload workload's app: one node HTTP server, several instances on one port. */
+export interface RollingSpec {
+  name: string;
+  /** The node script (bench/fixtures/http-app.js), run by process.execPath. */
+  script: string;
+  instances: number;
+  /** 127.0.0.1:port every instance serves on. */
+  port: number;
+}
+
+/**
+ * A rolling reload: pmon3 `reload NAME` of an app of instances on one shared socket with
+ * `ready: notify`; PM2 `reload NAME` of a cluster-mode app with `wait_ready`. supervisord has none.
+ */
+export interface RollingApps {
+  /** Define and start the app (untimed) and wait until every instance is up and ready. */
+  deploy(spec: RollingSpec): Promise<void>;
+  /** The call that replaces every instance, new beside old. */
+  reloadCmd(name: string): Cmd;
+  /** pids of the app's running (ready) instances, from the manager itself. */
+  instancePids(name: string): Promise<number[]>;
+}
+
 /**
  * The commands workload's calls, by pmon3's names (`dash-help` is `--help`,
  * `exec-help` is `exec --help`); each adapter maps them to its own CLI.
@@ -106,6 +129,8 @@ export interface Manager {
   readonly fileApps?: FileApps;
   /** Programs run on a schedule (the cron workload); absent: the manager has no cron. */
   readonly cronApps?: CronApps;
+  /** A rolling reload of an app of instances (the reload workload); absent: the manager has none. */
+  readonly rollingApps?: RollingApps;
 }
 
 /** Remember pid (with its start time) so shutdown kills exactly that process. */

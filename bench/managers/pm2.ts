@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { alive, run, runOk, waitFor, type Cmd, type ProcRef } from '../lib/proc';
-import { rememberPid, shutdownDaemon, type Command, type CronApps, type FileApps, type Manager, type ProgramSpec } from './manager';
+import { rememberPid, shutdownDaemon, type Command, type CronApps, type FileApps, type Manager, type ProgramSpec, type RollingApps } from './manager';
 import { ROOT } from './pmon3';
 
 export const PM2_BIN = path.join(ROOT, 'bench', '.peers', 'node_modules', 'pm2', 'bin', 'pm2');
@@ -74,6 +74,44 @@ export class Pm2 implements Manager {
       return list.filter((p) => want.has(p.name) && p.pm2_env?.status === 'stopped').length;
     },
     daemonLog: () => path.join(this.home, 'pm2.log'),
+  };
+
+  /**
+   * The reload workload: cluster mode (the God daemon is the cluster master and shares the port
+   * through node's cluster module), N instances, `wait_ready` (the app's process.send('ready'))
+   * with listen_timeout 10 s, kill_timeout 5 s (pmon3's stop_timeout); `pm2 start FILE`, ready
+   * when all N are `online`; then `pm2 reload NAME`.
+   */
+  readonly rollingApps: RollingApps = {
+    deploy: async (spec) => {
+      const file = path.join(this.dir, 'ecosystem-rolling.json');
+      const app = {
+        name: spec.name,
+        script: spec.script,
+        exec_mode: 'cluster',
+        instances: spec.instances,
+        wait_ready: true,
+        listen_timeout: 10_000,
+        kill_timeout: 5000,
+        cwd: this.dir,
+        env: { PORT: String(spec.port) },
+        autorestart: true,
+        min_uptime: 500,
+        out_file: path.join(this.home, 'logs', `${spec.name}.out.log`),
+        error_file: path.join(this.home, 'logs', `${spec.name}.err.log`),
+      };
+      fs.writeFileSync(file, JSON.stringify({ apps: [app] }));
+      await runOk(this.cmd(['start', file]), 60_000);
+      await waitFor(`${spec.instances} ${spec.name} instances online`, async () => (await this.rollingApps.instancePids(spec.name)).length === spec.instances, 30_000, 100);
+    },
+    reloadCmd: (name) => this.cmd(['reload', name]),
+    instancePids: async (name) => {
+      const r = await runOk(this.cmd(['jlist']), 120_000);
+      const list = JSON.parse(r.stdout.slice(r.stdout.indexOf('['))) as Array<{ name: string; pid: number; pm2_env?: { status?: string } }>;
+      const pids = list.filter((p) => p.name === name && p.pid > 0 && p.pm2_env?.status === 'online').map((p) => p.pid);
+      for (const pid of pids) this.remember(pid);
+      return pids;
+    },
   };
 
   /** An ecosystem entry. min_uptime 500 ms like the other managers' "stable after"; no cap on restarts. */

@@ -7,8 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client } from '../../internal/client/client';
-import { alive, waitFor, type Cmd, type ProcRef } from '../lib/proc';
-import { rememberPid, shutdownDaemon, type Command, type CronApps, type FileApps, type Manager, type ProgramSpec } from './manager';
+import { alive, runOk, waitFor, type Cmd, type ProcRef } from '../lib/proc';
+import { rememberPid, shutdownDaemon, type Command, type CronApps, type FileApps, type Manager, type ProgramSpec, type RollingApps } from './manager';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 /** The launcher users run (start-up snapshot when it can), and the CLI from dist/ it falls back to. */
@@ -98,6 +98,40 @@ export class Pmon3 implements Manager {
       return list.filter((p) => want.has(p.name) && p.status === 'scheduled').length;
     },
     daemonLog: () => this.daemonLog,
+  };
+
+  /**
+   * The reload workload: an apps file of one app of N instances on a socket pmond binds
+   * (every instance gets it as fd 3), `ready: notify`, max_surge 2, stop_timeout 5 s;
+   * `pmon3 apply -f`, ready when all N are `running`; then `pmon3 reload NAME`.
+   */
+  readonly rollingApps: RollingApps = {
+    deploy: async (spec) => {
+      const file = path.join(this.dir, 'rolling-apps.json');
+      const app = {
+        name: spec.name,
+        exec: process.execPath,
+        args: [spec.script],
+        cwd: this.dir,
+        instances: spec.instances,
+        sockets: [`127.0.0.1:${spec.port}`],
+        ready: 'notify',
+        ready_timeout: '10s',
+        max_surge: 2,
+        stop_timeout: '5s',
+      };
+      fs.writeFileSync(file, JSON.stringify({ apps: [app] }));
+      await runOk({ file: PMON3, args: ['apply', '-f', file], env: this.env() }, 60_000);
+      await waitFor(`${spec.instances} ${spec.name} instances running`, async () => (await this.rollingApps.instancePids(spec.name)).length === spec.instances, 30_000, 50);
+    },
+    reloadCmd: (name) => ({ file: PMON3, args: ['reload', name], env: this.env() }),
+    instancePids: async (name) => {
+      const list = await this.withClient((c) => c.listAll());
+      const re = new RegExp(`^${name}:\\d+$`);
+      const pids = list.filter((p) => re.test(p.name) && p.status === 'running' && p.pid !== null).map((p) => p.pid!);
+      for (const pid of pids) this.remember(pid);
+      return pids;
+    },
   };
 
   env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {

@@ -122,7 +122,7 @@ completions: build
 
 install: $(INSTALL_PREREQS)
 	@case "$(LIBDIR)" in */pmon3) ;; *) echo "install: LIBDIR must end in /pmon3 (it is replaced as a whole)" >&2; exit 2;; esac
-	@test -f dist/cmd/pmond/main.js -a -f build/Release/pmon3_native.node -a -f build/Release/pmon3-exec -a -f completions/pmon3.bash \
+	@test -f dist/cmd/pmond/main.js -a -f build/Release/pmon3_native.node -a -f build/Release/pmon3-exec -a -f build/Release/pmon3-log -a -f completions/pmon3.bash \
 	  || { echo "install: nothing built; run make build completions" >&2; exit 2; }
 	install -d -m 0755 "$(DESTDIR)$(LIBDIR)/build/Release" "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(SHAREDIR)/hooks" \
 	  "$(DESTDIR)$(DOCDIR)" "$(DESTDIR)$(BASHCOMPDIR)" "$(DESTDIR)$(ZSHCOMPDIR)" "$(DESTDIR)$(FISHCOMPDIR)"
@@ -130,7 +130,7 @@ install: $(INSTALL_PREREQS)
 	cp -R dist bin "$(DESTDIR)$(LIBDIR)/"
 	rm -rf "$(DESTDIR)$(LIBDIR)/dist/test" "$(DESTDIR)$(LIBDIR)/dist/bench"
 	install -m 0644 package.json package-lock.json "$(DESTDIR)$(LIBDIR)/"
-	install -m 0755 build/Release/pmon3_native.node build/Release/pmon3-exec "$(DESTDIR)$(LIBDIR)/build/Release/"
+	install -m 0755 build/Release/pmon3_native.node build/Release/pmon3-exec build/Release/pmon3-log "$(DESTDIR)$(LIBDIR)/build/Release/"
 	@# The installed node_modules: a copy of the built one (better-sqlite3 compiled already),
 	@# pruned to production dependencies offline, minus better-sqlite3's sources and objects.
 	cp -R node_modules "$(DESTDIR)$(LIBDIR)/"

@@ -146,6 +146,10 @@ const rawApp = z
     live_check_timeout: duration.optional(),
     max_surge: z.number().int().min(1).max(1000).optional(),
     upgrader: command.optional(),
+    watch: z.union([z.boolean(), z.array(z.string().min(1).max(4096)).max(64)]).optional(),
+    ignore_watch: z.array(z.string().min(1).max(256)).max(64).optional(),
+    watch_delay: duration.optional(),
+    auto_upgrade: z.boolean().optional(),
     rotate: z
       .union([
         z
@@ -490,6 +494,11 @@ function taskOf(a: RawApp, where: (key: string) => string, abs: (p: string) => s
     ...(a.live_check_timeout !== undefined ? { live_check_ms: toMs(a.live_check_timeout)! } : {}),
     ...(a.max_surge !== undefined ? { max_surge: a.max_surge } : {}),
     ...(a.upgrader !== undefined ? { upgrader: cmd(a.upgrader)! } : {}),
+    // watch: true is the app's cwd (PM2's); paths are the file's directory's, like exec's.
+    ...(a.watch === true ? { watch: [abs(a.cwd ?? '.')] } : Array.isArray(a.watch) ? { watch: a.watch.map((w) => abs(w)) } : {}),
+    ...(a.ignore_watch !== undefined ? { watch_ignore: a.ignore_watch } : {}),
+    ...(a.watch_delay !== undefined ? { watch_delay_ms: toMs(a.watch_delay)! } : {}),
+    ...(a.auto_upgrade !== undefined ? { auto_upgrade: a.auto_upgrade } : {}),
     ...(a.rotate !== undefined ? { log_rotate: rotationOf(a.rotate, where('rotate')) } : {}),
     ...(a.timestamps !== undefined ? { log_timestamps: a.timestamps } : {}),
     ...(a.upgrader_timeout !== undefined ? { upgrader_timeout_ms: toMs(a.upgrader_timeout)! } : {}),

@@ -39,7 +39,9 @@ export function checkTask(name: string, t: TaskSpec, zones?: ZoneCache, sockets?
 /** ready, health, watchdog, live check and max_surge: for daemons, with a target that names the instance. */
 function checkHealth(t: TaskSpec, type: string, sockets: readonly SocketSpec[] | undefined): { key: keyof TaskSpec; message: string } | undefined {
   if (t.upgrader_timeout_ms !== undefined && t.upgrader === undefined) return { key: 'upgrader_timeout_ms', message: 'upgrader_timeout goes with upgrader' };
-  for (const k of ['ready', 'ready_timeout_ms', 'watchdog_ms', 'health', 'live_check_ms', 'max_surge', 'upgrader'] as const) {
+  if ((t.watch_ignore !== undefined || t.watch_delay_ms !== undefined) && t.watch === undefined && !t.auto_upgrade) return { key: 'watch_ignore', message: 'ignore_watch and watch_delay go with watch' };
+  for (const p of t.watch ?? []) if (!p.startsWith('/')) return { key: 'watch', message: `${JSON.stringify(p.slice(0, 60))}: an absolute path` };
+  for (const k of ['ready', 'ready_timeout_ms', 'watchdog_ms', 'health', 'live_check_ms', 'max_surge', 'upgrader', 'watch', 'auto_upgrade'] as const) {
     if (t[k] !== undefined && type !== 'daemon') return { key: k, message: `applies to daemons (kept running), not to a ${type} app` };
   }
   if (t.ready !== undefined) {

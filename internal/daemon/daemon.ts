@@ -198,6 +198,7 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
     liveDir: `${config.socket_path}.live`,
     ...(execServer ? { logPipes: new LogPipes(execServer) } : {}),
     loggerBin: loggerPath(),
+    watchAgent: { script: path.join(__dirname, '..', 'watch', 'agent.js'), socket: config.socket_path },
   });
   const server = new Server({
     supervisor,

@@ -58,6 +58,10 @@ function taskKeys(t: AppView['spec']['task']): Partial<AppEntry> {
   if (t.cpu_max !== undefined) out.cpu_max = t.cpu_max;
   if (t.pids_max !== undefined) out.pids_max = t.pids_max;
   if (t.upgrader !== undefined) out.upgrader = t.upgrader;
+  if (t.watch !== undefined) out.watch = t.watch;
+  if (t.watch_ignore !== undefined) out.ignore_watch = t.watch_ignore;
+  if (t.watch_delay_ms !== undefined) out.watch_delay = `${t.watch_delay_ms}ms`;
+  if (t.auto_upgrade !== undefined) out.auto_upgrade = t.auto_upgrade;
   if (t.log_rotate !== undefined) {
     const r = t.log_rotate;
     out.rotate = {

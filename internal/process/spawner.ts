@@ -65,7 +65,8 @@ export interface SpawnRequest {
   gid: number;
   /** Supplementary groups of the user (initgroups). */
   groups: number[];
-  log: LogTarget;
+  /** null: fds 1 and 2 stay the exec helper's (pmond's stderr): pmond's own helpers (the watcher). */
+  log: LogTarget | null;
   /** cgroup directory to run in, or null. */
   cgroup: string | null;
   /** Keys of the exec server's listening sockets, given as fds 3... (with LISTEN_PID); absent or empty: none. */
@@ -113,7 +114,7 @@ export class HelperSpawner implements Spawner {
 
   async spawn(req: SpawnRequest): Promise<Watched> {
     const spec = encodeSpec(req, this.forbidden);
-    if (req.log.kind === 'daemon') ensureLogDir(req.log.path);
+    if (req.log?.kind === 'daemon') ensureLogDir(req.log.path);
     return this.server ? this.viaServer(req, spec, this.server) : this.oneShot(req, spec);
   }
 
@@ -263,7 +264,7 @@ export function readStatus(stream: NodeJS.ReadableStream): Promise<HelperFailure
 /** The helper's failure as one line a user would recognise from their shell. */
 function describeFailure(f: HelperFailure, req: SpawnRequest): PmonError {
   const why = f.message || `errno ${f.errno}`;
-  const log = req.log.path;
+  const log = req.log?.path ?? '(none)';
   switch (f.stage) {
     case 'cgroup':
       return new CgroupJoinError(req.cgroup ?? '', why);

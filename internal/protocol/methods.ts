@@ -211,6 +211,15 @@ export const taskSchema = z
       .strict()
       .optional(),
     log_timestamps: z.boolean().optional(),
+    /**
+     * PM2's watch: these paths (absolute; a directory recursively) watched by a watcher run as
+     * the app's user, which restarts the app (reloads it, with sockets) once they are quiet for
+     * watch_delay_ms (default 1 s); watch_ignore: globs. auto_upgrade: its binary is watched too.
+     */
+    watch: z.array(z.string().min(1).max(4096)).max(64).optional(),
+    watch_ignore: z.array(z.string().min(1).max(256)).max(64).optional(),
+    watch_delay_ms: z.number().int().min(50).max(3_600_000).optional(),
+    auto_upgrade: z.boolean().optional(),
     /** Firestarter's upgrader: run as the app's user before a rolling reload; it must exit 0 within upgrader_timeout_ms (default 60 s) or nothing is replaced. */
     upgrader: argvSchema.optional(),
     upgrader_timeout_ms: z.number().int().min(100).max(3_600_000).optional(),

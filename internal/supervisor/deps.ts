@@ -65,6 +65,8 @@ export interface SupervisorDeps {
   liveDir?: string;
   /** The log pipes of logger mode (the exec server); absent: rotation and timestamps cannot start. */
   logPipes?: LogPipeSource;
+  /** The watch agent (internal/watch/agent.js) and the socket it asks pmond on; absent: watch and auto_upgrade do nothing. */
+  watchAgent?: { script: string; socket: string };
   /** pmon3-log's path. */
   loggerBin?: string;
   /** Where apps' listening sockets are held (the exec server); absent: an app with sockets cannot start. */

@@ -22,6 +22,7 @@ import type { Core } from './deps';
 import { saveCrash } from './crash';
 import type { Checks } from './checks';
 import { type Loggers, wantsLogger } from './loggers';
+import type { Watchers } from './watchers';
 import { processEnv } from './env';
 import { logTarget } from './logs';
 import type { Terminator } from './terminate';
@@ -34,6 +35,7 @@ export class Lifecycle {
     private readonly term: Terminator,
     private readonly health: Checks,
     private readonly loggers: Loggers,
+    private readonly watchers: Watchers,
   ) {}
 
   /**
@@ -112,6 +114,7 @@ export class Lifecycle {
     this.watch(cur.id, w);
     this.health.track(cur.id, w, cur.uid, def);
     logger.info(`${cur.name}: started pid ${w.pid}`);
+    void this.watchers.ensure(cur, def).catch((e: Error) => logger.warn(`${cur.name}: its watcher could not start: ${e.message}`));
     fireHook(this.c.hooks, opts.hook, cur);
     const postStart = task?.post_start;
     const afterUp = (r: ProcessRow): void => {
@@ -159,6 +162,7 @@ export class Lifecycle {
     const def = await this.c.units.definitionOf(row);
     this.health.track(row.id, w, row.uid, def);
     this.health.live(row.id, w, def);
+    void this.watchers.ensure(row, def).catch((e: Error) => this.c.logger.warn(`${row.name}: its watcher could not start: ${e.message}`));
   }
 
   /** The exec server's keys for row's app's sockets: held already, else taken from a running instance, else bound. */

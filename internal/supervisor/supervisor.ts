@@ -30,6 +30,7 @@ import { Exec } from './exec';
 import { Checks } from './checks';
 import { Lifecycle } from './lifecycle';
 import { Loggers, wantsLogger } from './loggers';
+import { Watchers } from './watchers';
 import { Rolling } from './rolling';
 import { Logs } from './logs';
 import { systemOs } from './os';
@@ -53,6 +54,7 @@ export class Supervisor {
   private readonly apps: Apps;
   private readonly rolling: Rolling;
   private readonly loggers: Loggers;
+  private readonly watchers: Watchers;
   /** cron runs, cron_restart, repeat, after, run: time and order (tasks.ts). */
   private readonly tasks: Tasks;
 
@@ -78,15 +80,20 @@ export class Supervisor {
       d.liveDir,
     );
     this.loggers = new Loggers(this.c, d.logPipes, d.loggerBin ?? 'pmon3-log');
-    const life = new Lifecycle(this.c, term, health, this.loggers);
+    this.watchers = new Watchers(this.c, d.watchAgent?.script, d.watchAgent?.socket);
+    const life = new Lifecycle(this.c, term, health, this.loggers, this.watchers);
     const logs = new Logs(d.config, d.daemonUid, d.logger);
     this.boots = new Boot(this.c, life, term, this.loggers);
     // A process gone for good (stopped, failed, done, deleted): its logger's pipe is let go, and
     // the logger ends once it has written what is left.
     this.c.units.subscribe((ch) => {
       if (ch.to !== 'stopped' && ch.to !== 'failed' && ch.to !== 'completed') return;
-      void this.c.store.get(ch.id).then((r) => {
+      void this.c.store.get(ch.id).then(async (r) => {
         if (!r || r.desired === 'stopped') void this.loggers.release(ch.id);
+        // An app's watcher goes once none of its instances is meant to run (or is left).
+        for (const appId of this.watchers.apps()) {
+          if (!(await this.c.store.instancesOf(appId)).some((x) => x.desired === 'running')) this.watchers.stop(appId);
+        }
       });
     });
     this.cmds = new Commands(this.c, life, term, logs);

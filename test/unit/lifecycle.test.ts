@@ -29,7 +29,7 @@ test('exec: the row runs its child (markers in its environment) and the start ho
   assert.equal(child.req.env.MODE, 'test');
   assert.equal(child.req.env.PMON3_PROCESS_ID, String(v.id));
   assert.equal(child.req.env.PMON3_DAEMON_ID, 'test-daemon');
-  assert.equal(child.req.log.path, path.join(f.config.logs_dir, 'web.log'));
+  assert.equal(child.req.log?.path, path.join(f.config.logs_dir, 'web.log'));
   assert.deepEqual(f.hooks.of('web'), ['start']);
   const row = (await f.store.get(v.id))!;
   assert.equal(row.pid_boot_id, 'test-boot');

@@ -239,6 +239,10 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
       await supervisor.shutdown(stopChildren);
       await hooks.idle();
       execServer?.close();
+      // Its notify socket goes (the next pmond binds it again); the live-check files only with
+      // the children (running ones still touch theirs).
+      notify.close();
+      if (stopChildren) fs.rmSync(`${config.socket_path}.live`, { recursive: true, force: true });
       cgroups.cleanup();
       await store.close();
       lock.release();

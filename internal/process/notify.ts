@@ -38,6 +38,17 @@ export class NativeNotify implements NotifySource {
     this.open = true;
   }
 
+  /** Unlink the socket (pmond stops); a sender gets ECONNREFUSED, as sd_notify ignores. */
+  close(): void {
+    if (!this.open) return;
+    try {
+      const st = fs.lstatSync(this.path);
+      if (st.isSocket() && st.uid === process.getuid!()) fs.unlinkSync(this.path);
+    } catch {
+      /* gone */
+    }
+  }
+
   listen(fn: (pid: number, uid: number, text: string) => void): void {
     this.fns.push(fn);
   }

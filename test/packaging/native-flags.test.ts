@@ -21,7 +21,7 @@ const REQUIRED = ['-Wall', '-Wextra', '-Wunused-parameter', '-Werror'];
 
 test('binding.gyp: every target builds its C with -Wall -Wextra -Werror and silences nothing', () => {
   const names = gyp.targets.map((t) => t.target_name).sort();
-  assert.deepEqual(names, ['pmon3-exec', 'pmon3_native']);
+  assert.deepEqual(names, ['pmon3-exec', 'pmon3-log', 'pmon3_native']);
   for (const t of gyp.targets) {
     const flags = t.cflags ?? [];
     for (const f of REQUIRED) assert.ok(flags.includes(f), `${t.target_name}: cflags lack ${f} (${flags.join(' ')})`);
@@ -35,7 +35,7 @@ test('binding.gyp: every target builds its C with -Wall -Wextra -Werror and sile
 });
 
 test('the generated makefiles of the build pass those flags to the compiler', (t) => {
-  for (const name of ['pmon3_native', 'pmon3-exec']) {
+  for (const name of ['pmon3_native', 'pmon3-exec', 'pmon3-log']) {
     const mk = path.join(ROOT, 'build', `${name}.target.mk`);
     if (!fs.existsSync(mk)) {
       t.skip(`${mk} is missing (native parts not built by node-gyp here)`);

@@ -53,12 +53,7 @@ const PM2_INTERPRETERS: Readonly<Record<string, string>> = {
 
 /** Keys with no equivalent whose message says more than "no equivalent". */
 const NO_EQUIVALENT: Readonly<Record<string, string>> = {
-  watch: 'no equivalent (pmon3 does not watch files); ignored',
-  ignore_watch: 'no equivalent (pmon3 does not watch files); ignored',
-  watch_options: 'no equivalent (pmon3 does not watch files); ignored',
-  watch_delay: 'no equivalent (pmon3 does not watch files); ignored',
-  log_date_format: 'no equivalent (pmon3 writes the lines as the process prints them); ignored',
-  time: 'no equivalent (pmon3 writes the lines as the process prints them); ignored',
+  log_date_format: 'no equivalent (timestamps: true writes RFC 3339 UTC with milliseconds); ignored',
   merge_logs: 'no equivalent (pmon3 names each instance\'s log itself); ignored',
   stop_exit_codes: 'no equivalent (restart: on-failure restarts on any failure); ignored',
   wait_ready: 'no equivalent (readiness is startsecs); ignored',
@@ -295,6 +290,30 @@ export function pm2App(raw: Record<string, unknown>, c: Pm2Context, index: numbe
     if ((typeof text === 'number' && Number.isInteger(text) && text >= 1 << 20) || (typeof text === 'string' && /^\d+(\.\d+)?[KMGT]?$/.test(text) && /[MGT]$/.test(text))) app.max_memory = text;
     else w('max_memory_restart', `${JSON.stringify(mem)}: not a size of 1M or more; ignored`);
   }
+
+  // watch (true: the cwd; paths are the cwd's), ignore_watch, watch_delay: ours, same names.
+  const watch = take('watch');
+  if (watch === true) app.watch = true;
+  else if (typeof watch === 'string' && watch !== '') app.watch = [watch];
+  else if (Array.isArray(watch) && watch.length > 0 && watch.every((x) => typeof x === 'string' && x !== '')) app.watch = watch as string[];
+  else if (watch !== undefined && watch !== false) w('watch', `${JSON.stringify(watch)}: not true or paths; ignored`);
+  if (Array.isArray(app.watch) && cwd !== undefined) app.watch = app.watch.map((p) => (path.isAbsolute(p) ? p : path.join(cwd, p)));
+  const ignoreWatch = take('ignore_watch');
+  if (ignoreWatch !== undefined) {
+    const list = typeof ignoreWatch === 'string' ? [ignoreWatch] : Array.isArray(ignoreWatch) && ignoreWatch.every((x) => typeof x === 'string') ? (ignoreWatch as string[]) : undefined;
+    if (!list) w('ignore_watch', `${JSON.stringify(ignoreWatch)}: not globs; ignored`);
+    else if (app.watch === undefined) w('ignore_watch', 'without watch nothing is watched; ignored');
+    else app.ignore_watch = list;
+  }
+  ms('watch_delay', (n) => {
+    if (app.watch === undefined) w('watch_delay', 'without watch nothing is watched; ignored');
+    else app.watch_delay = duration(n);
+  });
+  if (take('watch_options') !== undefined) w('watch_options', "chokidar's options: pmon3's watcher takes none (it uses inotify); ignored");
+  // time: a timestamp before every line (our logger writes it).
+  const time = take('time');
+  if (time === true) app.timestamps = true;
+  else if (time !== undefined && time !== false) w('time', `${JSON.stringify(time)}: not true or false; ignored`);
 
   // Logs: pmon3 writes one log per process (stdout and stderr together), as PM2's log_file.
   const logs = (['log_file', 'out_file', 'error_file'] as const).map((k) => [k, take(k)] as const);

@@ -60,6 +60,11 @@ export interface AppEntry {
   ack?: 'timer' | 'manual' | 'none';
   ack_timeout?: number | string;
   live_check_timeout?: number | string;
+  /** PM2's watch (true: the cwd), ignore_watch, watch_delay; its `time` (timestamps). */
+  watch?: boolean | string[];
+  ignore_watch?: string[];
+  watch_delay?: number | string;
+  timestamps?: boolean;
   /** Firestarter's upgrader: run before a rolling reload. */
   upgrader?: string[];
   upgrader_timeout?: number | string;

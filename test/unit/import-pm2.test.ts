@@ -50,7 +50,7 @@ const ECO_APPS = (env: Record<string, string>): AppEntry[] => [
     max_memory: '300M',
   },
   // cron_restart (spelled cron in the YAML file): restarted at 03:00, local time as in PM2.
-  { name: 'worker', exec: 'python3', args: '-u worker.py --queue jobs', cron_restart: '0 3 * * *', user: 'www-data', group: 'www-data' },
+  { name: 'worker', exec: 'python3', args: '-u worker.py --queue jobs', cron_restart: '0 3 * * *', watch: true, user: 'www-data', group: 'www-data' },
   { name: 'report', exec: 'bin/report', restart: 'never', autostart: false },
 ];
 
@@ -64,8 +64,7 @@ const ecoWarnings = (l: Record<string, number>): W[] => [
   [l.interpreter_args!, 'apps[1].interpreter_args', /^mapped to exec: python3 with args \["-u"\] before the script/],
   [l.instances!, 'apps[1].instances', /^PM2 ran one per CPU \("max"\); mapped to 1: set instances: N/],
   [l.exp_backoff!, 'apps[1].exp_backoff_restart_delay', /pmon3's own backoff doubles from restart_backoff_initial/],
-  [l.watch!, 'apps[1].watch', /no equivalent \(pmon3 does not watch files\)/],
-  [l.ignore_watch!, 'apps[2].ignore_watch', /no equivalent/],
+  [l.ignore_watch!, 'apps[2].ignore_watch', /^without watch nothing is watched; ignored$/],
   [l.deploy!, 'deploy', /no equivalent \(pmon3 does not deploy\)/],
 ];
 const JSON_LINES = { exec_mode: 9, max_memory_restart: 15, error_file: 17, merge_logs: 18, log_date_format: 19, env_production: 21, interpreter_args: 27, instances: 29, exp_backoff: 30, watch: 32, ignore_watch: 43, deploy: 46 };
@@ -85,7 +84,7 @@ test('ecosystem.json and ecosystem.yaml: the same apps, every field mapped or wa
     assert.equal(specs[0]!.script, path.join(DIR, 'api', 'server.js'));
     assert.equal(specs[0]!.cwd, path.join(DIR, 'api'));
     assert.deepEqual(specs[1]!.args, ['-u', 'worker.py', '--queue', 'jobs']);
-    assert.deepEqual(specs[1]!.task, { cron_restart: '0 3 * * *' });
+    assert.deepEqual(specs[1]!.task, { cron_restart: '0 3 * * *', watch: [DIR] });
   }
 });
 

@@ -159,6 +159,7 @@ const rawApp = z
       ])
       .optional(),
     timestamps: z.boolean().optional(),
+    error_log: z.string().min(1).max(4096).optional(),
     upgrader_timeout: duration.optional(),
     memory_max: size.optional(),
     cpu_max: z.union([z.string().regex(/^(\d{1,5}(\.\d{1,2})?%|max|\d{1,9} \d{4,7})$/, 'a share of one CPU ("50%", "250%"), "QUOTA PERIOD" in microseconds, or max'), z.number().positive().max(100_000)]).optional(),
@@ -501,6 +502,7 @@ function taskOf(a: RawApp, where: (key: string) => string, abs: (p: string) => s
     ...(a.auto_upgrade !== undefined ? { auto_upgrade: a.auto_upgrade } : {}),
     ...(a.rotate !== undefined ? { log_rotate: rotationOf(a.rotate, where('rotate')) } : {}),
     ...(a.timestamps !== undefined ? { log_timestamps: a.timestamps } : {}),
+    ...(a.error_log !== undefined ? { error_log: abs(a.error_log) } : {}),
     ...(a.upgrader_timeout !== undefined ? { upgrader_timeout_ms: toMs(a.upgrader_timeout)! } : {}),
     ...(a.memory_max !== undefined ? { memory_max_bytes: toBytes(a.memory_max) } : {}),
     ...(a.cpu_max !== undefined ? { cpu_max: cpuMax(a.cpu_max) } : {}),

@@ -73,6 +73,7 @@ function taskKeys(t: AppView['spec']['task']): Partial<AppEntry> {
     };
   }
   if (t.log_timestamps !== undefined) out.timestamps = t.log_timestamps;
+  if (t.error_log !== undefined) out.error_log = t.error_log;
   if (t.upgrader_timeout_ms !== undefined) out.upgrader_timeout = `${t.upgrader_timeout_ms}ms`;
   if (t.ready !== undefined) out.ready = t.ready;
   if (t.ready_timeout_ms !== undefined) out.ready_timeout = duration(t.ready_timeout_ms);

@@ -71,7 +71,8 @@
  *   "take", KEY, RPID, RFD, WPID, WFD: RPID's fd RFD and WPID's fd WFD (pidfd_getfd),
  *     kept only if both are the two ends of one pipe (a new server after a crash);
  *   "close", KEY: both ends let go (the logger ends once the program's copies close).
- *   A program's log kind "pipe" (log path KEY) gets KEY's write end as fds 1 and 2; log
+ *   A program's log kind "pipe" (log path KEY) gets KEY's write end as fds 1 and 2 (path
+ *   "KEY,EKEY": KEY's as fd 1, EKEY's as fd 2); log
  *   kind "pipein" (a logger) gets KEY's read end as fd 0 and keeps fds 1 and 2.
  * Server requests: 4-byte little-endian length, then "ID\0" and the spec.
  * Server replies: 4-byte little-endian length, then "ID ok PID" or
@@ -940,7 +941,7 @@ static void serve_one(char *buf, size_t len) {
     }
     s.sock_fds[i] = held[h].fd;
   }
-  int log_fd = -1, in_fd = -1;
+  int log_fd = -1, in_fd = -1, err_fd = -1;
   if (strcmp(s.log_kind, "daemon") == 0) {
     const char *stage;
     log_fd = open_daemon_log(&s, &stage);
@@ -950,24 +951,26 @@ static void serve_one(char *buf, size_t len) {
       return;
     }
   } else if (strcmp(s.log_kind, "pipe") == 0 || strcmp(s.log_kind, "pipein") == 0) {
-    char k[80];
+    /* "KEY", or for a program "KEY,EKEY": stdout into KEY's pipe, stderr into EKEY's. */
     int w = strcmp(s.log_kind, "pipe") == 0;
-    snprintf(k, sizeof k, "%s/%s", s.log, w ? "w" : "r");
-    int h = held_find(k);
-    if (h < 0) {
-      reply_fail(id, 0, "log", EBADF);
-      free_spec(&s);
-      return;
+    const char *comma = w ? strchr(s.log, ',') : NULL;
+    for (int part = 0; part < (comma ? 2 : 1); part++) {
+      char k[80];
+      int n = part ? (int)strlen(comma + 1) : comma ? (int)(comma - s.log) : (int)strlen(s.log);
+      snprintf(k, sizeof k, "%.*s/%s", n > 60 ? 60 : n, part ? comma + 1 : s.log, w ? "w" : "r");
+      int h = held_find(k);
+      /* A copy the server closes after the clone, as a daemon log's: the held one stays. */
+      int fd = h < 0 ? (errno = EBADF, -1) : fcntl(held[h].fd, F_DUPFD_CLOEXEC, 3);
+      if (fd < 0) {
+        reply_fail(id, 0, "log", errno);
+        if (log_fd >= 0) close(log_fd);
+        free_spec(&s);
+        return;
+      }
+      if (!w) in_fd = fd;
+      else if (part) err_fd = fd;
+      else log_fd = fd;
     }
-    /* A copy the server closes after the clone, as a daemon log's: the held one stays. */
-    int fd = fcntl(held[h].fd, F_DUPFD_CLOEXEC, 3);
-    if (fd < 0) {
-      reply_fail(id, 0, "log", errno);
-      free_spec(&s);
-      return;
-    }
-    if (w) log_fd = fd;
-    else in_fd = fd;
   }
   int cg = -1;
   if (*s.cgroup) {
@@ -976,6 +979,7 @@ static void serve_one(char *buf, size_t len) {
       reply_fail(id, 0, "cgroup", errno);
       if (log_fd >= 0) close(log_fd);
       if (in_fd >= 0) close(in_fd);
+      if (err_fd >= 0) close(err_fd);
       free_spec(&s);
       return;
     }
@@ -986,6 +990,7 @@ static void serve_one(char *buf, size_t len) {
     reply_fail(id, 0, "clone", errno);
     if (log_fd >= 0) close(log_fd);
     if (in_fd >= 0) close(in_fd);
+    if (err_fd >= 0) close(err_fd);
     if (cg >= 0) close(cg);
     free_spec(&s);
     return;
@@ -1002,12 +1007,14 @@ static void serve_one(char *buf, size_t len) {
     for (int i = 0; i < nflights; i++) close(flights[i].fd);
     if (log_fd >= 0 && (dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0)) fail_to(st[1], "log", errno);
     if (in_fd >= 0 && dup2(in_fd, 0) < 0) fail_to(st[1], "log", errno);
+    if (err_fd >= 0 && dup2(err_fd, 2) < 0) fail_to(st[1], "log", errno);
     run_child(&s, st[1], 1);
   }
   int clone_err = errno;
   close(st[1]);
   if (log_fd >= 0) close(log_fd);
   if (in_fd >= 0) close(in_fd);
+  if (err_fd >= 0) close(err_fd);
   if (cg >= 0) close(cg);
   free_spec(&s);
   if (pid < 0) {

@@ -227,9 +227,10 @@ static void parse_args(int argc, char **argv) {
     if (o.dirfd >= 0) usage("--dir and --dir-fd: give one");
     if (dir[0] != '/') usage("--dir %s: not an absolute path", shown(dir, 0));
     o.dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (o.dirfd < 0 && errno == ENOENT && geteuid() != 0) {
-      /* A user's own log directory: its missing parents made as the user (0755), as pmon3-exec does
-       * for a direct log. Never as root: root's logger is given pmond's own, existing directory. */
+    if (o.dirfd < 0 && errno == ENOENT) {
+      /* The log's missing parents made with this process's rights (0755), as pmon3-exec does for a
+       * direct log: pmond runs it as the user whose log it is; the one it runs as root for another
+       * user's log is given pmond's own directory in logs_dir, which pmond made. */
       char p[PATH_MAX];
       if (strlen(dir) >= sizeof p) usage("--dir: too long");
       strcpy(p, dir);

@@ -87,8 +87,8 @@ export interface Marked {
   name: string;
   /** PMON3_SPAWN_TOKEN, or null. */
   token: string | null;
-  /** PMON3_LOGGER=1: the row's logger (supervisor/loggers.ts), not its program. */
-  logger?: boolean;
+  /** PMON3_LOGGER=out|err: the row's logger of stdout (and stderr) or of stderr alone (supervisor/loggers.ts), not its program. */
+  logger?: 'out' | 'err';
 }
 
 /** A PMON3_PROCESS_ID pmond could have written: 1 to MAX_PROCESS_ID, plain digits. */
@@ -144,7 +144,7 @@ export function scanMarked(daemonId: string): MarkedScan {
     }
     const name = (vars.get('PMON3_PROCESS_NAME') ?? '').slice(0, MAX_NAME);
     const token = (vars.get('PMON3_SPAWN_TOKEN') ?? '').slice(0, 64) || null;
-    out.push({ pid, startTime, uid, processId: Number(rawId), name, token, ...(vars.get('PMON3_LOGGER') === '1' ? { logger: true } : {}) });
+    out.push({ pid, startTime, uid, processId: Number(rawId), name, token, ...(vars.get('PMON3_LOGGER') === 'out' || vars.get('PMON3_LOGGER') === 'err' ? { logger: vars.get('PMON3_LOGGER') as 'out' | 'err' } : {}) });
   }
   return { marked: out, malformed };
 }

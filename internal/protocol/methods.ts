@@ -211,6 +211,8 @@ export const taskSchema = z
       .strict()
       .optional(),
     log_timestamps: z.boolean().optional(),
+    /** stderr to this file (its own logger; absolute, not in pmond's directories); absent: with stdout in the log. */
+    error_log: z.string().min(2).max(4096).regex(/^\//).optional(),
     /**
      * PM2's watch: these paths (absolute; a directory recursively) watched by a watcher run as
      * the app's user, which restarts the app (reloads it, with sockets) once they are quiet for

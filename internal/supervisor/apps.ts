@@ -145,6 +145,11 @@ export class Apps {
         const own = this.d.host.logFor(s.name, user, {});
         const chosen = s.log !== undefined && s.log !== own ? { log: s.log } : {};
         log = this.d.host.logFor(s.name, user, { ...chosen, ...(s.log_dir !== undefined ? { log_dir: s.log_dir } : {}) });
+        // error_log is the user's choice as a log is: never inside pmond's own directories, and its logger runs as the user.
+        if (s.task?.error_log !== undefined) {
+          this.d.host.logFor(s.name, user, { log: s.task.error_log });
+          if (s.task.error_log === log) throw new Error(`error_log ${s.task.error_log} is the log itself; leave it out to have stderr there`);
+        }
       } catch (e) {
         throw invalidArgument(`${s.source}: ${s.name}: ${(e as Error).message}`);
       }

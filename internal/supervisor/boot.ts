@@ -64,12 +64,12 @@ export class Boot {
       // its name too must match (a lost table's ids may have been handed out again).
       const all = byRow.get(row.id) ?? [];
       // Its logger (PMON3_LOGGER) is no copy of the program: it runs as the uid its log needs.
-      const logger = all.find((m) => m.logger && m.uid === this.loggers.expectedUid(row) && m.name === row.name);
+      const loggers = all.filter((m) => m.logger && m.uid === this.loggers.expectedUid(row, m.logger) && m.name === row.name);
       const mine = all.filter((m) => !m.logger && m.uid === row.uid && m.name === row.name);
-      const others = all.filter((m) => !mine.includes(m) && m !== logger);
+      const others = all.filter((m) => !mine.includes(m) && !loggers.includes(m));
       if (others.length) byRow.set(row.id, others);
       else byRow.delete(row.id);
-      await units.locked(row.id, () => this.reconcile(row, mine, logger));
+      await units.locked(row.id, () => this.reconcile(row, mine, loggers));
     }
     // New rows must not take the ids the unaccounted-for processes of trusted users carry.
     const strays = [...byRow.values()].flat();
@@ -97,7 +97,7 @@ export class Boot {
     this.monitor?.cancel();
   }
 
-  private async reconcile(row: ProcessRow, marked: Marked[], ownLogger?: Marked): Promise<void> {
+  private async reconcile(row: ProcessRow, marked: Marked[], ownLoggers: Marked[] = []): Promise<void> {
     const { units, logger, bootId, os } = this.c;
     // A pid from another boot names nothing now: never adopt it, never signal it.
     const thisBoot = row.pid_boot_id === null || row.pid_boot_id === bootId;
@@ -125,7 +125,7 @@ export class Boot {
         return;
       }
       if (cur.status !== 'running') cur = await units.setStatus(cur, 'adopt');
-      if (ownLogger) await this.loggers.adopt(cur, w, ownLogger).catch((e: Error) => this.c.logger.warn(`${cur.name}: its logger: ${e.message}`));
+      for (const l of ownLoggers) await this.loggers.adopt(cur, w, l).catch((e: Error) => this.c.logger.warn(`${cur.name}: its logger: ${e.message}`));
       await this.life.resume(cur, w);
       logger.info(`${cur.name}: re-adopted pid ${w.pid}`);
       return;

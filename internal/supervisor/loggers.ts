@@ -33,20 +33,26 @@ const MAX_RESPAWN_MS = 30_000;
 
 /** Whether instances of def write through a logger. */
 export function wantsLogger(def: AppDefinition | undefined): boolean {
-  return def?.task?.log_rotate !== undefined || def?.task?.log_timestamps === true;
+  return def?.task?.log_rotate !== undefined || def?.task?.log_timestamps === true || def?.task?.error_log !== undefined;
 }
+
+/** A logger's stream: stdout (with stderr, unless the app has error_log), or stderr alone. */
+type Stream = 'out' | 'err';
 
 interface Run {
   w: Watched;
-  /** Loggers of this process that ended in a row soon after they started (the respawn backs off). */
-  quick?: number;
   /** Stop respawning: the instance's pipe was released. */
   done?: boolean;
 }
 
+/** The exec server's key of process id's pipe of stream. */
+const keyOf = (id: number, stream: Stream): string => (stream === 'out' ? `l${id}` : `l${id}e`);
+
 export class Loggers {
-  private readonly runs = new Map<number, Run>();
-  private readonly quickOf = new Map<number, number>();
+  /** By keyOf. */
+  private readonly runs = new Map<string, Run>();
+  /** Loggers of a key that ended in a row soon after they started (the respawn backs off). */
+  private readonly quickOf = new Map<string, number>();
 
   constructor(
     private readonly c: Core,
@@ -54,64 +60,77 @@ export class Loggers {
     private readonly bin: string,
   ) {}
 
-  /** Where row's new process writes: its pipe, with its logger running. */
+  /** Where row's new process writes: its pipe (and its stderr's), with their loggers running. */
   async target(row: ProcessRow, def: AppDefinition | undefined): Promise<LogTarget> {
-    if (!this.pipes) throw failedPrecondition(`${row.name}: rotate: and timestamps: need the exec server (Linux 5.3 or later); this pmond starts processes with the one-shot helper`);
-    const key = await this.pipes.keyFor(row.id);
-    const run = this.runs.get(row.id);
-    if (!run || run.done) await this.start(row, def, key);
-    return { kind: 'pipe', path: key };
+    if (!this.pipes) throw failedPrecondition(`${row.name}: rotate:, timestamps: and error_log: need the exec server (Linux 5.3 or later); this pmond starts processes with the one-shot helper`);
+    const streams: Stream[] = def?.task?.error_log !== undefined ? ['out', 'err'] : ['out'];
+    for (const st of streams) {
+      const key = await this.pipes.keyFor(keyOf(row.id, st));
+      const run = this.runs.get(key);
+      if (!run || run.done) await this.start(row, def, st, key);
+    }
+    return { kind: 'pipe', path: streams.map((st) => keyOf(row.id, st)).join(',') };
   }
 
-  /** pmond found row's program and logger alive (boot): the logger is watched again and the pipe taken back. */
+  /** pmond found row's program and a logger of it alive (boot): watched again, its pipe taken back. */
   async adopt(row: ProcessRow, program: Watched, logger: Marked): Promise<void> {
-    if (!this.pipes) return;
+    if (!this.pipes || !logger.logger) return;
+    const st = logger.logger;
+    const key = keyOf(row.id, st);
     const w = this.poll(logger.pid, logger.startTime);
-    this.runs.set(row.id, { w });
-    this.watch(row, w);
-    await this.pipes.keyFor(row.id, { logger: logger.pid, program: program.pid });
-    this.c.logger.info(`${row.name}: re-adopted its logger pid ${logger.pid}`);
+    this.runs.set(key, { w });
+    this.watch(row, st, key, w);
+    await this.pipes.keyFor(key, { logger: logger.pid, program: program.pid, fd: st === 'out' ? 1 : 2 });
+    this.c.logger.info(`${row.name}: re-adopted its ${st === 'out' ? '' : 'stderr '}logger pid ${logger.pid}`);
   }
 
-  /** row's process is gone for good (stopped, failed, deleted): its logger ends once it has written everything. */
+  /** row's process is gone for good (stopped, failed, deleted): its loggers end once they have written everything. */
   async release(id: number): Promise<void> {
-    const run = this.runs.get(id);
-    if (run) run.done = true;
-    this.runs.delete(id);
-    this.quickOf.delete(id);
-    await this.pipes?.release(id);
-  }
-
-  /** SIGHUP to row's logger: it rotates at the next line boundary. false if it has none. */
-  rotate(id: number): boolean {
-    const run = this.runs.get(id);
-    if (!run || run.done) return false;
-    try {
-      process.kill(run.w.pid, 'SIGHUP');
-      return true;
-    } catch {
-      return false;
+    for (const st of ['out', 'err'] as const) {
+      const key = keyOf(id, st);
+      const run = this.runs.get(key);
+      if (run) run.done = true;
+      this.runs.delete(key);
+      this.quickOf.delete(key);
+      await this.pipes?.release(key);
     }
   }
 
-  /** The pid of row's logger, if one runs. */
-  pidOf(id: number): number | undefined {
-    return this.runs.get(id)?.w.pid;
+  /** SIGHUP to row's loggers: they rotate at the next line boundary. false if it has none. */
+  rotate(id: number): boolean {
+    let any = false;
+    for (const st of ['out', 'err'] as const) {
+      const run = this.runs.get(keyOf(id, st));
+      if (!run || run.done) continue;
+      try {
+        process.kill(run.w.pid, 'SIGHUP');
+        any = true;
+      } catch {
+        /* gone: restarted soon */
+      }
+    }
+    return any;
   }
 
-  /** The uid a row's logger runs as: pmond's for a log in its logs_dir, else the instance's. */
-  expectedUid(row: ProcessRow): number {
-    return logTarget(this.c.config.logs_dir, row.log).kind === 'daemon' ? this.c.daemonUid : row.uid;
+  /** The uid a row's logger of stream runs as: pmond's for a log in its logs_dir, else the instance's. */
+  expectedUid(row: ProcessRow, stream: Stream = 'out'): number {
+    return logTarget(this.c.config.logs_dir, this.fileOf(row, stream)).kind === 'daemon' ? this.c.daemonUid : row.uid;
   }
 
-  private async start(row: ProcessRow, def: AppDefinition | undefined, key: string): Promise<void> {
-    const own = logTarget(this.c.config.logs_dir, row.log).kind === 'daemon';
+  private fileOf(row: ProcessRow, stream: Stream, def?: AppDefinition): string {
+    if (stream === 'out') return row.log;
+    return def?.task?.error_log ?? `${row.log}.err`;
+  }
+
+  private async start(row: ProcessRow, def: AppDefinition | undefined, stream: Stream, key: string): Promise<void> {
+    const file = this.fileOf(row, stream, def);
+    const own = logTarget(this.c.config.logs_dir, file).kind === 'daemon';
     const r = def?.task?.log_rotate;
     const args = [
       '--dir',
-      path.dirname(row.log),
+      path.dirname(file),
       '--name',
-      path.basename(row.log),
+      path.basename(file),
       ...(r?.size_bytes !== undefined ? ['--size', String(r.size_bytes)] : []),
       ...(r?.keep !== undefined ? ['--keep', String(r.keep)] : []),
       ...(r?.every_s !== undefined ? ['--every', String(r.every_s)] : []),
@@ -122,13 +141,13 @@ export class Loggers {
     ];
     // pmond's logs_dir/<user> is pmond's to make (as the helper does for a direct log); a log
     // elsewhere has its missing parents made by the logger, as the user.
-    if (own) ensureLogDir(row.log);
+    if (own) ensureLogDir(file);
     const user = own ? undefined : await this.c.users.user(row.uid);
     const w = await this.c.spawner.spawn({
       file: this.bin,
       args,
       // Markers: the next pmond finds it by them (PMON3_LOGGER tells it from the program).
-      env: { PATH: '/usr/bin:/bin', PMON3_PROCESS_ID: String(row.id), PMON3_PROCESS_NAME: row.name, PMON3_DAEMON_ID: this.c.daemonId, PMON3_LOGGER: '1' },
+      env: { PATH: '/usr/bin:/bin', PMON3_PROCESS_ID: String(row.id), PMON3_PROCESS_NAME: row.name, PMON3_DAEMON_ID: this.c.daemonId, PMON3_LOGGER: stream },
       cwd: '/',
       uid: own ? this.c.daemonUid : row.uid,
       gid: own ? (process.getgid?.() ?? 0) : row.gid,
@@ -136,30 +155,30 @@ export class Loggers {
       log: { kind: 'pipein', path: key },
       cgroup: null,
     });
-    const run: Run = { w, quick: this.quickOf.get(row.id) ?? 0 };
-    this.runs.set(row.id, run);
-    this.watch(row, w);
+    this.runs.set(key, { w });
+    this.watch(row, stream, key, w);
   }
 
   /** When w ends while its pipe is still held: started again (nothing in the pipe is lost). */
-  private watch(row: ProcessRow, w: Watched): void {
+  private watch(row: ProcessRow, stream: Stream, key: string, w: Watched): void {
     const born = this.c.clock.now();
     void w.exited.then(async (info) => {
-      const run = this.runs.get(row.id);
+      const run = this.runs.get(key);
       if (!run || run.w !== w || run.done) return;
-      this.runs.delete(row.id);
+      this.runs.delete(key);
       // One that cannot run (exit 2: its command line; its one line is on pmond's stderr) is not
       // started twice a second forever: 0.5 s, doubling to 30 s while they end within 5 s.
-      const quick = this.c.clock.now() - born < 5000 ? (run.quick ?? 0) + 1 : 0;
+      const quick = this.c.clock.now() - born < 5000 ? (this.quickOf.get(key) ?? 0) + 1 : 0;
       const delay = Math.min(MAX_RESPAWN_MS, RESPAWN_MS * 2 ** Math.max(0, quick - 1));
-      this.c.logger.warn(`${row.name}: its logger pid ${w.pid} ended (code ${info.code}, signal ${info.signal}); starting another on the same pipe in ${delay} ms`);
-      this.quickOf.set(row.id, quick);
-      await new Promise<void>((r) => this.c.clock.setTimeout(r, delay));
+      this.quickOf.set(key, quick);
+      this.c.logger.warn(`${row.name}: its ${stream === 'out' ? '' : 'stderr '}logger pid ${w.pid} ended (code ${info.code}, signal ${info.signal}); starting another on the same pipe in ${delay} ms`);
+      await new Promise<void>((res) => this.c.clock.setTimeout(res, delay));
       const cur = await this.c.units.get(row.id);
-      if (!cur || this.runs.has(row.id) || cur.desired !== 'running') return;
+      if (!cur || this.runs.has(key) || cur.desired !== 'running' || !this.pipes) return;
       const def = await this.c.units.definitionOf(cur);
-      if (!wantsLogger(def)) return;
-      await this.target(cur, def).catch((e: Error) => this.c.logger.error(`${row.name}: its logger could not be started again: ${e.message}`));
+      if (!wantsLogger(def) || (stream === 'err' && def?.task?.error_log === undefined)) return;
+      const k = await this.pipes.keyFor(key).catch(() => undefined);
+      if (k) await this.start(cur, def, stream, k).catch((e: Error) => this.c.logger.error(`${row.name}: its logger could not be started again: ${e.message}`));
     });
   }
 

@@ -155,3 +155,32 @@ test("a root pmond's logger gives a user's log files to the user, and runs as pm
   for (const n of ['ul.log', ...rotated]) assert.equal(fs.statSync(path.join(path.dirname(log), n)).uid, u.uid, `${n} is the user's`);
   await d.json(['del', 'ul'], { as: u });
 });
+
+test('error_log: stderr to a file of its own (its own logger), stdout to the log; both loggers adopted after pmond is killed; inside logs_dir refused', async () => {
+  const err = path.join(dir, 'split', 'app.err');
+  const f = path.join(dir, 'split.yaml');
+  const prog = path.join(dir, 'split.sh');
+  fs.writeFileSync(prog, '#!/bin/sh\necho out-1; echo err-1 >&2\nwhile [ ! -e "$1" ]; do sleep 0.05; done\necho out-2; echo err-2 >&2\nexec sleep 600\n');
+  fs.chmodSync(prog, 0o755);
+  const go = path.join(dir, 'split-go');
+  fs.writeFileSync(f, `apps:\n  - name: split\n    exec: ${prog}\n    args: [${go}]\n    error_log: ${err}\n    timestamps: true\n`);
+  await d.json(['apply', '-f', f]);
+  const log = (await d.json(['desc', 'split'])).log as string;
+  await waitFor('the first lines', () => fs.existsSync(err) && fs.readFileSync(err, 'utf8').includes('err-1') && fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('out-1'), 10_000);
+  await d.crash();
+  await d.launch();
+  await waitFor('both loggers adopted', () => {
+    const t = fs.readFileSync(path.join(d.logs, 'pmond.log'), 'utf8');
+    return t.includes('split: re-adopted its logger pid') && t.includes('split: re-adopted its stderr logger pid');
+  }, 15_000);
+  fs.writeFileSync(go, '');
+  await waitFor('the second lines', () => fs.readFileSync(err, 'utf8').includes('err-2') && fs.readFileSync(log, 'utf8').includes('out-2'), 10_000);
+  const words = (file: string): string[] => fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => l.replace(/^\S+Z /, ''));
+  assert.deepEqual(words(log), ['out-1', 'out-2']);
+  assert.deepEqual(words(err), ['err-1', 'err-2']);
+  await d.json(['del', 'split']);
+  fs.writeFileSync(f, `apps:\n  - name: split2\n    exec: /bin/sleep\n    error_log: ${path.join(d.logs, 'x.err')}\n`);
+  const r = await d.run(['apply', '-f', f]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /inside pmond's own directory/);
+});

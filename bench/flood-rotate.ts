@@ -26,7 +26,10 @@ export const frRow = {
   cpuPct: 'flood-rotate.cpu.pct',
   rss: 'flood-rotate.rss',
   loggerCpu: 'flood-rotate.logger.cpu',
-  /** Per run: 0 if LOG and LOG.N held exactly floodBytes/100 lines, each file ending at a line boundary. */
+  /**
+   * Per run: 0 if LOG and LOG.N held exactly floodBytes/100 lines, each file ending at a line
+   * boundary; 2 if the lines are all there but a file ends mid-line (rotated by bytes); 1 otherwise.
+   */
   check: 'flood-rotate.check',
 } as const;
 
@@ -234,7 +237,7 @@ export async function floodRotate(ctx: Ctx): Promise<void> {
         }
         if (where.writer) ctx.results.add(frRow.rss, column, peak / 1048576);
         if (lcpu0 !== null && lcpu1 !== null) ctx.results.add(frRow.loggerCpu, column, lcpu1 - lcpu0);
-        ctx.results.add(frRow.check, column, c.lines === want && c.whole ? 0 : 1);
+        ctx.results.add(frRow.check, column, c.lines !== want ? 1 : c.whole ? 0 : 2);
         if (m && !where.logger) ctx.results.set(frRow.loggerCpu, column, missing(`no logger: ${column} writes the files itself (its CPU is the daemon row)`));
         ctx.log(
           `  ${column} flood-rotate ${rep + 1}/${reps}: ${wall.toFixed(3)} s, ${c.files} files, ${c.lines}/${want} lines${c.whole ? '' : ' (a file ends mid-line)'}` +

@@ -252,10 +252,16 @@ export function rowDefs(k: Knobs): RowDef[] {
       unit: 's',
       target: (r) => {
         const q = ratio(pm(r, frRow.wall), med(r.get(frRow.wall, FLOOR)));
-        const c = r.get(frRow.check, 'pmon3')?.samples;
-        const exact = c?.length ? c.every((v) => v === 0) : undefined;
+        const check = (column: string): string | undefined => {
+          const c = r.get(frRow.check, column)?.samples;
+          if (!c?.length) return undefined;
+          return c.includes(1) ? 'no: lines missing or extra' : c.includes(2) ? 'no: every line, but files end mid-line' : 'yes';
+        };
+        const p = check('pmon3');
+        const exact = p === undefined ? undefined : p === 'yes';
+        const sv = check('supervisord');
         return {
-          text: `≤ 1.3× \`cmd > file\` (${x(q)}), every line once, files end at line boundaries (${exact === undefined ? '?' : exact ? 'yes' : 'no'})`,
+          text: `≤ 1.3× \`cmd > file\` (${x(q)}), every line once, each file ending at a line boundary (${p ?? '?'}${sv ? `; supervisord: ${sv}` : ''})`,
           met: all(q === undefined ? undefined : q <= 1.3, exact),
         };
       },

@@ -7,7 +7,7 @@
  * need its pm2-logrotate module, which the bench does not install. Timed from the signal until
  * LOG + LOG.1 + LOG.2 + ... hold every byte; the floor is the flood row's `cmd > file`.
  * Also: peak RSS of the process writing the files (pmon3-log; supervisord itself) sampled every
- * 20 ms, the daemon's CPU over the window, the logger's CPU over it.
+ * 20 ms, the daemon's CPU over the window, the logger's CPU over it (both from schedstat, in ns).
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -73,6 +73,29 @@ function countLines(dir: string, base: string): { lines: number; files: number; 
     }
   }
   return { lines, files: files.length, whole };
+}
+
+/**
+ * On-CPU seconds of every thread of pid (the first field of /proc/PID/task/TID/schedstat, in ns),
+ * or null if gone. utime+stime counts 10 ms ticks, too coarse for 2 % of a window of 0.2 s; a
+ * thread that exits within the window takes its time with it (pmond's threads do not).
+ */
+export function cpuNsSeconds(pid: number): number | null {
+  let tasks: string[];
+  try {
+    tasks = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return null;
+  }
+  let ns = 0;
+  for (const t of tasks) {
+    try {
+      ns += Number(fs.readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return ns / 1e9;
 }
 
 /** VmHWM (peak RSS over the process's life) in bytes, or null. */
@@ -196,8 +219,9 @@ export async function floodRotate(ctx: Ctx): Promise<void> {
           }
         }, 30_000, 5);
         const dpid = m?.daemonPid();
-        const cpu0 = dpid ? cpuSeconds(dpid) : null;
-        const lcpu0 = where.logger ? cpuSeconds(where.logger) : null;
+        const cpu0 = dpid ? cpuNsSeconds(dpid) : null;
+        const lcpu0 = where.logger ? cpuNsSeconds(where.logger) : null;
+        const tick0 = dpid ? cpuSeconds(dpid) : null;
         let peak = where.writer ? (rssBytes(where.writer) ?? 0) : 0;
         const t0 = nowMs();
         process.kill(pid, 'SIGUSR1');
@@ -219,8 +243,9 @@ export async function floodRotate(ctx: Ctx): Promise<void> {
           sleepSync(1);
         }
         const wall = (nowMs() - t0) / 1000;
-        const cpu1 = dpid ? cpuSeconds(dpid) : null;
-        const lcpu1 = where.logger ? cpuSeconds(where.logger) : null;
+        const cpu1 = dpid ? cpuNsSeconds(dpid) : null;
+        const lcpu1 = where.logger ? cpuNsSeconds(where.logger) : null;
+        const tick1 = dpid ? cpuSeconds(dpid) : null;
         if (where.writer) peak = Math.max(peak, rssBytes(where.writer) ?? 0);
         const hwm = where.logger ? hwmBytes(where.logger) : null;
         if (!ok) {
@@ -241,8 +266,8 @@ export async function floodRotate(ctx: Ctx): Promise<void> {
         if (m && !where.logger) ctx.results.set(frRow.loggerCpu, column, missing(`no logger: ${column} writes the files itself (its CPU is the daemon row)`));
         ctx.log(
           `  ${column} flood-rotate ${rep + 1}/${reps}: ${wall.toFixed(3)} s, ${c.files} files, ${c.lines}/${want} lines${c.whole ? '' : ' (a file ends mid-line)'}` +
-            (cpu0 !== null && cpu1 !== null ? `, daemon CPU ${(cpu1 - cpu0).toFixed(2)} s` : '') +
-            (lcpu0 !== null && lcpu1 !== null ? `, logger CPU ${(lcpu1 - lcpu0).toFixed(2)} s` : '') +
+            (cpu0 !== null && cpu1 !== null ? `, daemon CPU ${(cpu1 - cpu0).toFixed(4)} s (utime+stime ${tick0 !== null && tick1 !== null ? (tick1 - tick0).toFixed(2) : '?'} s)` : '') +
+            (lcpu0 !== null && lcpu1 !== null ? `, logger CPU ${(lcpu1 - lcpu0).toFixed(4)} s` : '') +
             (where.writer ? `, writer peak RSS ${(peak / 1048576).toFixed(2)} MiB` : '') +
             (hwm !== null ? ` (VmHWM ${(hwm / 1048576).toFixed(2)} MiB)` : ''),
         );

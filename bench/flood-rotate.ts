@@ -21,6 +21,8 @@ export const FLOOD_ROTATE_MIB = 10;
 export const FLOOD_ROTATE_KEEP = 30;
 export const frRow = {
   wall: 'flood-rotate.wall',
+  /** The second floor: the same program through a pipe, `cmd | cat > file` (what a pipe reader costs at least). */
+  pipeFloor: 'flood-rotate.wall.pipe',
   cpu: 'flood-rotate.cpu',
   /** The daemon's CPU as % of the window, per run (the target's figure). */
   cpuPct: 'flood-rotate.cpu.pct',
@@ -178,13 +180,17 @@ export async function floodRotate(ctx: Ctx): Promise<void> {
   const dir = path.join(ctx.dir, 'flood-rotate');
   fs.mkdirSync(dir, { recursive: true });
   const pm2Note = missing('not measured: needs the pm2-logrotate module (not installed)');
-  for (const row of Object.values(frRow)) ctx.results.set(row, 'PM2', pm2Note);
-  const columns: Array<Manager | undefined> = [...daemons(ctx).filter((m) => m.name === 'pmon3' || m.name === 'supervisord'), undefined];
+  for (const row of [frRow.wall, frRow.rss, frRow.cpu, frRow.loggerCpu]) ctx.results.set(row, 'PM2', pm2Note);
+  // undefined: the floor `cmd > file`; 'pipe': the floor `cmd | cat > file`.
+  const columns: Array<Manager | 'pipe' | undefined> = [...daemons(ctx).filter((m) => m.name === 'pmon3' || m.name === 'supervisord'), undefined, 'pipe'];
   for (let rep = 0; rep < reps; rep++) {
-    for (const m of [...columns.slice(rep % columns.length), ...columns.slice(0, rep % columns.length)]) {
+    for (const c of [...columns.slice(rep % columns.length), ...columns.slice(0, rep % columns.length)]) {
       await run({ file: 'sync', args: [] });
+      const pipe = c === 'pipe';
+      const m = pipe ? undefined : c;
       const column = m?.name ?? FLOOR;
-      const tag = `${column.replace(/\W/g, '')}-${rep}`;
+      const wallRow = pipe ? frRow.pipeFloor : frRow.wall;
+      const tag = `${pipe ? 'pipe' : column.replace(/\W/g, '')}-${rep}`;
       const logDir = path.join(dir, tag);
       fs.mkdirSync(logDir, { recursive: true });
       const log = path.join(logDir, 'flood.log');
@@ -205,7 +211,9 @@ export async function floodRotate(ctx: Ctx): Promise<void> {
           where = await startRotated(ctx, m, spec);
           if (where.logger) loggerRef = ref(where.logger);
         } else {
-          const b = spawn('bash', ['-c', 'out=$1; shift; exec "$@" > "$out"', 'bash', log, process.execPath, FLOOD_JS, ready, String(bytes)], {
+          // `cmd > file`, or `cmd | cat > file` (bash waits for both; killing the program ends cat at EOF).
+          const script = pipe ? 'out=$1; shift; "$@" | cat > "$out"' : 'out=$1; shift; exec "$@" > "$out"';
+          const b = spawn('bash', ['-c', script, 'bash', log, process.execPath, FLOOD_JS, ready, String(bytes)], {
             stdio: 'ignore',
           });
           floorRef = b.pid ? ref(b.pid) : null;
@@ -249,23 +257,23 @@ export async function floodRotate(ctx: Ctx): Promise<void> {
         if (where.writer) peak = Math.max(peak, rssBytes(where.writer) ?? 0);
         const hwm = where.logger ? hwmBytes(where.logger) : null;
         if (!ok) {
-          ctx.results.set(frRow.wall, column, missing(`logs incomplete after ${((deadline - t0) / 1000).toFixed(0)} s`));
-          ctx.log(`  ${column} flood-rotate ${rep + 1}/${reps}: incomplete, ${totalSize(where.dir, where.base)} of ${bytes} bytes`);
+          ctx.results.set(wallRow, column, missing(`logs incomplete after ${((deadline - t0) / 1000).toFixed(0)} s`));
+          ctx.log(`  ${pipe ? 'floor (pipe)' : column} flood-rotate ${rep + 1}/${reps}: incomplete, ${totalSize(where.dir, where.base)} of ${bytes} bytes`);
           continue;
         }
-        const c = countLines(where.dir, where.base);
+        const lines = countLines(where.dir, where.base);
         const want = bytes / 100;
-        ctx.results.add(frRow.wall, column, wall);
+        ctx.results.add(wallRow, column, wall);
         if (cpu0 !== null && cpu1 !== null) {
           ctx.results.add(frRow.cpu, column, cpu1 - cpu0);
           ctx.results.add(frRow.cpuPct, column, (100 * (cpu1 - cpu0)) / wall);
         }
         if (where.writer) ctx.results.add(frRow.rss, column, peak / 1048576);
         if (lcpu0 !== null && lcpu1 !== null) ctx.results.add(frRow.loggerCpu, column, lcpu1 - lcpu0);
-        ctx.results.add(frRow.check, column, c.lines !== want ? 1 : c.whole ? 0 : 2);
+        if (!pipe) ctx.results.add(frRow.check, column, lines.lines !== want ? 1 : lines.whole ? 0 : 2);
         if (m && !where.logger) ctx.results.set(frRow.loggerCpu, column, missing(`no logger: ${column} writes the files itself (its CPU is the daemon row)`));
         ctx.log(
-          `  ${column} flood-rotate ${rep + 1}/${reps}: ${wall.toFixed(3)} s, ${c.files} files, ${c.lines}/${want} lines${c.whole ? '' : ' (a file ends mid-line)'}` +
+          `  ${pipe ? 'floor (pipe)' : column} flood-rotate ${rep + 1}/${reps}: ${wall.toFixed(3)} s, ${lines.files} files, ${lines.lines}/${want} lines${lines.whole ? '' : ' (a file ends mid-line)'}` +
             (cpu0 !== null && cpu1 !== null ? `, daemon CPU ${(cpu1 - cpu0).toFixed(4)} s (utime+stime ${tick0 !== null && tick1 !== null ? (tick1 - tick0).toFixed(2) : '?'} s)` : '') +
             (lcpu0 !== null && lcpu1 !== null ? `, logger CPU ${(lcpu1 - lcpu0).toFixed(4)} s` : '') +
             (where.writer ? `, writer peak RSS ${(peak / 1048576).toFixed(2)} MiB` : '') +
@@ -273,7 +281,7 @@ export async function floodRotate(ctx: Ctx): Promise<void> {
         );
       } catch (e) {
         ctx.log(`  ${column} flood-rotate: failed: ${(e as Error).message}`);
-        ctx.results.set(frRow.wall, column, missing('failed'));
+        ctx.results.set(wallRow, column, missing('failed'));
       } finally {
         if (m) await m.clear();
         if (floorRef) killRef(floorRef);

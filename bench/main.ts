@@ -8,7 +8,7 @@
  *
  * Environment: BENCH_QUICK=1 (small and short, for development),
  * BENCH_CPU_WINDOW_S (default 30, quick 10), BENCH_MANAGERS=pmon3,pm2,supervisord,
- * BENCH_WORKLOADS=cli,commands,restart,spawn,flood,start,apps,cron,reload,footprint,scale (default: all).
+ * BENCH_WORKLOADS=cli,commands,restart,spawn,flood,flood-rotate,start,apps,cron,reload,footprint,scale (default: all).
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -39,6 +39,7 @@ import {
 import { appsWorkload } from './apps';
 import { CRON_N, cronWorkload } from './cron';
 import { reloadWorkload } from './reload';
+import { floodRotate, FLOOD_ROTATE_KEEP, FLOOD_ROTATE_MIB } from './flood-rotate';
 
 function knobs(): Knobs {
   const quick = process.env.BENCH_QUICK === '1';
@@ -58,6 +59,7 @@ function knobs(): Knobs {
         cronWindowS: quick ? 30 : 60,
         floodBytes: 200 * 1024 * 1024,
         floodReps: 5,
+        floodRotateReps: 1,
         rssSamples: 3,
         rssGapMs: 200,
         settleMs: 1000,
@@ -76,6 +78,7 @@ function knobs(): Knobs {
         cronWindowS: quick ? 30 : 60,
         floodBytes: 200 * 1024 * 1024,
         floodReps: 9,
+        floodRotateReps: 3,
         rssSamples: 5,
         rssGapMs: 1000,
         settleMs: 3000,
@@ -151,7 +154,7 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const loadBefore = os.loadavg();
   const wantManagers = new Set((process.env.BENCH_MANAGERS || 'pmon3,pm2,supervisord').split(',').map((s) => s.trim().toLowerCase()));
-  const workloads = new Set((process.env.BENCH_WORKLOADS || 'cli,commands,restart,spawn,flood,start,apps,cron,reload,footprint,scale').split(',').map((s) => s.trim()));
+  const workloads = new Set((process.env.BENCH_WORKLOADS || 'cli,commands,restart,spawn,flood,flood-rotate,start,apps,cron,reload,footprint,scale').split(',').map((s) => s.trim()));
   log(`pmon3 bench (${k.quick ? 'quick' : 'full'}): ${machine()}`);
   log(`open files limit: ${ensureFileLimit(8192)}`);
   const versions = await ensurePeers(wantManagers);
@@ -205,6 +208,9 @@ async function main(): Promise<void> {
     if (workloads.has('restart')) await step('restart latency', () => restartLatency(ctx));
     if (workloads.has('spawn')) await step('exec helper cost', () => spawnCost(ctx));
     if (workloads.has('flood')) await step('log flood', () => logFlood(ctx));
+    if (workloads.has('flood-rotate')) {
+      await step(`log flood rotated every ${FLOOD_ROTATE_MIB} MiB, ${FLOOD_ROTATE_KEEP} kept (pmon3 logger mode, supervisord's own rotation)`, () => floodRotate(ctx));
+    }
     if (workloads.has('start')) await step(`${k.startN} sequential CLI starts × ${k.startReps}`, () => sequentialStarts(ctx));
     if (workloads.has('apps')) await step('programs from a file: start 100, converge an unchanged and a changed file', () => appsWorkload(ctx));
     if (workloads.has('cron')) {
@@ -266,7 +272,7 @@ async function main(): Promise<void> {
       'each cell also as the median of its time over pmon3\'s own `ls` in the same round ("× ls"), and a cell that exited non-zero once shows "failed (exit N)"; ' +
       `sequential starts: ${k.startReps} runs; restart: one sample per kill; ` +
       `RSS: ${k.rssSamples} samples of VmRSS; CPU: utime+stime of the daemon process from /proc/PID/stat (10 ms ticks) over one window, ` +
-      `all daemons in the same window for ${k.n} processes, one at a time for ${k.bigN}; log flood: ${k.floodReps} runs; ` +
+      `all daemons in the same window for ${k.n} processes, one at a time for ${k.bigN}; log flood: ${k.floodReps} runs, rotated log flood: ${k.floodRotateReps}; ` +
       'reload: one steady run per mode, then median (min–max) over the reload windows (the worst is the max; failed: median and worst), latencies from every answer autocannon got. ' +
       'supervisord has no JSON listing (its `status` is shown there) and no command that starts an ad-hoc program (a program file plus `supervisorctl update NAME` is timed). ' +
       '"pmon3" runs `bin/pmon3` as a user would (the start-up snapshot when it matches the node in PATH; the launcher unsets NODE_EXTRA_CA_CERTS, which node otherwise parses at every start). ' +

@@ -5,6 +5,7 @@
 import { CRON_FIRE_CPU_ROW, CRON_FIRE_ROW, CRON_FIRED_ROW, CRON_IDLE_NEXT_ROW, CRON_IDLE_ROW, CRON_N } from './cron';
 import { cell, fmt, med, quantile, type Unit } from './lib/stats';
 import { RELOAD_AT_S, RELOAD_CONNECTIONS, RELOAD_INSTANCES, RELOAD_MODES, reloadKnobs, reloadRow, type ReloadMode } from './reload';
+import { FLOOD_ROTATE_KEEP, FLOOD_ROTATE_MIB, frRow } from './flood-rotate';
 import { cmdRatioRow, FLOOR, type Knobs, type Results } from './workloads';
 
 export const PEERS = ['PM2', 'supervisord'];
@@ -102,6 +103,11 @@ function reloadMet(r: Results, mode: ReloadMode, column: string): { failed?: boo
     worstP99,
     steady,
   };
+}
+
+/** CPU seconds as ms, finer than the cpu-s cells (schedstat resolves ns). */
+function fmtMs(v: number | undefined): string {
+  return v === undefined ? '?' : `${(v * 1000).toFixed(2)} ms`;
 }
 
 const yn = (b: boolean | undefined): string => (b === undefined ? '?' : b ? 'yes' : 'no');
@@ -244,6 +250,54 @@ export function rowDefs(k: Knobs): RowDef[] {
       },
     },
     {
+      id: frRow.wall,
+      title:
+        `log flood ${Math.round(k.floodBytes / 1048576)} MiB rotated every ${FLOOD_ROTATE_MIB} MiB, ${FLOOD_ROTATE_KEEP} kept: signal → LOG + LOG.1 + … hold every byte ` +
+        `(pmon3: apps file \`rotate: {size: ${FLOOD_ROTATE_MIB}M, keep: ${FLOOD_ROTATE_KEEP}}\`, one pmon3-log; supervisord: \`stdout_logfile_maxbytes=${FLOOD_ROTATE_MIB}MB\`, \`stdout_logfile_backups=${FLOOD_ROTATE_KEEP}\`; floor: \`cmd > file\`, unrotated)`,
+      unit: 's',
+      target: (r) => {
+        const q = ratio(pm(r, frRow.wall), med(r.get(frRow.wall, FLOOR)));
+        const qp = ratio(pm(r, frRow.wall), med(r.get(frRow.pipeFloor, FLOOR)));
+        const check = (column: string): string | undefined => {
+          const c = r.get(frRow.check, column)?.samples;
+          if (!c?.length) return undefined;
+          return c.includes(1) ? 'no: lines missing or extra' : c.includes(2) ? 'no: every line, but files end mid-line' : 'yes';
+        };
+        const p = check('pmon3');
+        const exact = p === undefined ? undefined : p === 'yes';
+        const sv = check('supervisord');
+        return {
+          text: `≤ 1.3× \`cmd > file\` (${x(q)}; ${x(qp)} of \`cmd | cat > file\`), every line once, each file ending at a line boundary (${p ?? '?'}${sv ? `; supervisord: ${sv}` : ''})`,
+          met: all(q === undefined ? undefined : q <= 1.3, exact),
+        };
+      },
+    },
+    {
+      id: frRow.pipeFloor,
+      title: 'the same flood unrotated through a pipe, `cmd | cat > file` (floor only: what reading a pipe costs any logger; `cmd > file` never copies through one)',
+      unit: 's',
+    },
+    {
+      id: frRow.rss,
+      title: 'rotated log flood: peak RSS of the process writing the files, VmRSS every 20 ms (pmon3: its pmon3-log; supervisord: supervisord itself)',
+      unit: 'MiB',
+      target: (r) => {
+        const v = pm(r, frRow.rss);
+        return { text: `≤ 2 MiB (${v === undefined ? '?' : v.toFixed(2)} MiB)`, met: v === undefined ? undefined : v <= 2 };
+      },
+    },
+    {
+      id: frRow.cpu,
+      title:
+        'rotated log flood: daemon CPU meanwhile (pmond; supervisord, which reads and writes every byte), every thread\'s on-CPU time from /proc/PID/task/*/schedstat (utime+stime\'s 10 ms ticks cannot resolve 2 % of a 0.2 s window)',
+      unit: 'cpu-s',
+      target: (r) => {
+        const v = pm(r, frRow.cpuPct);
+        return { text: `≤ 2 % of the window (${v === undefined ? '?' : v.toFixed(2)} %, ${fmtMs(pm(r, frRow.cpu))})`, met: v === undefined ? undefined : v <= 2 };
+      },
+    },
+    { id: frRow.loggerCpu, title: 'rotated log flood: the logger\'s CPU meanwhile (pmon3-log; schedstat too)', unit: 'cpu-s' },
+    {
       id: `scale.json.${big}`,
       title: `\`ls --json\` with ${big} processes (PM2 \`jlist\`, supervisord \`status\`)`,
       unit: 's',
@@ -355,6 +409,12 @@ function show(r: Results, row: RowDef, column: string, k: Knobs): string {
   if (failedMode && f?.samples.length) {
     const why = r.get(reloadRow.failedNote(failedMode), column)?.note;
     return `median ${med(f)}, worst ${Math.max(...f.samples)} of ${f.samples.length} windows${why ? ` (${why})` : ''}`;
+  }
+  if ((row.id === frRow.cpu || row.id === frRow.loggerCpu) && f?.samples.length) {
+    // Of the window, which is the run's own wall time: the median of each run's share.
+    const pcts = f.samples.map((v, i) => (100 * v) / (r.get(frRow.wall, column)?.samples[i] ?? NaN));
+    const p = med({ samples: pcts.filter((v) => !Number.isNaN(v)) });
+    return p === undefined ? base : `${base} = ${p.toFixed(2)} % of the window`;
   }
   if (row.unit !== 'cpu-s' || !f?.samples.length || row.id.startsWith('flood')) return base;
   const v = med(f)!;

@@ -60,6 +60,8 @@ export interface Knobs {
   /** Log flood size in bytes, and runs. */
   floodBytes: number;
   floodReps: number;
+  /** Runs of the rotated flood (flood-rotate) per column. */
+  floodRotateReps: number;
   /** Samples of RSS, and the pause before the first. */
   rssSamples: number;
   rssGapMs: number;

@@ -18,6 +18,12 @@ export interface ProgramSpec {
   log?: string;
   /** Environment variables beyond the manager's defaults (letters, digits, _ in names and values). */
   env?: Record<string, string>;
+  /**
+   * Rotate the log every `mib` MiB, keeping `keep` old files (LOG.1 newest), uncompressed:
+   * pmon3 `rotate: {size: NM, keep}` (logger mode, through its apps file), supervisord
+   * `stdout_logfile_maxbytes=NMB`, `stdout_logfile_backups`. Only the flood-rotate workload sets it.
+   */
+  rotate?: { mib: number; keep: number };
 }
 
 /**

@@ -78,6 +78,7 @@ export class Pmon3 implements Manager {
         cwd: this.dir,
         ...(s.env ? { env: s.env } : {}),
         ...(s.log ? { log: s.log } : {}),
+        ...(s.rotate ? { rotate: { size: `${s.rotate.mib}M`, keep: s.rotate.keep } } : {}),
       }));
       fs.writeFileSync(path.join(this.dir, 'apps.json'), JSON.stringify({ apps }));
     },

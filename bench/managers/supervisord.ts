@@ -115,7 +115,7 @@ export class Supervisord implements Manager {
       'stopwaitsecs=3',
       'redirect_stderr=true',
       `stdout_logfile=${s.log ?? path.join(this.logs, `${s.name}.log`)}`,
-      'stdout_logfile_maxbytes=0',
+      ...(s.rotate ? [`stdout_logfile_maxbytes=${s.rotate.mib}MB`, `stdout_logfile_backups=${s.rotate.keep}`] : ['stdout_logfile_maxbytes=0']),
       '',
     ].join('\n');
   }

@@ -127,7 +127,7 @@ function descendsFrom(pid: number, ancestor: number): boolean {
   return false;
 }
 
-/** pid of the pmon3-log of row id under pmond: PMON3_LOGGER=1 and PMON3_PROCESS_ID=id in its environ. */
+/** pid of the pmon3-log of row id under pmond: PMON3_LOGGER=out and PMON3_PROCESS_ID=id in its environ. */
 export function findLogger(rowId: number, pmond: number): number | undefined {
   for (const d of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
@@ -137,7 +137,7 @@ export function findLogger(rowId: number, pmond: number): number | undefined {
     } catch {
       continue;
     }
-    if (env.includes('PMON3_LOGGER=1') && env.includes(`PMON3_PROCESS_ID=${rowId}`) && descendsFrom(Number(d), pmond)) return Number(d);
+    if (env.includes('PMON3_LOGGER=out') && env.includes(`PMON3_PROCESS_ID=${rowId}`) && descendsFrom(Number(d), pmond)) return Number(d);
   }
   return undefined;
 }

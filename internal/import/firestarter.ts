@@ -85,7 +85,9 @@ function worker(src: Source, name: string, f: Fields): AppEntry {
     autostart: n === 0 ? false : undefined,
     restart: RESTART[(restart ?? 'none') as keyof typeof RESTART],
     startretries: giveup === undefined ? undefined : giveup === 0 ? -1 : giveup,
-    log,
+    log: log.log,
+    rotate: log.rotate,
+    error_log: log.error_log,
     sockets,
     ack: ack as AppEntry['ack'],
     ack_timeout: ackTimeout === undefined || ack === 'none' ? undefined : `${ackTimeout}s`,
@@ -117,23 +119,26 @@ function socketsOf(f: Fields): string[] | undefined {
   return out.length ? out : undefined;
 }
 
-/** The path of a log spec; its rotation a warning. */
-function logs(f: Fields): string | undefined {
-  const spec = (k: string): string | undefined => {
+/** The log path of a log spec, its rotation (our rotate: takes Firestarter's strings), and stderr's own file. */
+function logs(f: Fields): { log?: string; rotate?: string; error_log?: string } {
+  const spec = (k: string): { path: string; rotation: string } | undefined => {
     const s = f.str(k);
     if (s === undefined) return undefined;
     const parts = s.split(':');
     const n = parts[0] === 'size' ? 4 : parts[0] === 'time' ? 6 : 0;
     if (n === 0 || parts.length < n) f.fail(k, '"size:MAX_BYTES:BACKUPS:PATH" or "time:N:S|M|H|D|MIDNIGHT:U|L:BACKUPS:PATH"');
-    f.warn(k, `rotation ${parts.slice(0, n - 1).join(':')} becomes rotation when pmon3 has it; the path is our log`);
     // A path with a colon: firestarter takes the part up to the next colon only.
-    return parts[n - 1]!;
+    return { path: parts[n - 1]!, rotation: parts.slice(0, n - 1).join(':') };
   };
   const out = spec('stdout_log');
   const err = spec('stderr_log');
-  if (err !== undefined && out !== undefined && err !== out) f.warn('stderr_log', `pmon3 writes stderr to the same log as stdout (${out}); ${err} is not written`);
   if (err !== undefined && out === undefined) f.warn('stderr_log', 'firestarter sent stdout to /dev/null; pmon3 writes it to this log too');
-  return out ?? err;
+  if (err && out && err.path !== out.path && err.rotation !== out.rotation) f.warn('stderr_log', `rotated as stdout_log is (${out.rotation}): pmon3 rotates both alike`);
+  const main = out ?? err;
+  return {
+    ...(main ? { log: main.path, rotate: main.rotation } : {}),
+    ...(err && out && err.path !== out.path ? { error_log: err.path } : {}),
+  };
 }
 
 /** Firestarter's parse_cmd: words of plain characters, "quoted" runs, {} and $VAR; anything else is its parse error. */

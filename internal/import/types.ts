@@ -65,6 +65,9 @@ export interface AppEntry {
   ignore_watch?: string[];
   watch_delay?: number | string;
   timestamps?: boolean;
+  /** Rotation: {size, keep, every, compress, max_total}, or Firestarter's size:/time: string. */
+  rotate?: string | { size?: number | string; keep?: number; every?: string; compress?: boolean; max_total?: number | string };
+  error_log?: string;
   /** Firestarter's upgrader: run before a rolling reload. */
   upgrader?: string[];
   upgrader_timeout?: number | string;

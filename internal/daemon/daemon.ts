@@ -19,6 +19,7 @@ import { ExecServer } from '../process/exec-server';
 import { NativeReaper } from '../process/reaper';
 import { SocketHolder } from '../process/socket-holder';
 import { LogPipes } from '../process/log-pipes';
+import { AckSocket } from '../process/ack-socket';
 import { dirIdentities, HelperSpawner } from '../process/spawner';
 import { GetentUserResolver } from '../process/users';
 import { failedPrecondition, invalidArgument, PmonError } from '../protocol/errors';
@@ -179,6 +180,7 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
   // sd_notify (ready: notify, watchdog): bound once the socket directory exists (after listen);
   // without it those apps cannot start, the rest can.
   const notify = new NativeNotify(native, `${config.socket_path}.notify`);
+  const ack = reader ? new AckSocket(`${config.socket_path}.ack`, reader) : undefined;
   const supervisor = new Supervisor({
     store,
     spawner,
@@ -195,6 +197,7 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
     runClaims: new RunClaims(path.join(config.data_dir, 'run-claims'), logger),
     ...(execServer ? { sockets: new SocketHolder(execServer) } : {}),
     notify,
+    ...(ack ? { ackSocket: ack } : {}),
     liveDir: `${config.socket_path}.live`,
     ...(execServer ? { logPipes: new LogPipes(execServer) } : {}),
     loggerBin: loggerPath(),
@@ -225,6 +228,7 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
   } catch (e) {
     logger.warn(`sd_notify: no socket at ${notify.path} (${(e as Error).message}); apps with ready: notify or watchdog cannot start`);
   }
+  await ack?.start().catch((e: Error) => logger.warn(`Firestarter's ack socket: none at ${ack.path} (${e.message}); READY=1 on $NOTIFY_SOCKET still acks`));
   await supervisor.boot(scan);
   // Listening is said once it is so: applying the apps files may wait for dependencies to be up.
   logger.info(`pmond ${version} listening on ${config.socket_path} (pid ${process.pid}, uid ${daemonUid})`);
@@ -242,6 +246,7 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
       // Its notify socket goes (the next pmond binds it again); the live-check files only with
       // the children (running ones still touch theirs).
       notify.close();
+      ack?.close();
       if (stopChildren) fs.rmSync(`${config.socket_path}.live`, { recursive: true, force: true });
       cgroups.cleanup();
       await store.close();

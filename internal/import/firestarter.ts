@@ -72,7 +72,7 @@ function worker(src: Source, name: string, f: Fields): AppEntry {
   const upgraderCmd = f.str('upgrader');
   const upgraderTimeout = f.num('upgrader_timeout');
   const sockets = socketsOf(f);
-  if (ack === 'manual') f.warn('ack', "a manual ack is READY=1 on $NOTIFY_SOCKET (sd_notify) in pmon3; firestarter's ack line on its control socket is not read");
+  if (ack === 'manual') f.warn('ack', "the worker:ack line on $FIRESTARTER_SOCK_PATH acks only the instance that sends it (or READY=1 on $NOTIFY_SOCKET); ctrl's other commands there are not served");
   const entry = compact<AppEntry>({
     name,
     exec: argv[0],

@@ -87,8 +87,10 @@ export class Checks {
     private readonly act: CheckActions,
     private readonly notify: NotifySource | undefined,
     private readonly liveDir?: string,
+    private readonly ack?: NotifySource,
   ) {
     notify?.listen((pid, uid, text) => this.onMessage(pid, uid, text));
+    ack?.listen((pid, uid, text) => this.onMessage(pid, uid, text));
   }
 
   /**
@@ -101,7 +103,13 @@ export class Checks {
     if (!wantsNotify(def)) return out;
     if (!this.notify?.available) throw failedPrecondition(`${row.name}: ready: notify and watchdog need pmond's notify socket, which could not be made (see pmond.log)`);
     const dog = def?.task?.watchdog_ms;
-    return { ...out, NOTIFY_SOCKET: this.notify!.path, ...(dog !== undefined ? { WATCHDOG_USEC: String(dog * 1000) } : {}) };
+    return {
+      ...out,
+      NOTIFY_SOCKET: this.notify!.path,
+      ...(dog !== undefined ? { WATCHDOG_USEC: String(dog * 1000) } : {}),
+      // Firestarter's manual ack, for programs written for it (ack-socket.ts).
+      ...(def?.task?.ready === 'notify' && this.ack?.available ? { FIRESTARTER_SOCK_PATH: this.ack.path } : {}),
+    };
   }
 
   /**

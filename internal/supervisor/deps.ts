@@ -61,6 +61,8 @@ export interface SupervisorDeps {
   runClaims?: RunClaimsLike;
   /** Where instances send sd_notify messages (the native addon's socket); absent: ready: notify and watchdog cannot start. */
   notify?: NotifySource;
+  /** Firestarter's ack socket ($FIRESTARTER_SOCK_PATH): a worker:ack line counts as READY=1. */
+  ackSocket?: NotifySource;
   /** The directory of Firestarter live-check files (pmond's own, 0711); absent: live_check_timeout cannot start. */
   liveDir?: string;
   /** The log pipes of logger mode (the exec server); absent: rotation and timestamps cannot start. */

@@ -78,6 +78,7 @@ export class Supervisor {
       },
       d.notify,
       d.liveDir,
+      d.ackSocket,
     );
     this.loggers = new Loggers(this.c, d.logPipes, d.loggerBin ?? 'pmon3-log');
     this.watchers = new Watchers(this.c, d.watchAgent?.script, d.watchAgent?.socket);

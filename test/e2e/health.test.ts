@@ -356,3 +356,18 @@ test('a flood of notify datagrams from a user with no instance is dropped cheapl
   assert.ok(Number(sent) > 1000, `the flood ran (${sent.trim()})`);
   await delAll('fl');
 });
+
+test("Firestarter's manual ack: a worker:ack line on $FIRESTARTER_SOCK_PATH from the instance is READY=1; a stranger's is not", async () => {
+  const file = write(
+    'fsack.yaml',
+    `apps:\n  - name: fsa\n    exec: ${PY}\n    args: [${NOTIFY}, fsack, "0.3"]\n    ack: manual\n  - name: fsb\n    exec: ${PY}\n    args: [${NOTIFY}, never]\n    ack: manual\n    ack_timeout: 3s\n    restart: never\n`,
+  );
+  await d.json(['apply', '-f', file]);
+  await d.waitProc('fsa', 'running', (p) => p.status === 'running');
+  assert.ok(logOf('fsa').includes('sent worker:ack'));
+  await d.waitProc('fsb', 'starting', (p) => p.status === 'starting');
+  execFileSync(PY, ['-c', `import socket;c=socket.socket(socket.AF_UNIX);c.connect(${JSON.stringify(`${d.socket}.ack`)});c.sendall(b'{"command":"worker:ack"}\\n');c.close()`]);
+  const b = await d.waitProc('fsb', 'failed', (p) => p.status === 'failed', 10_000);
+  assert.match(b.reason ?? '', /not ready within 3 s/);
+  await delAll('fsa', 'fsb');
+});

@@ -69,7 +69,8 @@ export function specHash(e: Executed): string {
     .map((k) => [k, e.env[k]]);
   // Tagged extras, only when present: a definition without them hashes as before they existed.
   const extras: unknown[] = [];
-  if (e.sockets?.length) extras.push(['sockets', e.sockets.map((s) => [s.listen, s.name ?? '', s.backlog ?? 0])]);
+  // A mode (Unix sockets) is in the hash only when set: the hashes of existing apps stay.
+  if (e.sockets?.length) extras.push(['sockets', e.sockets.map((s) => (s.mode !== undefined ? [s.listen, s.name ?? '', s.backlog ?? 0, s.mode] : [s.listen, s.name ?? '', s.backlog ?? 0]))]);
   if (e.rlimits && Object.keys(e.rlimits).length) {
     const r = e.rlimits;
     extras.push(['rlimits', (Object.keys(r) as Array<keyof Rlimits>).sort().map((k) => [k, r[k]!.soft, r[k]!.hard])]);
@@ -97,7 +98,7 @@ export function parseDefinition(json: string): AppDefinition {
     ...(d.stop_timeout_ms !== undefined ? { stop_timeout_ms: d.stop_timeout_ms } : {}),
     ...(d.task !== undefined && Object.keys(d.task).length > 0 ? { task: sortedTask(d.task) } : {}),
     ...(Array.isArray(d.sockets) && d.sockets.length > 0
-      ? { sockets: d.sockets.map((s) => ({ listen: s.listen, ...(s.name !== undefined ? { name: s.name } : {}), ...(s.backlog !== undefined ? { backlog: s.backlog } : {}) })) }
+      ? { sockets: d.sockets.map((s) => ({ listen: s.listen, ...(s.name !== undefined ? { name: s.name } : {}), ...(s.backlog !== undefined ? { backlog: s.backlog } : {}), ...(s.mode !== undefined ? { mode: s.mode } : {}) })) }
       : {}),
     ...(d.rlimits && typeof d.rlimits === 'object' && Object.keys(d.rlimits).length > 0 ? { rlimits: sortedLimits(d.rlimits) } : {}),
   };

@@ -87,7 +87,8 @@ function sharedPorts(sockets: readonly SocketSpec[] | undefined): Set<number> {
   const out = new Set<number>();
   for (const s of sockets ?? []) {
     try {
-      out.add(parseListen(s.listen).port);
+      const l = parseListen(s.listen);
+      if (l.family !== 'unix') out.add(l.port);
     } catch {
       /* checked elsewhere */
     }

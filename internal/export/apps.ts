@@ -37,7 +37,7 @@ export function appEntries(apps: readonly AppView[]): AppEntry[] {
         ? { rlimits: Object.fromEntries(Object.entries(s.rlimits).map(([k, v]) => { const w = (n: number): number | string => (n === -1 ? 'unlimited' : n); return [k, v.soft === v.hard ? w(v.soft) : [w(v.soft), w(v.hard)]]; })) }
         : {}),
       // A name equal to the app's is the default: written as the bare address.
-      ...(s.sockets?.length ? { sockets: s.sockets.map((x) => (x.name === a.name && x.backlog === undefined ? x.listen : { listen: x.listen, ...(x.name !== undefined ? { name: x.name } : {}), ...(x.backlog !== undefined ? { backlog: x.backlog } : {}) })) } : {}),
+      ...(s.sockets?.length ? { sockets: s.sockets.map((x) => (x.name === a.name && x.backlog === undefined && x.mode === undefined ? x.listen : { listen: x.listen, ...(x.name !== undefined ? { name: x.name } : {}), ...(x.backlog !== undefined ? { backlog: x.backlog } : {}), ...(x.mode !== undefined ? { mode: x.mode } : {}) })) } : {}),
     };
   });
 }

@@ -106,6 +106,7 @@ export function systemdUnits(apps: readonly AppView[], o: SystemdOptions): UnitF
           `ListenStream=${x.listen}`,
           `FileDescriptorName=${x.name ?? a.name}`,
           ...(x.backlog !== undefined ? [`Backlog=${x.backlog}`] : []),
+          ...(x.mode !== undefined ? [`SocketMode=${x.mode.padStart(4, '0')}`] : []),
           'ReusePort=no',
           `Service=${units[0]}`,
           '',

@@ -108,6 +108,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define SPEC_FD 3
@@ -636,6 +638,10 @@ struct flight {
   char msg[256];
   long long deadline;
   int killed;
+  /* A Unix socket being bound as a user (bind_unix): the key its fd is held under once bound. */
+  int binder;
+  char key[64];
+  char path[108];
 };
 static struct flight flights[MAX_INFLIGHT];
 static int nflights;
@@ -646,10 +652,15 @@ static long long now_ms(void) {
   return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static int held_put(const char *key, int fd);
+static void landed_binder(struct flight *f);
+
 /* Answer for flight i and forget it. */
 static void land(int i) {
   struct flight *f = &flights[i];
-  if (f->killed) {
+  if (f->binder) {
+    landed_binder(f);
+  } else if (f->killed) {
     char text[160];
     snprintf(text, sizeof text, "fail %ld timeout %d did not start within %d s", f->pid, ETIMEDOUT, EXEC_DEADLINE_MS / 1000);
     reply(f->id, text);
@@ -742,6 +753,170 @@ static int is_listening_at(int fd, const struct sockaddr_storage *want, socklen_
 #define SYS_pidfd_getfd 438
 #endif
 
+static int take_fd(const char *pid_s, const char *fd_s);
+
+/* Whether fd is a listening AF_UNIX stream socket bound to path. */
+static int is_unix_listening_at(int fd, const char *path) {
+  int v = 0;
+  socklen_t vl = sizeof v;
+  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &vl) != 0 || v != 1) return 0;
+  struct sockaddr_un got;
+  socklen_t glen = sizeof got;
+  memset(&got, 0, sizeof got);
+  if (getsockname(fd, (struct sockaddr *)&got, &glen) != 0 || got.sun_family != AF_UNIX) return 0;
+  return strncmp(got.sun_path, path, sizeof got.sun_path) == 0;
+}
+
+/*
+ * The binder: a child of this server that becomes the app's user (groups, gid, uid, checked)
+ * before it touches the path, so a Unix socket lands only where that user may create one, and
+ * a path on a file system that never answers holds only this child (a flight with a deadline).
+ * It removes a stale socket of its own there, binds, sets the mode, listens, says "bound FD" and
+ * waits; the server takes the fd with pidfd_getfd and kills it.
+ */
+static void __attribute__((noreturn)) run_binder(int st, const char *path, mode_t mode, uid_t uid, gid_t gid, long backlog) {
+  if (getuid() == 0) {
+    if (syscall(SYS_setgroups, 1, &gid) != 0) fail_to(st, "groups", errno);
+    if (syscall(SYS_setresgid, gid, gid, gid) != 0) fail_to(st, "gid", errno);
+    if (syscall(SYS_setresuid, uid, uid, uid) != 0) fail_to(st, "uid", errno);
+  } else if (getuid() != uid) {
+    fail_to(st, "uid", EPERM);
+  }
+  if (uid != 0 && (syscall(SYS_setresuid, -1, 0, -1) == 0 || geteuid() != uid)) fail_to(st, "verify", EPERM);
+  struct stat sb;
+  if (lstat(path, &sb) == 0) {
+    /* Only a stale socket of this user's is replaced; anything else there stays and is an error. */
+    if (!S_ISSOCK(sb.st_mode) || sb.st_uid != uid) fail_to(st, "socket", EEXIST);
+    if (unlink(path) != 0) fail_to(st, "socket", errno);
+  }
+  struct sockaddr_un a;
+  memset(&a, 0, sizeof a);
+  a.sun_family = AF_UNIX;
+  if (strlen(path) >= sizeof a.sun_path) fail_to(st, "socket", ENAMETOOLONG);
+  strcpy(a.sun_path, path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  mode_t old = umask(0777);
+  int b = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&a, sizeof a);
+  umask(old);
+  if (b != 0) fail_to(st, "socket", errno);
+  if (chmod(path, mode) != 0 || listen(fd, backlog > 0 && backlog <= 65535 ? (int)backlog : 511) != 0) fail_to(st, "socket", errno);
+  char line[32];
+  int n = snprintf(line, sizeof line, "bound %d\n", fd);
+  if (write(st, line, (size_t)n) != n) _exit(127);
+  for (;;) pause();
+}
+
+/* A binder's flight landed: its fd taken and held, or its failure told. */
+static void landed_binder(struct flight *f) {
+  int fd = -1, err = 0;
+  f->msg[f->got] = '\0';
+  char *nl = strchr(f->msg, '\n');
+  if (nl) *nl = '\0';
+  long tfd = -1;
+  if (!f->killed && sscanf(f->msg, "bound %ld", &tfd) == 1) {
+    int pfd = (int)syscall(SYS_pidfd_open, (pid_t)f->pid, 0);
+    fd = pfd < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, pfd, (int)tfd, 0);
+    err = errno;
+    if (pfd >= 0) close(pfd);
+    if (fd >= 0 && !is_unix_listening_at(fd, f->path)) {
+      close(fd);
+      fd = -1;
+      err = ENOTSOCK;
+    }
+    if (fd >= 0 && (err = held_put(f->key, fd)) != 0) {
+      close(fd);
+      fd = -1;
+    }
+  }
+  kill((pid_t)f->pid, SIGKILL);
+  if (fd >= 0) {
+    reply(f->id, "ok 0");
+  } else if (f->killed) {
+    char text[160];
+    snprintf(text, sizeof text, "fail 0 timeout %d did not bind within %d s", ETIMEDOUT, EXEC_DEADLINE_MS / 1000);
+    reply(f->id, text);
+  } else if (tfd >= 0) {
+    reply_fail(f->id, 0, "socket", err ? err : EIO);
+  } else {
+    char text[320];
+    snprintf(text, sizeof text, "fail 0 %s", f->got ? f->msg : "socket 5 Input/output error");
+    reply(f->id, text);
+  }
+}
+
+/* "bindunix", KEY, PATH, MODE (octal), UID, GID, BACKLOG: a binder started as a flight. */
+static void start_binder(const char *id, struct cursor *c) {
+  const char *key = next(c), *path = next(c), *mode_s = next(c), *uid_s = next(c), *gid_s = next(c), *bl = next(c);
+  if (!key || !*key || strlen(key) >= sizeof flights[0].key || !path || path[0] != '/' || strlen(path) >= sizeof flights[0].path || !mode_s ||
+      !uid_s || !gid_s || !bl || c->pos != c->len || nflights == MAX_INFLIGHT) {
+    reply_fail(id, 0, "socket", nflights == MAX_INFLIGHT ? EAGAIN : EINVAL);
+    return;
+  }
+  char *e1, *e2, *e3, *e4;
+  long mode = strtol(mode_s, &e1, 8), uid = strtol(uid_s, &e2, 10), gid = strtol(gid_s, &e3, 10), backlog = strtol(bl, &e4, 10);
+  if (*e1 || *e2 || *e3 || *e4 || mode < 0 || mode > 0777 || uid < 0 || gid < 0) {
+    reply_fail(id, 0, "socket", EINVAL);
+    return;
+  }
+  int st[2];
+  if (pipe2(st, O_CLOEXEC) != 0) {
+    reply_fail(id, 0, "socket", errno);
+    return;
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(SPEC_FD);
+    close(st[0]);
+    for (int i = 0; i < nflights; i++) close(flights[i].fd);
+    /* Nothing the server holds (other apps' sockets, log pipes) stays in a process that becomes a user. */
+    for (int i = 0; i < nheld; i++) close(held[i].fd);
+    run_binder(st[1], path, (mode_t)mode, (uid_t)uid, (gid_t)gid, backlog);
+  }
+  int err = errno;
+  close(st[1]);
+  if (pid < 0) {
+    close(st[0]);
+    reply_fail(id, 0, "socket", err);
+    return;
+  }
+  struct flight *f = &flights[nflights++];
+  memset(f, 0, sizeof *f);
+  snprintf(f->id, sizeof f->id, "%s", id);
+  f->pid = pid;
+  f->fd = st[0];
+  f->deadline = now_ms() + EXEC_DEADLINE_MS;
+  f->binder = 1;
+  snprintf(f->key, sizeof f->key, "%s", key);
+  snprintf(f->path, sizeof f->path, "%s", path);
+}
+
+/* "takeunix", KEY, PID, FD, PATH: PID's fd FD, kept only if it listens on exactly that path. */
+static void take_unix(const char *id, struct cursor *c) {
+  const char *key = next(c), *pid_s = next(c), *fd_s = next(c), *path = next(c);
+  if (!key || !*key || !pid_s || !fd_s || !path || c->pos != c->len) {
+    reply_fail(id, 0, "socket", EINVAL);
+    return;
+  }
+  int fd = take_fd(pid_s, fd_s);
+  if (fd < 0) {
+    reply_fail(id, 0, "socket", errno);
+    return;
+  }
+  if (!is_unix_listening_at(fd, path)) {
+    close(fd);
+    reply_fail(id, 0, "socket", ENOTSOCK);
+    return;
+  }
+  fcntl(fd, F_SETFD, FD_CLOEXEC);
+  int err = held_put(key, fd);
+  if (err) {
+    close(fd);
+    reply_fail(id, 0, "socket", err);
+    return;
+  }
+  reply(id, "ok 0");
+}
+
 /* A "pmon3-sock/1" request (after the tag): bind, take or close a listening socket. */
 static void serve_sock(const char *id, struct cursor *c) {
   const char *op = next(c), *key = next(c);
@@ -756,6 +931,12 @@ static void serve_sock(const char *id, struct cursor *c) {
       held[i] = held[--nheld];
     }
     reply(id, "ok 0");
+    return;
+  }
+  if (strcmp(op, "bindunix") == 0 || strcmp(op, "takeunix") == 0) {
+    c->pos -= strlen(key) + 1; /* the key again, for the handler */
+    if (op[0] == 'b') start_binder(id, c);
+    else take_unix(id, c);
     return;
   }
   int bind_op = strcmp(op, "bind") == 0;
@@ -1049,6 +1230,9 @@ static int serve(void) {
     }
     int timeout = next < 0 ? -1 : next <= now ? 0 : (int)(next - now);
     if (poll(p, (nfds_t)n, timeout) < 0 && errno != EINTR) return 1;
+    /* Binders are this server's own children (programs are pmond's, CLONE_PARENT): reaped here. */
+    while (waitpid(-1, NULL, WNOHANG) > 0) {
+    }
     int base = reading ? 1 : 0;
     /* Programs first (walked backwards: land() moves the last one into the freed slot). */
     now = now_ms();
@@ -1058,7 +1242,8 @@ static int serve(void) {
       if (re & (POLLIN | POLLHUP | POLLERR)) {
         ssize_t r = read(f->fd, f->msg + f->got, sizeof f->msg - 1 - f->got);
         if (r > 0) f->got += (size_t)r;
-        if (r <= 0 || f->got == sizeof f->msg - 1) {
+        /* A binder says its one line and waits to be killed: the line is its answer. */
+        if (r <= 0 || f->got == sizeof f->msg - 1 || (f->binder && memchr(f->msg, '\n', f->got))) {
           land(i);
           continue;
         }

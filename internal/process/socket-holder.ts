@@ -26,7 +26,7 @@ export interface SocketSource {
    * pids of its running instances, whose fd 3+i is socket i) if it holds none; [] for none.
    * Throws FAILED_PRECONDITION naming the address and why.
    */
-  keysFor(appId: number, sockets: readonly SocketSpec[], holders: readonly number[]): Promise<string[]>;
+  keysFor(appId: number, sockets: readonly SocketSpec[], holders: readonly number[], owner: { uid: number; gid: number }): Promise<string[]>;
   /** Close app's sockets (the app is gone, or has other sockets now). */
   release(appId: number): Promise<void>;
   /** Whether app's sockets are held (by this server or an earlier one). */
@@ -40,8 +40,8 @@ export class SocketHolder implements SocketSource {
 
   constructor(private readonly server: SocketServer) {}
 
-  keysFor(appId: number, sockets: readonly SocketSpec[], holders: readonly number[]): Promise<string[]> {
-    return this.serial(appId, () => this.ensure(appId, sockets, holders));
+  keysFor(appId: number, sockets: readonly SocketSpec[], holders: readonly number[], owner: { uid: number; gid: number }): Promise<string[]> {
+    return this.serial(appId, () => this.ensure(appId, sockets, holders, owner));
   }
 
   release(appId: number): Promise<void> {
@@ -63,8 +63,8 @@ export class SocketHolder implements SocketSource {
     return run;
   }
 
-  private async ensure(appId: number, sockets: readonly SocketSpec[], holders: readonly number[]): Promise<string[]> {
-    const sig = JSON.stringify(sockets.map((s) => [s.listen, s.backlog ?? 0]));
+  private async ensure(appId: number, sockets: readonly SocketSpec[], holders: readonly number[], owner: { uid: number; gid: number }): Promise<string[]> {
+    const sig = JSON.stringify([owner.uid, owner.gid, sockets.map((s) => [s.listen, s.backlog ?? 0, s.mode ?? ''])]);
     const cur = this.held.get(appId);
     if (cur && cur.sig === sig && cur.generation === this.server.generation) return cur.keys;
     if (cur) await this.close(appId);
@@ -74,13 +74,22 @@ export class SocketHolder implements SocketSource {
       for (const [i, s] of sockets.entries()) {
         const key = `a${appId}.${i}`;
         const l = parseListen(s.listen);
-        const where = [String(l.family), l.address, String(l.port)];
         let r: ServerReply | undefined;
-        for (const pid of holders) {
-          r = await this.server.control(['take', key, String(pid), String(3 + i), ...where]);
-          if (r.ok) break;
+        if (l.family === 'unix') {
+          // Bound by a binder that is the app's user (exec.c): only where that user may create a socket.
+          for (const pid of holders) {
+            r = await this.server.control(['takeunix', key, String(pid), String(3 + i), l.path]);
+            if (r.ok) break;
+          }
+          if (!r?.ok) r = await this.server.control(['bindunix', key, l.path, s.mode ?? '0666', String(owner.uid), String(owner.gid), String(s.backlog ?? 511)]);
+        } else {
+          const where = [String(l.family), l.address, String(l.port)];
+          for (const pid of holders) {
+            r = await this.server.control(['take', key, String(pid), String(3 + i), ...where]);
+            if (r.ok) break;
+          }
+          if (!r?.ok) r = await this.server.control(['bind', key, ...where, String(s.backlog ?? 511)]);
         }
-        if (!r?.ok) r = await this.server.control(['bind', key, ...where, String(s.backlog ?? 511)]);
         if (!r.ok) throw failedPrecondition(`socket ${s.listen}: cannot listen: ${r.message || `errno ${r.errno}`}`);
         keys.push(key);
       }

@@ -242,6 +242,8 @@ export const socketSpec = z
     listen: z.string().min(1).max(128),
     name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a socket name is 1-64 letters, digits, _ . -').optional(),
     backlog: z.number().int().min(1).max(65535).optional(),
+    /** A Unix socket's mode, octal ("0660"); default 0666 less nothing: the directory decides who reaches it. */
+    mode: z.string().regex(/^0?[0-7]{3}$/, 'a mode is octal, e.g. "0660"').optional(),
   })
   .strict();
 export type SocketSpec = z.infer<typeof socketSpec>;

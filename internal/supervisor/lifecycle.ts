@@ -179,7 +179,7 @@ export class Lifecycle {
     }
     // Running instances hold the sockets as fds 3...: after a pmond killed with SIGKILL, one of them gives them back.
     const holders = (await this.c.store.instancesOf(row.app_id)).filter((r) => r.id !== row.id && r.pid !== null && r.pid_boot_id === this.c.bootId).map((r) => r.pid!);
-    return holder.keysFor(row.app_id, sockets, holders);
+    return holder.keysFor(row.app_id, sockets, holders, { uid: row.uid, gid: row.gid });
   }
 
   /** Spawn; if the helper cannot join the cgroup, stop using cgroups (said once in pmond.log) and spawn without. */

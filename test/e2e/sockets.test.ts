@@ -217,7 +217,10 @@ test('del releases the port; a changed address restarts the instances on the new
 
 test('bad sockets are refused in one line, the daemon up, nothing added', async () => {
   const cases: Array<[string, RegExp]> = [
-    ['"/tmp/x.sock"', /Unix socket paths are not supported yet/],
+    ['"unix:tmp/x.sock"', /a Unix socket path is absolute/],
+    ['"/tmp/../etc/x.sock"', /without empty, \. or \.\. parts/],
+    [`"/tmp/${'x'.repeat(120)}"`, /at most 107 bytes/],
+    ['{listen: "127.0.0.1:1", mode: "0600"}', /mode is a Unix socket's/],
     ['"127.0.0.1:99999"', /port is 1-65535/],
     ['"example.com:80"', /IPv4 address/],
     ['"127.0.0.1:$(id)"', /socket/],
@@ -256,4 +259,85 @@ test('a user\'s apps hold at most 64 sockets together: the 65th is refused, noth
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /\d+ listening sockets; at most 64 per user/);
   assert.equal((await d.ls()).filter((p) => p.name.startsWith('many')).length, 0);
+});
+
+/** One GET over a Unix socket: the body as JSON, or the error code. */
+function getUnix(socketPath: string): Promise<View | { error: string }> {
+  return new Promise((resolve) => {
+    const req = http.get({ socketPath, path: '/', agent: false, timeout: 5000 }, (res) => {
+      let body = '';
+      res.on('data', (b: Buffer) => (body += b.toString()));
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(body) as View);
+        } catch {
+          resolve({ error: `bad body ${body.slice(0, 80)}` });
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('ETIMEDOUT')));
+    req.on('error', (e: NodeJS.ErrnoException) => resolve({ error: e.code ?? e.message }));
+  });
+}
+
+test('a Unix socket path: bound as the app\'s user with its mode, shared by the instances, taken back after pmond is killed; a path the user may not create is refused', async (t) => {
+  const sockDir = tempDir('pmsu-', 0o755);
+  if (u) fs.chownSync(sockDir, u.uid, u.gid);
+  const sock = path.join(sockDir, 'web.sock');
+  const file = write('unix.yaml', `apps:\n  - name: uweb\n    exec: ${process.execPath}\n    args: [${SERVE}]\n    instances: 2\n    sockets: [{listen: "unix:${sock}", mode: "0660", name: http}]\n`);
+  const as = u ? { as: u } : {};
+  try {
+    await d.json(['apply', '-f', file], as);
+    await waitFor('2 running', async () => (await d.ls()).filter((p) => p.name.startsWith('uweb:') && p.status === 'running').length === 2, 20_000).catch(async (e: Error) => {
+      throw new Error(`${e.message}: ${JSON.stringify((await d.ls()).map((p) => [p.name, p.status, p.reason]))}`);
+    });
+    const st = fs.lstatSync(sock);
+    assert.ok(st.isSocket());
+    assert.equal(st.mode & 0o777, 0o660);
+    if (u) assert.equal(st.uid, u.uid, "bound as the app's user");
+    const pids = await pidsOf('uweb');
+    const seen = new Set<number>();
+    await waitFor('both instances answer on the path', async () => {
+      const v = await getUnix(sock);
+      if (ok(v)) {
+        seen.add(v.pid);
+        assert.equal(v.listen_fdnames, 'http');
+      }
+      return pids.every((p) => seen.has(p));
+    }, 15_000, 0);
+    await d.crash();
+    const during = await getUnix(sock);
+    assert.ok(ok(during), 'served with pmond down');
+    await d.launch();
+    await d.json(['scale', 'uweb', '3'], as);
+    const p3 = await d.waitProc('uweb:2', 'running', (x) => x.status === 'running');
+    const seen3 = new Set<number>();
+    await waitFor('the new instance answers on the same path', async () => {
+      const v = await getUnix(sock);
+      if (ok(v)) seen3.add(v.pid);
+      return seen3.has(p3.pid as number);
+    }, 15_000, 0);
+    assert.ok(!fs.readFileSync(path.join(d.logs, 'pmond.log'), 'utf8').includes('EADDRINUSE'));
+    await d.json(['del', 'uweb'], as);
+    if (!u) return t.skip('needs root for the other-user half');
+    // A path in a directory the user may not write: the binder, as the user, gets EACCES.
+    const rootOnly = tempDir('pmsr-', 0o755);
+    fs.writeFileSync(path.join(rootOnly, 'planted'), 'root');
+    const bad = write('unix-bad.yaml', `apps:\n  - name: ubad\n    exec: ${process.execPath}\n    args: [${SERVE}]\n    sockets: ["${path.join(rootOnly, 'x.sock')}"]\n`);
+    await d.json(['apply', '-f', bad], { as: u });
+    const p = await d.waitProc('ubad', 'failed', (x) => x.status === 'failed' || x.status === 'stopped', 15_000);
+    assert.match(p.reason ?? '', /Permission denied|EACCES/);
+    assert.equal(fs.existsSync(path.join(rootOnly, 'x.sock')), false);
+    await d.json(['del', 'ubad'], { as: u });
+    // Something that is not the user's socket at the path stays: not replaced, an error.
+    const plant = write('unix-plant.yaml', `apps:\n  - name: uplant\n    exec: ${process.execPath}\n    args: [${SERVE}]\n    sockets: ["${path.join(rootOnly, 'planted')}"]\n`);
+    await d.json(['apply', '-f', plant]);
+    const q = await d.waitProc('uplant', 'failed', (x) => x.status === 'failed' || x.status === 'stopped', 15_000);
+    assert.match(q.reason ?? '', /File exists|EEXIST/);
+    assert.equal(fs.readFileSync(path.join(rootOnly, 'planted'), 'utf8'), 'root');
+    await d.json(['del', 'uplant']);
+    fs.rmSync(rootOnly, { recursive: true, force: true });
+  } finally {
+    fs.rmSync(sockDir, { recursive: true, force: true });
+  }
 });

@@ -467,6 +467,42 @@ struct notify_msg {
   char text[];
 };
 
+/*
+ * fds that arrive with a notify message (SCM_RIGHTS: anyone may send them) are never closed
+ * where they could block the reader: a socket is closed at once but abortively (SO_LINGER 0: a
+ * lingering TCP socket with unsent data would otherwise hold close() as long as its sender
+ * likes); anything else (a FUSE file's close waits for its daemon) goes to a closer thread
+ * through a non-blocking pipe (16K fds), and only past that is closed here.
+ */
+static int closer_pipe[2] = {-1, -1};
+
+static void *closer_main(void *arg) {
+  (void)arg;
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, NULL);
+  for (;;) {
+    int fds[64];
+    ssize_t n = read(closer_pipe[0], fds, sizeof fds);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return NULL;
+    for (ssize_t i = 0; i < n / (ssize_t)sizeof(int); i++) close(fds[i]);
+  }
+}
+
+static void drop_fd(int fd) {
+  int type;
+  socklen_t tl = sizeof type;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0) {
+    struct linger l = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    close(fd);
+    return;
+  }
+  if (closer_pipe[1] >= 0 && write(closer_pipe[1], &fd, sizeof fd) == (ssize_t)sizeof fd) return;
+  close(fd);
+}
+
 static void *notify_main(void *arg) {
   (void)arg;
   sigset_t all;
@@ -497,7 +533,7 @@ static void *notify_main(void *arg) {
       if (c->cmsg_type == SCM_RIGHTS) {
         size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
         int *fds = (int *)CMSG_DATA(c);
-        for (size_t i = 0; i < k; i++) close(fds[i]);
+        for (size_t i = 0; i < k; i++) drop_fd(fds[i]);
       } else if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len >= CMSG_LEN(sizeof cred)) {
         memcpy(&cred, CMSG_DATA(c), sizeof cred);
         have = 1;
@@ -575,6 +611,16 @@ static napi_value start_notify(napi_env env, napi_callback_info info) {
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  if (closer_pipe[0] < 0 && pipe2(closer_pipe, O_CLOEXEC | O_NONBLOCK) == 0) {
+    /* The closer reads blocking; the reader writes without ever waiting. */
+    fcntl(closer_pipe[0], F_SETFL, 0);
+    pthread_t ct;
+    if (pthread_create(&ct, &attr, closer_main, NULL) != 0) {
+      close(closer_pipe[0]);
+      close(closer_pipe[1]);
+      closer_pipe[0] = closer_pipe[1] = -1;
+    }
+  }
   int err = pthread_create(&th, &attr, notify_main, NULL);
   pthread_attr_destroy(&attr);
   if (err != 0) {

@@ -216,16 +216,21 @@ export class Checks {
    * service): 2xx/3xx true, else why not.
    */
   private async httpOk(pid: number, target: HttpTarget, timeoutMs: number): Promise<true | string> {
-    let host = target.host;
-    let port = target.port;
-    if (port !== undefined && !listensOn(pid, port)) return `the instance does not listen on port ${port} (no request is sent to a port that is not its own)`;
-    if (port === undefined) {
-      const own = listensOn(pid, undefined);
-      if (!own) return 'it listens on no TCP port yet';
-      port = own.port;
-      host = own.address === '0.0.0.0' ? '127.0.0.1' : own.address === '::' ? '::1' : own.address;
+    // /proc/PID/net shows the instance's own network namespace: in another one, its 127.0.0.1
+    // is not pmond's, and a request would reach whoever listens on pmond's.
+    if (netns(pid) !== netns('self')) return 'the instance is in another network namespace (no request is sent)';
+    const own = listeningSockets(pid);
+    if (target.port !== undefined) {
+      const host = target.host ?? '127.0.0.1';
+      // The exact address or its family's wildcard (a dual-stack :: takes 127.0.0.1 too).
+      const covers = own.some((s) => s.port === target.port && (s.address === host || s.address === (host === '::1' ? '::' : '0.0.0.0') || (host === '127.0.0.1' && s.address === '::')));
+      if (!covers) return `the instance does not listen on ${host.includes(':') ? `[${host}]` : host}:${target.port} (no request is sent to an address that is not its own)`;
+      return httpGet(host, target.port, target.path, timeoutMs);
     }
-    return httpGet(host ?? '127.0.0.1', port, target.path, timeoutMs);
+    // Its own port: a loopback or wildcard listener only, asked on loopback.
+    const s = own.find((x) => x.address === '127.0.0.1' || x.address === '0.0.0.0' || x.address === '::1' || x.address === '::');
+    if (!s) return own.length ? 'it listens on no loopback or wildcard address (no request is sent elsewhere)' : 'it listens on no TCP port yet';
+    return httpGet(s.address === '0.0.0.0' || s.address === '127.0.0.1' ? '127.0.0.1' : '::1', s.port, target.path, timeoutMs);
   }
 
   /** w is running (ready): start its liveness checks (watchdog, health) while it stays the one watched. */
@@ -341,6 +346,15 @@ export class Checks {
         this.c.logger.debug(`process ${t.id}: status: ${line.slice(7, 207).replace(/[\x00-\x1f\x7f]/g, '?')}`);
       }
     }
+  }
+}
+
+/** The network namespace of pid ("self": pmond's), as its /proc link names it; '' if unreadable. */
+function netns(pid: number | 'self'): string {
+  try {
+    return fs.readlinkSync(`/proc/${pid}/ns/net`);
+  } catch {
+    return '';
   }
 }
 

@@ -335,6 +335,14 @@ test("a health or ready URL on a port the instance does not listen on: no reques
     assert.match(p.reason ?? '', /not ready within/);
     assert.equal(hits, 0, 'the other service got no request');
     await delAll('ssrf');
+    // The same port on another address of the instance's ([::1]): still not the 127.0.0.1 service.
+    const v6 = write('v6.js', `require('http').createServer((q, r) => r.end('v6')).listen(${vport}, '::1'); setInterval(() => {}, 1e9);\n`);
+    const file2 = write('ssrf6.yaml', `apps:\n  - name: ssrf6\n    exec: ${process.execPath}\n    args: [${v6}]\n    ready: "http://127.0.0.1:${vport}/from-v6"\n    ready_timeout: 1500ms\n    restart: never\n`);
+    await d.json(['apply', '-f', file2]);
+    const p6 = await d.waitProc('ssrf6', 'failed', (x) => x.status === 'failed', 10_000);
+    assert.match(p6.reason ?? '', /not ready within/);
+    assert.equal(hits, 0, 'no request to the 127.0.0.1 service from a [::1] listener');
+    await delAll('ssrf6');
   } finally {
     victim.close();
   }
@@ -370,4 +378,36 @@ test("Firestarter's manual ack: a worker:ack line on $FIRESTARTER_SOCK_PATH from
   const b = await d.waitProc('fsb', 'failed', (p) => p.status === 'failed', 10_000);
   assert.match(b.reason ?? '', /not ready within 3 s/);
   await delAll('fsa', 'fsb');
+});
+
+test('a lingering TCP socket sent as an fd to the notify socket does not stall it: an instance still gets ready', async () => {
+  const sender = execFile(PY, ['-c', `
+import array, socket, struct, time
+srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(1)
+c = socket.socket(); c.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096); c.connect(srv.getsockname())
+peer, _ = srv.accept(); peer.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+c.setblocking(False)
+try:
+    while True: c.send(b'x' * 65536)
+except BlockingIOError:
+    pass
+c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 3600))
+u = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+u.sendmsg([b'STATUS=hi'], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array('i', [c.fileno()]))], 0, ${JSON.stringify(`${d.socket}.notify`)})
+c.close()
+print('sent', flush=True)
+time.sleep(60)
+`]);
+  let out = '';
+  sender.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  try {
+    await waitFor('the fd was sent', () => out.includes('sent'), 10_000);
+    const file = write('linger.yaml', `apps:\n  - name: lg\n    exec: ${PY}\n    args: [${NOTIFY}, ready, "0.5"]\n    ready: notify\n    ready_timeout: 8s\n`);
+    await d.json(['apply', '-f', file]);
+    const p = await d.waitProc('lg', 'running', (x) => x.status === 'running', 15_000);
+    assert.equal(p.restarts, 0);
+    await delAll('lg');
+  } finally {
+    sender.kill('SIGKILL');
+  }
 });

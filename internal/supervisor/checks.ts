@@ -81,6 +81,10 @@ export class Checks {
   private readonly byPid = new Map<number, Tracked>();
   /** Tracked instances per uid: a message from a uid with none is dropped before any /proc lookup. */
   private readonly uids = new Map<number, number>();
+  /** Tracked instances by their cgroup's name: a sender's one /proc read tells whose it is. */
+  private readonly byCgroup = new Map<string, Tracked>();
+  /** Tracked instances without a cgroup: only for them is a sender's parent chain walked. */
+  private noCgroup = 0;
 
   constructor(
     private readonly c: Core,
@@ -130,6 +134,18 @@ export class Checks {
       throw failedPrecondition(`${row.name}: live check: ${dir} is not a directory of pmond's own that only it can write`);
     }
     const file = path.join(dir, String(row.id));
+    // The last run's file emptied through an fd before its name goes: a process of that run that
+    // escaped and still holds it cannot keep a grown, deleted inode on the run directory's disk.
+    try {
+      const old = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+      try {
+        if (fs.fstatSync(old).isFile()) fs.ftruncateSync(old, 0);
+      } finally {
+        fs.closeSync(old);
+      }
+    } catch {
+      /* none, or not a file */
+    }
     fs.rmSync(file, { force: true });
     const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
     try {
@@ -145,8 +161,11 @@ export class Checks {
     if (!wantsNotify(def)) return;
     const had = this.byPid.get(w.pid);
     if (had) this.untrack(had.w);
-    this.byPid.set(w.pid, { id, w, uid, ...(def?.task?.watchdog_ms !== undefined ? { watchdogMs: def.task.watchdog_ms } : {}) });
+    const t: Tracked = { id, w, uid, ...(def?.task?.watchdog_ms !== undefined ? { watchdogMs: def.task.watchdog_ms } : {}) };
+    this.byPid.set(w.pid, t);
     this.uids.set(uid, (this.uids.get(uid) ?? 0) + 1);
+    if (w.cgroup) this.byCgroup.set(path.basename(w.cgroup), t);
+    else this.noCgroup++;
   }
 
   /** w is no longer watched: its checks end. */
@@ -155,6 +174,9 @@ export class Checks {
     if (t && t.w === w) {
       t.dog?.cancel();
       this.byPid.delete(w.pid);
+      if (w.cgroup) {
+        if (this.byCgroup.get(path.basename(w.cgroup)) === t) this.byCgroup.delete(path.basename(w.cgroup));
+      } else this.noCgroup--;
       const n = (this.uids.get(t.uid) ?? 1) - 1;
       if (n > 0) this.uids.set(t.uid, n);
       else this.uids.delete(t.uid);
@@ -285,7 +307,8 @@ export class Checks {
       try {
         const st = fs.lstatSync(file);
         if (!st.isFile() || st.uid !== row.uid && process.getuid!() === 0) why = 'it is no longer a file of the instance';
-        else if (st.size > 1 << 20) why = `it grew to ${st.size} bytes (at most 1 MiB)`;
+        else if (st.size > 1 << 20 || st.blocks * 512 > 1 << 20) why = `it grew to ${Math.max(st.size, st.blocks * 512)} bytes (at most 1 MiB)`;
+        else if (st.nlink !== 1) why = 'it has another name (a hard link)';
         else if (this.c.clock.now() - Math.max(since, st.mtimeMs) > ms) why = `not touched for ${seconds(ms)}`;
       } catch (e) {
         why = `it is gone (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
@@ -311,6 +334,19 @@ export class Checks {
 
   /** The tracked instance a sender belongs to: its own pid or an ancestor's, with its uid (or root's). */
   private owner(pid: number, uid: number): Tracked | undefined {
+    const direct = this.byPid.get(pid);
+    // An instance's descendants share its cgroup (a user cannot move a process out of pmond's):
+    // one read of the sender's /proc/PID/cgroup, no walk.
+    const viaCgroup = direct ?? (this.byCgroup.size ? this.byCgroup.get(cgroupName(pid)) : undefined);
+    if (viaCgroup) {
+      if (!this.current(viaCgroup.id, viaCgroup.w)) {
+        this.untrack(viaCgroup.w);
+        return undefined;
+      }
+      return uid === viaCgroup.uid || uid === 0 ? viaCgroup : undefined;
+    }
+    // The walk up the parents is only for instances that have no cgroup (bounded: 16 reads).
+    if (this.noCgroup === 0) return undefined;
     let p: number | undefined = pid;
     for (let depth = 0; p !== undefined && p > 1 && depth < MAX_DEPTH; depth++) {
       const t = this.byPid.get(p);
@@ -346,6 +382,16 @@ export class Checks {
         this.c.logger.debug(`process ${t.id}: status: ${line.slice(7, 207).replace(/[\x00-\x1f\x7f]/g, '?')}`);
       }
     }
+  }
+}
+
+/** The name of pid's cgroup (the last part of its /proc/PID/cgroup v2 line), or ''. */
+function cgroupName(pid: number): string {
+  try {
+    const m = /^0::(.*)$/m.exec(fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
+    return m ? path.basename(m[1]!.trim()) : '';
+  } catch {
+    return '';
   }
 }
 

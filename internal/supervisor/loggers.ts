@@ -51,6 +51,10 @@ const keyOf = (id: number, stream: Stream): string => (stream === 'out' ? `l${id
 export class Loggers {
   /** By keyOf. */
   private readonly runs = new Map<string, Run>();
+  /** Rows writing into another row's pipes (share). */
+  private readonly alias = new Map<number, number>();
+  /** Rows whose pipes are still their own and in use (target was asked for them). */
+  private readonly own = new Set<number>();
   /** Loggers of a key that ended in a row soon after they started (the respawn backs off). */
   private readonly quickOf = new Map<string, number>();
 
@@ -64,12 +68,13 @@ export class Loggers {
   async target(row: ProcessRow, def: AppDefinition | undefined): Promise<LogTarget> {
     if (!this.pipes) throw failedPrecondition(`${row.name}: rotate:, timestamps: and error_log: need the exec server (Linux 5.3 or later); this pmond starts processes with the one-shot helper`);
     const streams: Stream[] = def?.task?.error_log !== undefined ? ['out', 'err'] : ['out'];
+    if (!this.alias.has(row.id)) this.own.add(row.id);
     for (const st of streams) {
-      const key = await this.pipes.keyFor(keyOf(row.id, st));
+      const key = await this.pipes.keyFor(keyOf(this.pipeOf(row.id), st));
       const run = this.runs.get(key);
       if (!run || run.done) await this.start(row, def, st, key);
     }
-    return { kind: 'pipe', path: streams.map((st) => keyOf(row.id, st)).join(',') };
+    return { kind: 'pipe', path: streams.map((st) => keyOf(this.pipeOf(row.id), st)).join(',') };
   }
 
   /** pmond found row's program and a logger of it alive (boot): watched again, its pipe taken back. */
@@ -84,10 +89,28 @@ export class Loggers {
     this.c.logger.info(`${row.name}: re-adopted its ${st === 'out' ? '' : 'stderr '}logger pid ${logger.pid}`);
   }
 
+  /**
+   * A reload's new instance (rolling.ts) writes into the pipes of the instance it replaces, so
+   * one logger goes on writing the one log: two would rotate the same files at once.
+   */
+  share(newId: number, oldId: number): void {
+    this.alias.set(newId, this.pipeOf(oldId));
+  }
+
+  /** The row whose pipes row id writes into (its own, or the one it replaced). */
+  private pipeOf(id: number): number {
+    return this.alias.get(id) ?? id;
+  }
+
   /** row's process is gone for good (stopped, failed, deleted): its loggers end once they have written everything. */
   async release(id: number): Promise<void> {
+    const owner = this.pipeOf(id);
+    this.alias.delete(id);
+    if (owner === id) this.own.delete(id);
+    // Pipes another row still writes into (a reload's new instance, or the one it replaces) stay.
+    if (this.own.has(owner) || [...this.alias.values()].includes(owner)) return;
     for (const st of ['out', 'err'] as const) {
-      const key = keyOf(id, st);
+      const key = keyOf(owner, st);
       const run = this.runs.get(key);
       if (run) run.done = true;
       this.runs.delete(key);
@@ -100,7 +123,7 @@ export class Loggers {
   rotate(id: number): boolean {
     let any = false;
     for (const st of ['out', 'err'] as const) {
-      const run = this.runs.get(keyOf(id, st));
+      const run = this.runs.get(keyOf(this.pipeOf(id), st));
       if (!run || run.done) continue;
       try {
         process.kill(run.w.pid, 'SIGHUP');
@@ -173,7 +196,9 @@ export class Loggers {
       this.quickOf.set(key, quick);
       this.c.logger.warn(`${row.name}: its ${stream === 'out' ? '' : 'stderr '}logger pid ${w.pid} ended (code ${info.code}, signal ${info.signal}); starting another on the same pipe in ${delay} ms`);
       await new Promise<void>((res) => this.c.clock.setTimeout(res, delay));
-      const cur = await this.c.units.get(row.id);
+      // The row it logs for, or the reload's new instance that took over its pipe.
+      const heir = [...this.alias.entries()].find(([, o]) => o === this.pipeOf(row.id))?.[0];
+      const cur = (await this.c.units.get(row.id)) ?? (heir !== undefined ? await this.c.units.get(heir) : undefined);
       if (!cur || this.runs.has(key) || cur.desired !== 'running' || !this.pipes) return;
       const def = await this.c.units.definitionOf(cur);
       if (!wantsLogger(def) || (stream === 'err' && def?.task?.error_log === undefined)) return;

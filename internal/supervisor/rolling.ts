@@ -22,6 +22,7 @@ import { NEVER_RAN, type ProcessRow } from '../store/schema';
 import { runAppHook } from './app-hooks';
 import type { Caller, Core } from './deps';
 import type { Lifecycle } from './lifecycle';
+import type { Loggers } from './loggers';
 import type { Terminator } from './terminate';
 
 /** A surge row's instance: the old instance's index i as -(i+1). */
@@ -51,6 +52,7 @@ export class Rolling {
     private readonly life: Lifecycle,
     private readonly term: Terminator,
     private readonly select: (caller: Caller, target: string) => Promise<ProcessRow[]>,
+    private readonly loggers: Loggers,
   ) {}
 
   /** Whether app id is being reloaded. */
@@ -107,6 +109,8 @@ export class Rolling {
     if (gone) await this.discard(gone.id, 'left over');
     const row = await store.insert({ ...pick(old), instance: surgeOf(old.instance), status: 'queued', desired: 'running', ...NEVER_RAN });
     units.rt(row.id).noRestart = true;
+    // In logger mode it writes into the old one's pipes: one logger for the one log.
+    this.loggers.share(row.id, old.id);
     return units.locked(row.id, async () => {
       const cur = await units.mustGet(row.id);
       return this.life.startLocked(cur, { countRestart: false, hook: 'start' }).catch(async () => units.mustGet(row.id));

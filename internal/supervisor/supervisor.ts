@@ -102,7 +102,7 @@ export class Supervisor {
     this.tasks = new Tasks(this.c, life, this.cmds, term);
     this.c.after = this.tasks;
     const units = this.c.units;
-    this.rolling = new Rolling(this.c, life, term, (caller, target) => this.cmds.select(caller, target));
+    this.rolling = new Rolling(this.c, life, term, (caller, target) => this.cmds.select(caller, target), this.loggers);
     const startOrArm = async (row: ProcessRow): Promise<ProcessRow> =>
       appType(await units.definitionOf(row)) === 'cron' ? units.setStatus(row, 'arm', { desired: 'running' }) : life.startLocked(row, { countRestart: false, hook: 'start' });
     this.apps = new Apps({

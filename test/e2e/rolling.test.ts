@@ -214,3 +214,30 @@ test('scale waits for a reload (refused while one runs); pmond killed with SIGKI
   assert.match(fs.readFileSync(path.join(d.logs, 'pmond.log'), 'utf8'), /a reload was cut off: new instance web:0\+ removed, the old one serves on/);
   await d.json(['del', 'web']);
 });
+
+test('reload of an app with a logger: the new instances write into the old ones\' pipes, one logger per log, no line lost', async () => {
+  const port = await freePort();
+  fs.writeFileSync(mode, 'ok');
+  const file = path.join(dir, 'rl.yaml');
+  fs.writeFileSync(file, `apps:\n  - name: rl\n    exec: ${process.execPath}\n    args: [${APP}]\n    env: {MODE_FILE: ${JSON.stringify(mode)}}\n    instances: 2\n    sockets: ["127.0.0.1:${port}"]\n    ready: notify\n    rotate: {size: 1M, keep: 3}\n`);
+  await d.json(['apply', '-f', file]);
+  await waitFor('2 running', async () => (await d.ls()).filter((p) => p.name.startsWith('rl:') && p.status === 'running').length === 2, 20_000);
+  const loggers = (): number[] =>
+    fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x)).filter((pid) => {
+      try {
+        const env = fs.readFileSync(`/proc/${pid}/environ`, 'latin1');
+        return env.includes('\0PMON3_LOGGER=out\0') && env.includes('\0PMON3_PROCESS_NAME=rl\0');
+      } catch {
+        return false;
+      }
+    }).map(Number);
+  await waitFor('two loggers', () => loggers().length === 2, 10_000);
+  const before = loggers().sort();
+  const r = await d.json<{ replaced: number }>(['reload', 'rl']);
+  assert.equal(r.replaced, 2);
+  assert.deepEqual(loggers().sort(), before, 'the same two loggers, no third or fourth');
+  const log0 = (await d.json(['desc', 'rl:0'])).log as string;
+  await waitFor('the new instance 0 said it started, in the same log', () => (fs.readFileSync(log0, 'utf8').match(/^started ok-/gm) ?? []).length >= 2, 10_000);
+  await d.json(['del', 'rl']);
+  await waitFor('the loggers end with the app', () => loggers().length === 0, 15_000);
+});

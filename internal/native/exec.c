@@ -968,19 +968,12 @@ static void serve_sock(const char *id, struct cursor *c) {
       return;
     }
   } else {
-    long pid = strtol(pid_s, NULL, 10), tfd = strtol(fd_s, NULL, 10);
-    int pfd = pid > 0 ? (int)syscall(SYS_pidfd_open, (pid_t)pid, 0) : -1;
-    if (pfd < 0) {
-      reply_fail(id, 0, "socket", pid > 0 ? errno : EINVAL);
-      return;
-    }
-    fd = (int)syscall(SYS_pidfd_getfd, pfd, (int)tfd, 0);
-    int err = errno;
-    close(pfd);
+    fd = take_fd(pid_s, fd_s);
     if (fd < 0) {
-      reply_fail(id, 0, "socket", err);
+      reply_fail(id, 0, "socket", errno);
       return;
     }
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
     /* Only what pmond asked for: not a socket of another address the pid (reused?) holds. */
     if (!is_listening_at(fd, &ss, slen)) {
       close(fd);

@@ -14,6 +14,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { FIXTURES, TestDaemon } from '../helpers/daemon';
+import { freePort } from '../helpers/net';
 import { tempDir } from '../helpers/tmp';
 import { isRoot, TestUsers } from '../helpers/users';
 import { waitFor } from '../helpers/wait';
@@ -41,16 +42,6 @@ const write = (name: string, text: string): string => {
   return f;
 };
 
-async function freePort(): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 const delAll = async (...names: string[]): Promise<void> => {
   for (const n of names) await d.json(['del', n]);

@@ -6,10 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { FIXTURES, TestDaemon } from '../helpers/daemon';
+import { freePort } from '../helpers/net';
 import { tempDir } from '../helpers/tmp';
 import { isRoot, TestUsers } from '../helpers/users';
 import { waitFor } from '../helpers/wait';
@@ -29,16 +29,6 @@ after(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function freePort(): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 const pmondLog = (): string => fs.readFileSync(path.join(d.logs, 'pmond.log'), 'utf8');
 

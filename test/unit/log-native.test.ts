@@ -15,7 +15,7 @@ import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { ROOT } from '../helpers/daemon';
 import { tempDir } from '../helpers/tmp';
 import { pidAlive, waitFor } from '../helpers/wait';
@@ -37,6 +37,12 @@ interface Logger {
 }
 
 /** pmon3-log on DIR (as fd 3) with ARGS after --dir-fd 3 --name web.log. stderr is collected. */
+/** Loggers still running: a test that fails midway leaves none behind (they would hold the run open). */
+const started = new Set<ChildProcess>();
+after(() => {
+  for (const c of started) c.kill('SIGKILL');
+});
+
 function start(dir: string, args: string[] = []): Logger {
   const dirFd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
   let err = '';
@@ -46,6 +52,8 @@ function start(dir: string, args: string[] = []): Logger {
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
       child.once('exit', (code, signal) => resolve({ code, signal })),
     );
+    started.add(child);
+    child.once('exit', () => started.delete(child));
     return { child, pid: child.pid!, err: () => err, exited };
   } finally {
     fs.closeSync(dirFd);
@@ -481,6 +489,9 @@ describe('pmon3-log', () => {
       const whole = kept.slice(0, kept.lastIndexOf('\n') + 1);
       assert.deepEqual(numbers(whole, 'before'), Array.from({ length: numbers(whole, 'b').length }, (_, i) => i), 'the first lines, whole');
     } finally {
+      // A failure above leaves its logger running on the mount: it goes first.
+      for (const c of started) c.kill('SIGKILL');
+      await Promise.all([...started].map((c) => once(c, 'exit')));
       const u = spawnSync('umount', [mnt]);
       if (u.status !== 0) spawnSync('umount', ['-l', mnt]);
     }

@@ -655,6 +655,17 @@ static long long now_ms(void) {
 static int held_put(const char *key, int fd);
 static void landed_binder(struct flight *f);
 
+/* A new flight: request id's process pid, whose status pipe is fd, due in EXEC_DEADLINE_MS. */
+static struct flight *add_flight(const char *id, long pid, int fd) {
+  struct flight *f = &flights[nflights++];
+  memset(f, 0, sizeof *f);
+  snprintf(f->id, sizeof f->id, "%s", id);
+  f->pid = pid;
+  f->fd = fd;
+  f->deadline = now_ms() + EXEC_DEADLINE_MS;
+  return f;
+}
+
 /* Answer for flight i and forget it. */
 static void land(int i) {
   struct flight *f = &flights[i];
@@ -879,12 +890,7 @@ static void start_binder(const char *id, struct cursor *c) {
     reply_fail(id, 0, "socket", err);
     return;
   }
-  struct flight *f = &flights[nflights++];
-  memset(f, 0, sizeof *f);
-  snprintf(f->id, sizeof f->id, "%s", id);
-  f->pid = pid;
-  f->fd = st[0];
-  f->deadline = now_ms() + EXEC_DEADLINE_MS;
+  struct flight *f = add_flight(id, pid, st[0]);
   f->binder = 1;
   snprintf(f->key, sizeof f->key, "%s", key);
   snprintf(f->path, sizeof f->path, "%s", path);
@@ -1196,12 +1202,7 @@ static void serve_one(char *buf, size_t len) {
     reply_fail(id, 0, cg >= 0 ? "cgroup" : "clone", clone_err);
     return;
   }
-  struct flight *f = &flights[nflights++];
-  memset(f, 0, sizeof *f);
-  snprintf(f->id, sizeof f->id, "%s", id);
-  f->pid = pid;
-  f->fd = st[0];
-  f->deadline = now_ms() + EXEC_DEADLINE_MS;
+  add_flight(id, pid, st[0]);
 }
 
 static int serve(void) {

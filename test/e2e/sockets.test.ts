@@ -78,8 +78,12 @@ interface View {
 
 /** One GET, a fresh connection each time (no keep-alive): the body as JSON, or the error code. */
 function get(port: number, host = '127.0.0.1'): Promise<View | { error: string }> {
+  return getFrom({ host, port });
+}
+
+function getFrom(where: { host: string; port: number } | { socketPath: string }): Promise<View | { error: string }> {
   return new Promise((resolve) => {
-    const req = http.get({ host, port, path: '/', agent: false, timeout: 5000 }, (res) => {
+    const req = http.get({ ...where, path: '/', agent: false, timeout: 5000 }, (res) => {
       let body = '';
       res.on('data', (b: Buffer) => (body += b.toString()));
       res.on('end', () => {
@@ -262,23 +266,7 @@ test('a user\'s apps hold at most 64 sockets together: the 65th is refused, noth
 });
 
 /** One GET over a Unix socket: the body as JSON, or the error code. */
-function getUnix(socketPath: string): Promise<View | { error: string }> {
-  return new Promise((resolve) => {
-    const req = http.get({ socketPath, path: '/', agent: false, timeout: 5000 }, (res) => {
-      let body = '';
-      res.on('data', (b: Buffer) => (body += b.toString()));
-      res.on('end', () => {
-        try {
-          resolve(JSON.parse(body) as View);
-        } catch {
-          resolve({ error: `bad body ${body.slice(0, 80)}` });
-        }
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error('ETIMEDOUT')));
-    req.on('error', (e: NodeJS.ErrnoException) => resolve({ error: e.code ?? e.message }));
-  });
-}
+const getUnix = (socketPath: string): Promise<View | { error: string }> => getFrom({ socketPath });
 
 test('a Unix socket path: bound as the app\'s user with its mode, shared by the instances, taken back after pmond is killed; a path the user may not create is refused', async (t) => {
   const sockDir = tempDir('pmsu-', 0o755);

@@ -15,7 +15,9 @@ test('parseListen: the forms taken, one way written back', () => {
 });
 
 test('parseListen: what is refused, each in one line', () => {
-  for (const bad of ['/run/x.sock', 'unix:/x', '127.0.0.1:0', '127.0.0.1:65536', '1.2.3.4', 'host:80', '256.1.1.1:80', '[1.2.3.4]:80', '[::1:80', '127.0.0.1:8a', '', ' ', '1.2.3.4:80\n', `${'9'.repeat(10_000)}`, '$(id):80', "'1.2.3.4':80"]) {
+  assert.deepEqual(parseListen('/run/x.sock'), { family: 'unix', path: '/run/x.sock' });
+  assert.deepEqual(parseListen('unix:/x'), { family: 'unix', path: '/x' });
+  for (const bad of ['unix:x', '/run/../x.sock', '/run//x', '/run/x/', `/${'x'.repeat(107)}`, 'unix:', '127.0.0.1:0', '127.0.0.1:65536', '1.2.3.4', 'host:80', '256.1.1.1:80', '[1.2.3.4]:80', '[::1:80', '127.0.0.1:8a', '', ' ', '1.2.3.4:80\n', `${'9'.repeat(10_000)}`, '$(id):80', "'1.2.3.4':80"]) {
     assert.throws(() => parseListen(bad), (e: Error) => /^socket "/.test(e.message) && !e.message.includes('\n'), JSON.stringify(bad.slice(0, 30)));
   }
 });

@@ -867,6 +867,51 @@ static int sleep_for(long long now, long long next_every) {
   return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
+/*
+ * The zero-copy path (splice: pipe pages moved to the file, no copy through this process), taken
+ * when nothing needs the bytes seen: no timestamps (a start of a line kept back is written first), no rotation asked for, no
+ * drop under way, and the current file has room for this chunk and one more buffer's line after
+ * it (so the line a chunk may end inside is finished before --size is reached: no split). After
+ * it the file may end mid-line, so mid_line is set: the next bytes are written before any
+ * rotation, up to their first newline. splice cannot write to an O_APPEND fd: the flag is off
+ * for the call, at the end of the file (this logger is its one writer).
+ */
+static int splice_off;
+
+static int can_splice(void) {
+  return !o.timestamps && !splice_off && !rotate_req && !failing && !dropped && !full && cur_fd >= 0;
+}
+
+/* 1 at EOF, 0 after a chunk (or nothing yet), -1: not now (the read path takes it). */
+static int splice_some(void) {
+  long long budget = PIPE_SZ;
+  if (o.size && o.size - (long long)IN_SZ - cur_size < budget) budget = o.size - (long long)IN_SZ - cur_size;
+  if (budget < 4096) return -1;
+  if (o.max_total && !make_room(budget + (long long)inlen, 0)) return -1;
+  /* A line's start the read path kept back goes first (the file then ends mid-line, as after a splice). */
+  if (inlen) {
+    put_piece(inbuf, inlen);
+    inlen = 0;
+    if (failing || dropped || full || cur_fd < 0) return -1;
+  }
+  int fl = fcntl(cur_fd, F_GETFL);
+  if (fl < 0 || fcntl(cur_fd, F_SETFL, fl & ~O_APPEND) < 0) return -1;
+  ssize_t n = -1;
+  if (lseek(cur_fd, 0, SEEK_END) >= 0) n = splice(0, NULL, cur_fd, NULL, (size_t)budget, SPLICE_F_MOVE);
+  int err = errno;
+  fcntl(cur_fd, F_SETFL, fl);
+  if (n > 0) {
+    cur_size += n;
+    mid_line = 1;
+    cur_nl = 0;
+    return 0;
+  }
+  if (n == 0) return 1;
+  if (err == EINTR || err == EAGAIN) return 0;
+  splice_off = 1; /* not on this file system, or a write error: the read path from now on (it counts drops) */
+  return -1;
+}
+
 static void run(void) {
   long long next_every = mono_ms() + o.every_ms;
   for (int eof = 0; !eof;) {
@@ -878,7 +923,10 @@ static void run(void) {
       rotate_req = 1;
       while (next_every <= now) next_every += o.every_ms;
     }
-    if (r > 0 && p[0].revents) eof = fill();
+    if (r > 0 && p[0].revents) {
+      int s = can_splice() ? splice_some() : -1;
+      eof = s >= 0 ? s : fill();
+    }
     if (failing && dropped && now >= retry_at) ready(); /* the marker, without waiting for input */
     process(eof);
   }

@@ -125,6 +125,8 @@ export class Loggers {
     for (const st of ['out', 'err'] as const) {
       const run = this.runs.get(keyOf(this.pipeOf(id), st));
       if (!run || run.done) continue;
+      // An adopted logger is polled, not reaped: its pid is signalled only while it is still that process.
+      if (run.w.startTime > 0 && !this.c.os.isSameProcess(run.w.pid, run.w.startTime)) continue;
       try {
         process.kill(run.w.pid, 'SIGHUP');
         any = true;

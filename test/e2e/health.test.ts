@@ -334,6 +334,16 @@ test("a health or ready URL on a port the instance does not listen on: no reques
     assert.match(p6.reason ?? '', /not ready within/);
     assert.equal(hits, 0, 'no request to the 127.0.0.1 service from a [::1] listener');
     await delAll('ssrf6');
+    // Its own network namespace, listening on "127.0.0.1:PORT" there: pmond's 127.0.0.1 is another.
+    if (fs.existsSync('/usr/bin/unshare')) {
+      const v4 = write('v4.js', `require('http').createServer((q, r) => r.end('ns')).listen(${vport}, '127.0.0.1'); setInterval(() => {}, 1e9);\n`);
+      const file3 = write('ssrfns.yaml', `apps:\n  - name: ssrfns\n    exec: /usr/bin/unshare\n    args: ["-rn", "/bin/sh", "-c", "ip link set lo up 2>/dev/null; exec ${process.execPath} ${v4}"]\n    ready: "http://127.0.0.1:${vport}/from-netns"\n    ready_timeout: 1500ms\n    restart: never\n`);
+      await d.json(['apply', '-f', file3]);
+      const pn = await d.waitProc('ssrfns', 'failed', (x) => x.status === 'failed', 10_000);
+      assert.match(pn.reason ?? '', /not ready within/);
+      assert.equal(hits, 0, 'no request to the host 127.0.0.1 service from another network namespace');
+      await delAll('ssrfns');
+    }
   } finally {
     victim.close();
   }

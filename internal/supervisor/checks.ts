@@ -306,12 +306,12 @@ export class Checks {
       let why: string | undefined;
       try {
         const st = fs.lstatSync(file);
-        if (!st.isFile() || st.uid !== row.uid && process.getuid!() === 0) why = 'it is no longer a file of the instance';
-        else if (st.size > 1 << 20 || st.blocks * 512 > 1 << 20) why = `it grew to ${Math.max(st.size, st.blocks * 512)} bytes (at most 1 MiB)`;
-        else if (st.nlink !== 1) why = 'it has another name (a hard link)';
+        if (!st.isFile() || st.uid !== row.uid && process.getuid!() === 0) why = 'is no longer a file of the instance';
+        else if (st.size > 1 << 20 || st.blocks * 512 > 1 << 20) why = `grew to ${Math.max(st.size, st.blocks * 512)} bytes (at most 1 MiB)`;
+        else if (st.nlink !== 1) why = 'has another name (a hard link)';
         else if (this.c.clock.now() - Math.max(since, st.mtimeMs) > ms) why = `not touched for ${seconds(ms)}`;
       } catch (e) {
-        why = `it is gone (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
+        why = `is gone (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
       }
       if (why && this.current(id, w) && row.status === 'running') {
         this.act.restart(id, w, `live check: FIRESTARTER_WATCH_FILE ${why}`);

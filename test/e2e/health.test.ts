@@ -186,7 +186,10 @@ test('watchdog: no WATCHDOG=1 in time restarts with its reason; WATCHDOG=trigger
   await waitFor('pings', () => (logOf('dog').match(/sent WATCHDOG=1/g) ?? []).length >= 8, 10_000);
   assert.equal((await d.get('dog')).pid, first.pid);
   fs.writeFileSync(quiet, '');
-  const second = await d.waitProc('dog', 'restarted by the watchdog', (p) => p.restarts >= 1 && p.pid !== first.pid && p.status === 'running', 15_000);
+  // Not waiting for 'running': with the pings off, each new instance is restarted by the watchdog again a second later.
+  const second = await d.waitProc('dog', 'restarted by the watchdog', (p) => p.restarts >= 1 && p.pid !== first.pid, 15_000).catch(async (e: Error) => {
+    throw new Error(`${e.message}: ${JSON.stringify(await d.get('dog'))} ${fs.readFileSync(path.join(d.logs, 'pmond.log'), 'utf8').split('\n').filter((l) => l.includes('dog')).slice(-6).join(' | ')} LOG ${logOf('dog').slice(-300)}`);
+  });
   assert.match(second.reason ?? '', /^watchdog: no WATCHDOG=1 for 1 s/);
   const t = await d.waitProc('trig', 'restarted by WATCHDOG=trigger', (p) => p.restarts >= 1, 15_000);
   assert.match(t.reason ?? '', /WATCHDOG=trigger/);
@@ -411,4 +414,23 @@ time.sleep(60)
   } finally {
     sender.kill('SIGKILL');
   }
+});
+
+test('the live-check file: grown past 1 MiB, or given another name (a hard link), fails the check at once', async () => {
+  const grow = path.join(dir, 'grow-now');
+  const link = path.join(dir, 'link-now');
+  const prog = write('lc-abuse.sh', `#!/bin/sh\nwhile :; do\n  touch "$FIRESTARTER_WATCH_FILE"\n  if [ -e ${grow} ]; then head -c 2000000 /dev/zero >> "$FIRESTARTER_WATCH_FILE"; rm -f ${grow}; fi\n  if [ -e ${link} ]; then ln "$FIRESTARTER_WATCH_FILE" ${path.join(dir, 'second-name')}; rm -f ${link}; fi\n  sleep 0.1\ndone\n`);
+  fs.chmodSync(prog, 0o755);
+  const file = write('lc-abuse.yaml', `apps:\n  - name: lca\n    exec: ${prog}\n    live_check_timeout: 5s\n`);
+  await d.json(['apply', '-f', file]);
+  const first = await d.waitProc('lca', 'running', (p) => p.status === 'running');
+  fs.writeFileSync(grow, '');
+  const second = await d.waitProc('lca', 'restarted for its size', (p) => p.pid !== first.pid && p.restarts >= 1, 10_000);
+  assert.match(second.reason ?? '', /^live check: FIRESTARTER_WATCH_FILE grew to \d+ bytes \(at most 1 MiB\)/);
+  await d.waitProc('lca', 'running again', (p) => p.status === 'running' && p.pid === second.pid);
+  fs.writeFileSync(link, '');
+  const third = await d.waitProc('lca', 'restarted for a second name', (p) => p.pid !== second.pid && p.restarts >= 2, 10_000);
+  assert.match(third.reason ?? '', /another name \(a hard link\)/);
+  fs.rmSync(path.join(dir, 'second-name'), { force: true });
+  await delAll('lca');
 });

@@ -37,6 +37,11 @@ interface Logger {
 }
 
 /** pmon3-log on DIR (as fd 3) with ARGS after --dir-fd 3 --name web.log. stderr is collected. */
+/** The signals pending for the whole process (ShdPnd in /proc/PID/status), as a bit mask. */
+function pendingSignals(pid: number): bigint {
+  return BigInt(`0x${/^ShdPnd:\s+([0-9a-f]+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]}`);
+}
+
 /** Loggers still running: a test that fails midway leaves none behind (they would hold the run open). */
 const started = new Set<ChildProcess>();
 after(() => {
@@ -183,8 +188,9 @@ describe('pmon3-log', () => {
     // Under a flood: every SIGUSR1 makes one more file, none splits a line.
     const flood = feed(l, 2000, 400_000);
     for (let k = 0; k < 3; k++) {
-      await sleep(30);
+      // One at a time: a signal sent while the last is still pending would merge with it.
       l.child.kill('SIGUSR1');
+      await waitFor('the SIGUSR1 taken', () => pendingSignals(l.pid) === 0n, 10_000, 1);
     }
     await flood;
     await finish(l);
@@ -203,7 +209,8 @@ describe('pmon3-log', () => {
     await waitFor('the first lines', () => fs.existsSync(path.join(dir, BASE)) && fs.statSync(path.join(dir, BASE)).size === bytes);
     l.child.kill('SIGTERM');
     l.child.kill('SIGINT');
-    await sleep(200);
+    // Ignored signals are dropped as they are sent: none is left pending, and it still runs.
+    await waitFor('no signal pending', () => pendingSignals(l.pid) === 0n);
     assert.ok(pidAlive(l.pid), 'still running after SIGTERM');
     await feed(l, 100, 200);
     await finish(l);
@@ -310,9 +317,12 @@ describe('pmon3-log', () => {
     await waitFor('the timed rotation', () => fs.existsSync(path.join(dir, `${BASE}.1`)), 3000);
     l.child.stdin!.write(line(10).slice(4));
     await feed(l, 11, 20);
-    await sleep(2300); // two more periods: the current file rotates once (it has lines), then is empty
-    await waitFor('the second rotation', () => fs.existsSync(path.join(dir, `${BASE}.2`)), 1000);
-    await sleep(1200);
+    // The next period rotates the current file once (it has lines); then it is empty.
+    await waitFor('the second rotation', () => fs.existsSync(path.join(dir, `${BASE}.2`)), 4000);
+    // A rotation asked for now (the timer's and SIGHUP's are one path) meets an empty file: none.
+    // The logger has taken the signal once it is no longer pending (signalfd); EOF comes after.
+    l.child.kill('SIGHUP');
+    await waitFor('the SIGHUP taken', () => pendingSignals(l.pid) === 0n);
     await finish(l);
     assert.deepEqual(fs.readdirSync(dir).sort(), [BASE, `${BASE}.1`, `${BASE}.2`], 'an empty file is not rotated');
     const files = logFiles(dir);

@@ -766,6 +766,17 @@ static int is_listening_at(int fd, const struct sockaddr_storage *want, socklen_
 
 static int take_fd(const char *pid_s, const char *fd_s);
 
+/* Keep fd as key's and answer ok; a full table: fd closed, the failure answered. */
+static void hold_reply(const char *id, const char *key, int fd) {
+  int err = held_put(key, fd);
+  if (err) {
+    close(fd);
+    reply_fail(id, 0, "socket", err);
+    return;
+  }
+  reply(id, "ok 0");
+}
+
 /* Whether fd is a listening AF_UNIX stream socket bound to path. */
 static int is_unix_listening_at(int fd, const char *path) {
   int v = 0;
@@ -914,13 +925,7 @@ static void take_unix(const char *id, struct cursor *c) {
     return;
   }
   fcntl(fd, F_SETFD, FD_CLOEXEC);
-  int err = held_put(key, fd);
-  if (err) {
-    close(fd);
-    reply_fail(id, 0, "socket", err);
-    return;
-  }
-  reply(id, "ok 0");
+  hold_reply(id, key, fd);
 }
 
 /* A "pmon3-sock/1" request (after the tag): bind, take or close a listening socket. */
@@ -987,13 +992,7 @@ static void serve_sock(const char *id, struct cursor *c) {
       return;
     }
   }
-  int err = held_put(key, fd);
-  if (err) {
-    close(fd);
-    reply_fail(id, 0, "socket", err);
-    return;
-  }
-  reply(id, "ok 0");
+  hold_reply(id, key, fd);
 }
 
 /* Whether a and b are the two ends of one pipe (a FIFO of the pipe file system, same inode). */

@@ -91,8 +91,9 @@ export class Supervisor {
       if (ch.to !== 'stopped' && ch.to !== 'failed' && ch.to !== 'completed') return;
       void this.c.store.get(ch.id).then(async (r) => {
         if (!r || r.desired === 'stopped') void this.loggers.release(ch.id);
-        // An app's watcher goes once none of its instances is meant to run (or is left).
-        for (const appId of this.watchers.apps()) {
+        // An app's watcher goes once none of its instances is meant to run (or is left): the
+        // changed row's app; a row already deleted names none, so then every watched app.
+        for (const appId of r ? (this.watchers.apps().includes(r.app_id) ? [r.app_id] : []) : this.watchers.apps()) {
           if (!(await this.c.store.instancesOf(appId)).some((x) => x.desired === 'running')) this.watchers.stop(appId);
         }
       });

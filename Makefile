@@ -30,6 +30,7 @@ native: $(NATIVE_STAMP)
 
 build: deps native
 	$(NODE) node_modules/typescript/bin/tsc -p tsconfig.json
+	@mkdir -p dist/internal/http/dashboard && cp internal/http/dashboard/* dist/internal/http/dashboard/
 	@chmod +x bin/pmon3 bin/pmon3.js bin/pmon3-snapshot bin/pmond
 
 # A test run: node --test over every *.test.js under $(2) (flags $(1)), with one temp root that

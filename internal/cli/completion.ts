@@ -19,7 +19,7 @@
  * same one the parser and help use.
  */
 import * as fs from 'node:fs';
-import { Client } from '../client/client';
+import type { PmondClient } from '../client/client';
 import { NAME_RE } from '../protocol/methods';
 import { COMMANDS, commandWords, type FlagDef, GLOBAL_FLAGS } from './table';
 
@@ -161,7 +161,7 @@ function valueCandidates(kind: ValueKind, src: CompletionSources): string[] {
 /** The real sources: pmond (bounded by QUERY_TIMEOUT_MS, [] on any failure) and /etc/passwd. */
 export const liveSources: CompletionSources = {
   async processes() {
-    let client: Client | undefined;
+    let client: PmondClient | undefined;
     let timer: NodeJS.Timeout | undefined;
     try {
       const deadline = new Promise<never>((_, reject) => {

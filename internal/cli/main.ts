@@ -12,11 +12,17 @@ import { commandHelp, helpJson, topHelp } from './help';
 import { type Io, processIo } from './io';
 import { parseArgv, type Parsed, wantsJson } from './parse';
 import { printable } from './render';
+import { runOnHosts, splitHosts } from './fanout';
 
 /** Run argv (the words after `pmon3`); resolves with the exit status (also set as process.exitCode). */
 export async function main(argv: readonly string[], makeIo: (json: boolean, noColor: boolean) => Io = processIo): Promise<number> {
   let io: Io | undefined;
   try {
+    const split = splitHosts(argv);
+    if (split.hosts.length) {
+      io = makeIo(wantsJson(split.argv), true);
+      return done(await runOnHosts(split.hosts, split.argv, io));
+    }
     const parsed: Parsed = parseArgv(argv);
     io = makeIo(parsed.json, parsed.kind !== 'version' && parsed.noColor);
     const width = Math.min(io.look.width ?? 80, 100);

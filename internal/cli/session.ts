@@ -2,10 +2,10 @@
 import * as fs from 'node:fs';
 import type * as net from 'node:net';
 import * as path from 'node:path';
-import { Client } from '../client/client';
+import { Client, type PmondClient } from '../client/client';
 import { loadConfig } from '../config/config';
 import { loadNative, type Native, socketFd } from '../native';
-import { permissionDenied, PmonError, unavailable } from '../protocol/errors';
+import { invalidArgument, permissionDenied, PmonError, unavailable } from '../protocol/errors';
 
 /**
  * The root of the installed tree: bin/pmon3.js is argv[1] on every start-up path
@@ -48,8 +48,17 @@ export function verifyServer(socket: net.Socket, socketPath: string): void {
 }
 
 /** Connect to the pmond named by the configuration, with its identity checked and the configured deadlines. */
-export async function connect(opts: { timeoutMs?: number } = {}): Promise<Client> {
+export async function connect(opts: { timeoutMs?: number } = {}): Promise<PmondClient> {
   const cfg = loadConfig();
+  // One host of --host / `on` (main.ts runs the command once per host with PMON3_HOST set), or a user's own PMON3_HOST.
+  const host = process.env.PMON3_HOST;
+  if (host) {
+    // Required here, not at the top: node:crypto and the HTTP client stay out of the start-up snapshot.
+    const { hostClient, hostNames } = require('../client/hosts') as typeof import('../client/hosts');
+    const names = hostNames(host);
+    if (names.length !== 1) throw invalidArgument(`PMON3_HOST names ${names.length} hosts; one at a time (--host NAME, repeated, runs on several)`);
+    return hostClient(names[0]!, cfg.client_timeout * 1000);
+  }
   try {
     return await Client.connectAdminFirst(cfg.socket_path, {
       timeoutMs: opts.timeoutMs ?? Math.min(5000, cfg.client_timeout * 1000),
@@ -66,7 +75,7 @@ export async function connect(opts: { timeoutMs?: number } = {}): Promise<Client
 }
 
 /** Connect, run fn, close. */
-export async function withClient<T>(fn: (c: Client) => Promise<T>): Promise<T> {
+export async function withClient<T>(fn: (c: PmondClient) => Promise<T>): Promise<T> {
   const client = await connect();
   try {
     return await fn(client);

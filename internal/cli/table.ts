@@ -87,6 +87,14 @@ export const GLOBAL_FLAGS: readonly FlagDef[] = [
   { long: 'json', type: 'boolean', description: 'print the result as JSON on stdout (errors too: {"error": {"code", "message"}})' },
   { long: 'no-color', type: 'boolean', description: 'no colours (also NO_COLOR=1; output that is not a terminal never has any)' },
   { long: 'help', short: 'h', type: 'boolean', description: 'show this help' },
+  {
+    long: 'host',
+    type: 'string',
+    kind: 'free',
+    placeholder: 'NAME',
+    multiple: true,
+    description: 'run on this host of ~/.config/pmon3/hosts.yaml over its HTTP API; repeat for several (or end the command with: on H1 on "H2, H3")',
+  },
 ];
 
 /** `pmon3 -v`, `pmon3 --version`: the CLI's version (the `version` command asks pmond too). */
@@ -452,6 +460,20 @@ export const COMMANDS: readonly CommandDef[] = [
     flags: [],
     examples: ['info', 'info --json'],
     json: '{"version", "pid", "uid", "started_at", "uptime_ms", "config_path", "socket_path", "data_dir", "logs_dir", "apps_paths", "counts": {status: n}, "apps", "health"}',
+  },
+  {
+    name: 'key',
+    aliases: [],
+    summary: 'Make an Ed25519 key for the HTTP API, or show the public half of one',
+    description:
+      'gen writes a new private key to FILE (mode 0600, never over an existing file) and prints its public line for http.keys in pmond\'s config; show prints the public line of a private key file. See README "HTTP API".',
+    args: [
+      { name: 'action', kind: 'choice', values: ['gen', 'show'], required: true, description: 'gen or show' },
+      { name: 'file', kind: 'file', required: true, description: 'the private key file' },
+    ],
+    flags: [],
+    examples: ['key gen ~/.config/pmon3/keys/ops.key', 'key show ~/.config/pmon3/keys/ops.key'],
+    json: '{"file", "public_key", "id"}',
   },
   {
     name: 'version',

@@ -81,7 +81,18 @@ export interface ConnectOptions {
   once?: boolean;
 }
 
-export class Client {
+/** What a command needs of pmond, over the Unix socket (Client) or the HTTP door (HttpClient). */
+export interface PmondClient {
+  /** How errors name this pmond (its socket path, or its host). */
+  readonly socketPath: string;
+  call<M extends MethodName>(method: M, params: Params<M>, opts?: CallOptions): Promise<Result<M>>;
+  capabilities(): Promise<ReadonlySet<string>>;
+  require(cap: string, what: string): Promise<void>;
+  listAll(): Promise<Result<'list'>['processes']>;
+  close(): void;
+}
+
+export class Client implements PmondClient {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly decoder = new FrameDecoder(MAX_REPLY_FRAME);

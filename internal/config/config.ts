@@ -25,6 +25,53 @@ const mode = z
   .transform((v) => (typeof v === 'number' ? v : parseInt(v, 8)))
   .refine((v) => v >= 0 && v <= 0o7777, 'must be an octal mode such as "0660"');
 
+export const HTTP_ROLES = ['admin', 'operator', 'viewer'] as const;
+export type HttpRole = (typeof HTTP_ROLES)[number];
+
+/** One key the HTTP door takes: an Ed25519 public key (or a TLS client certificate's SHA-256), bound to a Unix user and a role. */
+const httpKeySchema = z
+  .object({
+    /** How pmond.log names it. */
+    name: z.string().min(1).max(64).regex(/^[A-Za-z0-9_][A-Za-z0-9._-]*$/, 'must be letters, digits, ".", "_" and "-"'),
+    /** `pmon3-ed25519 BASE64URL`, as `pmon3 key gen` prints it. */
+    public_key: z.string().max(128).optional(),
+    /** A TLS client certificate's SHA-256 fingerprint (hex, colons allowed), for mTLS instead of signatures. */
+    cert_sha256: z.string().regex(/^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/, 'must be a SHA-256 fingerprint in hex').optional(),
+    /** The Unix user whose processes it acts on, with that user's rights on the Unix socket. */
+    user: z.string().min(1).max(64).regex(/^[A-Za-z0-9_][A-Za-z0-9._-]*\$?$/, 'not a valid user name'),
+    /** viewer: reads; operator: also start, stop, restart, scale, reload; admin: everything its user may do. */
+    role: z.enum(HTTP_ROLES),
+    /** Requests per second (a burst of twice as many); the door's `rate` when absent. */
+    rate: z.number().min(0.1).max(100_000).optional(),
+  })
+  .strict()
+  .refine((k) => !!k.public_key !== !!k.cert_sha256, 'needs exactly one of public_key and cert_sha256');
+
+const httpSchema = z
+  .object({
+    /** '' (off, the default), HOST:PORT (127.0.0.1:8606, [::1]:8606, 0.0.0.0:8606), or an absolute Unix socket path. */
+    listen: z
+      .string()
+      .max(107)
+      .refine((s) => s === '' || s.startsWith('/') || /^(\[[0-9A-Fa-f:.]+\]|[0-9.]+|localhost):\d{1,5}$/.test(s), 'must be "", HOST:PORT or an absolute path'),
+    /** TLS for a TCP listen: certificate and key files (PEM, root's), and client_ca to ask for client certificates. */
+    tls: z.object({ cert: absDir, key: absDir, client_ca: z.union([z.literal(''), absDir]).optional() }).strict().optional(),
+    keys: z.array(httpKeySchema).max(256),
+    /** Open HTTP connections at most (past it, new ones are closed at once). */
+    max_connections: z.number().int().min(1).max(10_000),
+    /** The largest request body, in bytes. */
+    max_body: z.number().int().min(1024).max(64 * 1024 * 1024),
+    /** How far a signed request's timestamp may be from pmond's clock, in seconds (its nonce is kept that long). */
+    max_skew: z.number().int().min(1).max(600),
+    /** Requests per second per key (a burst of twice as many), unless the key says otherwise. */
+    rate: z.number().min(0.1).max(100_000),
+    /** Seconds a dashboard login token lasts. */
+    token_ttl: z.number().int().min(30).max(86_400),
+    /** The most events each stream (/v1/events, a followed log) may have unsent before it is closed. */
+    stream_buffer: z.number().int().min(16 * 1024).max(64 * 1024 * 1024),
+  })
+  .strict();
+
 /** Every key, its type and meaning; defaults are filled in by defaultsFor(). */
 const fileSchema = z
   .object({
@@ -121,6 +168,8 @@ const fileSchema = z
     /** Which apps of `apps` start at boot: all (each as its autostart says), none, or those in apps_listed. */
     apps_start: z.enum(['all', 'none', 'listed']),
     apps_listed: z.array(z.string().min(1).max(64)).max(1024),
+    /** The HTTP API and dashboard (README "HTTP API"); off while listen is ''. */
+    http: httpSchema,
   })
   .strict();
 
@@ -288,8 +337,20 @@ export function defaultsFor(ce: ConfigEnv): z.input<typeof fileSchema> {
     process_config_file: '',
     apps_start: 'all',
     apps_listed: [],
+    http: HTTP_DEFAULTS,
   };
 }
+
+export const HTTP_DEFAULTS = {
+  listen: '',
+  keys: [],
+  max_connections: 128,
+  max_body: 1024 * 1024,
+  max_skew: 30,
+  rate: 20,
+  token_ttl: 900,
+  stream_buffer: 1024 * 1024,
+};
 
 /**
  * Parse configuration text (YAML) over the defaults. Throws INVALID_ARGUMENT
@@ -317,6 +378,9 @@ export function parseConfig(text: string, file: string, ce: ConfigEnv): Config {
   // Nested sections merge key by key, so a file may set just one of them.
   if (given.flap_detection && typeof given.flap_detection === 'object' && !Array.isArray(given.flap_detection)) {
     merged.flap_detection = { ...defaults.flap_detection, ...(given.flap_detection as object) };
+  }
+  if (given.http && typeof given.http === 'object' && !Array.isArray(given.http)) {
+    merged.http = { ...HTTP_DEFAULTS, ...(given.http as object) };
   }
   const res = fileSchema.safeParse(merged);
   if (!res.success) {

@@ -33,6 +33,8 @@ import { Supervisor } from '../supervisor/supervisor';
 import { assertRootOnly } from '../config/strict-modes';
 import { configuredApps } from '../apps/configured';
 import { acquireDaemonLock } from './lockfile';
+import { EventBus, publishingHooks } from '../http/events';
+import { openDoor } from '../http/compose';
 
 /**
  * The configured apps files (config `apps`) applied at boot, as pmond's own user with prune: what
@@ -157,7 +159,8 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
     logger,
   );
   // The Go pmon3's field names beside ours in every hook's JSON (internal/hooks/go-fields.ts).
-  const hooks = goFieldsRunner(execHooks, async (id) => {
+  const bus = new EventBus();
+  const goHooks = goFieldsRunner(execHooks, async (id) => {
     const row = await store.get(id);
     if (!row) return undefined;
     const app = await store.getApp(row.app_id);
@@ -167,6 +170,8 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
     };
     return { auto_restart: row.auto_restart === 1, dependencies: names(app?.dependencies), groups: names(app?.groups) };
   });
+  // Every hook event is also a state event on the HTTP door's /v1/events.
+  const hooks = publishingHooks(goHooks, bus);
   // The exec server and its reaper where pidfds work (Linux 5.3+), the one-shot helper elsewhere.
   const serverMode = kernelAtLeast(5, 3);
   const execServer = serverMode ? new ExecServer(execHelperPath(), (why) => logger.warn(why)) : undefined;
@@ -230,6 +235,7 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
   }
   await ack?.start().catch((e: Error) => logger.warn(`Firestarter's ack socket: none at ${ack.path} (${e.message}); READY=1 on $NOTIFY_SOCKET still acks`));
   await supervisor.boot(scan);
+  const door = config.http.listen ? await openDoor({ config, server, bus, users, reader, daemonUid, adminGid, admins, logger, version, hooks: execHooks }) : undefined;
   // Listening is said once it is so: applying the apps files may wait for dependencies to be up.
   logger.info(`pmond ${version} listening on ${config.socket_path} (pid ${process.pid}, uid ${daemonUid})`);
   if (config.apps.length || config.process_config_file) await applyConfigured(supervisor, config, daemonUid, logger);
@@ -237,6 +243,7 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
     logger,
     async shutdown(stopChildren) {
       logger.info(`pmond shutting down (${stopChildren ? 'stopping' : 'leaving'} children)`);
+      await door?.close();
       await server.close();
       // Queued hooks are dropped (one line); running ones have their hook_timeout, no more.
       hooks.close();

@@ -290,6 +290,11 @@ export class ExecHookRunner implements HookRunner {
     private readonly log: Logger,
   ) {}
 
+  /** Hooks waiting and running now (metrics). */
+  load(): { queued: number; running: number } {
+    return { queued: this.privileged.length + this.othersQueued, running: this.running };
+  }
+
   /** How many hooks one unprivileged uid may have queued. */
   private get share(): number {
     return Math.max(1, Math.floor(this.opts.maxQueued / SHARE_DIVISOR));

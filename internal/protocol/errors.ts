@@ -68,6 +68,17 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   UNAVAILABLE: 7,
 };
 
+/** HTTP status for each code: the one place the HTTP door's statuses are decided (its body carries the code). */
+export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
+  INTERNAL: 500,
+  INVALID_ARGUMENT: 400,
+  NOT_FOUND: 404,
+  ALREADY_EXISTS: 409,
+  PERMISSION_DENIED: 403,
+  FAILED_PRECONDITION: 412,
+  UNAVAILABLE: 503,
+};
+
 /** Exit status for any thrown value. */
 export function exitCodeFor(err: unknown): number {
   return err instanceof PmonError ? EXIT_CODES[err.code] : EXIT_CODES.INTERNAL;

@@ -258,6 +258,28 @@ export class Server {
     return null;
   }
 
+  /**
+   * The one entry of every door (this Unix socket, the HTTP API): the method looked up in the
+   * table, its params validated, its handler run as ctx.caller, the answer given once what it
+   * changed was written (or is known to be kept in memory only). Throws a PmonError; anything
+   * else a handler throws is logged with its stack and answered as INTERNAL.
+   */
+  async dispatch(method: string, params: unknown, ctx: RequestContext): Promise<unknown> {
+    if (!Object.prototype.hasOwnProperty.call(METHODS, method)) throw invalidArgument(`unknown method "${method.slice(0, 64)}"`);
+    const m = method as MethodName;
+    const parsed = METHODS[m].params.safeParse(params ?? {});
+    if (!parsed.success) throw invalidArgument(describeZodError(parsed.error));
+    const handler = this.handlers[m] as (p: unknown, c: RequestContext) => Promise<unknown>;
+    try {
+      const result = await handler(parsed.data, ctx);
+      await this.d.supervisor.settled();
+      return result;
+    } catch (e) {
+      if (!(e instanceof Error && 'code' in e)) this.d.logger.error(`${m} failed: ${(e as Error)?.stack ?? String(e)}`);
+      throw e;
+    }
+  }
+
   private onConnection(socket: net.Socket): void {
     const who = this.callerOf(socket);
     const maxFrame = this.d.config.max_frame_bytes ?? DEFAULT_MAX_FRAME;
@@ -360,18 +382,8 @@ export class Server {
           continue;
         }
         const { caller } = who;
-        if (!Object.prototype.hasOwnProperty.call(METHODS, method)) {
-          fail(id, invalidArgument(`unknown method "${method.slice(0, 64)}"`));
-          continue;
-        }
         if (inFlight.size >= MAX_IN_FLIGHT || inFlight.has(id)) {
           fail(id, unavailable(inFlight.has(id) ? `request id ${id} is already in flight` : `too many requests in flight on this connection (max ${MAX_IN_FLIGHT})`));
-          continue;
-        }
-        const m = method as MethodName;
-        const parsed = METHODS[m].params.safeParse(params ?? {});
-        if (!parsed.success) {
-          fail(id, invalidArgument(describeZodError(parsed.error)));
           continue;
         }
         inFlight.add(id);
@@ -398,17 +410,11 @@ export class Server {
             }
           },
         };
-        const handler = this.handlers[m] as (p: unknown, c: RequestContext) => Promise<unknown>;
-        handler(parsed.data, ctx)
-          // Answer once what the request changed was written (or is known to be kept in memory only).
-          .then(async (result) => {
-            await this.d.supervisor.settled();
+        this.dispatch(method, params, ctx)
+          .then((result) => {
             send({ v: PROTOCOL_VERSION, id, ok: true, result });
           })
-          .catch((e: unknown) => {
-            if (!(e instanceof Error && 'code' in e)) this.d.logger.error(`${m} failed: ${(e as Error)?.stack ?? String(e)}`);
-            fail(id, e);
-          })
+          .catch((e: unknown) => fail(id, e))
           .finally(() => {
             inFlight.delete(id);
           });

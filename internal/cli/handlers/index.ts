@@ -5,6 +5,7 @@ import { log, logf, logs } from './logs';
 import { completion, daemon, info, version } from './misc';
 import { topn } from './top';
 import { apply, dgraph, exportApps, group, importApps, reload, scale, upgrade } from './apps';
+import { key } from './keys';
 import type { Handler } from './types';
 
 export const HANDLERS: Readonly<Record<string, Handler>> = {
@@ -37,4 +38,5 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   info,
   version,
   completion,
+  key,
 };

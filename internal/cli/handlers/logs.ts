@@ -1,6 +1,6 @@
 /** Reading logs: log (the last lines), logf (follow one), logs (several, each line prefixed with its name). */
 import * as fs from 'node:fs';
-import type { Client } from '../../client/client';
+import type { PmondClient } from '../../client/client';
 import type { EventSource, LogFilesInfo } from '../../protocol/methods';
 import { invalidArgument } from '../../protocol/errors';
 import type { Io } from '../io';
@@ -58,7 +58,7 @@ async function logAll(r: Run, io: Io): Promise<Outcome | undefined> {
  * End quietly when the reader goes away (`pmon3 logf x | head -1`): on the next write (EPIPE)
  * or, while the log is quiet, when a poll of stdout says its reader closed. Ctrl-C ends with 0.
  */
-function endWithReader(c: Client): void {
+function endWithReader(c: PmondClient): void {
   const stop = (): void => {
     c.close();
     process.exit(0);

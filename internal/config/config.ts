@@ -168,6 +168,8 @@ const fileSchema = z
     /** Which apps of `apps` start at boot: all (each as its autostart says), none, or those in apps_listed. */
     apps_start: z.enum(['all', 'none', 'listed']),
     apps_listed: z.array(z.string().min(1).max(64)).max(1024),
+    /** Seconds between samples of every instance's CPU and memory for `stat`, the dashboard's sparklines (kept in memory). */
+    stats_interval: z.number().int().min(1).max(3600),
     /** The HTTP API and dashboard (README "HTTP API"); off while listen is ''. */
     http: httpSchema,
   })
@@ -337,6 +339,7 @@ export function defaultsFor(ce: ConfigEnv): z.input<typeof fileSchema> {
     process_config_file: '',
     apps_start: 'all',
     apps_listed: [],
+    stats_interval: 10,
     http: HTTP_DEFAULTS,
   };
 }

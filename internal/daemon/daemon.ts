@@ -35,6 +35,7 @@ import { configuredApps } from '../apps/configured';
 import { acquireDaemonLock } from './lockfile';
 import { EventBus, publishingHooks } from '../http/events';
 import { openDoor } from '../http/compose';
+import { History, Sampler, type Sample } from '../stats/history';
 
 /**
  * The configured apps files (config `apps`) applied at boot, as pmond's own user with prune: what
@@ -208,7 +209,20 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
     loggerBin: loggerPath(),
     watchAgent: { script: path.join(__dirname, '..', 'watch', 'agent.js'), socket: config.socket_path },
   });
+  const history = new History();
+  const admin = { uid: 0, gid: 0, pid: process.pid, admin: true };
+  const sampler = new Sampler(history, async () => {
+    const out: Sample[] = [];
+    let after: number | null = 0;
+    while (after !== null) {
+      const page: { processes: Sample[]; next: number | null } = await supervisor.list(admin, after);
+      out.push(...page.processes);
+      after = page.next;
+    }
+    return out;
+  }, config.stats_interval * 1000);
   const server = new Server({
+    history: { history, intervalMs: config.stats_interval * 1000 },
     supervisor,
     logger,
     config,
@@ -235,6 +249,15 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
   }
   await ack?.start().catch((e: Error) => logger.warn(`Firestarter's ack socket: none at ${ack.path} (${e.message}); READY=1 on $NOTIFY_SOCKET still acks`));
   await supervisor.boot(scan);
+  sampler.start();
+  // Status changes are state events too (with the owner, so each subscriber sees only its own).
+  supervisor.subscribe((ch) => {
+    if (!bus.size) return;
+    void store.get(ch.id).then(
+      (row) => row && bus.publishStatus({ id: ch.id, name: ch.name, from: ch.from, to: ch.to, uid: row.uid, user: row.user }),
+      () => undefined,
+    );
+  });
   const door = config.http.listen ? await openDoor({ config, server, bus, users, reader, daemonUid, adminGid, admins, logger, version, hooks: execHooks }) : undefined;
   // Listening is said once it is so: applying the apps files may wait for dependencies to be up.
   logger.info(`pmond ${version} listening on ${config.socket_path} (pid ${process.pid}, uid ${daemonUid})`);
@@ -243,6 +266,7 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
     logger,
     async shutdown(stopChildren) {
       logger.info(`pmond shutting down (${stopChildren ? 'stopping' : 'leaving'} children)`);
+      sampler.stop();
       await door?.close();
       await server.close();
       // Queued hooks are dropped (one line); running ones have their hook_timeout, no more.

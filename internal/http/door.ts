@@ -97,11 +97,13 @@ export class HttpDoor {
         cert: fs.readFileSync(h.tls.cert),
         key: fs.readFileSync(h.tls.key),
         minVersion: 'TLSv1.2',
+        maxHeaderSize: 16 * 1024,
+        connectionsCheckingInterval: 1000,
       };
       if (h.tls.client_ca) Object.assign(opts, { ca: fs.readFileSync(h.tls.client_ca), requestCert: true, rejectUnauthorized: false });
       server = https.createServer(opts, onRequest) as unknown as http.Server;
     } else {
-      server = http.createServer({ maxHeaderSize: 16 * 1024 }, onRequest);
+      server = http.createServer({ maxHeaderSize: 16 * 1024, connectionsCheckingInterval: 1000 }, onRequest);
     }
     server.maxConnections = h.max_connections;
     server.headersTimeout = 10_000;

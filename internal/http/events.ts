@@ -1,13 +1,14 @@
 /**
- * State transitions as a stream: every hook event (start, stop, restart, failure, backoff) is
- * also published here, with the process JSON a hook gets, to the subscribers that may see that
+ * State transitions as a stream: every status change, and every hook event (start, stop, restart,
+ * failure, backoff) with the process JSON a hook gets, published to the subscribers that may see that
  * process (its owner; root and admin_group: all). Bounded: MAX_SUBSCRIBERS at once; a
  * subscriber that does not keep up is dropped by its door (stream_buffer), never queued here.
  */
 import type { HookEvent, HookRunner } from '../hooks/hooks';
 
 export interface StateEvent {
-  event: HookEvent;
+  /** A hook event, or `status`: a status change (process: id, name, from, to, uid, user). */
+  event: HookEvent | 'status';
   time: string;
   process: Record<string, unknown>;
 }
@@ -27,9 +28,17 @@ export class EventBus {
 
   publish(event: HookEvent, payload: Record<string, unknown>): void {
     if (!this.subs.size) return;
-    const e: StateEvent = { event, time: new Date().toISOString(), process: payload };
+    this.deliver({ event, time: new Date().toISOString(), process: payload }, payload.uid);
+  }
+
+  /** A status change of a process (uid: its owner). */
+  publishStatus(ch: { id: number; name: string; from: string; to: string; uid: number; user: string }): void {
+    this.deliver({ event: 'status', time: new Date().toISOString(), process: ch }, ch.uid);
+  }
+
+  private deliver(e: StateEvent, uid: unknown): void {
     for (const s of this.subs) {
-      if (!s.admin && payload.uid !== s.uid) continue;
+      if (!s.admin && uid !== s.uid) continue;
       try {
         s.fn(e);
       } catch {

@@ -53,6 +53,13 @@ export const ROUTES: readonly Route[] = [
   { verb: 'GET', path: '/v1/groups/:group', method: 'group', summary: 'one group', params: (s) => ({ action: 'desc', groups: [s.group], targets: [] }) },
   {
     verb: 'GET',
+    path: '/v1/stats',
+    method: 'stat',
+    summary: 'CPU and memory history of every process the key may see (?res=1|5|15|60|240|720 minutes per point, ?target=T repeatable)',
+    params: (_s, q) => ({ targets: q.getAll('target'), resolution: int(q, 'res') ?? 1 }),
+  },
+  {
+    verb: 'GET',
     path: '/v1/logs/:target',
     method: 'log',
     summary: 'its log (?lines=N; ?follow=1 streams what is appended)',

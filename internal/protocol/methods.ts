@@ -21,7 +21,7 @@ export const MIN_PROTOCOL_VERSION = 2;
  * What this build can do beyond its methods' names (a method's new parameter, a new behaviour),
  * as `ping` reports it. A pmond of protocol 2 reports nothing: V2_CAPABILITIES is what it had.
  */
-export const FEATURES = ['admin-door', 'log.all', 'selectors', 'apps', 'tasks', 'sockets'] as const;
+export const FEATURES = ['admin-door', 'log.all', 'selectors', 'apps', 'tasks', 'sockets', 'stats'] as const;
 
 /** The statuses a process can be in, exactly as they appear in --json. */
 /**
@@ -663,6 +663,25 @@ export const METHODS = {
   dgraph: {
     params: z.object({ config_only: z.boolean() }).strict(),
     result: z.object({ queue: z.array(z.string()), graph: z.array(z.string()) }),
+  },
+  /**
+   * CPU and memory history (feature `stats`, internal/stats/history.ts): per process the selectors
+   * name (none: every one the caller may see) its last points at one resolution (minutes per
+   * point), oldest first, null where nothing was sampled.
+   */
+  stat: {
+    params: z
+      .object({
+        targets: z.array(targetSchema).max(1000),
+        resolution: z.union([z.literal(1), z.literal(5), z.literal(15), z.literal(60), z.literal(240), z.literal(720)]),
+      })
+      .strict(),
+    result: z.object({
+      res_minutes: z.number().int(),
+      points: z.number().int(),
+      interval_ms: z.number().int(),
+      series: z.array(z.object({ id: z.number().int(), name: z.string(), cpu: z.array(z.number().nullable()), memory: z.array(z.number().nullable()) })),
+    }),
   },
 } as const;
 

@@ -50,6 +50,7 @@ import type { Caller, Supervisor } from '../supervisor/supervisor';
 import type { LogFiles, LogReaderFactory } from './log-reader';
 import { bound, sendCopies, sendPlain, type TextSink } from './log-all';
 import { follow, openLog, type OpenLog, tail } from './logs';
+import { type History, POINTS } from '../stats/history';
 
 /** Per-request context handed to handlers. */
 export interface RequestContext {
@@ -98,6 +99,8 @@ export interface ServerDeps {
   /** gid of socket_group, or null. */
   socketGid: number | null;
   version: string;
+  /** CPU and memory history (internal/stats/history.ts) and how often it is sampled. */
+  history: { history: History; intervalMs: number };
   /** pmond's configured apps files (config `apps`), read now, for `reload`. */
   configuredApps: () => { apps: AppSpecWire[]; files: string[] };
 }
@@ -514,6 +517,19 @@ function makeHandlers(d: ServerDeps): Handlers {
     upgrade: async (p, c) => sup.upgrade(c.caller, p.target),
     log_rotate: async (p, c) => sup.rotateLogs(c.caller, p.target),
     apps: async (_p, c) => sup.listApps(c.caller),
+    stat: async (p, c) => {
+      const rows = p.targets.length ? (await Promise.all(p.targets.map((t) => sup.select(c.caller, t)))).flat() : await sup.visible(c.caller);
+      const now = Date.now();
+      const seen = new Set<number>();
+      const series = [];
+      for (const r of rows) {
+        if (seen.has(r.id)) continue;
+        seen.add(r.id);
+        const h = d.history.history.get(r.id, p.resolution, now) ?? { cpu: [], memory: [] };
+        series.push({ id: r.id, name: r.name, ...h });
+      }
+      return { res_minutes: p.resolution, points: POINTS, interval_ms: d.history.intervalMs, series };
+    },
     reload: async (p, c) => {
       if (!c.caller.admin) throw permissionDenied(`reload applies pmond's own apps files (config apps): root and admin_group only; apply -f FILE applies yours`);
       const { apps, files } = d.configuredApps();

@@ -6,6 +6,8 @@ import { completion, daemon, info, version } from './misc';
 import { topn } from './top';
 import { apply, dgraph, exportApps, group, importApps, reload, scale, upgrade } from './apps';
 import { key } from './keys';
+import { attach, monit, shell } from './live';
+import { stat } from './stat';
 import type { Handler } from './types';
 
 export const HANDLERS: Readonly<Record<string, Handler>> = {
@@ -39,4 +41,8 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   version,
   completion,
   key,
+  stat,
+  attach,
+  monit,
+  shell,
 };

@@ -176,8 +176,9 @@ export const COMMANDS: readonly CommandDef[] = [
       { long: 'user', short: 'u', type: 'string', kind: 'user', placeholder: 'USER', description: "only this user's processes" },
       { long: 'sort', type: 'string', kind: 'choice', placeholder: 'FIELD', values: ['id', 'name', 'status', 'user', 'restarts', 'cpu', 'mem', 'uptime'], default: 'id', description: 'sort by this column' },
       { long: 'reverse', short: 'r', type: 'boolean', description: 'reverse the order' },
+      { long: 'watch', short: 'w', type: 'boolean', description: 'show it again at every change (pmond says when) and every 2 s, until Ctrl-C; --json: one array per line' },
     ],
-    examples: ['ls', 'ls "web*" --status running', 'ls --sort mem -r', 'ls --json'],
+    examples: ['ls', 'ls "web*" --status running', 'ls --sort mem -r', 'ls --json', 'ls --watch'],
     json: 'an array of processes (id, name, status, pid, restarts, user, uid, cpu, memory, uptime_ms, last_exit_code, last_signal, saved)',
   },
   {

@@ -33,7 +33,7 @@ import { Supervisor } from '../supervisor/supervisor';
 import { assertRootOnly } from '../config/strict-modes';
 import { configuredApps } from '../apps/configured';
 import { acquireDaemonLock } from './lockfile';
-import { EventBus, publishingHooks } from '../http/events';
+import { EventBus, publishingHooks } from '../server/events';
 import { openDoor } from '../http/compose';
 import { History, Sampler, type Sample } from '../stats/history';
 
@@ -223,6 +223,7 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
   }, config.stats_interval * 1000);
   const server = new Server({
     history: { history, intervalMs: config.stats_interval * 1000 },
+    events: bus,
     supervisor,
     logger,
     config,

@@ -14,7 +14,7 @@ import { invalidArgument } from '../protocol/errors';
 import type { Server } from '../server/server';
 import { Authenticator, type Principal } from './auth';
 import { HttpDoor } from './door';
-import type { EventBus } from './events';
+import type { EventBus } from '../server/events';
 import { meprocHandler } from './meproc';
 import { Metrics } from './metrics';
 

@@ -23,11 +23,11 @@ import type { Config } from '../config/config';
 import type { Logger } from '../logger/logger';
 import type { PeerCredReader } from '../native';
 import { HTTP_STATUS, invalidArgument, notFound, PmonError, permissionDenied, toWireError, unavailable } from '../protocol/errors';
-import type { EventSource, LogFilesInfo, Result } from '../protocol';
+import { ALIVE_MS, type EventSource, type LogFilesInfo, type Result } from '../protocol';
 import type { RequestContext } from '../server/server';
 import type { Caller } from '../supervisor/deps';
 import type { Authenticator, Principal } from './auth';
-import type { EventBus } from './events';
+import type { EventBus } from '../server/events';
 import { match } from './routes';
 import { roleActions, roleAllows } from './roles';
 import type { Metrics } from './metrics';
@@ -295,12 +295,17 @@ export class HttpDoor {
       emit: (data: string, source?: EventSource) => stream.send({ event: 'data', data, ...(source ? { source } : {}) }),
       emitFiles: (info: LogFilesInfo) => stream.send({ event: 'files', ...info }),
     };
+    // A call that takes a while (a rolling reload) or streams (a followed log) says it is alive
+    // every ALIVE_MS, as the Unix door's `alive` events do: the answer becomes a stream then.
+    const beat = setInterval(() => stream.heartbeat(), ALIVE_MS);
     let reply: unknown;
     try {
       reply = { ok: true, result: await this.d.dispatch(method, params, ctx) };
     } catch (e) {
       if (!stream.started) return sendError(res, e);
       reply = { ok: false, error: toWireError(e) };
+    } finally {
+      clearInterval(beat);
     }
     if (!stream.started && !sse) return sendJson(res, 200, reply);
     await stream.send(reply);
@@ -386,6 +391,7 @@ class Stream {
     });
   }
   heartbeat(): void {
+    this.start();
     if (!this.res.destroyed) this.res.write(this.sse ? ': alive\n\n' : '\n');
   }
   end(): void {

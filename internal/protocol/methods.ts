@@ -21,7 +21,7 @@ export const MIN_PROTOCOL_VERSION = 2;
  * What this build can do beyond its methods' names (a method's new parameter, a new behaviour),
  * as `ping` reports it. A pmond of protocol 2 reports nothing: V2_CAPABILITIES is what it had.
  */
-export const FEATURES = ['admin-door', 'log.all', 'selectors', 'apps', 'tasks', 'sockets', 'stats'] as const;
+export const FEATURES = ['admin-door', 'log.all', 'selectors', 'apps', 'tasks', 'sockets', 'stats', 'events'] as const;
 
 /** The statuses a process can be in, exactly as they appear in --json. */
 /**
@@ -682,6 +682,15 @@ export const METHODS = {
       interval_ms: z.number().int(),
       series: z.array(z.object({ id: z.number().int(), name: z.string(), cpu: z.array(z.number().nullable()), memory: z.array(z.number().nullable()) })),
     }),
+  },
+  /**
+   * State changes as they happen (feature `events`), until the caller goes: each a `data` event
+   * holding one JSON line (`{"event": "status"|"start"|"stop"|"restart"|"failure"|"backoff",
+   * "time", "process"}`) about a process the caller may see. What `ls --watch` redraws on.
+   */
+  events: {
+    params: empty,
+    result: z.object({ ended: z.boolean() }),
   },
 } as const;
 

@@ -51,6 +51,7 @@ import type { LogFiles, LogReaderFactory } from './log-reader';
 import { bound, sendCopies, sendPlain, type TextSink } from './log-all';
 import { follow, openLog, type OpenLog, tail } from './logs';
 import { type History, POINTS } from '../stats/history';
+import type { EventBus } from './events';
 
 /** Per-request context handed to handlers. */
 export interface RequestContext {
@@ -99,6 +100,8 @@ export interface ServerDeps {
   /** gid of socket_group, or null. */
   socketGid: number | null;
   version: string;
+  /** State changes for `events` (and the HTTP door's /v1/events). */
+  events: EventBus;
   /** CPU and memory history (internal/stats/history.ts) and how often it is sampled. */
   history: { history: History; intervalMs: number };
   /** pmond's configured apps files (config `apps`), read now, for `reload`. */
@@ -517,6 +520,17 @@ function makeHandlers(d: ServerDeps): Handlers {
     upgrade: async (p, c) => sup.upgrade(c.caller, p.target),
     log_rotate: async (p, c) => sup.rotateLogs(c.caller, p.target),
     apps: async (_p, c) => sup.listApps(c.caller),
+    events: async (_p, c) => {
+      const stop = d.events.subscribe(c.caller, (e) => void c.emit(`${JSON.stringify(e)}\n`));
+      if (!stop) throw unavailable('too many event streams are open; try again later');
+      try {
+        await c.emit('');
+        await c.closed;
+      } finally {
+        stop();
+      }
+      return { ended: true };
+    },
     stat: async (p, c) => {
       const rows = p.targets.length ? (await Promise.all(p.targets.map((t) => sup.select(c.caller, t)))).flat() : await sup.visible(c.caller);
       const now = Date.now();

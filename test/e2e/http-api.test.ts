@@ -290,6 +290,30 @@ describe('the CLI around it', () => {
     await a.run(['del', 'ticker', '-f']);
   });
 
+  test('ls --watch: a new table at each change, from the events stream', async () => {
+    const child = spawn(PMON3, ['ls', '--watch', '--json'], { env: { ...process.env, PMON3_CONF: a.conf } });
+    const lines: any[] = [];
+    let part = '';
+    child.stdout.on('data', (c: Buffer) => {
+      part += c.toString();
+      let i: number;
+      while ((i = part.indexOf('\n')) >= 0) {
+        lines.push(JSON.parse(part.slice(0, i)));
+        part = part.slice(i + 1);
+      }
+    });
+    try {
+      const first = await waitFor('the first table', () => lines[0], 10_000);
+      const n = first.find((p: any) => p.name === 'web').restarts;
+      await a.run(['restart', 'web']);
+      await waitFor('a table with the restart', () => lines.some((l) => l.find((p: any) => p.name === 'web')?.restarts === n + 1), 10_000);
+      a.seenPids.add((await a.get('web')).pid);
+    } finally {
+      child.kill('SIGINT');
+      await new Promise((r) => child.once('close', r));
+    }
+  });
+
   test('shell runs the commands it reads; monit --json is one snapshot; monit without a terminal is refused', async () => {
     const sh = await cli(['shell'], {}, 'ls --json\ninfo --json\nexit\n');
     assert.equal(sh.code, 0, sh.stderr);

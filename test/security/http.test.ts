@@ -286,8 +286,9 @@ describe('bounds and garbage', () => {
   });
 });
 
-describe('client certificates (mTLS)', () => {
+describe('TLS: client certificates (mTLS), and --host verifying the server', () => {
   let td: TestDaemon | undefined;
+  const tlsKey = generateKey();
   let tport: number;
   let certDir: string;
   const sh = (args: string[]): void => void execFileSync('openssl', args, { cwd: certDir, stdio: 'ignore' });
@@ -302,6 +303,7 @@ describe('client certificates (mTLS)', () => {
     }
     const fp = (f: string): string => createHash('sha256').update(Buffer.from(fs.readFileSync(path.join(certDir, f), 'utf8').replace(/-----[^-]+-----|\s/g, ''), 'base64')).digest('hex');
     tport = await freePort();
+    fs.writeFileSync(path.join(certDir, 'signed.key'), tlsKey.privatePem, { mode: 0o600 });
     const me = execFileSync('id', ['-un'], { encoding: 'utf8' }).trim();
     td = await TestDaemon.start({
       config: {
@@ -309,6 +311,7 @@ describe('client certificates (mTLS)', () => {
           listen: `127.0.0.1:${tport}`,
           tls: { cert: path.join(certDir, 'server.pem'), key: path.join(certDir, 'server.key'), client_ca: path.join(certDir, 'ca.pem') },
           keys: [
+            { name: 'signed', public_key: tlsKey.publicLine, user: me, role: 'viewer' },
             { name: 'cert-op', cert_sha256: fp('client.pem'), user: me, role: 'operator' },
             { name: 'cert-rogue', cert_sha256: fp('rogue.pem'), user: me, role: 'admin' },
           ],
@@ -349,6 +352,23 @@ describe('client certificates (mTLS)', () => {
     assert.equal(rogue.status, 403, `a certificate listed by fingerprint but not signed by client_ca: ${rogue.text}`);
     assert.equal((await get('unlisted')).status, 403);
     assert.equal((await get()).status, 403);
+  });
+  test("--host verifies the server's certificate: with the host's ca, or NODE_EXTRA_CA_CERTS kept by the launcher; else refused", async () => {
+    const hosts = path.join(certDir, 'hosts.yaml');
+    const keyPath = path.join(certDir, 'signed.key');
+    fs.writeFileSync(
+      hosts,
+      `hosts:\n  good: { url: "https://127.0.0.1:${tport}", key: "${keyPath}", ca: "${path.join(certDir, 'server.pem')}" }\n  bare: { url: "https://127.0.0.1:${tport}", key: "${keyPath}" }\n`,
+      { mode: 0o600 },
+    );
+    const run = (args: string[], env: NodeJS.ProcessEnv = {}) => td!.run(args, { env: { PMON3_HOSTS: hosts, ...env } });
+    const ok = await run(['ls', '--host', 'good']);
+    assert.equal(ok.code, 0, ok.stderr);
+    const bare = await run(['ls', '--host', 'bare']);
+    assert.equal(bare.code, 7, 'an unknown CA is refused');
+    assert.match(bare.stderr, /SELF_SIGNED|self[- ]signed|UNABLE_TO_VERIFY|certificate/i);
+    const extra = await run(['ls', '--host', 'bare'], { NODE_EXTRA_CA_CERTS: path.join(certDir, 'server.pem') });
+    assert.equal(extra.code, 0, `NODE_EXTRA_CA_CERTS reaches the HTTP client through the launcher: ${extra.stderr}`);
   });
 });
 

@@ -13,10 +13,11 @@
  *
  * Bounds: every key has a token bucket (rate per second, a burst of twice as many), counted after
  * its signature is checked, so a stranger cannot spend someone's budget; the nonces kept are
- * bounded by the rates and the window (and in all by MAX_NONCES); challenges and tokens by
- * MAX_CHALLENGES and MAX_TOKENS, oldest dropped first.
+ * bounded by the rates and the window (and in all by MAX_NONCES); challenges are made without
+ * state (time + HMAC), so a flood of them costs nothing kept; the used ones (successful logins,
+ * at most MAX_CHALLENGES a minute) and the tokens (MAX_TOKENS, oldest dropped first) are bounded.
  */
-import { createHash, randomBytes, type KeyObject } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { HttpRole } from '../config/config';
 import { invalidArgument, permissionDenied, unavailable } from '../protocol/errors';
 import { canonical, challengeText, parseAuthorization, parsePublic, verifySig } from './keys';
@@ -47,6 +48,7 @@ export interface Principal {
 }
 
 export const MAX_NONCES = 200_000;
+/** Logins at most in one challenge lifetime (a minute), all keys together. */
 export const MAX_CHALLENGES = 1024;
 export const MAX_TOKENS = 4096;
 const CHALLENGE_TTL_MS = 60_000;
@@ -91,7 +93,10 @@ export class Authenticator {
   private readonly buckets = new Map<string, Bucket>();
   /** nonce (key id + nonce) → when it may be forgotten. Insertion order is expiry order. */
   private readonly nonces = new Map<string, number>();
-  private readonly challenges = new Map<string, number>();
+  /** Challenges already used for a login → when they expire anyway (only successful logins add one). */
+  private readonly usedChallenges = new Map<string, number>();
+  /** Challenges are made without state (their time and an HMAC under this secret), so a flood of them evicts nobody's. */
+  private readonly secret = randomBytes(32);
   private readonly tokens = new Map<string, { entry: KeyEntry; until: number }>();
   private readonly now: () => number;
 
@@ -159,7 +164,7 @@ export class Authenticator {
     const now = this.now();
     if (Math.abs(now - a.ts) > this.o.maxSkewMs) throw permissionDenied(`the request's timestamp is ${Math.round((now - a.ts) / 1000)} s from pmond's clock (at most ${this.o.maxSkewMs / 1000} s)`);
     const hash = createHash('sha256').update(req.body).digest('hex');
-    if (!verifySig(e.key, canonical(req.method, req.url, hash, a.ts, a.nonce), a.sig)) throw permissionDenied(`bad signature for key ${e.name} (method, path, body, timestamp and nonce are signed)`);
+    if (!verifySig(e.key, canonical(req.method, req.url, hash, a.ts, a.nonce), a.sig)) throw permissionDenied('bad signature (method, path, body, timestamp and nonce are signed)');
     this.sweep(now);
     const n = `${e.id}:${a.nonce}`;
     if (this.nonces.has(n)) throw permissionDenied('this request was already received (a replay: its nonce was used)');
@@ -190,25 +195,44 @@ export class Authenticator {
     }
   }
 
-  /** A login challenge (the dashboard signs it with its key). */
+  /**
+   * A login challenge (the dashboard signs it with its key): its time, 16 random bytes and an
+   * HMAC of both under this pmond's secret. Nothing is kept until it is used.
+   */
   challenge(): { challenge: string; expires_ms: number } {
-    const now = this.now();
-    for (const [c, until] of this.challenges) if (until <= now || this.challenges.size >= MAX_CHALLENGES) this.challenges.delete(c);
-    const c = randomBytes(24).toString('base64url');
-    this.challenges.set(c, now + CHALLENGE_TTL_MS);
-    return { challenge: c, expires_ms: CHALLENGE_TTL_MS };
+    const body = Buffer.concat([Buffer.from(String(this.now()).padStart(16, '0')), randomBytes(16)]);
+    const mac = createHmac('sha256', this.secret).update(body).digest().subarray(0, 16);
+    return { challenge: Buffer.concat([body, mac]).toString('base64url'), expires_ms: CHALLENGE_TTL_MS };
+  }
+
+  /** When challenge was made, if it is one of ours. */
+  private challengeTime(challenge: string): number | null {
+    if (typeof challenge !== 'string' || !/^[A-Za-z0-9_-]{64}$/.test(challenge)) return null;
+    const raw = Buffer.from(challenge, 'base64url');
+    if (raw.length !== 48) return null;
+    const mac = createHmac('sha256', this.secret).update(raw.subarray(0, 32)).digest().subarray(0, 16);
+    if (!timingSafeEqual(mac, raw.subarray(32))) return null;
+    const t = Number(raw.subarray(0, 16).toString());
+    return Number.isFinite(t) ? t : null;
   }
 
   /** A token for the key that signed challenge (each challenge is good once). */
   login(keyId: string, challenge: string, sig: string): { token: string; expires_at: string; role: HttpRole; user: string; name: string } {
-    const until = typeof challenge === 'string' ? this.challenges.get(challenge) : undefined;
+    const made = this.challengeTime(challenge);
     const now = this.now();
-    if (until === undefined || until < now) throw permissionDenied('the challenge is unknown, used or expired: ask for a new one');
+    for (const [c, until] of this.usedChallenges) {
+      if (until > now) break;
+      this.usedChallenges.delete(c);
+    }
+    if (made === null || made > now || now - made > CHALLENGE_TTL_MS || this.usedChallenges.has(challenge)) {
+      throw permissionDenied('the challenge is unknown, used or expired: ask for a new one');
+    }
     const e = typeof keyId === 'string' ? this.byId.get(keyId) : undefined;
     if (!e || !e.key) throw permissionDenied(`key ${String(keyId).slice(0, 32)} is not one of http.keys`);
-    if (typeof sig !== 'string' || !verifySig(e.key, challengeText(challenge), sig)) throw permissionDenied(`bad signature of the challenge for key ${e.name}`);
-    this.challenges.delete(challenge);
+    if (typeof sig !== 'string' || !verifySig(e.key, challengeText(challenge), sig)) throw permissionDenied('bad signature of the challenge');
     this.charge(e);
+    if (this.usedChallenges.size >= MAX_CHALLENGES) throw unavailable('too many logins in the last minute; try again');
+    this.usedChallenges.set(challenge, made + CHALLENGE_TTL_MS);
     for (const [t, v] of this.tokens) if (v.until <= now || this.tokens.size >= MAX_TOKENS) this.tokens.delete(t);
     const token = randomBytes(32).toString('base64url');
     const exp = now + this.o.tokenTtlMs;
@@ -218,7 +242,7 @@ export class Authenticator {
 
   /** How many of each thing are kept (metrics, tests). */
   sizes(): { nonces: number; challenges: number; tokens: number } {
-    return { nonces: this.nonces.size, challenges: this.challenges.size, tokens: this.tokens.size };
+    return { nonces: this.nonces.size, challenges: this.usedChallenges.size, tokens: this.tokens.size };
   }
 }
 

@@ -445,5 +445,7 @@ function sendError(res: http.ServerResponse, e: unknown): void {
     res.destroy();
     return;
   }
+  // A caller that is refused gets no kept-alive connection to try again on.
+  if (error.code === 'PERMISSION_DENIED') res.setHeader('Connection', 'close');
   sendJson(res, HTTP_STATUS[error.code], { error });
 }

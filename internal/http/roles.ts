@@ -19,6 +19,11 @@ const ALLOWED: Record<HttpRole, ReadonlySet<string> | 'all'> = {
 export function roleAllows(role: HttpRole, method: string, params?: unknown): boolean {
   const a = ALLOWED[role];
   if (a === 'all') return true;
+  if (method === 'act') {
+    // delete is admin-only whichever method reaches it.
+    const action = (params as { action?: unknown } | undefined)?.action;
+    return a.has('act') && action !== 'delete';
+  }
   if (method === 'group') {
     const action = (params as { action?: unknown } | undefined)?.action;
     return action === 'ls' || action === 'desc' || (role === 'operator' && (action === 'assign' || action === 'remove'));

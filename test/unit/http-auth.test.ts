@@ -55,7 +55,7 @@ test('a rate of 2 per second: a burst of 4, then one more per 500 ms', () => {
   assert.deepEqual([one(), one()], ['ok', 'UNAVAILABLE']);
 });
 
-test('tokens last token_ttl; challenges are good once, for a minute, and at most MAX_CHALLENGES are kept', () => {
+test('tokens last token_ttl; challenges are good once, for a minute, and cost nothing kept until used', () => {
   const s = setup();
   const c = s.auth.challenge().challenge;
   const t = s.auth.login(s.pub.id, c, signChallenge(s.priv, c));
@@ -66,7 +66,12 @@ test('tokens last token_ttl; challenges are good once, for a minute, and at most
   s.tick(60_001);
   assert.equal(code(() => s.auth.login(s.pub.id, old, signChallenge(s.priv, old))), 'PERMISSION_DENIED');
   for (let i = 0; i < MAX_CHALLENGES * 3; i++) s.auth.challenge();
-  assert.ok(s.auth.sizes().challenges <= MAX_CHALLENGES);
+  assert.equal(s.auth.sizes().challenges, 1, 'only the used one is kept');
+  const fresh = s.auth.challenge().challenge;
+  const tampered = fresh.slice(0, 10) + (fresh[10] === 'A' ? 'B' : 'A') + fresh.slice(11);
+  assert.equal(code(() => s.auth.login(s.pub.id, tampered, signChallenge(s.priv, tampered))), 'PERMISSION_DENIED');
+  assert.equal(code(() => s.auth.login(s.pub.id, fresh, signChallenge(s.priv, fresh))), 'ok');
+  assert.equal(code(() => s.auth.login(s.pub.id, fresh, signChallenge(s.priv, fresh))), 'PERMISSION_DENIED', 'once');
 });
 
 test('a signature over another path, body or method is refused', () => {
@@ -86,6 +91,9 @@ test('roles: viewers read, operators act, admins do all; group by its action', (
   assert.ok(roleAllows('viewer', 'group', { action: 'ls' }));
   assert.ok(!roleAllows('viewer', 'group', { action: 'create' }));
   assert.ok(!roleAllows('operator', 'group', { action: 'del' }));
+  assert.ok(roleAllows('operator', 'act', { action: 'restart' }));
+  assert.ok(!roleAllows('operator', 'act', { action: 'delete' }), 'delete is admin-only by every path');
+  assert.ok(!roleAllows('viewer', 'act', { action: 'stop' }));
   assert.ok(!roleAllows('viewer', 'constructor'));
   assert.ok(!roleAllows('viewer', '__proto__'));
 });

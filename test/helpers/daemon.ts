@@ -25,8 +25,8 @@ export interface RunResult {
 }
 
 export interface DaemonOptions {
-  /** Extra config keys (YAML scalars). */
-  config?: Record<string, string | number | boolean | string[]>;
+  /** Extra config keys (YAML scalars; an object is written as JSON, e.g. http). */
+  config?: Record<string, string | number | boolean | string[] | Record<string, unknown>>;
   /** Start pmond as this uid/gid (needs root). */
   uid?: number;
   gid?: number;
@@ -83,8 +83,8 @@ export class TestDaemon {
     return d;
   }
 
-  writeConfig(extra: Record<string, string | number | boolean | string[]> = {}): void {
-    const cfg: Record<string, string | number | boolean | string[]> = {
+  writeConfig(extra: Record<string, string | number | boolean | string[] | Record<string, unknown>> = {}): void {
+    const cfg: Record<string, string | number | boolean | string[] | Record<string, unknown>> = {
       data_dir: this.data,
       logs_dir: this.logs,
       socket_path: this.socket,
@@ -97,7 +97,7 @@ export class TestDaemon {
       ...extra,
     };
     const text = Object.entries(cfg)
-      .map(([k, v]) => `${k}: ${typeof v === 'string' || Array.isArray(v) ? JSON.stringify(v) : String(v)}`)
+      .map(([k, v]) => `${k}: ${typeof v === 'object' && !Array.isArray(v) ? JSON.stringify(v) : typeof v === 'string' || Array.isArray(v) ? JSON.stringify(v) : String(v)}`)
       .join('\n');
     fs.writeFileSync(this.conf, `${text}\n`);
   }

@@ -15,7 +15,7 @@ import type { Server } from '../server/server';
 import { Authenticator, type Principal } from './auth';
 import { HttpDoor } from './door';
 import type { EventBus } from '../server/events';
-import { meprocHandler } from './meproc';
+import { meprocEndpoints } from './meproc';
 import { Metrics } from './metrics';
 
 export interface DoorParts {
@@ -65,7 +65,7 @@ export async function openDoor(p: DoorParts): Promise<HttpDoor | undefined> {
     logger: p.logger,
     assets: path.join(__dirname, 'dashboard'),
     version: p.version,
-    extra: meprocHandler,
+    extra: meprocEndpoints({ home: async (u) => (await p.users.user(u)).home }),
   });
   try {
     await door.listen();

@@ -46,7 +46,7 @@ export interface DoorDeps {
   /** The dashboard's files (index.html, dashboard.js, dashboard.css). */
   assets: string;
   version: string;
-  /** Meproc's /proc endpoints (meproc.ts), when built. */
+  /** Meproc's /proc endpoints (meproc.ts). */
   extra?: (req: DoorRequest) => Promise<DoorReply | null>;
 }
 
@@ -54,7 +54,10 @@ export interface DoorDeps {
 export interface DoorRequest {
   verb: string;
   url: URL;
+  /** The body as JSON; null when empty or not JSON (raw tells them apart). */
   body: unknown;
+  /** The body's bytes as sent. */
+  raw: Buffer;
   caller: Caller;
   principal: Principal;
   call(method: string, params: unknown): Promise<unknown>;
@@ -221,7 +224,7 @@ export class HttpDoor {
         return this.rpc(req, res, rpc[1]!, params, caller);
       }
       if (this.d.extra) {
-        const r = await this.d.extra({ verb, url, body: parseJson(body, true), caller, principal, call });
+        const r = await this.d.extra({ verb, url, body: parseJson(body, true), raw: body, caller, principal, call });
         if (r) {
           route = 'meproc';
           return sendJson(res, r.status, r.body);

@@ -200,6 +200,36 @@ describe('metrics and OpenAPI', () => {
   });
 });
 
+describe('config: a wrong key stops the start in one line; a busy port leaves pmond up without the door', () => {
+  test('a public key that is not one, an unknown user, a bad role', async () => {
+    for (const [keys, pattern] of [
+      [[{ name: 'x', public_key: 'pmon3-ed25519 nope', user: me, role: 'admin' }], /http.keys: x: public key "pmon3-ed25519 nope" is not/],
+      [[{ name: 'x', public_key: 'pmon3-ed25519 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', user: 'no-such-user-here', role: 'admin' }], /http.keys: x: user "no-such-user-here"/],
+      [[{ name: 'x', public_key: 'pmon3-ed25519 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', user: me, role: 'root' }], /http\.keys\.0\.role/],
+      [[{ name: '$(id)', public_key: 'pmon3-ed25519 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', user: me, role: 'admin' }], /http\.keys\.0\.name/],
+    ] as const) {
+      const e = await TestDaemon.start({ config: { http: { listen: `127.0.0.1:${await freePort()}`, keys: keys as unknown as Record<string, unknown>[] } as Record<string, unknown> } }).then(
+        async (d) => {
+          await d.stop();
+          return null;
+        },
+        (err: Error) => err,
+      );
+      assert.ok(e, `refused: ${JSON.stringify(keys)}`);
+      assert.match(e.message, pattern);
+    }
+  });
+  test('the port taken: pmond serves its socket and pmond.log says why there is no HTTP', async () => {
+    const d = await TestDaemon.start({ config: { http: { listen: `127.0.0.1:${portA}`, keys: [] } } });
+    try {
+      assert.equal((await d.run(['info'])).code, 0);
+      await waitFor('the line in pmond.log', () => /http: not listening on 127\.0\.0\.1:\d+ \(.*EADDRINUSE/.test(fs.readFileSync(path.join(d.logs, 'pmond.log'), 'utf8')), 10_000);
+    } finally {
+      await d.stop();
+    }
+  });
+});
+
 describe('a Unix-socket listen: the kernel says who calls', () => {
   let u: TestDaemon | undefined;
   before(async () => {

@@ -10,6 +10,7 @@ import { accessSync, constants, lstatSync } from 'node:fs';
 import * as net from 'node:net';
 import {
   adminSocketPath,
+  allPages,
   failedPrecondition,
   V2_CAPABILITIES,
   encodeFrame,
@@ -205,14 +206,7 @@ export class Client implements PmondClient {
 
   /** Every process the caller may see: `list`, page after page. */
   async listAll(): Promise<Result<'list'>['processes']> {
-    const out: Result<'list'>['processes'] = [];
-    let after: number | null = 0;
-    while (after !== null) {
-      const page: Result<'list'> = await this.call('list', after ? { after } : {});
-      out.push(...page.processes);
-      after = page.next;
-    }
-    return out;
+    return allPages((after) => this.call('list', after ? { after } : {}));
   }
 
   /** Close the connection. */

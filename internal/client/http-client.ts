@@ -15,7 +15,7 @@ import type { KeyObject } from 'node:crypto';
 import * as tls from 'node:tls';
 import { authorization } from '../http/keys';
 import { ERROR_CODES, type ErrorCode, failedPrecondition, fromWireError, internal, type PmonError, unavailable } from '../protocol/errors';
-import { logFilesSchema, METHODS, type MethodName, type Params, type Result, V2_CAPABILITIES } from '../protocol';
+import { allPages, logFilesSchema, METHODS, type MethodName, type Params, type Result, V2_CAPABILITIES } from '../protocol';
 import type { CallOptions, PmondClient } from './client';
 
 export interface HttpClientOptions {
@@ -165,14 +165,7 @@ export class HttpClient implements PmondClient {
   }
 
   async listAll(): Promise<Result<'list'>['processes']> {
-    const out: Result<'list'>['processes'] = [];
-    let after: number | null = 0;
-    while (after !== null) {
-      const page: Result<'list'> = await this.call('list', after ? { after } : {});
-      out.push(...page.processes);
-      after = page.next;
-    }
-    return out;
+    return allPages((after) => this.call('list', after ? { after } : {}));
   }
 
   close(): void {

@@ -23,7 +23,7 @@ import type { Config } from '../config/config';
 import type { Logger } from '../logger/logger';
 import type { PeerCredReader } from '../native';
 import { HTTP_STATUS, invalidArgument, notFound, PmonError, permissionDenied, toWireError, unavailable } from '../protocol/errors';
-import { ALIVE_MS, type EventSource, type LogFilesInfo, type Result } from '../protocol';
+import { ALIVE_MS, allPages, type EventSource, type LogFilesInfo, type Result } from '../protocol';
 import type { RequestContext } from '../server/server';
 import type { Caller } from '../supervisor/deps';
 import type { Authenticator, Principal } from './auth';
@@ -274,14 +274,7 @@ export class HttpDoor {
   }
 
   private async listAll(caller: Caller): Promise<Result<'list'>['processes']> {
-    const out: Result<'list'>['processes'] = [];
-    let after: number | null = 0;
-    while (after !== null) {
-      const page = (await this.d.dispatch('list', after ? { after } : {}, plainContext(caller))) as Result<'list'>;
-      out.push(...page.processes);
-      after = page.next;
-    }
-    return out;
+    return allPages(async (after) => (await this.d.dispatch('list', after ? { after } : {}, plainContext(caller))) as Result<'list'>);
   }
 
   /**

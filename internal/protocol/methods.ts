@@ -700,6 +700,18 @@ export type Result<M extends MethodName> = z.infer<(typeof METHODS)[M]['result']
 
 export const METHOD_NAMES = Object.keys(METHODS) as MethodName[];
 
+/** Every process `list` gives, page after page (page(after) asks for one). */
+export async function allPages(page: (after: number) => Promise<Result<'list'>>): Promise<Result<'list'>['processes']> {
+  const out: Result<'list'>['processes'] = [];
+  let after: number | null = 0;
+  while (after !== null) {
+    const p: Result<'list'> = await page(after);
+    out.push(...p.processes);
+    after = p.next;
+  }
+  return out;
+}
+
 /** Envelope of a request frame. */
 export const requestEnvelope = z
   .object({

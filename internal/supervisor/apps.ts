@@ -195,6 +195,10 @@ export class Apps {
       // `after` orders starts as dependencies do: it too must name apps that exist and make no cycle.
       for (const a of apps) if (a.uid === uid && !gone.has(a.id)) nodes.set(a.name, { name: a.name, dependencies: [...stringList(a.dependencies), ...(parseDefinition(a.spec).task?.after ?? [])] });
       for (const x of planned) if (x.user.uid === uid) nodes.set(x.spec.name, { name: x.spec.name, dependencies: [...x.spec.dependencies, ...(x.spec.task?.after ?? [])] });
+      // An app this apply leaves as it is may name one deleted since (`del` of its dependency):
+      // that is not this apply's error; the apps it defines must name apps that exist.
+      const mine = new Set(planned.filter((x) => x.user.uid === uid).map((x) => x.spec.name));
+      for (const n of nodes.values()) if (!mine.has(n.name)) n.dependencies = n.dependencies.filter((d) => nodes.has(d));
       try {
         startOrder([...nodes.values()]);
       } catch (e) {
@@ -459,7 +463,9 @@ export class Apps {
     let dependencies = stringList(app.dependencies);
     if (ch.dependencies !== undefined) {
       const mine = (await store.apps()).filter((a) => a.uid === app.uid);
-      const nodes = mine.map((a) => ({ name: a.name, dependencies: a.id === app.id ? ch.dependencies! : stringList(a.dependencies) }));
+      const names = new Set(mine.map((a) => a.name));
+      // Others' dependencies on an app deleted since are not this change's error (as in apply).
+      const nodes = mine.map((a) => ({ name: a.name, dependencies: a.id === app.id ? ch.dependencies! : stringList(a.dependencies).filter((d) => names.has(d)) }));
       try {
         startOrder(nodes);
       } catch (e) {

@@ -147,6 +147,21 @@ describe('apply', () => {
     assert.equal(JSON.stringify([...(await byName()).values()].map((p) => [p.name, p.pid])), before);
   });
 
+  test('an app whose dependency was deleted does not block the next apply of other apps', async () => {
+    const pair = write('pair.yaml', 'apps:\n  - {name: dbx, exec: /bin/sleep, args: "300"}\n  - {name: apix, exec: /bin/sleep, args: "300", dependencies: [dbx]}\n');
+    assert.equal((await d.run(['apply', '-f', pair])).code, 0);
+    for (const n of ['dbx', 'apix']) d.seenPids.add((await d.waitProc(n, 'running', (p) => p.status === 'running')).pid);
+    assert.equal((await d.run(['del', 'dbx', '-f'])).code, 0);
+    const other = write('other.yaml', 'apps:\n  - {name: solo, exec: /bin/sleep, args: "300"}\n');
+    const r = await d.run(['apply', '-f', other]);
+    assert.equal(r.code, 0, r.stderr);
+    d.seenPids.add((await d.waitProc('solo', 'running', (p) => p.status === 'running')).pid);
+    // The file that defines both brings the dependency back.
+    assert.equal((await d.run(['apply', '-f', pair])).code, 0);
+    d.seenPids.add((await d.waitProc('dbx', 'running', (p) => p.status === 'running')).pid);
+    for (const n of ['apix', 'dbx', 'solo']) assert.equal((await d.run(['del', n, '-f'])).code, 0);
+  });
+
   test('an app that leaves the file is kept, or removed with --prune; apps from exec are never pruned', async () => {
     const solo = await d.json(['exec', '/bin/sleep', '--name', 'by-hand', '--', '302']);
     const f = path.join(dir, 'apps.yaml');

@@ -150,6 +150,7 @@ const rawApp = z
     ignore_watch: z.array(z.string().min(1).max(256)).max(64).optional(),
     watch_delay: duration.optional(),
     auto_upgrade: z.boolean().optional(),
+    stdin: z.boolean().optional(),
     rotate: z
       .union([
         z
@@ -500,6 +501,7 @@ function taskOf(a: RawApp, where: (key: string) => string, abs: (p: string) => s
     ...(a.ignore_watch !== undefined ? { watch_ignore: a.ignore_watch } : {}),
     ...(a.watch_delay !== undefined ? { watch_delay_ms: toMs(a.watch_delay)! } : {}),
     ...(a.auto_upgrade !== undefined ? { auto_upgrade: a.auto_upgrade } : {}),
+    ...(a.stdin ? { stdin: true } : {}),
     ...(a.rotate !== undefined ? { log_rotate: rotationOf(a.rotate, where('rotate')) } : {}),
     ...(a.timestamps !== undefined ? { log_timestamps: a.timestamps } : {}),
     ...(a.error_log !== undefined ? { error_log: abs(a.error_log) } : {}),

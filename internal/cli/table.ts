@@ -481,8 +481,8 @@ export const COMMANDS: readonly CommandDef[] = [
     aliases: [],
     summary: "Stream a process's output live (every instance of an app) until Ctrl-C",
     args: [target()],
-    flags: [{ long: 'stdin', type: 'boolean', description: 'also forward your stdin (not offered yet: refused)' }],
-    examples: ['attach api'],
+    flags: [{ long: 'stdin', type: 'boolean', description: 'also send what you type (or pipe) to its stdin: your own process, of an app with stdin: true' }],
+    examples: ['attach api', 'attach repl --stdin'],
     json: 'one line per chunk: {"id", "name", "data"}',
   },
   {

@@ -51,6 +51,11 @@
  *   keys: the server's listening sockets (below) the program gets as fds 3, 4, ...
  *   (close-on-exec cleared), with LISTEN_PID=its own pid added to its environment
  *   (LISTEN_FDS and LISTEN_FDNAMES come from pmond in env).
+ * "pmon3-exec/5" is /4 followed by one more field: the path of the program's stdin FIFO in
+ *   pmond's own data_dir ("" = none), made here (mkfifo 0600) if missing and opened O_RDWR as
+ *   this helper, before privileges go (it is pmond's file, in pmond's directory; refused unless
+ *   a FIFO of this helper's uid with one link and no group or other bits), as fd 0: the program
+ *   holds a writer itself, so it never sees EOF when pmond (which writes `input` into it) restarts.
  * Socket requests ("pmon3-sock/1", server mode): the server holds pmond's listening
  *   sockets (close-on-exec), by key; a program started with them keeps them when
  *   pmond and this server die (they are the program's own fds), and a new server
@@ -164,6 +169,8 @@ struct spec {
   struct rlimit rlim[16];
   dev_t forbid_dev[8];
   ino_t forbid_ino[8];
+  /* pmon3-exec/5: the stdin FIFO's path, "" for none. */
+  const char *stdin_path;
 };
 
 struct cursor {
@@ -198,8 +205,10 @@ static int parse_spec(char *buf, size_t len, struct spec *s) {
   memset(s, 0, sizeof *s);
   const char *tag = next(&c);
   if (!tag) return EPROTO;
-  int with_sockets = strcmp(tag, "pmon3-exec/4") == 0;
+  int with_stdin = strcmp(tag, "pmon3-exec/5") == 0;
+  int with_sockets = with_stdin || strcmp(tag, "pmon3-exec/4") == 0;
   if (!with_sockets && strcmp(tag, "pmon3-exec/3") != 0) return EPROTO;
+  s->stdin_path = "";
   if (number(&c, 0, 0x7fffffff, &v)) return EINVAL;
   s->uid = (uid_t)v;
   if (number(&c, 0, 0x7fffffff, &v)) return EINVAL;
@@ -265,6 +274,7 @@ static int parse_spec(char *buf, size_t len, struct spec *s) {
       }
     }
   }
+  if (with_stdin && (!(s->stdin_path = next(&c)) || (*s->stdin_path && *s->stdin_path != '/'))) return EINVAL;
   if (c.pos != c.len) return EINVAL;
   if (*s->log_kind && strcmp(s->log_kind, "daemon") != 0 && strcmp(s->log_kind, "user") != 0 && strcmp(s->log_kind, "pipe") != 0 &&
       strcmp(s->log_kind, "pipein") != 0)
@@ -575,6 +585,21 @@ static int open_daemon_log(const struct spec *s, const char **stage) {
     return -1;
   }
   fcntl(fd, F_SETFL, O_WRONLY | O_APPEND);
+  return fd;
+}
+
+/* The stdin FIFO (pmon3-exec/5), made if missing, opened read-write: -1 with errno. */
+static int open_stdin_fifo(const struct spec *s) {
+  if (mkfifo(s->stdin_path, 0600) != 0 && errno != EEXIST) return -1;
+  int fd = open(s->stdin_path, O_RDWR | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return -1;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode) || st.st_uid != geteuid() || st.st_nlink != 1 || (st.st_mode & 077) != 0 ||
+      fcntl(fd, F_SETFL, O_RDWR) != 0) {
+    close(fd);
+    errno = EPERM;
+    return -1;
+  }
   return fd;
 }
 
@@ -1151,6 +1176,22 @@ static void serve_one(char *buf, size_t len) {
       else log_fd = fd;
     }
   }
+  if (*s.stdin_path) {
+    if (in_fd >= 0) {
+      close(in_fd);
+      in_fd = -1;
+      errno = EINVAL; /* a logger's fd 0 is its pipe */
+    } else {
+      in_fd = open_stdin_fifo(&s);
+    }
+    if (in_fd < 0) {
+      reply_fail(id, 0, "stdin", errno);
+      if (log_fd >= 0) close(log_fd);
+      if (err_fd >= 0) close(err_fd);
+      free_spec(&s);
+      return;
+    }
+  }
   int cg = -1;
   if (*s.cgroup) {
     cg = open(s.cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -1475,6 +1516,11 @@ static int one_shot(void) {
     int fd = open_daemon_log(&s, &stage);
     if (fd < 0) fail_to(STATUS_FD, stage, errno);
     if (dup2(fd, 1) < 0 || dup2(fd, 2) < 0) fail_to(STATUS_FD, "log", errno);
+    close(fd);
+  }
+  if (*s.stdin_path) {
+    int fd = open_stdin_fifo(&s);
+    if (fd < 0 || dup2(fd, 0) < 0) fail_to(STATUS_FD, "stdin", errno);
     close(fd);
   }
   run_child(&s, STATUS_FD, 0);

@@ -73,6 +73,8 @@ export interface SpawnRequest {
   sockets?: string[];
   /** setrlimit(2) triples as rlimitWords gives them (resource, soft, hard; -1 unlimited), set before privileges are dropped. */
   rlimits?: string[];
+  /** Its stdin: this FIFO in pmond's data_dir (made if missing), opened read-write by the helper (exec.c, pmon3-exec/5). */
+  stdin?: string;
 }
 
 /** Starts processes. */
@@ -220,9 +222,10 @@ export function encodeSpec(req: Omit<SpawnRequest, 'log'> & { log: LogTarget | n
   const env = Object.entries(req.env).map(([k, v]) => `${k}=${v}`);
   const socks = req.sockets ?? [];
   const lims = req.rlimits ?? [];
-  const v4 = socks.length > 0 || lims.length > 0;
+  const v5 = !!req.stdin;
+  const v4 = v5 || socks.length > 0 || lims.length > 0;
   const fields = [
-    v4 ? 'pmon3-exec/4' : 'pmon3-exec/3',
+    v5 ? 'pmon3-exec/5' : v4 ? 'pmon3-exec/4' : 'pmon3-exec/3',
     String(req.uid),
     String(req.gid),
     String(req.groups.length),
@@ -239,6 +242,7 @@ export function encodeSpec(req: Omit<SpawnRequest, 'log'> & { log: LogTarget | n
     ...env,
     forbidden,
     ...(v4 ? [String(socks.length), ...socks, String(lims.length / 3), ...lims] : []),
+    ...(v5 ? [req.stdin!] : []),
   ];
   for (const f of fields) if (f.includes('\0')) throw invalidArgument('a NUL byte in the command or its environment');
   return Buffer.from(fields.join('\0') + '\0');

@@ -21,7 +21,7 @@ export const MIN_PROTOCOL_VERSION = 2;
  * What this build can do beyond its methods' names (a method's new parameter, a new behaviour),
  * as `ping` reports it. A pmond of protocol 2 reports nothing: V2_CAPABILITIES is what it had.
  */
-export const FEATURES = ['admin-door', 'log.all', 'selectors', 'apps', 'tasks', 'sockets', 'stats', 'events'] as const;
+export const FEATURES = ['admin-door', 'log.all', 'selectors', 'apps', 'tasks', 'sockets', 'stats', 'events', 'input'] as const;
 
 /** The statuses a process can be in, exactly as they appear in --json. */
 /**
@@ -227,6 +227,8 @@ export const taskSchema = z
     upgrader_timeout_ms: z.number().int().min(100).max(3_600_000).optional(),
     /** A rolling reload starts at most this many new instances at once (default 1). */
     max_surge: z.number().int().min(1).max(1000).optional(),
+    /** Its stdin is a FIFO of pmond's that its owner writes to (`attach --stdin`, method `input`); else /dev/null. */
+    stdin: z.boolean().optional(),
   })
   .strict();
 export type TaskSpec = z.infer<typeof taskSchema>;
@@ -682,6 +684,15 @@ export const METHODS = {
       interval_ms: z.number().int(),
       series: z.array(z.object({ id: z.number().int(), name: z.string(), cpu: z.array(z.number().nullable()), memory: z.array(z.number().nullable()) })),
     }),
+  },
+  /**
+   * Bytes for a process's stdin (feature `input`): only its owner (not root or admin_group on
+   * someone else's behalf), only an app with `stdin: true`. Written without blocking: what does
+   * not fit the FIFO now (64 KiB) is refused, UNAVAILABLE, and `written` says how much went.
+   */
+  input: {
+    params: z.object({ target: targetSchema, data: z.string().max(65536) }).strict(),
+    result: z.object({ written: z.number().int() }),
   },
   /**
    * State changes as they happen (feature `events`), until the caller goes: each a `data` event

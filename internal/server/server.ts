@@ -520,6 +520,7 @@ function makeHandlers(d: ServerDeps): Handlers {
     upgrade: async (p, c) => sup.upgrade(c.caller, p.target),
     log_rotate: async (p, c) => sup.rotateLogs(c.caller, p.target),
     apps: async (_p, c) => sup.listApps(c.caller),
+    input: async (p, c) => sup.input(c.caller, p.target, p.data),
     events: async (_p, c) => {
       const stop = d.events.subscribe(c.caller, (e) => void c.emit(`${JSON.stringify(e)}\n`));
       if (!stop) throw unavailable('too many event streams are open; try again later');
@@ -648,6 +649,9 @@ function makeHandlers(d: ServerDeps): Handlers {
           f.failed.catch((e: unknown) => skip(o.source, e)).catch(() => undefined);
           return f;
         });
+        // An event without a source says every log is followed from here on (attach --stdin
+        // sends only after it); clients that do not know it skip events without one.
+        await c.emit('');
         try {
           await c.closed;
         } finally {

@@ -3,6 +3,7 @@
  * they are an admin), and stop, restart, delete, reset on them, one by one or `all`, and the
  * stop of everything at shutdown. Every operation on a row runs under that row's lock.
  */
+import { removeStdin } from './stdin';
 import { appType, stringList } from '../apps/model';
 import { dependencyLevels } from '../apps/graph';
 import { parseSelector, resolveSelector } from '../apps/select';
@@ -129,6 +130,7 @@ export class Commands {
     if (units.rt(cur.id).watched || isActive(cur.status) || cur.status === 'scheduled') cur = await this.term.stopLocked(cur, { force, event: 'stop', desired: 'stopped', hook: true });
     await this.logs.removeLogs(cur);
     await store.remove(cur.id);
+    removeStdin(this.c.config.data_dir, cur.id);
     // An app whose last instance is gone goes with it.
     if ((await store.instancesOf(cur.app_id)).length === 0) {
       await store.removeApp(cur.app_id);

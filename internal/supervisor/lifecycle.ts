@@ -24,6 +24,7 @@ import type { Checks } from './checks';
 import { type Loggers, wantsLogger } from './loggers';
 import type { Watchers } from './watchers';
 import { processEnv } from './env';
+import { stdinFifo } from './stdin';
 import { logTarget } from './logs';
 import type { Terminator } from './terminate';
 import type { Patch } from './units';
@@ -79,6 +80,7 @@ export class Lifecycle {
         env: { ...processEnv(cur, user, this.c.daemonId), ...opts.env, ...listenEnv(def?.sockets ?? []), ...this.health.env(cur, def), PMON3_SPAWN_TOKEN: token },
         ...(sockets.length ? { sockets } : {}),
         ...(def?.rlimits ? { rlimits: rlimitWords(def.rlimits) } : {}),
+        ...(task?.stdin ? { stdin: stdinFifo(this.c.config.data_dir, cur.id) } : {}),
         cwd: cur.cwd,
         uid: cur.uid,
         gid: cur.gid,

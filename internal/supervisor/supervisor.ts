@@ -16,12 +16,13 @@
  * Security rules (see README "Security model"): nothing here touches a path
  * the user named; the exec helper does, as the user (internal/process/spawner).
  */
+import { stdinPath, writeStdin } from './stdin';
 import * as fs from 'node:fs';
 import { appType, commandBytes } from '../apps/model';
 import type { MarkedScan } from '../process/procfs';
 import type { Action, ExecParams, Health, Params, ProcessSummary, ProcessView, Result } from '../protocol/methods';
 import type { ProcessRow } from '../store/schema';
-import { failedPrecondition, notFound, PmonError } from '../protocol/errors';
+import { failedPrecondition, notFound, PmonError, permissionDenied } from '../protocol/errors';
 import { Apps } from './apps';
 import { Boot } from './boot';
 import { Commands, stoppedBy } from './commands';
@@ -135,6 +136,15 @@ export class Supervisor {
         },
       },
     });
+  }
+
+  /** Bytes for the stdin of target (its owner only; an app with stdin: true; running). */
+  async input(caller: Caller, target: string, data: string): Promise<{ written: number }> {
+    const row = await this.cmds.find(caller, target);
+    if (row.uid !== caller.uid) throw permissionDenied(`only its owner (uid ${row.uid}) may write to the stdin of ${row.name}`);
+    if (!(await this.c.units.definitionOf(row))?.task?.stdin) throw failedPrecondition(`${row.name} has no stdin to write to (its app needs stdin: true)`);
+    if (row.pid === null) throw failedPrecondition(`${row.name} is not running`);
+    return { written: writeStdin(stdinPath(this.c.config.data_dir, row.id), Buffer.from(data, 'utf8')) };
   }
 
   /** Be told of every status change once it is stored; returns the unsubscribe. */

@@ -344,6 +344,48 @@ describe('the CLI around it', () => {
     }
   });
 
+  test('attach --stdin: what is piped reaches an app with stdin: true; no EOF when pmond is killed; bounds and owners', async () => {
+    const file = path.join(dir, 'repl.yaml');
+    fs.writeFileSync(file, 'apps:\n  - { name: repl, exec: /bin/cat, stdin: true }\n');
+    assert.equal((await a.run(['apply', '-f', file])).code, 0);
+    const first = await a.waitProc('repl', 'running', (p) => p.status === 'running');
+    a.seenPids.add(first.pid);
+    const desc = await a.json(['desc', 'repl']);
+    const logOf = (): string => fs.readFileSync(desc.log as string, 'utf8');
+    const send = (text: string): Promise<{ code: number; stdout: string; stderr: string }> =>
+      new Promise((resolve) => {
+        const child = spawn(PMON3, ['attach', 'repl', '--stdin'], { env: { ...process.env, PMON3_CONF: a.conf } });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+        child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+        child.stdin.write(text);
+        void waitFor(`attach to echo ${text.trim()}`, () => out.includes(text.trim()), 10_000)
+          .catch(() => undefined)
+          .then(() => child.kill('SIGINT'));
+        child.on('close', (code) => resolve({ code: code ?? 1, stdout: out, stderr: err }));
+      });
+    const one = await send('hello from stdin\n');
+    assert.match(one.stdout, /repl\s+\| hello from stdin/, one.stderr);
+    // pmond killed: cat (which ends at EOF) keeps running, and the next pmond writes on.
+    await a.crash();
+    await a.launch();
+    const again = await a.waitProc('repl', 'running', (p) => p.status === 'running');
+    assert.equal(again.pid, first.pid, 'the same cat, re-adopted: its stdin saw no EOF');
+    const two = await send('after the crash\n');
+    assert.match(two.stdout, /after the crash/, two.stderr);
+    assert.match(logOf(), /hello from stdin\nafter the crash\n/);
+    // Bounds: more than 64 KiB at once is refused; a stopped one has no stdin open.
+    const big = await request(portA, '/v1/rpc/input', { method: 'POST', key: opKey, body: { target: 'repl', data: 'x'.repeat(70_000) } });
+    assert.equal(big.status, 400);
+    assert.equal((await a.run(['stop', 'repl'])).code, 0);
+    const stopped = await request(portA, '/v1/rpc/input', { method: 'POST', key: opKey, body: { target: 'repl', data: 'x' } });
+    assert.equal(stopped.status, 412, stopped.text);
+    assert.match(stopped.json.error.message, /is not running/);
+    assert.equal((await a.run(['del', 'repl', '-f'])).code, 0);
+    assert.ok(!fs.existsSync(path.join(a.data, 'stdin', String(first.id))), 'its FIFO goes with it');
+  });
+
   test('shell runs the commands it reads; monit --json is one snapshot; monit without a terminal is refused', async () => {
     const sh = await cli(['shell'], {}, 'ls --json\ninfo --json\nexit\n');
     assert.equal(sh.code, 0, sh.stderr);

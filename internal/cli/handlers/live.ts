@@ -5,20 +5,58 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ProcessView } from '../../protocol/methods';
-import { failedPrecondition, invalidArgument } from '../../protocol/errors';
+import { invalidArgument } from '../../protocol/errors';
 import { splitArgs } from '../../words';
 import { formatBytes, printable } from '../render';
 import { withClient } from '../session';
 import { commandWords } from '../table';
-import { logs } from './logs';
+import { endWithReader, logs, Prefixer } from './logs';
 import { arg, bool, type Handler } from './types';
 
-/** attach TARGET: its output (every instance's, each line prefixed) from now on, until Ctrl-C. */
+/**
+ * attach TARGET: its output (every instance's, each line prefixed) from now on, until Ctrl-C.
+ * --stdin: also what you type (or pipe) goes to its stdin — only yours, only an app with
+ * stdin: true (pmond checks both); the end of your input is not an EOF for it.
+ */
 export const attach: Handler = async (r, io) => {
-  if (bool(r, 'stdin')) {
-    throw failedPrecondition('attach --stdin: this pmond keeps no stdin of its processes (apps with stdin: true are not offered yet); attach shows output only');
-  }
-  return logs({ ...r, args: { targets: [arg(r, 'target')!] }, flags: { ...r.flags, follow: true, lines: 0 } }, io);
+  const target = arg(r, 'target')!;
+  if (!bool(r, 'stdin')) return logs({ ...r, args: { targets: [target] }, flags: { ...r.flags, follow: true, lines: 0 } }, io);
+  await withClient(async (c) => {
+    await c.require('input', 'attach --stdin');
+    // Refused at once (not yours, no stdin: true, not running), before anything is read from you.
+    await c.call('input', { target, data: '' });
+    endWithReader(c);
+    const prefixer = new Prefixer(io.out, io.look, false);
+    let sending = false;
+    // What is read is sent only once its output is followed (the first event without a source).
+    const forward = (): void => {
+      if (sending) return;
+      sending = true;
+      process.stdin.on('data', (b: Buffer) => {
+        process.stdin.pause();
+        void (async () => {
+          const text = b.toString('utf8');
+          for (let i = 0; i < text.length; i += 16384) {
+            try {
+              await c.call('input', { target, data: text.slice(i, i + 16384) });
+            } catch (e) {
+              io.err(`pmon3: attach: ${printable((e as Error).message)}\n`);
+            }
+          }
+          process.stdin.resume();
+        })();
+      });
+    };
+    await c.call('logs', { targets: [target], lines: 0, follow: true }, {
+      onEvent: (data, src) => {
+        if (!src) return forward();
+        if (src.error !== undefined) return void io.err(`pmon3: attach: ${printable(src.name)}: ${printable(src.error)}\n`);
+        if (io.json) io.out(`${JSON.stringify({ id: src.id, name: src.name, data })}\n`);
+        else prefixer.push(data, src);
+      },
+    });
+  });
+  return undefined;
 };
 
 const SPARK = '▁▂▃▄▅▆▇█';

@@ -58,7 +58,7 @@ async function logAll(r: Run, io: Io): Promise<Outcome | undefined> {
  * End quietly when the reader goes away (`pmon3 logf x | head -1`): on the next write (EPIPE)
  * or, while the log is quiet, when a poll of stdout says its reader closed. Ctrl-C ends with 0.
  */
-function endWithReader(c: PmondClient): void {
+export function endWithReader(c: PmondClient): void {
   const stop = (): void => {
     c.close();
     process.exit(0);

@@ -24,9 +24,12 @@ export interface RunResult {
   stderr: string;
 }
 
+/** A config value: a YAML scalar, a list of strings, or an object (written as JSON, which YAML reads). */
+export type ConfigValue = string | number | boolean | string[] | { [key: string]: unknown };
+
 export interface DaemonOptions {
-  /** Extra config keys (YAML scalars). */
-  config?: Record<string, string | number | boolean | string[]>;
+  /** Extra config keys. */
+  config?: Record<string, ConfigValue>;
   /** Start pmond as this uid/gid (needs root). */
   uid?: number;
   gid?: number;
@@ -83,8 +86,8 @@ export class TestDaemon {
     return d;
   }
 
-  writeConfig(extra: Record<string, string | number | boolean | string[]> = {}): void {
-    const cfg: Record<string, string | number | boolean | string[]> = {
+  writeConfig(extra: Record<string, ConfigValue> = {}): void {
+    const cfg: Record<string, ConfigValue> = {
       data_dir: this.data,
       logs_dir: this.logs,
       socket_path: this.socket,
@@ -97,7 +100,7 @@ export class TestDaemon {
       ...extra,
     };
     const text = Object.entries(cfg)
-      .map(([k, v]) => `${k}: ${typeof v === 'string' || Array.isArray(v) ? JSON.stringify(v) : String(v)}`)
+      .map(([k, v]) => `${k}: ${typeof v === 'string' || typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
       .join('\n');
     fs.writeFileSync(this.conf, `${text}\n`);
   }

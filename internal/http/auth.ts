@@ -240,6 +240,12 @@ export class Authenticator {
     return { token, expires_at: new Date(exp).toISOString(), role: e.role, user: e.user, name: e.name };
   }
 
+  /** Forget a bearer token (the dashboard's log out); true when it was one. */
+  logout(authorizationHeader: string | undefined): boolean {
+    if (!authorizationHeader?.startsWith('Bearer ')) return false;
+    return this.tokens.delete(tokenKey(authorizationHeader.slice(7).trim()));
+  }
+
   /** How many of each thing are kept (metrics, tests). */
   sizes(): { nonces: number; challenges: number; tokens: number } {
     return { nonces: this.nonces.size, challenges: this.usedChallenges.size, tokens: this.tokens.size };

@@ -189,6 +189,10 @@ export class HttpDoor {
         return sendJson(res, 200, { ...t, actions: roleActions(t.role) });
       }
       const principal = this.principal(req, verb, raw, body);
+      if (url.pathname === '/v1/auth/logout' && verb === 'POST') {
+        route = 'auth';
+        return sendJson(res, 200, { logged_out: this.d.auth.logout(req.headers.authorization) });
+      }
       const caller = this.d.callerFor(principal);
       const may = (method: string, params?: unknown): void => {
         if (principal.role && !roleAllows(principal.role, method, params)) {

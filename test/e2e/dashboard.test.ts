@@ -290,6 +290,8 @@ test('a viewer logs in with the key file and gets no action buttons; pmond refus
     await page.waitForSelector('#login', { state: 'visible' });
     assert.equal(await page.evaluate(() => sessionStorage.getItem('pmon3.session')), null);
     assert.equal(await page.locator('tr[data-id]').count(), 0);
+    // ...and pmond forgets it too: a copy taken before is refused.
+    await waitFor('pmond to refuse the token after log out', async () => (await raw('GET', '/v1/processes', { Authorization: `Bearer ${token}` })).status === 403, 10_000);
     assertClean(page);
   } finally {
     await page.close();

@@ -15,7 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import * as z from 'zod';
-import { parsePrivate } from '../http/keys';
+import { parsePrivate } from '../protocol/keys';
 import { invalidArgument, notFound, permissionDenied } from '../protocol/errors';
 import { HttpClient } from './http-client';
 

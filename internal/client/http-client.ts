@@ -1,6 +1,6 @@
 /**
  * A client of pmond's HTTP door (internal/http): every protocol method through
- * `POST /v1/rpc/METHOD`, each request signed with an Ed25519 key (internal/http/keys.ts), its
+ * `POST /v1/rpc/METHOD`, each request signed with an Ed25519 key (internal/protocol/keys.ts), its
  * results validated with the same table as the Unix socket's. What `pmon3 --host` and
  * `import { HttpClient } from 'pmon3'` use.
  *
@@ -13,7 +13,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import type { KeyObject } from 'node:crypto';
 import * as tls from 'node:tls';
-import { authorization } from '../http/keys';
+import { authorization } from '../protocol/keys';
 import { ERROR_CODES, type ErrorCode, failedPrecondition, fromWireError, internal, type PmonError, unavailable } from '../protocol/errors';
 import { allPages, logFilesSchema, METHODS, type MethodName, type Params, type Result, V2_CAPABILITIES } from '../protocol';
 import type { CallOptions, PmondClient } from './client';

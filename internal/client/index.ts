@@ -14,6 +14,6 @@
 export { Client, type PmondClient, type CallOptions, type ConnectOptions } from './client';
 export { HttpClient, type HttpClientOptions } from './http-client';
 export { hostClient, readHosts, hostsPath } from './hosts';
-export { parsePrivate, generateKey } from '../http/keys';
+export { parsePrivate, generateKey } from '../protocol/keys';
 export { PmonError, ERROR_CODES, EXIT_CODES, type ErrorCode } from '../protocol/errors';
 export { METHODS, type MethodName, type Params, type Result, type ProcessView } from '../protocol/methods';

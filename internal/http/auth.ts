@@ -20,7 +20,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { HttpRole } from '../config/config';
 import { invalidArgument, permissionDenied, unavailable } from '../protocol/errors';
-import { canonical, challengeText, parseAuthorization, parsePublic, verifySig } from './keys';
+import { canonical, challengeText, parseAuthorization, parsePublic, verifySig } from '../protocol/keys';
 
 export interface KeyEntry {
   name: string;

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { authorization, parsePrivate, signChallenge } from '../../internal/http/keys';
+import { authorization, parsePrivate, signChallenge } from '../../internal/protocol/keys';
 import { PMON3, TestDaemon } from '../helpers/daemon';
 import { freePort } from '../helpers/net';
 import { tempDir } from '../helpers/tmp';

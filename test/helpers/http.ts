@@ -1,7 +1,7 @@
 /** Requests to pmond's HTTP door in tests: signed with a key file made by `pmon3 key gen`, or raw. */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import { authorization, parsePrivate } from '../../internal/http/keys';
+import { authorization, parsePrivate } from '../../internal/protocol/keys';
 
 export interface Reply {
   status: number;

@@ -14,7 +14,7 @@ import * as https from 'node:https';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { authorization, bodyHash, canonical, generateKey, parsePrivate, signChallenge } from '../../internal/http/keys';
+import { authorization, bodyHash, canonical, generateKey, parsePrivate, signChallenge } from '../../internal/protocol/keys';
 import { PMON3, TestDaemon } from '../helpers/daemon';
 import { loadKey, request, type Key } from '../helpers/http';
 import { freePort } from '../helpers/net';

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Authenticator, MAX_CHALLENGES, type KeyEntry } from '../../internal/http/auth';
-import { authorization, generateKey, parsePrivate, parsePublic, signChallenge } from '../../internal/http/keys';
+import { authorization, generateKey, parsePrivate, parsePublic, signChallenge } from '../../internal/protocol/keys';
 import { roleAllows } from '../../internal/http/roles';
 import { match } from '../../internal/http/routes';
 import { PmonError } from '../../internal/protocol/errors';

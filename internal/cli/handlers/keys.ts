@@ -1,4 +1,4 @@
-/** key gen FILE / key show FILE: an Ed25519 pair for the HTTP API (internal/http/keys.ts). */
+/** key gen FILE / key show FILE: an Ed25519 pair for the HTTP API (internal/protocol/keys.ts). */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { alreadyExists, invalidArgument, notFound, permissionDenied } from '../../protocol/errors';
@@ -6,7 +6,7 @@ import { arg, type Handler } from './types';
 
 export const key: Handler = async (r, io) => {
   // Required here, not at the top: node:crypto stays out of the start-up snapshot.
-  const { generateKey, parsePrivate, PUBLIC_PREFIX } = require('../../http/keys') as typeof import('../../http/keys');
+  const { generateKey, parsePrivate, PUBLIC_PREFIX } = require('../../protocol/keys') as typeof import('../../protocol/keys');
   const action = arg(r, 'action');
   const given = arg(r, 'file');
   if (!given) throw invalidArgument(`key ${action}: FILE is missing (the private key's file)`);

@@ -12,7 +12,7 @@
  * and a nonce. Changing any of them, replaying it or sending it late is refused by auth.ts.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, randomBytes, sign, verify } from 'node:crypto';
-import { invalidArgument } from '../protocol/errors';
+import { invalidArgument } from './errors';
 
 export const PUBLIC_PREFIX = 'pmon3-ed25519 ';
 /** The Authorization scheme of a signed request. */

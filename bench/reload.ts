@@ -20,9 +20,9 @@
  * happens to reach is still seen; its requests count as the load's).
  */
 import * as http from 'node:http';
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import * as path from 'node:path';
-import { nowMs, run, sleep } from './lib/proc';
+import { freePort, nowMs, run, sleep } from './lib/proc';
 import { missing, quantile } from './lib/stats';
 import type { Manager } from './managers/manager';
 import { FIXTURES, type Ctx, daemons } from './workloads';
@@ -208,17 +208,6 @@ function startLoad(port: number, mode: ReloadMode, maxS: number, probe: boolean)
       return finished;
     },
   };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
 }
 
 const fmtMs = (v: number): string => `${v.toFixed(2)} ms`;

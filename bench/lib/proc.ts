@@ -6,6 +6,7 @@
  */
 import { execFileSync, spawn, type SpawnOptions } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 
 /** Clock ticks per second for /proc/PID/stat (getconf CLK_TCK, 100 on Linux x86). */
 export const CLK_TCK = ((): number => {
@@ -198,4 +199,16 @@ export function ensureFileLimit(need: number): string {
   }
   const now = fileLimit();
   return now >= need ? `${now} (enough)` : `${now}: too low for ${need}; raise it (ulimit -n) or expect failures with 1000 processes`;
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (the kernel's pick). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
 }

@@ -169,13 +169,14 @@ async function main(): Promise<void> {
   if (wantManagers.has('pm2') && versions.pm2) managers.push(new Pm2(path.join(dir, 'm')));
   if (wantManagers.has('supervisord') && versions.supervisord) managers.push(new Supervisord(path.join(dir, 's')));
   const results = new Results();
-  const ctx: Ctx = { knobs: k, managers, results, dir, log };
+  const owned: Manager[] = [];
+  const ctx: Ctx = { knobs: k, managers, results, dir, log, own: (m) => void owned.push(m) };
 
   let stopping: Promise<void> | undefined;
   const stopAll = (): Promise<void> =>
     (stopping ??= (async () => {
       log('stopping every manager and every process it ran');
-      for (const m of managers) await m.shutdown().catch((e: unknown) => log(`  ${m.name}: shutdown: ${(e as Error).message}`));
+      for (const m of [...managers, ...owned]) await m.shutdown().catch((e: unknown) => log(`  ${m.name}: shutdown: ${(e as Error).message}`));
       fs.rmSync(dir, { recursive: true, force: true });
     })());
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {

@@ -98,6 +98,8 @@ export interface Ctx {
   /** Scratch directory for logs and fixture files. */
   dir: string;
   log(msg: string): void;
+  /** A manager a workload started itself (not a column of its own): shut down with the others at the end, also on Ctrl-C. */
+  own(m: Manager): void;
 }
 
 /** Managers that own a daemon (daemon workloads skip CLI-only variants). */

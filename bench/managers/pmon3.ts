@@ -21,13 +21,21 @@ export class Pmon3 implements Manager {
   private proc?: ChildProcess;
   private pid = 0;
   private readonly conf: string;
-  private readonly socket: string;
+  /** pmond's Unix socket (the http workload's raw listing calls go to it). */
+  readonly socket: string;
   private readonly logs: string;
   private readonly daemonLog: string;
   /** Every process this adapter has seen, killed by pid at shutdown if still there. */
   private readonly seen = new Map<number, ProcRef>();
 
-  constructor(private readonly dir: string) {
+  /**
+   * extra: more keys of pmond's config, written as JSON (which YAML reads); the http workload
+   * turns the HTTP door on with `{ http: {...} }`, every other pmond runs without one.
+   */
+  constructor(
+    private readonly dir: string,
+    private readonly extra: Record<string, unknown> = {},
+  ) {
     fs.mkdirSync(dir, { recursive: true });
     this.conf = path.join(dir, 'pmon3.yaml');
     this.socket = path.join(dir, 'pmon3.sock');
@@ -45,6 +53,7 @@ export class Pmon3 implements Manager {
       stop_timeout: 3,
       restart_stable_after: 500,
       handle_interrupts: true,
+      ...this.extra,
     };
     fs.writeFileSync(this.conf, Object.entries(cfg).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join('\n') + '\n');
     const out = fs.openSync(this.daemonLog, 'a');
@@ -59,7 +68,8 @@ export class Pmon3 implements Manager {
     this.remember(this.pid);
     await waitFor('pmond to listen', () => {
       if (!alive(this.pid)) throw new Error(`pmond exited at start: ${fs.readFileSync(this.daemonLog, 'utf8').trim()}`);
-      return fs.readFileSync(this.daemonLog, 'utf8').includes('listening on');
+      // The socket's own line: with the HTTP door on, pmond says "http: listening on" first.
+      return fs.readFileSync(this.daemonLog, 'utf8').includes(`listening on ${this.socket}`);
     }, 30_000);
   }
 
@@ -134,6 +144,11 @@ export class Pmon3 implements Manager {
       return pids;
     },
   };
+
+  /** What pmond has written to its stdout and stderr so far. */
+  daemonOutput(): string {
+    return fs.readFileSync(this.daemonLog, 'utf8');
+  }
 
   env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     return { PMON3_CONF: this.conf, ...extra };

@@ -25,7 +25,14 @@ export class Supervisord implements Manager {
   private readonly seen = new Map<number, ProcRef>();
   private batch = 0;
 
-  constructor(private readonly dir: string) {
+  /**
+   * inet: also an inet_http_server on 127.0.0.1:port with that user and password (its XML-RPC
+   * and its web page), for the http workload only; every other supervisord has none.
+   */
+  constructor(
+    private readonly dir: string,
+    private readonly inet?: { port: number; username: string; password: string },
+  ) {
     this.conf = path.join(dir, 'supervisord.conf');
     this.progs = path.join(dir, 'programs');
     this.logs = path.join(dir, 'logs');
@@ -45,6 +52,7 @@ export class Supervisord implements Manager {
         '[unix_http_server]',
         `file=${sock}`,
         'chmod=0700',
+        ...(this.inet ? ['[inet_http_server]', `port=127.0.0.1:${this.inet.port}`, `username=${this.inet.username}`, `password=${this.inet.password}`] : []),
         '[supervisord]',
         `logfile=${path.join(this.dir, 'supervisord.log')}`,
         `pidfile=${path.join(this.dir, 'supervisord.pid')}`,

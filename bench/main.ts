@@ -8,7 +8,7 @@
  *
  * Environment: BENCH_QUICK=1 (small and short, for development),
  * BENCH_CPU_WINDOW_S (default 30, quick 10), BENCH_MANAGERS=pmon3,pm2,supervisord,
- * BENCH_WORKLOADS=cli,commands,restart,spawn,flood,flood-rotate,start,apps,cron,reload,footprint,scale (default: all).
+ * BENCH_WORKLOADS=cli,commands,restart,spawn,flood,flood-rotate,start,apps,cron,reload,http,footprint,scale (default: all).
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -39,6 +39,7 @@ import {
 import { appsWorkload } from './apps';
 import { CRON_N, cronWorkload } from './cron';
 import { reloadWorkload } from './reload';
+import { httpKnobs, httpWorkload } from './http';
 import { floodRotate, FLOOD_ROTATE_KEEP, FLOOD_ROTATE_MIB } from './flood-rotate';
 
 function knobs(): Knobs {
@@ -154,7 +155,7 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const loadBefore = os.loadavg();
   const wantManagers = new Set((process.env.BENCH_MANAGERS || 'pmon3,pm2,supervisord').split(',').map((s) => s.trim().toLowerCase()));
-  const workloads = new Set((process.env.BENCH_WORKLOADS || 'cli,commands,restart,spawn,flood,flood-rotate,start,apps,cron,reload,footprint,scale').split(',').map((s) => s.trim()));
+  const workloads = new Set((process.env.BENCH_WORKLOADS || 'cli,commands,restart,spawn,flood,flood-rotate,start,apps,cron,reload,http,footprint,scale').split(',').map((s) => s.trim()));
   log(`pmon3 bench (${k.quick ? 'quick' : 'full'}): ${machine()}`);
   log(`open files limit: ${ensureFileLimit(8192)}`);
   const versions = await ensurePeers(wantManagers);
@@ -218,6 +219,9 @@ async function main(): Promise<void> {
       await step(`${CRON_N} cron apps: armed and idle ${k.cpuWindowS} s, then each run once a minute for ${k.cronWindowS} s`, () => cronWorkload(ctx));
     }
     if (workloads.has('reload')) await step('rolling reload of a node HTTP app under autocannon load', () => reloadWorkload(ctx));
+    if (workloads.has('http')) {
+      await step(`pmond's HTTP door with ${httpKnobs(k.quick).n} processes: the listing under load, RSS with the door on and off, the dashboard's first render`, () => httpWorkload(ctx));
+    }
     if (workloads.has('cli') || workloads.has('footprint')) {
       await step(`${k.n} processes in every manager`, async () => {
         try {

@@ -6,6 +6,7 @@ import { CRON_FIRE_CPU_ROW, CRON_FIRE_ROW, CRON_FIRED_ROW, CRON_IDLE_NEXT_ROW, C
 import { cell, fmt, med, quantile, type Unit } from './lib/stats';
 import { RELOAD_AT_S, RELOAD_CONNECTIONS, RELOAD_INSTANCES, RELOAD_MODES, reloadKnobs, reloadRow, type ReloadMode } from './reload';
 import { FLOOD_ROTATE_KEEP, FLOOD_ROTATE_MIB, frRow } from './flood-rotate';
+import { HTTP_CONNECTIONS, HTTP_MAX_S, HTTP_RSS_SAMPLES, httpKnobs, httpRow } from './http';
 import { cmdRatioRow, FLOOR, type Knobs, type Results } from './workloads';
 
 export const PEERS = ['PM2', 'supervisord'];
@@ -147,6 +148,73 @@ function reloadRows(k: Knobs): RowDef[] {
       { id: reloadRow.served(mode), title: `the same windows: from issuing the reload until every new instance (its pid) answered a request (${conn})`, unit: 's' },
     ];
   });
+}
+
+/** p50 and p99 of a latency row's samples (every answer). */
+function p50p99(r: Results, row: string, column: string): { p50?: number; p99?: number } {
+  const f = r.get(row, column)?.samples;
+  return f?.length ? { p50: quantile(f, 50), p99: quantile(f, 99) } : {};
+}
+
+const ms1 = (v: number | undefined): string => (v === undefined ? '?' : `${v.toFixed(1)} ms`);
+
+/** The http workload's rows: the listing through the door and the socket, RSS with the door on and off, the dashboard. */
+function httpRows(k: Knobs): RowDef[] {
+  const { n, amount, dashReps } = httpKnobs(k.quick);
+  const bound = `${amount} requests or ${HTTP_MAX_S} s, whichever ends first`;
+  const latency = (r: Results, row: string): Verdict => {
+    const { p50, p99 } = p50p99(r, row, 'pmon3');
+    const failed = med(r.get(httpRow.failed(row), 'pmon3'));
+    return {
+      text: `p50 ≤ 10 ms (${ms1(p50)}), p99 ≤ 30 ms (${ms1(p99)}), none failed (${failed ?? '?'})`,
+      met: all(p50 === undefined ? undefined : p50 <= 10, p99 === undefined ? undefined : p99 <= 30, failed === undefined ? undefined : failed === 0),
+    };
+  };
+  return [
+    ...HTTP_CONNECTIONS.map((c): RowDef => ({
+      id: httpRow.get(c),
+      title:
+        `\`GET /v1/processes\` with ${n} \`sleep\`s managed, pmond's HTTP door on 127.0.0.1, every request signed (its own timestamp and nonce), autocannon with ${c} connection${c > 1 ? 's' : ''}, ${bound}: ` +
+        'p50, p99 of every answer (supervisord: XML-RPC `supervisor.getAllProcessInfo` on its inet_http_server, basic auth)',
+      unit: 'ms',
+      target: (r) => latency(r, httpRow.get(c)),
+    })),
+    ...HTTP_CONNECTIONS.map((c): RowDef => ({
+      id: httpRow.sock(c),
+      title: `the same listing through pmond's Unix socket (same pmond): \`list\` page after page on ${c} raw connection${c > 1 ? 's' : ''} (frames parsed, results not validated), ${bound}`,
+      unit: 'ms',
+    })),
+    { id: httpRow.cli, title: `\`pmon3 ls --json\` on the same pmond (${n} processes, the door on): the whole CLI process`, unit: 's' },
+    { id: httpRow.rssOff, title: `pmond RSS, ${n} processes, the HTTP door off, after the socket listings (${HTTP_RSS_SAMPLES} samples)`, unit: 'MiB' },
+    {
+      id: httpRow.rssOn,
+      title: `pmond RSS, ${n} processes, the HTTP door on, after the HTTP and the socket listings (${HTTP_RSS_SAMPLES} samples)`,
+      unit: 'MiB',
+      target: (r) => {
+        const d = (med(r.get(httpRow.rssOn, 'pmon3')) ?? NaN) - (med(r.get(httpRow.rssOff, 'pmon3')) ?? NaN);
+        return { text: `≤ door off + 15 MiB (${Number.isNaN(d) ? '?' : `${d >= 0 ? '+' : ''}${d.toFixed(1)} MiB`})`, met: Number.isNaN(d) ? undefined : d <= 15 };
+      },
+    },
+    { id: httpRow.rssDash, title: 'pmond RSS, the door on, after the dashboard rows below (its pages polled it meanwhile)', unit: 'MiB' },
+    {
+      id: httpRow.dashNav,
+      title:
+        `dashboard first render, ${n} processes, headless Chromium (${dashReps} fresh tabs): from navigation to \`/\` with a token put in the tab's session ` +
+        `until ${n} \`table#procs tr[data-id]\` rows are in the DOM and the next frame (its style, layout and paint) is done (supervisord: its web page's status table, server-rendered)`,
+      unit: 'ms',
+      target: (r) => {
+        const v = med(r.get(httpRow.dashNav, 'pmon3'));
+        const f = r.get(httpRow.dashNav, 'pmon3');
+        if (f && !f.samples.length && f.note) return { text: `median ≤ 1 s (${f.note})`, met: f.note.startsWith('not measured') ? undefined : false };
+        return { text: `median ≤ 1 s (${ms1(v)}, worst ${ms1(f?.samples.length ? Math.max(...f.samples) : undefined)})`, met: v === undefined ? undefined : v <= 1000 };
+      },
+    },
+    {
+      id: httpRow.dashLogin,
+      title: `the same page logged in by its form (the operator key's PEM pasted, WebCrypto signs the challenge): from the submit until the ${n} rows and the next frame done`,
+      unit: 'ms',
+    },
+  ];
 }
 
 export function rowDefs(k: Knobs): RowDef[] {
@@ -380,6 +448,7 @@ export function rowDefs(k: Knobs): RowDef[] {
     },
     { id: CRON_FIRE_CPU_ROW, title: `daemon CPU over those ${k.cronWindowS} s of runs`, unit: 'cpu-s' },
     ...reloadRows(k),
+    ...httpRows(k),
   ];
 }
 
@@ -404,6 +473,13 @@ function show(r: Results, row: RowDef, column: string, k: Knobs): string {
     const p50 = med(r.get(reloadRow.steadyP50(mode), column));
     const bad = med(r.get(reloadRow.steadyFailed(mode), column));
     return `${rps === undefined ? '?' : rps.toFixed(0)} req/s, p50 ${p50 === undefined ? '?' : p50.toFixed(2)} ms, p99 ${med(f)!.toFixed(2)} ms, ${bad ?? '?'} failed`;
+  }
+  if ((row.id.startsWith('http.get.') || row.id.startsWith('http.sock.')) && f?.samples.length) {
+    const { p50, p99 } = p50p99(r, row.id, column);
+    return `p50 ${ms1(p50)}, p99 ${ms1(p99)}; ${r.get(httpRow.info(row.id), column)?.note ?? ''}`;
+  }
+  if ((row.id === httpRow.dashNav || row.id === httpRow.dashLogin) && f?.samples.length) {
+    return `${base}; rows in the DOM ${cell(r.get(httpRow.dom(row.id), column), 'ms')}`;
   }
   const failedMode = RELOAD_MODES.find((m) => row.id === reloadRow.failed(m));
   if (failedMode && f?.samples.length) {

@@ -241,7 +241,9 @@ export class HttpDoor {
       const params = m.route.params(m.seg, url.searchParams, parseJson(body));
       if (m.route.method === 'list_all') {
         may('list');
-        return sendJson(res, 200, { processes: await this.listAll(caller) });
+        const full = url.searchParams.get('fields') === 'full';
+        const all = await this.listAll(caller);
+        return sendJson(res, 200, { processes: full ? all : all.map(listed) });
       }
       may(m.route.method, params);
       if (m.route.stream && (params as { follow?: boolean }).follow) return this.rpc(req, res, m.route.method, params, caller);
@@ -343,6 +345,15 @@ export class HttpDoor {
     });
     res.end(text);
   }
+}
+
+/**
+ * What GET /v1/processes gives of each process unless ?fields=full: what a table shows, without
+ * its command, environment and paths (a third of the bytes; those are one GET /v1/processes/:id away).
+ */
+function listed(p: Result<'list'>['processes'][number]): Record<string, unknown> {
+  const { id, name, app, instance, status, pid, restarts, user, uid, cpu, memory, uptime_ms, last_exit_code, last_signal, started_at, reason, type, groups, next_run_at, saved } = p;
+  return { id, name, app, instance, status, pid, restarts, user, uid, cpu, memory, uptime_ms, last_exit_code, last_signal, started_at, reason, type, groups, next_run_at, saved };
 }
 
 /** A request context for a method that does not stream. */

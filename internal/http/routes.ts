@@ -37,7 +37,7 @@ const int = (q: URLSearchParams, k: string): number | undefined => {
 
 export const ROUTES: readonly Route[] = [
   { verb: 'GET', path: '/v1/info', method: 'info', summary: "pmond's version, paths, counts and health", params: () => ({}) },
-  { verb: 'GET', path: '/v1/processes', method: 'list_all', summary: 'every process the key may see', params: () => ({}) },
+  { verb: 'GET', path: '/v1/processes', method: 'list_all', summary: 'every process the key may see: what a table shows (?fields=full: everything, as GET /v1/processes/:id)', params: () => ({}) },
   { verb: 'POST', path: '/v1/processes', method: 'exec', summary: 'create and start a process (body: exec params)', params: (_s, _q, b) => b },
   { verb: 'GET', path: '/v1/processes/:target', method: 'describe', summary: 'one process by id or name', params: (s) => ({ target: s.target }) },
   { verb: 'POST', path: '/v1/processes/:target/start', method: 'restart', summary: 'start it (not counted as a restart)', params: (s) => ({ target: s.target, count: false }) },

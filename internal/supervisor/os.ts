@@ -31,13 +31,43 @@ export interface Os {
   after(ms: number, fn: () => void, unref?: boolean): { cancel(): void };
 }
 
-/** The real OS: /proc, kill(2), pidusage, Node's timers. One GroupWatch per call (no module state). */
+/**
+ * How old a usage reading may be when it is given again. pidusage reads /proc/PID/stat of every
+ * pid through libuv's thread pool (~50 ms for 1000 processes): listings that come together (ls,
+ * the HTTP API, the dashboard, the stats sampler, /metrics) share one reading per second instead
+ * of each making its own, and a listing asked for while a reading is under way waits for it.
+ */
+export const USAGE_TTL_MS = 1000;
+
+/** The real OS: /proc, kill(2), pidusage, Node's timers. One GroupWatch and one usage cache per call (no module state). */
 export function systemOs(): Os {
   const groups = new GroupWatch();
+  let cache: { at: number; map: Record<number, Usage> } = { at: 0, map: {} };
+  let inflight: { pids: Set<number>; done: Promise<Record<number, Usage>> } | undefined;
+  const pick = (map: Record<number, Usage>, pids: number[]): Record<number, Usage> => {
+    const out: Record<number, Usage> = {};
+    for (const p of pids) if (map[p]) out[p] = map[p]!;
+    return out;
+  };
+  const usage = async (pids: number[]): Promise<Record<number, Usage>> => {
+    if (Date.now() - cache.at < USAGE_TTL_MS && pids.every((p) => cache.map[p])) return pick(cache.map, pids);
+    if (inflight && pids.every((p) => inflight!.pids.has(p))) return pick(await inflight.done, pids);
+    const at = Date.now();
+    const done = pidusage(pids) as unknown as Promise<Record<number, Usage>>;
+    const mine = { pids: new Set(pids), done };
+    inflight = mine;
+    try {
+      const map = await done;
+      cache = { at, map: at - cache.at < USAGE_TTL_MS ? { ...cache.map, ...map } : map };
+      return map;
+    } finally {
+      if (inflight === mine) inflight = undefined;
+    }
+  };
   return {
     signalGroup,
     isSameProcess,
-    usage: async (pids) => (await pidusage(pids)) as unknown as Record<number, Usage>,
+    usage,
     waitGroupEmpty: (pgid, deadline) => groups.waitEmpty(pgid, deadline),
     now: () => Date.now(),
     after: (ms, fn, unref = false) => {

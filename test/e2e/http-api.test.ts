@@ -71,6 +71,9 @@ describe('/v1 resources', () => {
     assert.equal(info.json.pid, a.pid);
     const list = await request(portA, '/v1/processes', { key: opKey });
     assert.deepEqual(list.json.processes.map((p: any) => p.name), ['web']);
+    assert.equal(list.json.processes[0].env, undefined, 'the listing carries no environment');
+    const full = await request(portA, '/v1/processes?fields=full', { key: opKey });
+    assert.ok('env' in full.json.processes[0] && 'args' in full.json.processes[0], 'fields=full: everything');
     const made = await request(portA, '/v1/processes', { method: 'POST', key: opKey, body: { file: '/bin/sleep', name: 'api', args: ['300'], env: {}, cwd: '/tmp', auto_restart: true } });
     assert.equal(made.status, 200, made.text);
     assert.equal(made.json.name, 'api');

@@ -404,7 +404,8 @@ describe('the CLI around it', () => {
 
   test('monit in a terminal (tmux): the table with sparklines and a log pane; q quits', { skip: fs.existsSync('/usr/bin/tmux') ? false : 'tmux is not installed' }, async () => {
     const session = `pmt-monit-${process.pid}`;
-    const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', session, ...args], { encoding: 'utf8' });
+    // Its server's socket in this suite's directory (removed with it), not in /tmp/tmux-UID.
+    const tmux = (...args: string[]): string => execFileSync('tmux', ['-S', path.join(dir, 'tmux.sock'), ...args], { encoding: 'utf8' });
     tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '30', 'env', `PMON3_CONF=${a.conf}`, PMON3, 'monit');
     try {
       const screen = await waitFor('monit to draw web with its sparklines', () => {

@@ -12,7 +12,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { alive, cpuSeconds, killRef, nowMs, ref, rssBytes, run, runOk, sleep, sleepSync, waitFor, type ProcRef } from './lib/proc';
+import { alive, cpuSeconds, killReadyFile, killRef, nowMs, ref, rssBytes, run, runOk, sleep, sleepSync, waitFor, type ProcRef } from './lib/proc';
 import { missing } from './lib/stats';
 import type { Manager, ProgramSpec } from './managers/manager';
 import { daemons, FLOOD_JS, FLOOR, type Ctx } from './workloads';
@@ -285,15 +285,7 @@ export async function floodRotate(ctx: Ctx): Promise<void> {
       } finally {
         if (m) await m.clear();
         if (floorRef) killRef(floorRef);
-        try {
-          const p = Number(fs.readFileSync(ready, 'utf8'));
-          if (p > 0) {
-            const r = ref(p);
-            if (r) killRef(r);
-          }
-        } catch {
-          /* never became ready */
-        }
+        killReadyFile(ready);
         // The logger ends at EOF once its instance is gone for good; never leave one behind.
         if (loggerRef) {
           const deadline = nowMs() + 10_000;

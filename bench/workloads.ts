@@ -13,6 +13,7 @@ import {
   children,
   cmdline,
   cpuSeconds,
+  killReadyFile,
   killRef,
   nowMs,
   ref,
@@ -382,15 +383,7 @@ export async function logFlood(ctx: Ctx): Promise<void> {
       } finally {
         if (m) await m.clear();
         if (floorRef) killRef(floorRef);
-        try {
-          const p = Number(fs.readFileSync(ready, 'utf8'));
-          if (p > 0) {
-            const r = ref(p);
-            if (r) killRef(r);
-          }
-        } catch {
-          /* never became ready */
-        }
+        killReadyFile(ready);
         fs.rmSync(log, { force: true });
         fs.rmSync(ready, { force: true });
       }

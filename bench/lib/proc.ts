@@ -120,6 +120,17 @@ export function killRef(r: ProcRef, signal: NodeJS.Signals = 'SIGKILL'): void {
   }
 }
 
+/** SIGKILL the program whose pid it wrote to file once ready (the flood workloads' fixture), if it did. */
+export function killReadyFile(file: string): void {
+  try {
+    const p = Number(fs.readFileSync(file, 'utf8'));
+    const r = p > 0 ? ref(p) : null;
+    if (r) killRef(r);
+  } catch {
+    /* never became ready */
+  }
+}
+
 /** Poll cond until truthy or the deadline passes; then throw naming what. */
 export async function waitFor<T>(what: string, cond: () => T | Promise<T>, ms: number, every = 20): Promise<NonNullable<T>> {
   const deadline = nowMs() + ms;

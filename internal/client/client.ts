@@ -25,8 +25,6 @@ import {
   PROTOCOL_VERSION,
   type Result,
   unavailable,
-  ERROR_CODES,
-  type ErrorCode,
   type EventSource,
   type LogFilesInfo,
   logFilesSchema,
@@ -244,7 +242,7 @@ export class Client implements PmondClient {
     const p = this.pending.get(id);
     if (!p) {
       // id 0: the server refused the connection or a frame before any request could be matched.
-      if (id === 0 && f.ok === false) this.failAll(this.wireError(f.error));
+      if (id === 0 && f.ok === false) this.failAll(fromWireError(f.error));
       return;
     }
     if (f.event === 'data') {
@@ -263,14 +261,8 @@ export class Client implements PmondClient {
       if (r.success) p.resolve(r.data);
       else p.reject(internal(`pmond sent a malformed ${p.method} reply: ${r.error.issues[0]?.message ?? ''}`));
     } else {
-      p.reject(this.wireError(f.error));
+      p.reject(fromWireError(f.error));
     }
-  }
-
-  private wireError(e: unknown): PmonError {
-    const w = e as { code?: unknown; message?: unknown } | undefined;
-    const code = ERROR_CODES.includes(w?.code as ErrorCode) ? (w!.code as ErrorCode) : 'INTERNAL';
-    return fromWireError({ code, message: typeof w?.message === 'string' ? w.message : 'unknown error' });
   }
 
   private failAll(e: Error): void {

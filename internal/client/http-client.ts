@@ -14,7 +14,7 @@ import * as https from 'node:https';
 import type { KeyObject } from 'node:crypto';
 import * as tls from 'node:tls';
 import { authorization } from '../protocol/keys';
-import { ERROR_CODES, type ErrorCode, failedPrecondition, fromWireError, internal, type PmonError, unavailable } from '../protocol/errors';
+import { failedPrecondition, fromWireError, internal, unavailable } from '../protocol/errors';
 import { allPages, logFilesSchema, METHODS, type MethodName, type Params, type Result, V2_CAPABILITIES } from '../protocol';
 import type { CallOptions, PmondClient } from './client';
 
@@ -98,7 +98,7 @@ export class HttpClient implements PmondClient {
               const r = METHODS[method].result.safeParse(f.result);
               if (r.success) resolve(r.data as Result<M>);
               else reject(internal(`${this.socketPath} sent a malformed ${method} reply: ${r.error.issues[0]?.message ?? ''}`));
-            } else reject(this.wireError(f.error, res.statusCode));
+            } else reject(fromWireError(f.error, `HTTP ${res.statusCode ?? '?'} without an error`));
           };
           const onLine = (line: string): void => {
             if (!line.trim() || done) return;
@@ -171,11 +171,5 @@ export class HttpClient implements PmondClient {
   close(): void {
     for (const r of this.live) r.destroy();
     this.agent.destroy();
-  }
-
-  private wireError(e: unknown, status: number | undefined): PmonError {
-    const w = e as { code?: unknown; message?: unknown } | undefined;
-    const code = ERROR_CODES.includes(w?.code as ErrorCode) ? (w!.code as ErrorCode) : 'INTERNAL';
-    return fromWireError({ code, message: typeof w?.message === 'string' ? w.message : `HTTP ${status ?? '?'} without an error` });
   }
 }

@@ -35,7 +35,8 @@ import { configuredApps } from '../apps/configured';
 import { acquireDaemonLock } from './lockfile';
 import { EventBus, publishingHooks } from '../server/events';
 import { openDoor } from '../http/compose';
-import { History, Sampler, type Sample } from '../stats/history';
+import { History, Sampler } from '../stats/history';
+import { allPages } from '../protocol/methods';
 
 /**
  * The configured apps files (config `apps`) applied at boot, as pmond's own user with prune: what
@@ -147,6 +148,10 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
   // Hooks about processes of root, of pmond's own user and of admin_group always have room in the
   // queue (admin_group as the group database says at start: its gid as primary, or listed members).
   const admins = new Set(config.admin_group ? await users.groupMembers(config.admin_group) : []);
+  // Who is root-like, by uid, gid and name: hooks about their processes always have room, and the
+  // HTTP door's keys bound to them act as admin (as root and admin_group do on the socket).
+  const privileged = (o: { uid: number; gid: number; user: string }): boolean =>
+    o.uid === 0 || o.uid === daemonUid || (adminGid !== null && o.gid === adminGid) || admins.has(o.user);
   const execHooks = new ExecHookRunner(
     {
       paths: hookPaths,
@@ -155,7 +160,7 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
       concurrency: config.hook_concurrency,
       maxQueued: 1000,
       payload: config.hook_payload,
-      privileged: (o) => o.uid === 0 || o.uid === daemonUid || (adminGid !== null && o.gid === adminGid) || admins.has(o.user),
+      privileged,
     },
     logger,
   );
@@ -212,14 +217,7 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
   const history = new History();
   const admin = { uid: 0, gid: 0, pid: process.pid, admin: true };
   const sampler = new Sampler(history, async () => {
-    const out: Sample[] = [];
-    let after: number | null = 0;
-    while (after !== null) {
-      const page: { processes: Sample[]; next: number | null } = await supervisor.list(admin, after);
-      out.push(...page.processes);
-      after = page.next;
-    }
-    return out;
+    return allPages((after) => supervisor.list(admin, after));
   }, config.stats_interval * 1000);
   const server = new Server({
     history: { history, intervalMs: config.stats_interval * 1000 },
@@ -259,7 +257,7 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
       () => undefined,
     );
   });
-  const door = config.http.listen ? await openDoor({ config, server, bus, users, reader, daemonUid, adminGid, admins, logger, version, hooks: execHooks }) : undefined;
+  const door = config.http.listen ? await openDoor({ config, server, bus, users, reader, daemonUid, privileged, logger, version, hooks: execHooks }) : undefined;
   // Listening is said once it is so: applying the apps files may wait for dependencies to be up.
   logger.info(`pmond ${version} listening on ${config.socket_path} (pid ${process.pid}, uid ${daemonUid})`);
   if (config.apps.length || config.process_config_file) await applyConfigured(supervisor, config, daemonUid, logger);

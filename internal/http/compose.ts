@@ -25,9 +25,8 @@ export interface DoorParts {
   users: UserResolver;
   reader: PeerCredReader | null;
   daemonUid: number;
-  adminGid: number | null;
-  /** admin_group's members by name. */
-  admins: ReadonlySet<string>;
+  /** Whether a user is root-like (root, pmond's own user, admin_group), as for hooks. */
+  privileged(o: { uid: number; gid: number; user: string }): boolean;
   logger: Logger;
   version: string;
   hooks: Pick<ExecHookRunner, 'load'>;
@@ -48,12 +47,7 @@ export async function openDoor(p: DoorParts): Promise<HttpDoor | undefined> {
   const byUid = new Map(entries.map((e) => [e.uid, e.user]));
   const auth = new Authenticator(entries, { maxSkewMs: h.max_skew * 1000, tokenTtlMs: h.token_ttl * 1000 });
   const metrics = new Metrics({ streams: () => p.bus.size, nonces: () => auth.sizes().nonces, hooks: () => p.hooks.load() });
-  const admin = (x: Principal): boolean => {
-    if (x.uid === 0 || (p.daemonUid !== 0 && x.uid === p.daemonUid)) return true;
-    if (p.adminGid !== null && x.gid === p.adminGid) return true;
-    const name = byUid.get(x.uid);
-    return name !== undefined && p.admins.has(name);
-  };
+  const admin = (x: Principal): boolean => p.privileged({ uid: x.uid, gid: x.gid, user: byUid.get(x.uid) ?? '' });
   const door = new HttpDoor({
     http: h,
     dispatch: (m, params, ctx) => p.server.dispatch(m, params, ctx),

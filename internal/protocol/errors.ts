@@ -52,9 +52,14 @@ export function toWireError(err: unknown): WireError {
   return { code: 'INTERNAL', message: oneLine(message) };
 }
 
-/** The inverse of toWireError, used by the client. */
-export function fromWireError(w: WireError): PmonError {
-  return new PmonError(w.code, w.message);
+/**
+ * The inverse of toWireError, used by the clients, for an error as it came over the wire (any
+ * shape): its code if it is one of ERROR_CODES, else INTERNAL; its message, else `fallback`.
+ */
+export function fromWireError(e: unknown, fallback = 'unknown error'): PmonError {
+  const w = e as { code?: unknown; message?: unknown } | undefined;
+  const code = ERROR_CODES.includes(w?.code as ErrorCode) ? (w!.code as ErrorCode) : 'INTERNAL';
+  return new PmonError(code, typeof w?.message === 'string' ? w.message : fallback);
 }
 
 /** Exit status for each code: the one place the CLI's exit codes are decided. */

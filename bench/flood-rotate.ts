@@ -12,7 +12,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { alive, cpuSeconds, killReadyFile, killRef, nowMs, ref, rssBytes, run, runOk, sleep, sleepSync, waitFor, type ProcRef } from './lib/proc';
+import { alive, cpuSeconds, killReadyFile, killRef, readyPid, nowMs, ref, rssBytes, run, runOk, sleep, sleepSync, waitFor, type ProcRef } from './lib/proc';
 import { missing } from './lib/stats';
 import type { Manager, ProgramSpec } from './managers/manager';
 import { daemons, FLOOD_JS, FLOOR, type Ctx } from './workloads';
@@ -219,13 +219,7 @@ export async function floodRotate(ctx: Ctx): Promise<void> {
           floorRef = b.pid ? ref(b.pid) : null;
           where = { dir: logDir, base: 'flood.log' };
         }
-        const pid = await waitFor(`${column} flood-rotate child to be ready`, () => {
-          try {
-            return Number(fs.readFileSync(ready, 'utf8')) || 0;
-          } catch {
-            return 0;
-          }
-        }, 30_000, 5);
+        const pid = await waitFor(`${column} flood-rotate child to be ready`, () => readyPid(ready), 30_000, 5);
         const dpid = m?.daemonPid();
         const cpu0 = dpid ? cpuNsSeconds(dpid) : null;
         const lcpu0 = where.logger ? cpuNsSeconds(where.logger) : null;

@@ -14,6 +14,7 @@ import {
   cmdline,
   cpuSeconds,
   killReadyFile,
+  readyPid,
   killRef,
   nowMs,
   ref,
@@ -350,13 +351,7 @@ export async function logFlood(ctx: Ctx): Promise<void> {
           });
           floorRef = b.pid ? ref(b.pid) : null;
         }
-        const pid = await waitFor(`${column} flood child to be ready`, () => {
-          try {
-            return Number(fs.readFileSync(ready, 'utf8')) || 0;
-          } catch {
-            return 0;
-          }
-        }, 30_000, 5);
+        const pid = await waitFor(`${column} flood child to be ready`, () => readyPid(ready), 30_000, 5);
         const dpid = m?.daemonPid();
         const cpu0 = dpid ? cpuSeconds(dpid) : null;
         const t0 = nowMs();

@@ -120,15 +120,20 @@ export function killRef(r: ProcRef, signal: NodeJS.Signals = 'SIGKILL'): void {
   }
 }
 
-/** SIGKILL the program whose pid it wrote to file once ready (the flood workloads' fixture), if it did. */
-export function killReadyFile(file: string): void {
+/** The pid the flood workloads' fixture wrote to file once ready, or 0 (not yet). */
+export function readyPid(file: string): number {
   try {
-    const p = Number(fs.readFileSync(file, 'utf8'));
-    const r = p > 0 ? ref(p) : null;
-    if (r) killRef(r);
+    return Number(fs.readFileSync(file, 'utf8')) || 0;
   } catch {
-    /* never became ready */
+    return 0;
   }
+}
+
+/** SIGKILL the program whose pid it wrote to file once ready, if it did. */
+export function killReadyFile(file: string): void {
+  const p = readyPid(file);
+  const r = p > 0 ? ref(p) : null;
+  if (r) killRef(r);
 }
 
 /** Poll cond until truthy or the deadline passes; then throw naming what. */

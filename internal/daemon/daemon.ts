@@ -198,7 +198,7 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
     hooks,
     users,
     clock: systemClock,
-    os: systemOs(),
+    os: systemOs(native),
     logger,
     config,
     daemonUid,
@@ -217,7 +217,7 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
   const history = new History();
   const admin = { uid: 0, gid: 0, pid: process.pid, admin: true };
   const sampler = new Sampler(history, async () => {
-    return allPages((after) => supervisor.list(admin, after));
+    return allPages((after) => supervisor.table(admin, after));
   }, config.stats_interval * 1000);
   const server = new Server({
     history: { history, intervalMs: config.stats_interval * 1000 },

@@ -210,7 +210,7 @@ export class HttpDoor {
       if (url.pathname === '/metrics' && verb === 'GET') {
         route = 'metrics';
         may('list');
-        const text = await this.d.metrics.text(() => this.listAll(caller));
+        const text = await this.d.metrics.text(() => this.table(caller));
         res.writeHead(200, { 'Content-Type': this.d.metrics.contentType, 'Cache-Control': 'no-store' });
         return void res.end(text);
       }
@@ -242,8 +242,7 @@ export class HttpDoor {
       if (m.route.method === 'list_all') {
         may('list');
         const full = url.searchParams.get('fields') === 'full';
-        const all = await this.listAll(caller);
-        return sendJson(res, 200, { processes: full ? all : all.map(listed) });
+        return sendJson(res, 200, { processes: full ? await this.listAll(caller) : await this.table(caller) });
       }
       may(m.route.method, params);
       if (m.route.stream && (params as { follow?: boolean }).follow) return this.rpc(req, res, m.route.method, params, caller);
@@ -281,6 +280,11 @@ export class HttpDoor {
 
   private async listAll(caller: Caller): Promise<Result<'list'>['processes']> {
     return allPages(async (after) => (await this.d.dispatch('list', after ? { after } : {}, plainContext(caller))) as Result<'list'>);
+  }
+
+  /** Every process the caller may see as a table shows it (GET /v1/processes, /metrics). */
+  private async table(caller: Caller): Promise<Result<'table'>['processes']> {
+    return allPages(async (after) => (await this.d.dispatch('table', after ? { after } : {}, plainContext(caller))) as Result<'table'>);
   }
 
   /**
@@ -345,15 +349,6 @@ export class HttpDoor {
     });
     res.end(text);
   }
-}
-
-/**
- * What GET /v1/processes gives of each process unless ?fields=full: what a table shows, without
- * its command, environment and paths (a third of the bytes; those are one GET /v1/processes/:id away).
- */
-function listed(p: Result<'list'>['processes'][number]): Record<string, unknown> {
-  const { id, name, app, instance, status, pid, restarts, user, uid, cpu, memory, uptime_ms, last_exit_code, last_signal, started_at, reason, type, groups, next_run_at, saved } = p;
-  return { id, name, app, instance, status, pid, restarts, user, uid, cpu, memory, uptime_ms, last_exit_code, last_signal, started_at, reason, type, groups, next_run_at, saved };
 }
 
 /** A request context for a method that does not stream. */
@@ -445,9 +440,10 @@ function parseJson(body: Buffer, lenient = false): unknown {
 }
 
 function sendJson(res: http.ServerResponse, status: number, v: unknown): void {
-  const text = JSON.stringify(v);
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
-  res.end(text);
+  // Encoded once: Buffer.byteLength and then end(text) would walk a big listing's text twice.
+  const body = Buffer.from(JSON.stringify(v));
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': body.length, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
+  res.end(body);
 }
 
 function sendError(res: http.ServerResponse, e: unknown): void {

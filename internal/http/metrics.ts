@@ -8,7 +8,7 @@
  *   sees alice's processes only): cpu, memory, restarts, status, uptime, ready.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { STATUSES, type ProcessView } from '../protocol/methods';
+import { STATUSES, type ProcessTableRow } from '../protocol/methods';
 
 export interface MetricsSources {
   /** Event streams open. */
@@ -51,7 +51,7 @@ export class Metrics {
   }
 
   /** The exposition text: pmond's own metrics, then the instances list() returns. */
-  async text(list: () => Promise<ProcessView[]>): Promise<string> {
+  async text(list: () => Promise<ProcessTableRow[]>): Promise<string> {
     const rows = await list();
     const reg = new Registry();
     const labelNames = ['id', 'name', 'app', 'user'] as const;

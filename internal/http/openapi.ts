@@ -34,7 +34,7 @@ export function openApi(version: string): unknown {
     const m = r.method === 'list_all' ? 'list' : r.method;
     const def = METHODS[m as MethodName];
     const body = r.verb === 'POST' && (r.method === 'exec' || r.method === 'apply') ? { requestBody: { required: true, content: { 'application/json': { schema: schema(def.params, 'input') } } } } : {};
-    const result = r.method === 'list_all' ? { type: 'object', properties: { processes: schema(METHODS.list.result.shape.processes, 'output') } } : schema(def.result, 'output');
+    const result = r.method === 'list_all' ? { type: 'object', properties: { processes: schema(METHODS.table.result.shape.processes, 'output') } } : schema(def.result, 'output');
     add(r.path, r.verb, { summary: r.summary, operationId: `${r.verb.toLowerCase()}${r.path.replace(/[/:](\w)/g, (_x, c: string) => c.toUpperCase())}`, ...body, responses: { 200: { description: 'OK', content: { 'application/json': { schema: result } } } } });
   }
   for (const [name, def] of Object.entries(METHODS)) {

@@ -6,7 +6,7 @@
 import type { HttpRole } from '../config/config';
 import type { MethodName } from '../protocol';
 
-const VIEWER: readonly MethodName[] = ['ping', 'list', 'describe', 'info', 'log', 'logs', 'apps', 'dgraph', 'stat', 'events'];
+const VIEWER: readonly MethodName[] = ['ping', 'list', 'table', 'describe', 'info', 'log', 'logs', 'apps', 'dgraph', 'stat', 'events'];
 const OPERATOR: readonly MethodName[] = [...VIEWER, 'stop', 'restart', 'reset', 'act', 'run', 'trystart', 'scale', 'upgrade', 'log_rotate', 'kill', 'init', 'input'];
 
 const ALLOWED: Record<HttpRole, ReadonlySet<string> | 'all'> = {

@@ -52,6 +52,17 @@ export interface Native {
    * Once per process (EEXIST after).
    */
   startNotify(path: string, cb: (pid: number, uid: number, text: string) => void): void;
+  /**
+   * /proc/PID/stat of each pid, into out (3 per pid: utime+stime and start time in clock ticks,
+   * RSS in pages; NaN for a pid that is gone), read on libuv's pool; resolves to seconds since
+   * boot (CLOCK_BOOTTIME, the clock of /proc/uptime and of start times) read after the last pid.
+   * Neither array may be touched until it resolves.
+   */
+  procStats(pids: Int32Array, out: Float64Array): Promise<number>;
+  /** sysconf(_SC_CLK_TCK): clock ticks per second. */
+  clockTicks: number;
+  /** sysconf(_SC_PAGESIZE): bytes per page. */
+  pageSize: number;
 }
 
 /** Reads a connected socket's peer credentials; null when not possible. */

@@ -21,6 +21,13 @@
  *   memfd(buffer) -> fd                    an anonymous in-memory file holding buffer, read from
  *                                          its start: the exec helper's spec, handed over at once
  *                                          (no pipe to drain through the event loop, no disk).
+ *   procStats(pids, out) -> Promise<boot seconds>
+ *                                          /proc/PID/stat of every pid in one job on libuv's pool:
+ *                                          out[3i..3i+2] get its utime+stime and start time (clock
+ *                                          ticks) and its RSS (pages), NaN for a pid that is gone.
+ *                                          pidusage does a pool read, a callback and a parsed string
+ *                                          per pid (~50 ms of pmond's loop for 1000); this is one
+ *                                          callback, nothing allocated per pid.
  *   startReaper(cb), watchPid(pid)         pmond's own reaper for children libuv does not know:
  *                                          the exec helper creates a program as pmond's child with
  *                                          clone3(CLONE_PARENT), so pmond must wait for it itself.
@@ -31,6 +38,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -46,6 +54,7 @@
 #include <sys/types.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <node_api.h>
 #include <linux/capability.h>
@@ -631,6 +640,138 @@ static napi_value start_notify(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* Fields 14 (utime), 15 (stime), 22 (starttime), 24 (rss) of /proc/PID/stat text; the command
+ * name (field 2) may hold spaces and ')' so the fields are counted from its last ')'. */
+static int parse_stat(const char *buf, double *out) {
+  const char *p = strrchr(buf, ')');
+  if (!p) return -1;
+  p++;
+  /* After ") ", field 3 is the first; fields are separated by one space. */
+  int field = 2;
+  double ut = 0, st = 0, start = 0, rss = 0;
+  while (*p) {
+    if (*p == ' ') {
+      field++;
+      p++;
+      if (field == 14 || field == 15 || field == 22 || field == 24) {
+        char *end;
+        double v = strtod(p, &end);
+        if (end == p) return -1;
+        if (field == 14) ut = v;
+        else if (field == 15) st = v;
+        else if (field == 22) start = v;
+        else {
+          rss = v;
+          out[0] = ut + st;
+          out[1] = start;
+          out[2] = rss;
+          return 0;
+        }
+        p = end;
+      }
+      continue;
+    }
+    p++;
+  }
+  return -1;
+}
+
+/* Read /proc/PID/stat of n pids into out (3 doubles each, NaN when gone); seconds since boot after. */
+static double read_stats(const int32_t *pids, double *res, size_t n) {
+  char path[40], buf[1024];
+  for (size_t i = 0; i < n; i++) {
+    double *o = res + 3 * i;
+    o[0] = o[1] = o[2] = NAN;
+    if (pids[i] <= 0) continue;
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pids[i]);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    ssize_t r = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (r <= 0) continue;
+    buf[r] = 0;
+    if (parse_stat(buf, o) != 0) o[0] = o[1] = o[2] = NAN;
+  }
+  struct timespec ts;
+  clock_gettime(CLOCK_BOOTTIME, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One procStats call: the reads run on libuv's pool (~10 us a pid in the kernel: 1000 pids would
+ * hold the event loop ~10 ms), straight into the caller's arrays, kept alive by references until
+ * the promise settles. JavaScript does not touch them meanwhile (os.ts awaits the promise). */
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  napi_ref pids_ref, out_ref;
+  const int32_t *pids;
+  double *out;
+  size_t n;
+  double boot;
+} stats_job;
+
+static void stats_execute(napi_env env, void *data) {
+  (void)env;
+  stats_job *j = data;
+  j->boot = read_stats(j->pids, j->out, j->n);
+}
+
+static void stats_complete(napi_env env, napi_status status, void *data) {
+  stats_job *j = data;
+  napi_value v;
+  if (status == napi_ok) {
+    napi_create_double(env, j->boot, &v);
+    napi_resolve_deferred(env, j->deferred, v);
+  } else {
+    napi_value msg;
+    napi_create_string_utf8(env, "procStats was cancelled", NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, NULL, msg, &v);
+    napi_reject_deferred(env, j->deferred, v);
+  }
+  napi_delete_reference(env, j->pids_ref);
+  napi_delete_reference(env, j->out_ref);
+  napi_delete_async_work(env, j->work);
+  free(j);
+}
+
+static napi_value proc_stats(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], promise, name;
+  napi_typedarray_type t1, t2;
+  size_t n1, n2, off;
+  void *d1, *d2;
+  napi_value ab;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
+      napi_get_typedarray_info(env, argv[0], &t1, &n1, &d1, &ab, &off) != napi_ok || t1 != napi_int32_array ||
+      napi_get_typedarray_info(env, argv[1], &t2, &n2, &d2, &ab, &off) != napi_ok || t2 != napi_float64_array ||
+      n2 < n1 * 3) {
+    napi_throw_type_error(env, NULL, "procStats(pids, out): pids an Int32Array, out a Float64Array of 3 per pid");
+    return NULL;
+  }
+  stats_job *j = calloc(1, sizeof *j);
+  if (!j) return throw_errno(env, "procStats", ENOMEM);
+  j->pids = d1;
+  j->out = d2;
+  j->n = n1;
+  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok ||
+      napi_create_reference(env, argv[0], 1, &j->pids_ref) != napi_ok ||
+      napi_create_reference(env, argv[1], 1, &j->out_ref) != napi_ok) {
+    free(j);
+    napi_throw_error(env, NULL, "procStats: out of N-API resources");
+    return NULL;
+  }
+  napi_create_string_utf8(env, "pmon3.procStats", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_async_work(env, NULL, name, stats_execute, stats_complete, j, &j->work) != napi_ok ||
+      napi_queue_async_work(env, j->work) != napi_ok) {
+    napi_delete_reference(env, j->pids_ref);
+    napi_delete_reference(env, j->out_ref);
+    free(j);
+    napi_throw_error(env, NULL, "procStats: could not queue the reads");
+    return NULL;
+  }
+  return promise;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
   napi_create_function(env, "getPeerCred", NAPI_AUTO_LENGTH, get_peer_cred, NULL, &fn);
@@ -654,6 +795,12 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "watchPid", fn);
   napi_create_function(env, "startNotify", NAPI_AUTO_LENGTH, start_notify, NULL, &fn);
   napi_set_named_property(env, exports, "startNotify", fn);
+  napi_create_function(env, "procStats", NAPI_AUTO_LENGTH, proc_stats, NULL, &fn);
+  napi_set_named_property(env, exports, "procStats", fn);
+  napi_create_int64(env, sysconf(_SC_CLK_TCK), &fn);
+  napi_set_named_property(env, exports, "clockTicks", fn);
+  napi_create_int64(env, sysconf(_SC_PAGESIZE), &fn);
+  napi_set_named_property(env, exports, "pageSize", fn);
   return exports;
 }
 

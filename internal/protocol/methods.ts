@@ -405,6 +405,34 @@ const empty = z.object({}).strict();
 const views = z.array(processView);
 
 /**
+ * A process as a table shows it (`table`, GET /v1/processes, the dashboard): no command,
+ * arguments, environment, directory or log path, so 1000 of them are quick to make and to send.
+ */
+export const processRow = processView.pick({
+  id: true,
+  name: true,
+  app: true,
+  instance: true,
+  status: true,
+  pid: true,
+  restarts: true,
+  user: true,
+  uid: true,
+  cpu: true,
+  memory: true,
+  uptime_ms: true,
+  last_exit_code: true,
+  last_signal: true,
+  started_at: true,
+  reason: true,
+  type: true,
+  groups: true,
+  next_run_at: true,
+  saved: true,
+});
+export type ProcessTableRow = z.infer<typeof processRow>;
+
+/**
  * A process in a reply that may name many: what `ls`'s table shows, without
  * arguments and environment, so that such a reply stays small however big
  * each process's command is.
@@ -484,6 +512,11 @@ export const METHODS = {
   list: {
     params: z.object({ after: z.number().int().min(0).optional() }).strict(),
     result: z.object({ processes: views, next: z.number().int().nullable() }),
+  },
+  /** As list, each process as a table shows it (processRow); in the capabilities of a pmond that has it. */
+  table: {
+    params: z.object({ after: z.number().int().min(0).optional() }).strict(),
+    result: z.object({ processes: z.array(processRow), next: z.number().int().nullable() }),
   },
   /** One process by id or name. */
   describe: { params: target, result: processView },
@@ -711,12 +744,12 @@ export type Result<M extends MethodName> = z.infer<(typeof METHODS)[M]['result']
 
 export const METHOD_NAMES = Object.keys(METHODS) as MethodName[];
 
-/** Every process `list` gives, page after page (page(after) asks for one). */
-export async function allPages(page: (after: number) => Promise<Result<'list'>>): Promise<Result<'list'>['processes']> {
-  const out: Result<'list'>['processes'] = [];
+/** Every process `list` (or `table`) gives, page after page (page(after) asks for one). */
+export async function allPages<T>(page: (after: number) => Promise<{ processes: T[]; next: number | null }>): Promise<T[]> {
+  const out: T[] = [];
   let after: number | null = 0;
   while (after !== null) {
-    const p: Result<'list'> = await page(after);
+    const p: { processes: T[]; next: number | null } = await page(after);
     out.push(...p.processes);
     after = p.next;
   }

@@ -486,6 +486,7 @@ function makeHandlers(d: ServerDeps): Handlers {
   return {
     ping: async () => ({ protocol: PROTOCOL_VERSION, version: d.version, pid: process.pid, health: sup.health(), capabilities: capabilities() }),
     list: async (p, c) => sup.list(c.caller, p.after ?? 0, Math.min(512 * 1024, maxReply)),
+    table: async (p, c) => sup.table(c.caller, p.after ?? 0, Math.min(512 * 1024, maxReply)),
     describe: async (p, c) => sup.describe(c.caller, p.target),
     exec: async (p, c) => sup.exec(c.caller, p),
     stop: async (p, c) => sup.stop(c.caller, p.target, p.force),

@@ -41,6 +41,12 @@ export interface StoreHealth {
 export interface Store {
   /** Every row, by id (from memory). */
   all(): Promise<ProcessRow[]>;
+  /**
+   * Every row by id, the stored objects themselves: no copies, for reading only (a listing of
+   * 1000 processes would otherwise copy 1000 rows for each page). The store never changes a
+   * stored row in place (an update stores a new object), so what this returns stays as it was.
+   */
+  readAll(): readonly Readonly<ProcessRow>[];
   /** One row by id, or undefined. */
   get(id: number): Promise<ProcessRow | undefined>;
   /** The lowest-indexed instance of owner uid's app named name, or undefined. */
@@ -59,6 +65,8 @@ export interface Store {
   apps(): Promise<AppRow[]>;
   /** One app by id, or undefined. */
   getApp(id: number): Promise<AppRow | undefined>;
+  /** App id's stored object itself (no copy, for reading only, as readAll), or undefined. */
+  readApp(id: number): Readonly<AppRow> | undefined;
   /** The app of owner uid named name, or undefined (app names are unique per owner). */
   getAppByName(uid: number, name: string): Promise<AppRow | undefined>;
   /** Insert an app; ALREADY_EXISTS if its owner already has one of that name. */
@@ -561,7 +569,11 @@ class MemoryStore implements Store {
   }
 
   async all(): Promise<ProcessRow[]> {
-    return [...this.rows.values()].sort((a, b) => a.id - b.id).map((r) => ({ ...r }));
+    return this.readAll().map((r) => ({ ...r }));
+  }
+
+  readAll(): readonly Readonly<ProcessRow>[] {
+    return [...this.rows.values()].sort((a, b) => a.id - b.id);
   }
 
   async get(id: number): Promise<ProcessRow | undefined> {
@@ -644,6 +656,10 @@ class MemoryStore implements Store {
   async getApp(id: number): Promise<AppRow | undefined> {
     const a = this.appRows.get(id);
     return a && { ...a };
+  }
+
+  readApp(id: number): Readonly<AppRow> | undefined {
+    return this.appRows.get(id);
   }
 
   async getAppByName(uid: number, name: string): Promise<AppRow | undefined> {

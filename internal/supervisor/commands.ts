@@ -9,14 +9,14 @@ import { dependencyLevels } from '../apps/graph';
 import { parseSelector, resolveSelector } from '../apps/select';
 import { isActive } from '../process/status';
 import { invalidArgument, notFound, PmonError } from '../protocol/errors';
-import type { Action, ProcessSummary, ProcessView } from '../protocol/methods';
+import type { Action, ProcessSummary, ProcessTableRow, ProcessView } from '../protocol/methods';
 import type { ProcessRow } from '../store/schema';
 import { interruptHooks } from './app-hooks';
 import type { Caller, Core } from './deps';
 import type { Lifecycle } from './lifecycle';
 import type { Logs } from './logs';
 import type { Terminator } from './terminate';
-import { groupsOf, summary, views } from './views';
+import { groupsOf, summary, tableRows, views } from './views';
 
 export class Commands {
   constructor(
@@ -33,18 +33,30 @@ export class Commands {
    * large the table grows.
    */
   async list(caller: Caller, after = 0, maxBytes = Number.MAX_SAFE_INTEGER): Promise<{ processes: ProcessView[]; next: number | null }> {
-    const rows = (await this.c.store.all()).filter((r) => r.id > after && mayAct(caller, r));
-    const page: ProcessRow[] = [];
+    // A view's JSON is about its stored strings plus ~700 bytes of fixed fields.
+    const p = this.page(caller, after, maxBytes, (r) => 700 + r.name.length + r.process_file.length + r.args.length + r.env.length + r.cwd.length + r.log.length);
+    return { processes: await views(this.c, p.rows), next: p.next };
+  }
+
+  /** As list, each process as a table shows it (tableRows). */
+  async table(caller: Caller, after = 0, maxBytes = Number.MAX_SAFE_INTEGER): Promise<{ processes: ProcessTableRow[]; next: number | null }> {
+    // A table row's JSON: ~450 bytes of fixed fields, the name twice, its user, reason and groups.
+    const p = this.page(caller, after, maxBytes, (r) => 450 + 2 * r.name.length + r.user.length + (r.reason?.length ?? 0) + (this.c.store.readApp(r.app_id)?.groups.length ?? 0));
+    return { processes: await tableRows(this.c, p.rows), next: p.next };
+  }
+
+  /** The rows the caller may see above `after` that fit in maxBytes by size (at least one), and where the next page starts. */
+  private page(caller: Caller, after: number, maxBytes: number, size: (r: Readonly<ProcessRow>) => number): { rows: Readonly<ProcessRow>[]; next: number | null } {
+    const rows = this.c.store.readAll().filter((r) => r.id > after && mayAct(caller, r));
+    const page: Readonly<ProcessRow>[] = [];
     let bytes = 0;
     for (const r of rows) {
-      // A row's JSON is about its stored strings plus ~700 bytes of fixed fields.
-      const size = 700 + r.name.length + r.process_file.length + r.args.length + r.env.length + r.cwd.length + r.log.length;
-      if (page.length > 0 && bytes + size > maxBytes) break;
+      const n = size(r);
+      if (page.length > 0 && bytes + n > maxBytes) break;
       page.push(r);
-      bytes += size;
+      bytes += n;
     }
-    const more = page.length < rows.length;
-    return { processes: await views(this.c, page), next: more ? page[page.length - 1]!.id : null };
+    return { rows: page, next: page.length < rows.length ? page[page.length - 1]!.id : null };
   }
 
   /**

@@ -17,6 +17,7 @@ import type { Clock } from './clock';
 import type { Os } from './os';
 import type { NotifySource } from './checks';
 import type { Units } from './units';
+import type { AppFacts } from './views';
 
 /** Who is asking, as the kernel told the server. */
 export interface Caller {
@@ -84,6 +85,8 @@ export interface SupervisorDeps {
 export interface Core extends Omit<SupervisorDeps, 'os'> {
   os: Os;
   units: Units;
+  /** Each app's kind and groups, read once per stored app object (views.ts). */
+  facts: AppFacts;
   /** Set once by the Supervisor: rows of apps with `after` are started through it (tasks.ts). */
   after?: { startAfter(rows: readonly ProcessRow[]): void };
 }

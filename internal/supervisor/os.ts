@@ -4,6 +4,7 @@
  * own already (Spawner, Cgroups, UserResolver, HookRunner, Clock).
  */
 import pidusage from 'pidusage';
+import type { Native } from '../native';
 import { GroupWatch } from '../process/group-watch';
 import { isSameProcess, signalGroup } from '../process/procfs';
 
@@ -18,7 +19,7 @@ export interface Os {
   signalGroup(pgid: number, signal: NodeJS.Signals): boolean;
   /** Whether pid is alive and is the process that started at startTime (a reused pid is not). */
   isSameProcess(pid: number, startTime: number): boolean;
-  /** Usage of each pid; rejects if one of them is gone. */
+  /** Usage of each pid; a pid that is gone has none (or, with pidusage, the call rejects). */
   usage(pids: number[]): Promise<Record<number, Usage>>;
   /** Resolves true once process group pgid has no live member, false once now() passes deadline. */
   waitGroupEmpty(pgid: number, deadline: number): Promise<boolean>;
@@ -32,16 +33,62 @@ export interface Os {
 }
 
 /**
- * How old a usage reading may be when it is given again. pidusage reads /proc/PID/stat of every
- * pid through libuv's thread pool (~50 ms for 1000 processes): listings that come together (ls,
- * the HTTP API, the dashboard, the stats sampler, /metrics) share one reading per second instead
- * of each making its own, and a listing asked for while a reading is under way waits for it.
+ * How old a usage reading may be when it is given again: listings that come together (ls, the
+ * HTTP API, the dashboard, the stats sampler, /metrics) share one reading per second instead of
+ * each making its own, and a listing asked for while a reading is under way waits for it.
  */
 export const USAGE_TTL_MS = 1000;
 
-/** The real OS: /proc, kill(2), pidusage, Node's timers. One GroupWatch and one usage cache per call (no module state). */
-export function systemOs(): Os {
+/** How long a pid's last reading is kept to measure its next cpu against. */
+const HISTORY_MS = 60_000;
+
+/** What the usage reader needs of the native addon. */
+export type ProcReader = Pick<Native, 'procStats' | 'clockTicks' | 'pageSize'>;
+
+/**
+ * cpu and memory of pids from /proc/PID/stat, read in one native call (procStats): cpu as the
+ * share of one core since the pid's last reading (pidusage's meaning: since its start on the
+ * first), memory as RSS bytes. A pid that is gone, or whose start time changed (reused), starts over.
+ */
+export class ProcUsage {
+  private readonly last = new Map<number, { ticks: number; start: number; at: number }>();
+  private pruneAt = 0;
+
+  constructor(private readonly r: ProcReader) {}
+
+  async read(pids: number[]): Promise<Record<number, Usage>> {
+    const ids = Int32Array.from(pids);
+    const out = new Float64Array(ids.length * 3);
+    const at = await this.r.procStats(ids, out);
+    const hz = this.r.clockTicks;
+    const res: Record<number, Usage> = {};
+    for (let i = 0; i < ids.length; i++) {
+      const ticks = out[3 * i]!;
+      if (Number.isNaN(ticks)) continue;
+      const pid = ids[i]!;
+      const start = out[3 * i + 1]!;
+      const prev = this.last.get(pid);
+      const since = prev && prev.start === start ? prev : { ticks: 0, at: start / hz };
+      const seconds = at - since.at;
+      res[pid] = { cpu: seconds > 0 ? (((ticks - since.ticks) / hz) / seconds) * 100 : 0, memory: out[3 * i + 2]! * this.r.pageSize };
+      this.last.set(pid, { ticks, start, at });
+    }
+    if (at * 1000 > this.pruneAt) {
+      this.pruneAt = at * 1000 + HISTORY_MS;
+      for (const [pid, v] of this.last) if ((at - v.at) * 1000 > HISTORY_MS) this.last.delete(pid);
+    }
+    return res;
+  }
+}
+
+/**
+ * The real OS: /proc, kill(2), Node's timers, usage from /proc through the addon (reader; without
+ * one, pidusage: a pool read, a callback and a parsed string per pid, ~50 ms of the event loop
+ * for 1000). One GroupWatch and one usage cache per call (no module state).
+ */
+export function systemOs(reader?: ProcReader): Os {
   const groups = new GroupWatch();
+  const proc = reader && new ProcUsage(reader);
   let cache: { at: number; map: Record<number, Usage> } = { at: 0, map: {} };
   let inflight: { pids: Set<number>; done: Promise<Record<number, Usage>> } | undefined;
   const pick = (map: Record<number, Usage>, pids: number[]): Record<number, Usage> => {
@@ -53,7 +100,7 @@ export function systemOs(): Os {
     if (Date.now() - cache.at < USAGE_TTL_MS && pids.every((p) => cache.map[p])) return pick(cache.map, pids);
     if (inflight && pids.every((p) => inflight!.pids.has(p))) return pick(await inflight.done, pids);
     const at = Date.now();
-    const done = pidusage(pids) as unknown as Promise<Record<number, Usage>>;
+    const done = proc ? proc.read(pids) : (pidusage(pids) as unknown as Promise<Record<number, Usage>>);
     const mine = { pids: new Set(pids), done };
     inflight = mine;
     try {

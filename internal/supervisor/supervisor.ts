@@ -20,7 +20,7 @@ import { stdinPath, writeStdin } from './stdin';
 import * as fs from 'node:fs';
 import { appType, commandBytes } from '../apps/model';
 import type { MarkedScan } from '../process/procfs';
-import type { Action, ExecParams, Health, Params, ProcessSummary, ProcessView, Result } from '../protocol/methods';
+import type { Action, ExecParams, Health, Params, ProcessSummary, ProcessTableRow, ProcessView, Result } from '../protocol/methods';
 import type { ProcessRow } from '../store/schema';
 import { failedPrecondition, notFound, PmonError, permissionDenied } from '../protocol/errors';
 import { Apps } from './apps';
@@ -39,7 +39,7 @@ import { crashFiles } from './crash';
 import { Tasks } from './tasks';
 import { Terminator } from './terminate';
 import { Units, type StatusChange } from './units';
-import { summary, views } from './views';
+import { AppFacts, summary, views } from './views';
 
 export type { Caller, SupervisorConfig, SupervisorDeps } from './deps';
 export type { StatusChange } from './units';
@@ -60,7 +60,7 @@ export class Supervisor {
   private readonly tasks: Tasks;
 
   constructor(d: SupervisorDeps) {
-    this.c = { ...d, os: d.os ?? systemOs(), units: new Units(d.store, d.logger) };
+    this.c = { ...d, os: d.os ?? systemOs(), units: new Units(d.store, d.logger), facts: new AppFacts() };
     const term = new Terminator(this.c);
     const units0 = this.c.units;
     // A failed liveness check restarts the instance it found, if that one is still the one watched.
@@ -257,6 +257,11 @@ export class Supervisor {
   /** A page of the processes the caller may see (commands.ts list). */
   list(caller: Caller, after = 0, maxBytes = Number.MAX_SAFE_INTEGER): Promise<{ processes: ProcessView[]; next: number | null }> {
     return this.cmds.list(caller, after, maxBytes);
+  }
+
+  /** As list, each process as a table shows it. */
+  table(caller: Caller, after = 0, maxBytes = Number.MAX_SAFE_INTEGER): Promise<{ processes: ProcessTableRow[]; next: number | null }> {
+    return this.cmds.table(caller, after, maxBytes);
   }
 
   /** One process by id or name. */

@@ -1,25 +1,105 @@
 /** What the supervisor shows of its rows: views (with cpu and memory), summaries, hook payloads. */
 import { appType, readDefinition, stringList } from '../apps/model';
 import type { HookEvent, HookRunner } from '../hooks/hooks';
-import type { ProcessSummary, ProcessView, Status } from '../protocol/methods';
+import type { ProcessSummary, ProcessTableRow, ProcessView, Status } from '../protocol/methods';
 import type { AppRow, ProcessRow } from '../store/schema';
 import type { Core } from './deps';
 import type { Usage } from './os';
 
-/** rows as views: with their usage (pids that just exited have none), saved flag and app. */
-export async function views(c: Pick<Core, 'os' | 'clock' | 'store'>, rows: ProcessRow[]): Promise<ProcessView[]> {
-  const pids = rows.map((r) => r.pid).filter((p): p is number => p !== null);
-  let usage: Record<number, Usage> = {};
-  if (pids.length) {
-    try {
-      usage = await c.os.usage(pids);
-    } catch {
-      usage = {}; // a pid may have just exited; the next ls will tell
+/**
+ * What a view shows of an app, worked out once per stored app object: its kind (from the JSON
+ * spec) and its groups (a JSON column). The store replaces an app's object when it changes, so a
+ * reading kept for an object never goes stale; a WeakMap lets a deleted app's reading go with it.
+ * One per Supervisor (in its Core), so 1000 listed instances do not parse 1000 specs each time.
+ */
+export class AppFacts {
+  private readonly memo = new WeakMap<object, { type: 'daemon' | 'once' | 'cron'; groups: readonly string[] }>();
+
+  /** app's kind and groups (groups a fresh array each time: a caller may keep or change it). */
+  of(app: Readonly<AppRow>): { type: 'daemon' | 'once' | 'cron'; groups: string[] } {
+    let f = this.memo.get(app);
+    if (!f) {
+      f = { type: appType(readDefinition(app.spec)), groups: groupsOf(app) };
+      this.memo.set(app, f);
     }
+    return { type: f.type, groups: [...f.groups] };
   }
+}
+
+/** The usage of rows' pids (pids that just exited have none). */
+async function usageOf(c: Pick<Core, 'os'>, rows: readonly Readonly<ProcessRow>[]): Promise<Record<number, Usage>> {
+  const pids: number[] = [];
+  for (const r of rows) if (r.pid !== null) pids.push(r.pid);
+  if (!pids.length) return {};
+  try {
+    return await c.os.usage(pids);
+  } catch {
+    return {}; // a pid may have just exited; the next ls will tell
+  }
+}
+
+/** rows as views: with their usage (pids that just exited have none), saved flag and app. */
+export async function views(c: Pick<Core, 'os' | 'clock' | 'store' | 'facts'>, rows: readonly Readonly<ProcessRow>[]): Promise<ProcessView[]> {
+  const usage = await usageOf(c, rows);
   const now = c.clock.now();
-  const apps = new Map((await c.store.apps()).map((a) => [a.id, a]));
-  return rows.map((r) => toView(r, r.pid !== null ? usage[r.pid] : undefined, now, c.store.saved(r.id), apps.get(r.app_id)));
+  const out = new Array<ProcessView>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    const app = c.store.readApp(r.app_id);
+    out[i] = toView(r, r.pid !== null ? usage[r.pid] : undefined, now, c.store.saved(r.id), app, app && c.facts.of(app));
+  }
+  return out;
+}
+
+/**
+ * rows as a table shows them (protocol processRow): the fields of a view that a table uses, made
+ * straight from the rows (no arguments or environment parsed), in the order a view has them.
+ */
+export async function tableRows(c: Pick<Core, 'os' | 'clock' | 'store' | 'facts'>, rows: readonly Readonly<ProcessRow>[]): Promise<ProcessTableRow[]> {
+  const usage = await usageOf(c, rows);
+  const now = c.clock.now();
+  const out = new Array<ProcessTableRow>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    const app = c.store.readApp(r.app_id);
+    const u = r.pid !== null ? usage[r.pid] : undefined;
+    const facts = app && c.facts.of(app);
+    out[i] = {
+      id: r.id,
+      name: shownName(r, app),
+      app: r.name,
+      instance: r.instance,
+      status: r.status as Status,
+      pid: r.pid,
+      restarts: r.restarts,
+      user: r.user,
+      uid: r.uid,
+      cpu: u ? Math.round(u.cpu * 10) / 10 : null,
+      memory: u ? u.memory : null,
+      uptime_ms: uptimeMs(r, now),
+      last_exit_code: r.last_exit_code,
+      last_signal: r.last_signal,
+      started_at: r.started_at,
+      reason: r.reason,
+      // Absent without an app (undefined is left out of the JSON); not spread: 1000 rows, no JIT.
+      type: facts?.type,
+      groups: facts?.groups,
+      next_run_at: app ? (app.next_run_at === null ? null : new Date(app.next_run_at).toISOString()) : undefined,
+      saved: c.store.saved(r.id),
+    };
+  }
+  return out;
+}
+
+/** How a row is named in a view: an app of several instances shows each as name:N, one instance as the name; a reload's new instance beside instance i is name:i+ (rolling.ts). */
+function shownName(r: Readonly<ProcessRow>, app: Readonly<AppRow> | undefined): string {
+  const several = app ? app.instances > 1 || r.instance !== 0 : r.instance !== 0;
+  return r.instance < 0 ? `${r.name}:${-r.instance - 1}+` : several ? `${r.name}:${r.instance}` : r.name;
+}
+
+/** ms since a running (or starting) row started, else null. */
+function uptimeMs(r: Readonly<ProcessRow>, now: number): number | null {
+  return (r.status === 'running' || r.status === 'starting') && r.started_at ? Math.max(0, now - Date.parse(r.started_at)) : null;
 }
 
 /** Fire event's hook about row. */
@@ -53,13 +133,18 @@ export function hookPayload(row: ProcessRow): Record<string, unknown> {
   };
 }
 
-export function toView(r: ProcessRow, u: Usage | undefined, now: number, saved = true, app?: AppRow): ProcessView {
-  // An app of several instances shows each as name:N (a selector that names it); one instance as the name.
-  const several = app ? app.instances > 1 || r.instance !== 0 : r.instance !== 0;
-  return {
+/** One row as a view; app and its facts (AppFacts.of) when it has one. */
+export function toView(
+  r: Readonly<ProcessRow>,
+  u: Usage | undefined,
+  now: number,
+  saved = true,
+  app?: Readonly<AppRow>,
+  facts: { type: 'daemon' | 'once' | 'cron'; groups: string[] } | undefined = app && { type: appType(readDefinition(app.spec)), groups: groupsOf(app) },
+): ProcessView {
+  const v: ProcessView = {
     id: r.id,
-    // A reload's new instance beside instance i: name:i+ (rolling.ts).
-    name: r.instance < 0 ? `${r.name}:${-r.instance - 1}+` : several ? `${r.name}:${r.instance}` : r.name,
+    name: shownName(r, app),
     status: r.status as Status,
     pid: r.pid,
     restarts: r.restarts,
@@ -74,7 +159,7 @@ export function toView(r: ProcessRow, u: Usage | undefined, now: number, saved =
     auto_restart: r.auto_restart === 1,
     cpu: u ? Math.round(u.cpu * 10) / 10 : null,
     memory: u ? u.memory : null,
-    uptime_ms: (r.status === 'running' || r.status === 'starting') && r.started_at ? Math.max(0, now - Date.parse(r.started_at)) : null,
+    uptime_ms: uptimeMs(r, now),
     last_exit_code: r.last_exit_code,
     last_signal: r.last_signal,
     started_at: r.started_at,
@@ -84,13 +169,20 @@ export function toView(r: ProcessRow, u: Usage | undefined, now: number, saved =
     saved,
     app: r.name,
     instance: r.instance,
-    ...(app ? { source: app.source, groups: groupsOf(app), type: appType(readDefinition(app.spec)), next_run_at: app.next_run_at === null ? null : new Date(app.next_run_at).toISOString() } : {}),
-    reason: r.reason,
   };
+  // Assigned, not spread: a listing makes 1000 of these, and pmond runs without an optimizing JIT.
+  if (app && facts) {
+    v.source = app.source;
+    v.groups = facts.groups;
+    v.type = facts.type;
+    v.next_run_at = app.next_run_at === null ? null : new Date(app.next_run_at).toISOString();
+  }
+  v.reason = r.reason;
+  return v;
 }
 
 /** An app's groups (its JSON column), [] if unreadable or there is no app. */
-export function groupsOf(app: AppRow | undefined): string[] {
+export function groupsOf(app: Readonly<AppRow> | undefined): string[] {
   return app ? stringList(app.groups) : [];
 }
 

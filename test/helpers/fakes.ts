@@ -32,7 +32,13 @@ export class FakeStore implements Store {
   private nextGroupId = 1;
 
   async all(): Promise<ProcessRow[]> {
-    return [...this.rows.values()].sort((a, b) => a.id - b.id).map(copy);
+    return this.readAll().map(copy);
+  }
+  readAll(): readonly Readonly<ProcessRow>[] {
+    return [...this.rows.values()].sort((a, b) => a.id - b.id);
+  }
+  readApp(id: number): Readonly<AppRow> | undefined {
+    return this.appRows.get(id);
   }
   async get(id: number): Promise<ProcessRow | undefined> {
     const r = this.rows.get(id);

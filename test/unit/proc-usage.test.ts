@@ -1,0 +1,125 @@
+/**
+ * The usage reader (internal/supervisor/os.ts ProcUsage) over the addon's procStats: real
+ * /proc/PID/stat of real processes, against what /proc and the kernel say; a busy child's cpu,
+ * a gone pid, a reused pid, hostile input to the native call.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import { after, describe, test } from 'node:test';
+import { loadNative } from '../../internal/native';
+import { ProcUsage, systemOs } from '../../internal/supervisor/os';
+import { ROOT } from '../helpers/daemon';
+import { pidAlive, waitFor } from '../helpers/wait';
+
+const native = loadNative(ROOT);
+const started: ChildProcess[] = [];
+
+function child(code: string): ChildProcess {
+  const c = spawn(process.execPath, ['-e', code], { stdio: 'ignore' });
+  started.push(c);
+  return c;
+}
+
+after(async () => {
+  for (const c of started) if (c.pid && pidAlive(c.pid)) c.kill('SIGKILL');
+});
+
+/** VmRSS of pid in bytes, from /proc/PID/status. */
+function vmRss(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m![1]) * 1024;
+}
+
+describe('procStats (native)', () => {
+  test('reads utime+stime, start time and RSS; NaN for a pid that is gone or not a pid', async () => {
+    const out = new Float64Array(3 * 4);
+    const boot = await native.procStats(Int32Array.from([process.pid, 1, 0x7ffffff0, -5]), out);
+    const uptime = Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+    assert.ok(Math.abs(boot - uptime) < 2, `boot seconds ${boot} ~ /proc/uptime ${uptime}`);
+    const stat = fs.readFileSync(`/proc/${process.pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    assert.equal(out[1], Number(f[19]), 'start time in ticks (field 22)');
+    assert.ok(out[0]! >= Number(f[11]) + Number(f[12]) - 50 && out[0]! <= Number(f[11]) + Number(f[12]), 'utime+stime (fields 14, 15)');
+    assert.ok(Math.abs(out[2]! * native.pageSize - vmRss(process.pid)) < 64 * 1024 * 1024, 'RSS pages (field 24) ~ VmRSS');
+    for (const i of [2, 3]) for (let k = 0; k < 3; k++) assert.ok(Number.isNaN(out[3 * i + k]!), `pid #${i} gone: NaN`);
+    assert.equal(native.clockTicks, 100);
+  });
+
+  test('refuses the wrong arrays in one line, and a short out', () => {
+    assert.throws(() => native.procStats([1] as unknown as Int32Array, new Float64Array(3)), /procStats\(pids, out\)/);
+    assert.throws(() => native.procStats(Int32Array.from([1, 2]), new Float64Array(5)), /3 per pid/);
+    assert.throws(() => native.procStats(Int32Array.from([1]), new Float32Array(3) as unknown as Float64Array), /Float64Array/);
+  });
+
+  test('a command name with spaces and parentheses does not shift the fields', async () => {
+    // /proc/PID/stat's field 2 is "(comm)"; comm may hold ") (" and spaces.
+    const c = child("process.title = 'a) (b c'; setInterval(() => {}, 1000)");
+    await waitFor('the title to be set', () => fs.readFileSync(`/proc/${c.pid}/stat`, 'utf8').includes('a) (b c'), 5000);
+    const out = new Float64Array(3);
+    await native.procStats(Int32Array.from([c.pid!]), out);
+    const stat = fs.readFileSync(`/proc/${c.pid}/stat`, 'utf8');
+    assert.equal(out[1], Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]));
+    assert.ok(out[2]! > 0);
+  });
+});
+
+describe('ProcUsage', () => {
+  test("a busy child's cpu is near 100 %, an idle one's near 0; memory is its RSS", async () => {
+    const busy = child('for (;;) {}');
+    const idle = child('setInterval(() => {}, 1000)');
+    const u = new ProcUsage(native);
+    await waitFor('both to run', () => pidAlive(busy.pid!) && pidAlive(idle.pid!), 5000);
+    await u.read([busy.pid!, idle.pid!]);
+    const t0 = Date.now();
+    await waitFor('half a second to pass', () => Date.now() - t0 >= 500, 2000, 20);
+    const r = await u.read([busy.pid!, idle.pid!]);
+    assert.ok(r[busy.pid!]!.cpu > 50 && r[busy.pid!]!.cpu < 120, `busy: ${r[busy.pid!]!.cpu} %`);
+    assert.ok(r[idle.pid!]!.cpu < 20, `idle: ${r[idle.pid!]!.cpu} %`);
+    assert.ok(Math.abs(r[idle.pid!]!.memory - vmRss(idle.pid!)) < 8 * 1024 * 1024);
+  });
+
+  test('a gone pid has no reading, the others do; systemOs with the reader gives the same', async () => {
+    const c = child('setInterval(() => {}, 1000)');
+    const pid = c.pid!;
+    c.kill('SIGKILL');
+    await new Promise((r) => c.once('exit', r));
+    const r = await new ProcUsage(native).read([process.pid, pid]);
+    assert.ok(r[process.pid]);
+    assert.equal(r[pid], undefined);
+    const os = systemOs(native);
+    const s = await os.usage([process.pid, pid]);
+    assert.ok(s[process.pid] && s[process.pid]!.memory > 0);
+    assert.equal(s[pid], undefined);
+  });
+
+  test('a reused pid (another start time) starts over instead of showing the old one\'s delta', async () => {
+    const pid = process.pid;
+    let start = 1000;
+    let ticks = 500;
+    let boot = 100;
+    const fake = {
+      clockTicks: 100,
+      pageSize: 4096,
+      procStats: async (_p: Int32Array, out: Float64Array) => {
+        out[0] = ticks;
+        out[1] = start;
+        out[2] = 10;
+        return boot;
+      },
+    };
+    const u = new ProcUsage(fake);
+    // First reading: since its start (10 s since boot, 90 s ago, 5 s of cpu): 5/90.
+    assert.equal(Math.round((await u.read([pid]))[pid]!.cpu * 100) / 100, Math.round((5 / 90) * 100 * 100) / 100);
+    boot = 101;
+    ticks = 550; // 0.5 s of cpu in 1 s
+    assert.equal(Math.round((await u.read([pid]))[pid]!.cpu), 50);
+    // The pid is reused: a new start, fewer ticks than before. Not a negative share.
+    start = 10_000; // 100 s since boot
+    ticks = 20;
+    boot = 102;
+    const again = (await u.read([pid]))[pid]!;
+    assert.ok(again.cpu >= 0 && again.cpu <= 100, `reused: ${again.cpu}`);
+    assert.equal(again.memory, 40960);
+  });
+});

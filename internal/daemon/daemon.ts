@@ -257,7 +257,7 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
       () => undefined,
     );
   });
-  const door = config.http.listen ? await openDoor({ config, server, bus, users, reader, daemonUid, privileged, logger, version, hooks: execHooks }) : undefined;
+  const door = config.http.listen ? await openDoor({ config, server, bus, users, reader, daemonUid, privileged, logger, version, hooks: execHooks, generation: () => store.generation() }) : undefined;
   // Listening is said once it is so: applying the apps files may wait for dependencies to be up.
   logger.info(`pmond ${version} listening on ${config.socket_path} (pid ${process.pid}, uid ${daemonUid})`);
   if (config.apps.length || config.process_config_file) await applyConfigured(supervisor, config, daemonUid, logger);

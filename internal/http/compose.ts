@@ -30,6 +30,8 @@ export interface DoorParts {
   logger: Logger;
   version: string;
   hooks: Pick<ExecHookRunner, 'load'>;
+  /** The store's generation (Store.generation), for the listings the door keeps a moment. */
+  generation?: () => number;
 }
 
 export async function openDoor(p: DoorParts): Promise<HttpDoor | undefined> {
@@ -60,6 +62,7 @@ export async function openDoor(p: DoorParts): Promise<HttpDoor | undefined> {
     assets: path.join(__dirname, 'dashboard'),
     version: p.version,
     extra: meprocEndpoints({ home: async (u) => (await p.users.user(u)).home }),
+    ...(p.generation ? { generation: p.generation } : {}),
   });
   try {
     await door.listen();

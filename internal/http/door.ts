@@ -31,6 +31,7 @@ import type { EventBus } from '../server/events';
 import { match } from './routes';
 import { roleActions, roleAllows } from './roles';
 import type { Metrics } from './metrics';
+import { ListingCache } from './listing-cache';
 import { openApi } from './openapi';
 
 export interface DoorDeps {
@@ -48,6 +49,8 @@ export interface DoorDeps {
   version: string;
   /** Meproc's /proc endpoints (meproc.ts). */
   extra?: (req: DoorRequest) => Promise<DoorReply | null>;
+  /** The store's generation (Store.generation): with it, GET /v1/processes replies are kept a moment (listing-cache.ts). */
+  generation?: () => number;
 }
 
 /** What an extra handler sees of a request. */
@@ -83,8 +86,12 @@ export class HttpDoor {
   private unixPath?: string;
   /** The OpenAPI document, made at its first request. */
   private doc?: unknown;
+  /** GET /v1/processes replies kept a moment (when the store's generation is given). */
+  private readonly listings?: ListingCache;
 
-  constructor(private readonly d: DoorDeps) {}
+  constructor(private readonly d: DoorDeps) {
+    if (d.generation) this.listings = new ListingCache(d.generation);
+  }
 
   /** Where it listens, as a URL base (http://127.0.0.1:8606), or the Unix path. */
   address = '';
@@ -242,7 +249,9 @@ export class HttpDoor {
       if (m.route.method === 'list_all') {
         may('list');
         const full = url.searchParams.get('fields') === 'full';
-        return sendJson(res, 200, { processes: full ? await this.listAll(caller) : await this.table(caller) });
+        const make = async (): Promise<Buffer> => Buffer.from(JSON.stringify({ processes: full ? await this.listAll(caller) : await this.table(caller) }));
+        const key = `${caller.admin ? 'admin' : `uid ${caller.uid}`} ${full ? 'full' : 'table'}`;
+        return sendBody(res, 200, await (this.listings ? this.listings.get(key, make) : make()));
       }
       may(m.route.method, params);
       if (m.route.stream && (params as { follow?: boolean }).follow) return this.rpc(req, res, m.route.method, params, caller);
@@ -441,7 +450,11 @@ function parseJson(body: Buffer, lenient = false): unknown {
 
 function sendJson(res: http.ServerResponse, status: number, v: unknown): void {
   // Encoded once: Buffer.byteLength and then end(text) would walk a big listing's text twice.
-  const body = Buffer.from(JSON.stringify(v));
+  sendBody(res, status, Buffer.from(JSON.stringify(v)));
+}
+
+/** A JSON body already encoded. */
+function sendBody(res: http.ServerResponse, status: number, body: Buffer): void {
   res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': body.length, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
   res.end(body);
 }

@@ -61,6 +61,11 @@ export interface Store {
   remove(id: number): Promise<void>;
   /** Whether row id's latest state (or its deletion) is on disk. */
   saved(id: number): boolean;
+  /**
+   * A number that changes whenever a row or an app changes, or comes to be on disk: what was
+   * made from rows and apps at one generation (a listing's reply) is the same at that generation.
+   */
+  generation(): number;
   /** Every app, by id (from memory). */
   apps(): Promise<AppRow[]>;
   /** One app by id, or undefined. */
@@ -480,6 +485,8 @@ class MemoryStore implements Store {
   private seqOnDisk: number;
   /** sqlite_sequence held what no id can be (1e300, 2^53): written down to nextId - 1 at the next flush. */
   private seqMend = false;
+  /** generation(): bumped by every change and every flush that wrote something. */
+  private gen = 0;
   /** The flush to come, if one is scheduled (setImmediate, or a timer while flushes are throttled). */
   private immediate?: { cancel(): void };
   /** When the last flush ended (ms, monotonic enough: Date.now). */
@@ -662,6 +669,10 @@ class MemoryStore implements Store {
     return this.appRows.get(id);
   }
 
+  generation(): number {
+    return this.gen;
+  }
+
   async getAppByName(uid: number, name: string): Promise<AppRow | undefined> {
     const id = this.appByName.get(key(uid, name));
     return id === undefined ? undefined : this.getApp(id);
@@ -828,12 +839,14 @@ class MemoryStore implements Store {
 
   /** App id changed: mark it dirty and make sure a flush comes. */
   private touchApp(id: number): void {
+    this.gen++;
     this.appDirty.add(id);
     this.scheduleFlush();
   }
 
   /** Row id changed: mark it dirty and make sure a flush comes. */
   private touch(id: number): void {
+    this.gen++;
     this.dirty.add(id);
     this.scheduleFlush();
   }
@@ -877,6 +890,7 @@ class MemoryStore implements Store {
       }
       this.dirty.clear();
       this.appDirty.clear();
+      this.gen++; // the rows written are saved now
       if (this.seqMend) this.log('info', `database ${this.file}: sqlite_sequence mended to ${this.nextId - 1}`);
       this.seqMend = false;
       this.seqOnDisk = Math.max(this.seqOnDisk, this.nextId - 1);

@@ -80,19 +80,25 @@ describe('/v1 resources', () => {
     a.seenPids.add(made.json.pid);
     const one = await request(portA, '/v1/processes/api', { key: opKey });
     assert.equal(one.json.id, made.json.id);
+    // The listing pmond keeps a moment (listing-cache.ts) never hides a change: asked right after each.
+    const listed = async (): Promise<any> => (await request(portA, '/v1/processes', { key: opKey })).json.processes.find((p: any) => p.name === 'api');
+    assert.equal((await listed()).pid, made.json.pid);
     const stopped = await request(portA, '/v1/processes/api/stop', { method: 'POST', key: opKey });
     assert.equal(stopped.json.status, 'stopped');
+    assert.equal((await listed()).status, 'stopped');
     const started = await request(portA, '/v1/processes/api/start', { method: 'POST', key: opKey });
     assert.ok(['running', 'starting'].includes(started.json.status), started.text);
     assert.equal(started.json.restarts, 0);
     const restarted = await request(portA, '/v1/processes/api/restart', { method: 'POST', key: opKey });
     assert.equal(restarted.json.restarts, 1);
+    assert.equal((await listed()).restarts, 1);
     a.seenPids.add(restarted.json.pid);
     const reset = await request(portA, '/v1/processes/api/reset', { method: 'POST', key: opKey });
     assert.equal(reset.status, 200, reset.text);
     const gone = await request(portA, '/v1/processes/api?force=1', { method: 'DELETE', key: opKey });
     assert.equal(gone.status, 200, gone.text);
     assert.equal((await request(portA, '/v1/processes/api', { key: opKey })).status, 404);
+    assert.equal(await listed(), undefined);
   });
 
   test('apps: apply, list, scale, rolling reload; groups', async () => {

@@ -29,6 +29,7 @@ export class FakeStore implements Store {
   readonly writes: { id: number; patch: ProcessPatch; row: ProcessRow }[] = [];
   private nextId = 1;
   private nextAppId = 1;
+  private gen = 0;
   private nextGroupId = 1;
 
   async all(): Promise<ProcessRow[]> {
@@ -83,6 +84,7 @@ export class FakeStore implements Store {
       updated_at: row.updated_at ?? t,
     } as ProcessRow;
     this.rows.set(id, full);
+    this.gen++;
     this.nextId = Math.max(this.nextId, id + 1);
     return copy(full);
   }
@@ -91,11 +93,16 @@ export class FakeStore implements Store {
     if (!cur) throw notFound(`process ${id} not found`);
     const next = { ...cur, ...patch, id, updated_at: iso() } as ProcessRow;
     this.rows.set(id, next);
+    this.gen++;
     this.writes.push({ id, patch: { ...patch }, row: copy(next) });
     return copy(next);
   }
   async remove(id: number): Promise<void> {
     this.rows.delete(id);
+    this.gen++;
+  }
+  generation(): number {
+    return this.gen;
   }
   saved(): boolean {
     return true;
@@ -117,6 +124,7 @@ export class FakeStore implements Store {
     const t = iso();
     const full = { groups: '[]', dependencies: '[]', instances: 1, source: 'exec', next_run_at: null, ...row, id, created_at: row.created_at ?? t, updated_at: row.updated_at ?? t } as AppRow;
     this.appRows.set(id, full);
+    this.gen++;
     this.nextAppId = Math.max(this.nextAppId, id + 1);
     return copy(full);
   }
@@ -125,10 +133,12 @@ export class FakeStore implements Store {
     if (!cur) throw notFound(`app ${id} not found`);
     const next = { ...cur, ...patch, id, updated_at: iso() } as AppRow;
     this.appRows.set(id, next);
+    this.gen++;
     return copy(next);
   }
   async removeApp(id: number): Promise<void> {
     this.appRows.delete(id);
+    this.gen++;
   }
   async instancesOf(appId: number): Promise<ProcessRow[]> {
     return (await this.all()).filter((r) => r.app_id === appId).sort((a, b) => a.instance - b.instance);

@@ -4,10 +4,11 @@
  * create users; skips visibly otherwise.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { FIXTURES, TestDaemon } from '../helpers/daemon';
+import { FIXTURES, ROOT, TestDaemon } from '../helpers/daemon';
 import { asUserArgv, isRoot, TestUsers, type TestUser } from '../helpers/users';
 import { pidAlive, waitFor } from '../helpers/wait';
 import { tempDir } from '../helpers/tmp';
@@ -72,6 +73,24 @@ describe('other users\' processes are invisible and untouchable', { skip }, () =
     const bobs = await d.json(['ls'], { as: bob });
     assert.deepEqual(bobs.map((p: any) => p.name), ['bobs-app']);
     assert.equal((await d.ls()).length, 2, 'root sees both');
+  });
+
+  test("the table method (GET /v1/processes' listing) over the socket shows only your own, as ls does", async () => {
+    // A client in a process of hers: the caller is what the kernel says (SO_PEERCRED).
+    const script = path.join(tempDir('pms-js-', 0o755), 'table.js');
+    fs.writeFileSync(
+      script,
+      `const { Client } = require(${JSON.stringify(path.join(ROOT, 'dist', 'internal', 'client', 'client.js'))});
+Client.connect(process.argv[2]).then(async (c) => { const r = await c.call('table', {}); c.close(); process.stdout.write(JSON.stringify(r)); });
+`,
+    );
+    fs.chmodSync(script, 0o644);
+    for (const [u, want] of [[alice, ['alices-app']], [bob, ['bobs-app']]] as const) {
+      const [f, a] = asUserArgv(u, [process.execPath, script, d.socket]);
+      const out = JSON.parse(execFileSync(f, a, { encoding: 'utf8' }));
+      assert.deepEqual(out.processes.map((p: any) => p.name), want, `${u.name}'s table`);
+      assert.equal(out.processes[0].env, undefined, 'a table row carries no environment');
+    }
   });
 
   for (const args of [['desc'], ['stop'], ['stop', '-f'], ['restart'], ['start'], ['del'], ['del', '-f'], ['log'], ['logf'], ['logs'], ['logs', '-f'], ['reset']]) {

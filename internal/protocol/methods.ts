@@ -404,15 +404,10 @@ const forceOnly = z.object({ force: z.boolean() }).strict();
 const empty = z.object({}).strict();
 const views = z.array(processView);
 
-/**
- * A process as a table shows it (`table`, GET /v1/processes, the dashboard): no command,
- * arguments, environment, directory or log path, so 1000 of them are quick to make and to send.
- */
-export const processRow = processView.pick({
+/** The fields of a view every reply about many processes has. */
+const summaryFields = processView.pick({
   id: true,
   name: true,
-  app: true,
-  instance: true,
   status: true,
   pid: true,
   restarts: true,
@@ -423,41 +418,31 @@ export const processRow = processView.pick({
   uptime_ms: true,
   last_exit_code: true,
   last_signal: true,
-  started_at: true,
-  reason: true,
-  type: true,
-  groups: true,
-  next_run_at: true,
   saved: true,
 });
-export type ProcessTableRow = z.infer<typeof processRow>;
 
 /**
  * A process in a reply that may name many: what `ls`'s table shows, without
  * arguments and environment, so that such a reply stays small however big
  * each process's command is.
  */
-export const processSummary = processView.pick({
-  id: true,
-  name: true,
-  status: true,
-  pid: true,
-  restarts: true,
-  user: true,
-  uid: true,
-  cpu: true,
-  memory: true,
-  uptime_ms: true,
-  last_exit_code: true,
-  last_signal: true,
-  saved: true,
-}).extend({
+export const processSummary = summaryFields.extend({
   /** When a selector named several processes and this one's action failed: why (the others went on). */
   error: z.string().optional(),
   /** Its code (ERROR_CODES; any text from a newer pmond). */
   error_code: z.string().optional(),
 });
 export type ProcessSummary = z.infer<typeof processSummary>;
+
+/**
+ * A process as a table shows it (`table`, GET /v1/processes, the dashboard): a summary with its
+ * app, start, reason, kind and groups; no command, arguments, environment, directory or log
+ * path, so 1000 of them are quick to make and to send.
+ */
+export const processRow = summaryFields.extend(
+  processView.pick({ app: true, instance: true, started_at: true, reason: true, type: true, groups: true, next_run_at: true }).shape,
+);
+export type ProcessTableRow = z.infer<typeof processRow>;
 const summaries = z.array(processSummary);
 
 /** pmond's health: whether its database can be written, and how it stops process trees. */

@@ -12,11 +12,17 @@ import type { Usage } from './os';
  * reading kept for an object never goes stale; a WeakMap lets a deleted app's reading go with it.
  * One per Supervisor (in its Core), so 1000 listed instances do not parse 1000 specs each time.
  */
+/** What AppFacts.of tells of an app. */
+export interface AppFactsOf {
+  type: 'daemon' | 'once' | 'cron';
+  groups: string[];
+}
+
 export class AppFacts {
   private readonly memo = new WeakMap<object, { type: 'daemon' | 'once' | 'cron'; groups: readonly string[] }>();
 
   /** app's kind and groups (groups a fresh array each time: a caller may keep or change it). */
-  of(app: Readonly<AppRow>): { type: 'daemon' | 'once' | 'cron'; groups: string[] } {
+  of(app: Readonly<AppRow>): AppFactsOf {
     let f = this.memo.get(app);
     if (!f) {
       f = { type: appType(readDefinition(app.spec)), groups: groupsOf(app) };
@@ -38,63 +44,68 @@ async function usageOf(c: Pick<Core, 'os'>, rows: readonly Readonly<ProcessRow>[
   }
 }
 
-/** rows as views: with their usage (pids that just exited have none), saved flag and app. */
-export async function views(c: Pick<Core, 'os' | 'clock' | 'store' | 'facts'>, rows: readonly Readonly<ProcessRow>[]): Promise<ProcessView[]> {
+/** make(row, its usage, now, its app and the app's facts) for each row, with one usage reading for all. */
+async function eachRow<T>(
+  c: Pick<Core, 'os' | 'clock' | 'store' | 'facts'>,
+  rows: readonly Readonly<ProcessRow>[],
+  make: (r: Readonly<ProcessRow>, u: Usage | undefined, now: number, app: Readonly<AppRow> | undefined, facts: AppFactsOf | undefined) => T,
+): Promise<T[]> {
   const usage = await usageOf(c, rows);
   const now = c.clock.now();
-  const out = new Array<ProcessView>(rows.length);
+  const out = new Array<T>(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i]!;
     const app = c.store.readApp(r.app_id);
-    out[i] = toView(r, r.pid !== null ? usage[r.pid] : undefined, now, c.store.saved(r.id), app, app && c.facts.of(app));
+    out[i] = make(r, r.pid !== null ? usage[r.pid] : undefined, now, app, app && c.facts.of(app));
   }
   return out;
 }
 
+/** rows as views: with their usage (pids that just exited have none), saved flag and app. */
+export function views(c: Pick<Core, 'os' | 'clock' | 'store' | 'facts'>, rows: readonly Readonly<ProcessRow>[]): Promise<ProcessView[]> {
+  return eachRow(c, rows, (r, u, now, app, facts) => toView(r, u, now, c.store.saved(r.id), app, facts));
+}
+
 /**
  * rows as a table shows them (protocol processRow): the fields of a view that a table uses, made
- * straight from the rows (no arguments or environment parsed), in the order a view has them.
+ * straight from the rows (no arguments or environment parsed).
  */
-export async function tableRows(c: Pick<Core, 'os' | 'clock' | 'store' | 'facts'>, rows: readonly Readonly<ProcessRow>[]): Promise<ProcessTableRow[]> {
-  const usage = await usageOf(c, rows);
-  const now = c.clock.now();
-  const out = new Array<ProcessTableRow>(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i]!;
-    const app = c.store.readApp(r.app_id);
-    const u = r.pid !== null ? usage[r.pid] : undefined;
-    const facts = app && c.facts.of(app);
-    out[i] = {
-      id: r.id,
-      name: shownName(r, app),
-      app: r.name,
-      instance: r.instance,
-      status: r.status as Status,
-      pid: r.pid,
-      restarts: r.restarts,
-      user: r.user,
-      uid: r.uid,
-      cpu: u ? Math.round(u.cpu * 10) / 10 : null,
-      memory: u ? u.memory : null,
-      uptime_ms: uptimeMs(r, now),
-      last_exit_code: r.last_exit_code,
-      last_signal: r.last_signal,
-      started_at: r.started_at,
-      reason: r.reason,
-      // Absent without an app (undefined is left out of the JSON); not spread: 1000 rows, no JIT.
-      type: facts?.type,
-      groups: facts?.groups,
-      next_run_at: app ? (app.next_run_at === null ? null : new Date(app.next_run_at).toISOString()) : undefined,
-      saved: c.store.saved(r.id),
-    };
-  }
-  return out;
+export function tableRows(c: Pick<Core, 'os' | 'clock' | 'store' | 'facts'>, rows: readonly Readonly<ProcessRow>[]): Promise<ProcessTableRow[]> {
+  return eachRow(c, rows, (r, u, now, app, facts) => ({
+    // A table's order: who, its state and why, its usage, its times.
+    id: r.id,
+    name: shownName(r, app),
+    app: r.name,
+    instance: r.instance,
+    user: r.user,
+    uid: r.uid,
+    status: r.status as Status,
+    reason: r.reason,
+    pid: r.pid,
+    restarts: r.restarts,
+    last_exit_code: r.last_exit_code,
+    last_signal: r.last_signal,
+    cpu: shownCpu(u),
+    memory: u ? u.memory : null,
+    started_at: r.started_at,
+    uptime_ms: uptimeMs(r, now),
+    // Absent without an app (undefined is left out of the JSON); not spread: 1000 rows, no JIT.
+    type: facts?.type,
+    groups: facts?.groups,
+    next_run_at: app ? (app.next_run_at === null ? null : new Date(app.next_run_at).toISOString()) : undefined,
+    saved: c.store.saved(r.id),
+  }));
 }
 
 /** How a row is named in a view: an app of several instances shows each as name:N, one instance as the name; a reload's new instance beside instance i is name:i+ (rolling.ts). */
 function shownName(r: Readonly<ProcessRow>, app: Readonly<AppRow> | undefined): string {
   const several = app ? app.instances > 1 || r.instance !== 0 : r.instance !== 0;
   return r.instance < 0 ? `${r.name}:${-r.instance - 1}+` : several ? `${r.name}:${r.instance}` : r.name;
+}
+
+/** cpu as shown: one decimal, null without a reading. */
+function shownCpu(u: Usage | undefined): number | null {
+  return u ? Math.round(u.cpu * 10) / 10 : null;
 }
 
 /** ms since a running (or starting) row started, else null. */
@@ -140,7 +151,7 @@ export function toView(
   now: number,
   saved = true,
   app?: Readonly<AppRow>,
-  facts: { type: 'daemon' | 'once' | 'cron'; groups: string[] } | undefined = app && { type: appType(readDefinition(app.spec)), groups: groupsOf(app) },
+  facts: AppFactsOf | undefined = app && { type: appType(readDefinition(app.spec)), groups: groupsOf(app) },
 ): ProcessView {
   const v: ProcessView = {
     id: r.id,
@@ -157,7 +168,7 @@ export function toView(
     cwd: r.cwd,
     log: r.log,
     auto_restart: r.auto_restart === 1,
-    cpu: u ? Math.round(u.cpu * 10) / 10 : null,
+    cpu: shownCpu(u),
     memory: u ? u.memory : null,
     uptime_ms: uptimeMs(r, now),
     last_exit_code: r.last_exit_code,

@@ -15,7 +15,8 @@ import * as path from 'node:path';
 import { alive, cpuSeconds, killReadyFile, killRef, readyPid, nowMs, ref, rssBytes, run, runOk, sleep, sleepSync, waitFor, type ProcRef } from './lib/proc';
 import { missing } from './lib/stats';
 import type { Manager, ProgramSpec } from './managers/manager';
-import { daemons, FLOOD_JS, FLOOR, type Ctx } from './workloads';
+import { daemons, FIXTURES, FLOOD_JS, FLOOR, type Ctx } from './workloads';
+
 
 export const FLOOD_ROTATE_MIB = 10;
 export const FLOOD_ROTATE_KEEP = 30;
@@ -23,6 +24,10 @@ export const frRow = {
   wall: 'flood-rotate.wall',
   /** The second floor: the same program through a pipe, `cmd | cat > file` (what a pipe reader costs at least). */
   pipeFloor: 'flood-rotate.wall.pipe',
+  /** fixtures/channel-floor.c over a pipe: splice(2) into files cut every 10 MiB, nothing else (pmon3-log's mechanism, none of its work). */
+  spliceFloor: 'flood-rotate.wall.splice',
+  /** fixtures/channel-floor.c over a socketpair: splice into a private pipe, then into the files. */
+  socketFloor: 'flood-rotate.wall.socket',
   cpu: 'flood-rotate.cpu',
   /** The daemon's CPU as % of the window, per run (the target's figure). */
   cpuPct: 'flood-rotate.cpu.pct',
@@ -34,6 +39,18 @@ export const frRow = {
    */
   check: 'flood-rotate.check',
 } as const;
+
+/** The floors: `cmd > file`, `cmd | cat > file`, and channel-floor over a pipe and over a socketpair. */
+type Floor = 'file' | 'cat' | 'splice' | 'socket';
+const FLOOR_ROW: Record<Floor, string> = { file: frRow.wall, cat: frRow.pipeFloor, splice: frRow.spliceFloor, socket: frRow.socketFloor };
+const FLOOR_NAME: Record<Floor, string> = { file: 'floor', cat: 'floor (pipe)', splice: 'floor (splice)', socket: 'floor (socket)' };
+
+/** fixtures/channel-floor.c built into dir with cc -O2, or null (and why) when it cannot be. */
+async function buildChannelFloor(dir: string): Promise<{ bin: string } | { why: string }> {
+  const bin = path.join(dir, 'channel-floor');
+  const r = await run({ file: 'cc', args: ['-O2', '-o', bin, path.join(FIXTURES, 'channel-floor.c')] }, 60_000).catch((e: Error) => ({ code: 127, stderr: e.message }));
+  return r.code === 0 ? { bin } : { why: `not measured: cc could not build fixtures/channel-floor.c (${String(r.stderr).trim().split('\n')[0]?.slice(0, 120)})` };
+}
 
 /** LOG and its rotated files LOG.N (no compression): their names in dir. */
 function logFiles(dir: string, base: string): string[] {
@@ -172,7 +189,8 @@ async function startRotated(ctx: Ctx, m: Manager, spec: ProgramSpec): Promise<St
 
 /**
  * Each run, in a rotating order: pmon3 (logger mode), supervisord (its own rotation) and the
- * floor; PM2 is noted as not measured. Median over floodRotateReps runs.
+ * floors (`cmd > file`, `cmd | cat > file`, channel-floor over a pipe and over a socketpair);
+ * PM2 is noted as not measured. Median over floodRotateReps runs.
  */
 export async function floodRotate(ctx: Ctx): Promise<void> {
   const bytes = ctx.knobs.floodBytes;
@@ -181,16 +199,20 @@ export async function floodRotate(ctx: Ctx): Promise<void> {
   fs.mkdirSync(dir, { recursive: true });
   const pm2Note = missing('not measured: needs the pm2-logrotate module (not installed)');
   for (const row of [frRow.wall, frRow.rss, frRow.cpu, frRow.loggerCpu]) ctx.results.set(row, 'PM2', pm2Note);
-  // undefined: the floor `cmd > file`; 'pipe': the floor `cmd | cat > file`.
-  const columns: Array<Manager | 'pipe' | undefined> = [...daemons(ctx).filter((m) => m.name === 'pmon3' || m.name === 'supervisord'), undefined, 'pipe'];
+  const channel = await buildChannelFloor(dir);
+  const floors: Floor[] = 'bin' in channel ? ['file', 'cat', 'splice', 'socket'] : ['file', 'cat'];
+  if (!('bin' in channel)) for (const row of [frRow.spliceFloor, frRow.socketFloor]) ctx.results.set(row, FLOOR, missing(channel.why));
+  const columns: Array<Manager | Floor> = [...daemons(ctx).filter((m) => m.name === 'pmon3' || m.name === 'supervisord'), ...floors];
   for (let rep = 0; rep < reps; rep++) {
     for (const c of [...columns.slice(rep % columns.length), ...columns.slice(0, rep % columns.length)]) {
       await run({ file: 'sync', args: [] });
-      const pipe = c === 'pipe';
-      const m = pipe ? undefined : c;
+      const floor = typeof c === 'string' ? c : undefined;
+      const m = typeof c === 'string' ? undefined : c;
+      const pipe = floor !== undefined && floor !== 'file'; // a floor row of its own (not the judged floor)
       const column = m?.name ?? FLOOR;
-      const wallRow = pipe ? frRow.pipeFloor : frRow.wall;
-      const tag = `${pipe ? 'pipe' : column.replace(/\W/g, '')}-${rep}`;
+      const wallRow = floor ? FLOOR_ROW[floor] : frRow.wall;
+      const shown = floor ? FLOOR_NAME[floor] : column;
+      const tag = `${floor ?? column.replace(/\W/g, '')}-${rep}`;
       const logDir = path.join(dir, tag);
       fs.mkdirSync(logDir, { recursive: true });
       const log = path.join(logDir, 'flood.log');
@@ -211,11 +233,13 @@ export async function floodRotate(ctx: Ctx): Promise<void> {
           where = await startRotated(ctx, m, spec);
           if (where.logger) loggerRef = ref(where.logger);
         } else {
-          // `cmd > file`, or `cmd | cat > file` (bash waits for both; killing the program ends cat at EOF).
-          const script = pipe ? 'out=$1; shift; "$@" | cat > "$out"' : 'out=$1; shift; exec "$@" > "$out"';
-          const b = spawn('bash', ['-c', script, 'bash', log, process.execPath, FLOOD_JS, ready, String(bytes)], {
-            stdio: 'ignore',
-          });
+          // `cmd > file`, or `cmd | cat > file` (bash waits for both; killing the program ends cat at EOF),
+          // or channel-floor (it ends at EOF too).
+          const argv = [process.execPath, FLOOD_JS, ready, String(bytes)];
+          const b =
+            floor === 'splice' || floor === 'socket'
+              ? spawn((channel as { bin: string }).bin, [floor === 'splice' ? 'pipe' : 'socket', log, String(FLOOD_ROTATE_MIB), ...argv], { stdio: 'ignore' })
+              : spawn('bash', ['-c', floor === 'cat' ? 'out=$1; shift; "$@" | cat > "$out"' : 'out=$1; shift; exec "$@" > "$out"', 'bash', log, ...argv], { stdio: 'ignore' });
           floorRef = b.pid ? ref(b.pid) : null;
           where = { dir: logDir, base: 'flood.log' };
         }
@@ -252,7 +276,7 @@ export async function floodRotate(ctx: Ctx): Promise<void> {
         const hwm = where.logger ? hwmBytes(where.logger) : null;
         if (!ok) {
           ctx.results.set(wallRow, column, missing(`logs incomplete after ${((deadline - t0) / 1000).toFixed(0)} s`));
-          ctx.log(`  ${pipe ? 'floor (pipe)' : column} flood-rotate ${rep + 1}/${reps}: incomplete, ${totalSize(where.dir, where.base)} of ${bytes} bytes`);
+          ctx.log(`  ${shown} flood-rotate ${rep + 1}/${reps}: incomplete, ${totalSize(where.dir, where.base)} of ${bytes} bytes`);
           continue;
         }
         const lines = countLines(where.dir, where.base);
@@ -267,7 +291,7 @@ export async function floodRotate(ctx: Ctx): Promise<void> {
         if (!pipe) ctx.results.add(frRow.check, column, lines.lines !== want ? 1 : lines.whole ? 0 : 2);
         if (m && !where.logger) ctx.results.set(frRow.loggerCpu, column, missing(`no logger: ${column} writes the files itself (its CPU is the daemon row)`));
         ctx.log(
-          `  ${pipe ? 'floor (pipe)' : column} flood-rotate ${rep + 1}/${reps}: ${wall.toFixed(3)} s, ${lines.files} files, ${lines.lines}/${want} lines${lines.whole ? '' : ' (a file ends mid-line)'}` +
+          `  ${shown} flood-rotate ${rep + 1}/${reps}: ${wall.toFixed(3)} s, ${lines.files} files, ${lines.lines}/${want} lines${lines.whole ? '' : ' (a file ends mid-line)'}` +
             (cpu0 !== null && cpu1 !== null ? `, daemon CPU ${(cpu1 - cpu0).toFixed(4)} s (utime+stime ${tick0 !== null && tick1 !== null ? (tick1 - tick0).toFixed(2) : '?'} s)` : '') +
             (lcpu0 !== null && lcpu1 !== null ? `, logger CPU ${(lcpu1 - lcpu0).toFixed(4)} s` : '') +
             (where.writer ? `, writer peak RSS ${(peak / 1048576).toFixed(2)} MiB` : '') +

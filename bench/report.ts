@@ -326,6 +326,8 @@ export function rowDefs(k: Knobs): RowDef[] {
       target: (r) => {
         const q = ratio(pm(r, frRow.wall), med(r.get(frRow.wall, FLOOR)));
         const qp = ratio(pm(r, frRow.wall), med(r.get(frRow.pipeFloor, FLOOR)));
+        const qs = ratio(med(r.get(frRow.spliceFloor, FLOOR)), med(r.get(frRow.wall, FLOOR)));
+        const qk = ratio(med(r.get(frRow.socketFloor, FLOOR)), med(r.get(frRow.wall, FLOOR)));
         const check = (column: string): string | undefined => {
           const c = r.get(frRow.check, column)?.samples;
           if (!c?.length) return undefined;
@@ -335,7 +337,9 @@ export function rowDefs(k: Knobs): RowDef[] {
         const exact = p === undefined ? undefined : p === 'yes';
         const sv = check('supervisord');
         return {
-          text: `≤ 1.3× \`cmd > file\` (${x(q)}; ${x(qp)} of \`cmd | cat > file\`), every line once, each file ending at a line boundary (${p ?? '?'}${sv ? `; supervisord: ${sv}` : ''})`,
+          text:
+            `≤ 1.3× \`cmd > file\` (${x(q)}; ${x(qp)} of \`cmd | cat > file\`; the bare splice loop over a pipe ${x(qs)}, over a socketpair ${x(qk)}), ` +
+            `every line once, each file ending at a line boundary (${p ?? '?'}${sv ? `; supervisord: ${sv}` : ''})`,
           met: all(q === undefined ? undefined : q <= 1.3, exact),
         };
       },
@@ -343,6 +347,20 @@ export function rowDefs(k: Knobs): RowDef[] {
     {
       id: frRow.pipeFloor,
       title: 'the same flood unrotated through a pipe, `cmd | cat > file` (floor only: what reading a pipe costs any logger; `cmd > file` never copies through one)',
+      unit: 's',
+    },
+    {
+      id: frRow.spliceFloor,
+      title:
+        `the same flood through a pipe of 1 MiB read by a bare splice(2) loop into files cut every ${FLOOD_ROTATE_MIB} MiB by bytes (bench/fixtures/channel-floor.c pipe; floor only: ` +
+        `pmon3-log's mechanism without its work, so the least a logger reading a pipe costs)`,
+      unit: 's',
+    },
+    {
+      id: frRow.socketFloor,
+      title:
+        'the same through an AF_UNIX socketpair (1 MiB buffer), spliced into a private pipe and from it into the files (channel-floor socket; floor only: the writer never waits on ' +
+        "the pipe-to-file copy's lock, but a socket on fd 1 cannot be opened as /dev/stdout, so pmon3 does not give programs one)",
       unit: 's',
     },
     {

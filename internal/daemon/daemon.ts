@@ -198,7 +198,8 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
     hooks,
     users,
     clock: systemClock,
-    os: systemOs(native),
+    // An addon built before procStats existed: pidusage, said once (cpu and memory still read).
+    os: systemOs(typeof native.procStats === 'function' ? native : (logger.warn('native addon has no procStats (built by an older pmon3): cpu and memory are read with pidusage; make build'), undefined)),
     logger,
     config,
     daemonUid,

@@ -39,7 +39,8 @@ export class ListingCache {
     const gen = this.generation();
     const t = this.now();
     const e = this.entries.get(key);
-    if (e && e.gen === gen && t - e.at < LISTING_TTL_MS) return e.body;
+    // A clock stepped back (age below 0) is no reason to keep a reply longer.
+    if (e && e.gen === gen && t - e.at >= 0 && t - e.at < LISTING_TTL_MS) return e.body;
     this.drop(key);
     if (this.entries.size >= LISTING_KEYS) this.clear();
     const body = make();

@@ -56,7 +56,7 @@ export interface Native {
    * /proc/PID/stat of each pid, into out (3 per pid: utime+stime and start time in clock ticks,
    * RSS in pages; NaN for a pid that is gone), read on libuv's pool; resolves to seconds since
    * boot (CLOCK_BOOTTIME, the clock of /proc/uptime and of start times) read after the last pid.
-   * Neither array may be touched until it resolves.
+   * The reads work on copies; out is written when they are done (rejects if out lost its room).
    */
   procStats(pids: Int32Array, out: Float64Array): Promise<number>;
   /** sysconf(_SC_CLK_TCK): clock ticks per second. */

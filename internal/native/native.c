@@ -22,9 +22,11 @@
  *                                          its start: the exec helper's spec, handed over at once
  *                                          (no pipe to drain through the event loop, no disk).
  *   procStats(pids, out) -> Promise<boot seconds>
- *                                          /proc/PID/stat of every pid in one job on libuv's pool:
- *                                          out[3i..3i+2] get its utime+stime and start time (clock
- *                                          ticks) and its RSS (pages), NaN for a pid that is gone.
+ *                                          /proc/PID/stat of every pid in one job on libuv's pool
+ *                                          (on copies: the caller's arrays are only read at the call
+ *                                          and written when it completes): out[3i..3i+2] get its
+ *                                          utime+stime and start time (clock ticks) and its RSS
+ *                                          (pages), NaN for a pid that is gone.
  *                                          pidusage does a pool read, a callback and a parsed string
  *                                          per pid (~50 ms of pmond's loop for 1000); this is one
  *                                          callback, nothing allocated per pid.
@@ -698,40 +700,58 @@ static double read_stats(const int32_t *pids, double *res, size_t n) {
 }
 
 /* One procStats call: the reads run on libuv's pool (~10 us a pid in the kernel: 1000 pids would
- * hold the event loop ~10 ms), straight into the caller's arrays, kept alive by references until
- * the promise settles. JavaScript does not touch them meanwhile (os.ts awaits the promise). */
+ * hold the event loop ~10 ms) on copies in this job's own memory: the caller's arrays could be
+ * detached or shrunk meanwhile (a transfer, a resizable buffer), so the pool thread never touches
+ * them. The results are copied into `out` when the job completes, if it still has room. */
 typedef struct {
   napi_async_work work;
   napi_deferred deferred;
-  napi_ref pids_ref, out_ref;
-  const int32_t *pids;
-  double *out;
+  napi_ref out_ref;
+  int32_t *pids;
+  double *res;
   size_t n;
   double boot;
 } stats_job;
 
+static void stats_free(napi_env env, stats_job *j) {
+  if (j->out_ref) napi_delete_reference(env, j->out_ref);
+  if (j->work) napi_delete_async_work(env, j->work);
+  free(j->pids);
+  free(j->res);
+  free(j);
+}
+
 static void stats_execute(napi_env env, void *data) {
   (void)env;
   stats_job *j = data;
-  j->boot = read_stats(j->pids, j->out, j->n);
+  j->boot = read_stats(j->pids, j->res, j->n);
+}
+
+static void stats_reject(napi_env env, napi_deferred d, const char *text) {
+  napi_value msg, err;
+  napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &msg);
+  napi_create_error(env, NULL, msg, &err);
+  napi_reject_deferred(env, d, err);
 }
 
 static void stats_complete(napi_env env, napi_status status, void *data) {
   stats_job *j = data;
-  napi_value v;
-  if (status == napi_ok) {
+  napi_value out, v, ab;
+  napi_typedarray_type t;
+  size_t len = 0, off;
+  void *d = NULL;
+  if (status != napi_ok) {
+    stats_reject(env, j->deferred, "procStats was cancelled");
+  } else if (napi_get_reference_value(env, j->out_ref, &out) != napi_ok || out == NULL ||
+             napi_get_typedarray_info(env, out, &t, &len, &d, &ab, &off) != napi_ok || t != napi_float64_array ||
+             (j->n > 0 && (d == NULL || len < j->n * 3))) {
+    stats_reject(env, j->deferred, "procStats: out lost its room meanwhile (detached or shrunk)");
+  } else {
+    if (j->n > 0) memcpy(d, j->res, j->n * 3 * sizeof(double));
     napi_create_double(env, j->boot, &v);
     napi_resolve_deferred(env, j->deferred, v);
-  } else {
-    napi_value msg;
-    napi_create_string_utf8(env, "procStats was cancelled", NAPI_AUTO_LENGTH, &msg);
-    napi_create_error(env, NULL, msg, &v);
-    napi_reject_deferred(env, j->deferred, v);
   }
-  napi_delete_reference(env, j->pids_ref);
-  napi_delete_reference(env, j->out_ref);
-  napi_delete_async_work(env, j->work);
-  free(j);
+  stats_free(env, j);
 }
 
 static napi_value proc_stats(napi_env env, napi_callback_info info) {
@@ -749,25 +769,28 @@ static napi_value proc_stats(napi_env env, napi_callback_info info) {
     return NULL;
   }
   stats_job *j = calloc(1, sizeof *j);
-  if (!j) return throw_errno(env, "procStats", ENOMEM);
-  j->pids = d1;
-  j->out = d2;
-  j->n = n1;
-  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok ||
-      napi_create_reference(env, argv[0], 1, &j->pids_ref) != napi_ok ||
-      napi_create_reference(env, argv[1], 1, &j->out_ref) != napi_ok) {
-    free(j);
+  if (j) {
+    j->n = n1;
+    j->pids = malloc(n1 ? n1 * sizeof(int32_t) : 1);
+    j->res = malloc(n1 ? n1 * 3 * sizeof(double) : 1);
+  }
+  if (!j || !j->pids || !j->res) {
+    if (j) stats_free(env, j);
+    return throw_errno(env, "procStats", ENOMEM);
+  }
+  if (n1) memcpy(j->pids, d1, n1 * sizeof(int32_t));
+  /* Every step that can fail before the promise exists; the job is undone in one place. */
+  if (napi_create_reference(env, argv[1], 1, &j->out_ref) != napi_ok ||
+      napi_create_string_utf8(env, "pmon3.procStats", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, stats_execute, stats_complete, j, &j->work) != napi_ok ||
+      napi_create_promise(env, &j->deferred, &promise) != napi_ok) {
+    stats_free(env, j);
     napi_throw_error(env, NULL, "procStats: out of N-API resources");
     return NULL;
   }
-  napi_create_string_utf8(env, "pmon3.procStats", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_async_work(env, NULL, name, stats_execute, stats_complete, j, &j->work) != napi_ok ||
-      napi_queue_async_work(env, j->work) != napi_ok) {
-    napi_delete_reference(env, j->pids_ref);
-    napi_delete_reference(env, j->out_ref);
-    free(j);
-    napi_throw_error(env, NULL, "procStats: could not queue the reads");
-    return NULL;
+  if (napi_queue_async_work(env, j->work) != napi_ok) {
+    stats_reject(env, j->deferred, "procStats: could not queue the reads");
+    stats_free(env, j);
   }
   return promise;
 }
@@ -797,9 +820,10 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "startNotify", fn);
   napi_create_function(env, "procStats", NAPI_AUTO_LENGTH, proc_stats, NULL, &fn);
   napi_set_named_property(env, exports, "procStats", fn);
-  napi_create_int64(env, sysconf(_SC_CLK_TCK), &fn);
+  long hz = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+  napi_create_int64(env, hz > 0 ? hz : 100, &fn); /* Linux's USER_HZ when sysconf cannot say */
   napi_set_named_property(env, exports, "clockTicks", fn);
-  napi_create_int64(env, sysconf(_SC_PAGESIZE), &fn);
+  napi_create_int64(env, page > 0 ? page : 4096, &fn);
   napi_set_named_property(env, exports, "pageSize", fn);
   return exports;
 }

@@ -45,19 +45,32 @@ const HISTORY_MS = 60_000;
 /** What the usage reader needs of the native addon. */
 export type ProcReader = Pick<Native, 'procStats' | 'clockTicks' | 'pageSize'>;
 
+/** A cpu share measured over less than this is not measured again (10 ms ticks would make it 0 % or hundreds). */
+const MIN_WINDOW_S = 0.5;
+
 /**
  * cpu and memory of pids from /proc/PID/stat, read in one native call (procStats): cpu as the
  * share of one core since the pid's last reading (pidusage's meaning: since its start on the
- * first), memory as RSS bytes. A pid that is gone, or whose start time changed (reused), starts over.
+ * first), memory as RSS bytes. A pid that is gone, or whose start time changed (reused), starts
+ * over. Reads run one after another, so each measures from the one before it; a pid read again
+ * within MIN_WINDOW_S keeps its last share (and its baseline).
  */
 export class ProcUsage {
-  private readonly last = new Map<number, { ticks: number; start: number; at: number }>();
+  private readonly last = new Map<number, { ticks: number; start: number; at: number; cpu: number }>();
   private pruneAt = 0;
+  private chain: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly r: ProcReader) {}
 
-  async read(pids: number[]): Promise<Record<number, Usage>> {
-    const ids = Int32Array.from(pids);
+  /** Usage of each pid (a pid given twice is read once); a pid that is gone has none. */
+  read(pids: number[]): Promise<Record<number, Usage>> {
+    const done = this.chain.then(() => this.readNow(pids));
+    this.chain = done.catch(() => undefined);
+    return done;
+  }
+
+  private async readNow(pids: number[]): Promise<Record<number, Usage>> {
+    const ids = Int32Array.from(new Set(pids));
     const out = new Float64Array(ids.length * 3);
     const at = await this.r.procStats(ids, out);
     const hz = this.r.clockTicks;
@@ -67,11 +80,18 @@ export class ProcUsage {
       if (Number.isNaN(ticks)) continue;
       const pid = ids[i]!;
       const start = out[3 * i + 1]!;
+      const memory = out[3 * i + 2]! * this.r.pageSize;
       const prev = this.last.get(pid);
-      const since = prev && prev.start === start ? prev : { ticks: 0, at: start / hz };
+      const same = prev !== undefined && prev.start === start;
+      if (same && (at - prev.at < MIN_WINDOW_S || ticks < prev.ticks)) {
+        res[pid] = { cpu: prev.cpu, memory };
+        continue;
+      }
+      const since = same ? prev : { ticks: 0, at: start / hz };
       const seconds = at - since.at;
-      res[pid] = { cpu: seconds > 0 ? (((ticks - since.ticks) / hz) / seconds) * 100 : 0, memory: out[3 * i + 2]! * this.r.pageSize };
-      this.last.set(pid, { ticks, start, at });
+      const cpu = seconds > 0 ? Math.max(0, (ticks - since.ticks) / hz / seconds) * 100 : 0;
+      res[pid] = { cpu, memory };
+      this.last.set(pid, { ticks, start, at, cpu });
     }
     if (at * 1000 > this.pruneAt) {
       this.pruneAt = at * 1000 + HISTORY_MS;

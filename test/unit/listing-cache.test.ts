@@ -48,6 +48,14 @@ describe('ListingCache', () => {
     assert.deepEqual(s.made, ['a', 'a']);
   });
 
+  test('a clock stepped back does not keep a reply longer', async () => {
+    const s = setup();
+    await s.cache.get('a', s.make('a'));
+    s.clock.t -= 3_600_000;
+    await s.cache.get('a', s.make('a'));
+    assert.deepEqual(s.made, ['a', 'a']);
+  });
+
   test("one caller's reply is never another's", async () => {
     const s = setup();
     assert.equal(String(await s.cache.get('uid 1000 table', s.make('alice'))), 'alice@1');

@@ -52,6 +52,16 @@ describe('procStats (native)', () => {
     assert.throws(() => native.procStats(Int32Array.from([1]), new Float32Array(3) as unknown as Float64Array), /Float64Array/);
   });
 
+  test('out detached while the reads run: the call rejects in one line, nothing is written to freed memory', async () => {
+    const out = new Float64Array(3 * 200);
+    const p = native.procStats(Int32Array.from({ length: 200 }, () => process.pid), out);
+    structuredClone(out.buffer, { transfer: [out.buffer] }); // detaches out
+    await assert.rejects(p, /out lost its room meanwhile/);
+    const again = new Float64Array(3);
+    await native.procStats(Int32Array.from([process.pid]), again); // the addon is still fine
+    assert.ok(again[2]! > 0);
+  });
+
   test('a command name with spaces and parentheses does not shift the fields', async () => {
     // /proc/PID/stat's field 2 is "(comm)"; comm may hold ") (" and spaces.
     const c = child("process.title = 'a) (b c'; setInterval(() => {}, 1000)");
@@ -72,7 +82,7 @@ describe('ProcUsage', () => {
     await waitFor('both to run', () => pidAlive(busy.pid!) && pidAlive(idle.pid!), 5000);
     await u.read([busy.pid!, idle.pid!]);
     const t0 = Date.now();
-    await waitFor('half a second to pass', () => Date.now() - t0 >= 500, 2000, 20);
+    await waitFor('0.7 s to pass', () => Date.now() - t0 >= 700, 3000, 20);
     const r = await u.read([busy.pid!, idle.pid!]);
     assert.ok(r[busy.pid!]!.cpu > 50 && r[busy.pid!]!.cpu < 120, `busy: ${r[busy.pid!]!.cpu} %`);
     assert.ok(r[idle.pid!]!.cpu < 20, `idle: ${r[idle.pid!]!.cpu} %`);
@@ -91,6 +101,44 @@ describe('ProcUsage', () => {
     const s = await os.usage([process.pid, pid]);
     assert.ok(s[process.pid] && s[process.pid]!.memory > 0);
     assert.equal(s[pid], undefined);
+  });
+
+  test('reads that overlap are made one after another; a pid given twice is read once; a reading within 0.5 s keeps the last share', async () => {
+    let boot = 100;
+    let ticks = 1000;
+    const seen: number[][] = [];
+    let inFlight = 0;
+    let most = 0;
+    const fake = {
+      clockTicks: 100,
+      pageSize: 4096,
+      procStats: async (p: Int32Array, out: Float64Array) => {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        seen.push([...p]);
+        await new Promise((r) => setImmediate(r));
+        for (let i = 0; i < p.length; i++) {
+          out[3 * i] = ticks;
+          out[3 * i + 1] = 0;
+          out[3 * i + 2] = 1;
+        }
+        inFlight--;
+        return boot;
+      },
+    };
+    const u = new ProcUsage(fake);
+    await u.read([7]);
+    boot = 102;
+    ticks = 1100; // 1 s of cpu in 2 s: 50 %
+    const [a, b] = await Promise.all([u.read([7, 7, 8]), u.read([7])]);
+    assert.equal(most, 1, 'one read at a time');
+    assert.deepEqual(seen[1], [7, 8], 'a pid given twice is read once');
+    assert.equal(Math.round(a[7]!.cpu), 50);
+    assert.equal(Math.round(b[7]!.cpu), 50, 'read again at once: the last share, not 0 %');
+    boot = 102.1;
+    ticks = 1000; // fewer ticks than before (cannot be, for one process): never a negative share
+    const c = await u.read([7]);
+    assert.ok(c[7]!.cpu >= 0);
   });
 
   test('a reused pid (another start time) starts over instead of showing the old one\'s delta', async () => {

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import { after, describe, test } from 'node:test';
 import { loadNative } from '../../internal/native';
-import { ProcUsage, systemOs } from '../../internal/supervisor/os';
+import { ProcUsage, systemOs, type ProcReader } from '../../internal/supervisor/os';
 import { ROOT } from '../helpers/daemon';
 import { pidAlive, waitFor } from '../helpers/wait';
 
@@ -24,6 +24,26 @@ function child(code: string): ChildProcess {
 after(async () => {
   for (const c of started) if (c.pid && pidAlive(c.pid)) c.kill('SIGKILL');
 });
+
+/**
+ * A reader whose every pid reads as st says when the read completes (ticks, start in ticks, RSS
+ * pages) at st.boot seconds; during(pids) runs first, inside the read.
+ */
+function fakeReader(st: { ticks: number; start: number; boot: number; rss: number }, during?: (pids: number[]) => Promise<void>): ProcReader {
+  return {
+    clockTicks: 100,
+    pageSize: 4096,
+    procStats: async (p, out) => {
+      await during?.([...p]);
+      for (let i = 0; i < p.length; i++) {
+        out[3 * i] = st.ticks;
+        out[3 * i + 1] = st.start;
+        out[3 * i + 2] = st.rss;
+      }
+      return st.boot;
+    },
+  };
+}
 
 /** VmRSS of pid in bytes, from /proc/PID/status. */
 function vmRss(pid: number): number {
@@ -116,68 +136,46 @@ describe('ProcUsage', () => {
   });
 
   test('reads that overlap are made one after another; a pid given twice is read once; a reading within 0.5 s keeps the last share', async () => {
-    let boot = 100;
-    let ticks = 1000;
+    const st = { ticks: 1000, start: 0, boot: 100, rss: 1 };
     const seen: number[][] = [];
     let inFlight = 0;
     let most = 0;
-    const fake = {
-      clockTicks: 100,
-      pageSize: 4096,
-      procStats: async (p: Int32Array, out: Float64Array) => {
+    const u = new ProcUsage(
+      fakeReader(st, async (pids) => {
         inFlight++;
         most = Math.max(most, inFlight);
-        seen.push([...p]);
+        seen.push(pids);
         await new Promise((r) => setImmediate(r));
-        for (let i = 0; i < p.length; i++) {
-          out[3 * i] = ticks;
-          out[3 * i + 1] = 0;
-          out[3 * i + 2] = 1;
-        }
         inFlight--;
-        return boot;
-      },
-    };
-    const u = new ProcUsage(fake);
+      }),
+    );
     await u.read([7]);
-    boot = 102;
-    ticks = 1100; // 1 s of cpu in 2 s: 50 %
+    st.boot = 102;
+    st.ticks = 1100; // 1 s of cpu in 2 s: 50 %
     const [a, b] = await Promise.all([u.read([7, 7, 8]), u.read([7])]);
     assert.equal(most, 1, 'one read at a time');
     assert.deepEqual(seen[1], [7, 8], 'a pid given twice is read once');
     assert.equal(Math.round(a[7]!.cpu), 50);
     assert.equal(Math.round(b[7]!.cpu), 50, 'read again at once: the last share, not 0 %');
-    boot = 102.1;
-    ticks = 1000; // fewer ticks than before (cannot be, for one process): never a negative share
+    st.boot = 102.1;
+    st.ticks = 1000; // fewer ticks than before (cannot be, for one process): never a negative share
     const c = await u.read([7]);
     assert.ok(c[7]!.cpu >= 0);
   });
 
   test('a reused pid (another start time) starts over instead of showing the old one\'s delta', async () => {
     const pid = process.pid;
-    let start = 1000;
-    let ticks = 500;
-    let boot = 100;
-    const fake = {
-      clockTicks: 100,
-      pageSize: 4096,
-      procStats: async (_p: Int32Array, out: Float64Array) => {
-        out[0] = ticks;
-        out[1] = start;
-        out[2] = 10;
-        return boot;
-      },
-    };
-    const u = new ProcUsage(fake);
+    const st = { ticks: 500, start: 1000, boot: 100, rss: 10 };
+    const u = new ProcUsage(fakeReader(st));
     // First reading: since its start (10 s since boot, 90 s ago, 5 s of cpu): 5/90.
     assert.equal(Math.round((await u.read([pid]))[pid]!.cpu * 100) / 100, Math.round((5 / 90) * 100 * 100) / 100);
-    boot = 101;
-    ticks = 550; // 0.5 s of cpu in 1 s
+    st.boot = 101;
+    st.ticks = 550; // 0.5 s of cpu in 1 s
     assert.equal(Math.round((await u.read([pid]))[pid]!.cpu), 50);
     // The pid is reused: a new start, fewer ticks than before. Not a negative share.
-    start = 10_000; // 100 s since boot
-    ticks = 20;
-    boot = 102;
+    st.start = 10_000; // 100 s since boot
+    st.ticks = 20;
+    st.boot = 102;
     const again = (await u.read([pid]))[pid]!;
     assert.ok(again.cpu >= 0 && again.cpu <= 100, `reused: ${again.cpu}`);
     assert.equal(again.memory, 40960);

@@ -192,14 +192,16 @@ export async function startDaemon(config: Config, version: string): Promise<Runn
   // without it those apps cannot start, the rest can.
   const notify = new NativeNotify(native, `${config.socket_path}.notify`);
   const ack = reader ? new AckSocket(`${config.socket_path}.ack`, reader) : undefined;
+  // An addon built before procStats existed: pidusage, said once (cpu and memory are still read).
+  const procReader = typeof native.procStats === 'function' ? native : undefined;
+  if (!procReader) logger.warn('native addon has no procStats (built by an older pmon3): cpu and memory are read with pidusage; make build');
   const supervisor = new Supervisor({
     store,
     spawner,
     hooks,
     users,
     clock: systemClock,
-    // An addon built before procStats existed: pidusage, said once (cpu and memory still read).
-    os: systemOs(typeof native.procStats === 'function' ? native : (logger.warn('native addon has no procStats (built by an older pmon3): cpu and memory are read with pidusage; make build'), undefined)),
+    os: systemOs(procReader),
     logger,
     config,
     daemonUid,

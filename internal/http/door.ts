@@ -217,7 +217,7 @@ export class HttpDoor {
       if (url.pathname === '/metrics' && verb === 'GET') {
         route = 'metrics';
         may('list');
-        const text = await this.d.metrics.text(() => this.table(caller));
+        const text = await this.d.metrics.text(() => this.every('table', caller));
         res.writeHead(200, { 'Content-Type': this.d.metrics.contentType, 'Cache-Control': 'no-store' });
         return void res.end(text);
       }
@@ -249,7 +249,7 @@ export class HttpDoor {
       if (m.route.method === 'list_all') {
         may('list');
         const full = url.searchParams.get('fields') === 'full';
-        const make = async (): Promise<Buffer> => Buffer.from(JSON.stringify({ processes: full ? await this.listAll(caller) : await this.table(caller) }));
+        const make = async (): Promise<Buffer> => Buffer.from(JSON.stringify({ processes: await this.every(full ? 'list' : 'table', caller) }));
         const key = `${caller.admin ? 'admin' : `uid ${caller.uid}`} ${full ? 'full' : 'table'}`;
         return sendBody(res, 200, await (this.listings ? this.listings.get(key, make) : make()));
       }
@@ -287,13 +287,9 @@ export class HttpDoor {
     return this.d.auth.authenticate({ method: verb, url: raw, authorization: authz, body, certSha256: cert });
   }
 
-  private async listAll(caller: Caller): Promise<Result<'list'>['processes']> {
-    return allPages(async (after) => (await this.d.dispatch('list', after ? { after } : {}, plainContext(caller))) as Result<'list'>);
-  }
-
-  /** Every process the caller may see as a table shows it (GET /v1/processes, /metrics). */
-  private async table(caller: Caller): Promise<Result<'table'>['processes']> {
-    return allPages(async (after) => (await this.d.dispatch('table', after ? { after } : {}, plainContext(caller))) as Result<'table'>);
+  /** Every process the caller may see, page after page of list (full views) or table (GET /v1/processes, /metrics). */
+  private async every<M extends 'list' | 'table'>(method: M, caller: Caller): Promise<Result<M>['processes']> {
+    return allPages(async (after) => (await this.d.dispatch(method, after ? { after } : {}, plainContext(caller))) as Result<M>);
   }
 
   /**

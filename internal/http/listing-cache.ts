@@ -1,11 +1,12 @@
 /**
  * Replies of GET /v1/processes kept for a moment: a dashboard in five tabs, or scripts polling
  * it, on a box of 1000 processes ask for the same listing again and again, and each one costs
- * pmond ~5 ms of its one thread. (The /v1/rpc methods are made for each call, as on the socket.) A reply is given again while the store is at the
- * generation it was made at (no row or app changed, nothing newly saved) and it is younger than
- * LISTING_TTL_MS, the age cpu and memory readings have anyway (USAGE_TTL_MS): what it adds is an
- * uptime up to a second old. Made per caller (an admin sees all, a user its own) and kind (table
- * or full); listings asked for while one is being made wait for it. Bounded by keys and bytes.
+ * pmond ~5 ms of its one thread (the /v1/rpc methods are made for each call, as on the socket).
+ * A reply is given again while the store is at the generation it was made at (no row or app
+ * changed, nothing newly saved) and it is younger than LISTING_TTL_MS, the age cpu and memory
+ * readings have anyway (USAGE_TTL_MS): what it adds is an uptime up to a second old. Made per
+ * caller (an admin sees all, a user its own) and kind (table or full); listings asked for while
+ * one is being made wait for it. Bounded by keys and bytes.
  */
 import { USAGE_TTL_MS } from '../supervisor/os';
 

@@ -650,7 +650,7 @@ static int parse_stat(const char *buf, double *out) {
   p++;
   /* After ") ", field 3 is the first; fields are separated by one space. */
   int field = 2;
-  double ut = 0, st = 0, start = 0, rss = 0;
+  double ut = 0, st = 0, start = 0;
   while (*p) {
     if (*p == ' ') {
       field++;
@@ -663,10 +663,9 @@ static int parse_stat(const char *buf, double *out) {
         else if (field == 15) st = v;
         else if (field == 22) start = v;
         else {
-          rss = v;
           out[0] = ut + st;
           out[1] = start;
-          out[2] = rss;
+          out[2] = v;
           return 0;
         }
         p = end;

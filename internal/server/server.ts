@@ -483,10 +483,12 @@ function makeHandlers(d: ServerDeps): Handlers {
   // Replies stay well under reply_buffer_close: a page of `list`, a chunk of `log`.
   const maxReply = Math.floor(d.config.reply_buffer_close / 4);
   const maxText = Math.max(1024, Math.min((d.config.max_frame_bytes ?? DEFAULT_MAX_FRAME) - 4096, maxReply));
+  /** A page of list or table: at most this much JSON, about. */
+  const pageBytes = Math.min(512 * 1024, maxReply);
   return {
     ping: async () => ({ protocol: PROTOCOL_VERSION, version: d.version, pid: process.pid, health: sup.health(), capabilities: capabilities() }),
-    list: async (p, c) => sup.list(c.caller, p.after ?? 0, Math.min(512 * 1024, maxReply)),
-    table: async (p, c) => sup.table(c.caller, p.after ?? 0, Math.min(512 * 1024, maxReply)),
+    list: async (p, c) => sup.list(c.caller, p.after ?? 0, pageBytes),
+    table: async (p, c) => sup.table(c.caller, p.after ?? 0, pageBytes),
     describe: async (p, c) => sup.describe(c.caller, p.target),
     exec: async (p, c) => sup.exec(c.caller, p),
     stop: async (p, c) => sup.stop(c.caller, p.target, p.force),

@@ -43,7 +43,7 @@ import { AppFacts, summary, views } from './views';
 
 export type { Caller, SupervisorConfig, SupervisorDeps } from './deps';
 export type { StatusChange } from './units';
-export { hookPayload, toView } from './views';
+export { hookPayload } from './views';
 export { commandBytes };
 
 export class Supervisor {

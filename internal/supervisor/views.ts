@@ -6,18 +6,18 @@ import type { AppRow, ProcessRow } from '../store/schema';
 import type { Core } from './deps';
 import type { Usage } from './os';
 
-/**
- * What a view shows of an app, worked out once per stored app object: its kind (from the JSON
- * spec) and its groups (a JSON column). The store replaces an app's object when it changes, so a
- * reading kept for an object never goes stale; a WeakMap lets a deleted app's reading go with it.
- * One per Supervisor (in its Core), so 1000 listed instances do not parse 1000 specs each time.
- */
 /** What AppFacts.of tells of an app. */
 export interface AppFactsOf {
   type: 'daemon' | 'once' | 'cron';
   groups: string[];
 }
 
+/**
+ * What a view shows of an app, worked out once per stored app object: its kind (from the JSON
+ * spec) and its groups (a JSON column). The store replaces an app's object when it changes, so a
+ * reading kept for an object never goes stale; a WeakMap lets a deleted app's reading go with it.
+ * One per Supervisor (in its Core), so 1000 listed instances do not parse 1000 specs each time.
+ */
 export class AppFacts {
   private readonly memo = new WeakMap<object, { type: 'daemon' | 'once' | 'cron'; groups: readonly string[] }>();
 
@@ -92,7 +92,7 @@ export function tableRows(c: Pick<Core, 'os' | 'clock' | 'store' | 'facts'>, row
     // Absent without an app (undefined is left out of the JSON); not spread: 1000 rows, no JIT.
     type: facts?.type,
     groups: facts?.groups,
-    next_run_at: app ? (app.next_run_at === null ? null : new Date(app.next_run_at).toISOString()) : undefined,
+    next_run_at: app ? nextRunAt(app) : undefined,
     saved: c.store.saved(r.id),
   }));
 }
@@ -101,6 +101,11 @@ export function tableRows(c: Pick<Core, 'os' | 'clock' | 'store' | 'facts'>, row
 function shownName(r: Readonly<ProcessRow>, app: Readonly<AppRow> | undefined): string {
   const several = app ? app.instances > 1 || r.instance !== 0 : r.instance !== 0;
   return r.instance < 0 ? `${r.name}:${-r.instance - 1}+` : several ? `${r.name}:${r.instance}` : r.name;
+}
+
+/** A cron app's next run as ISO time, or null. */
+function nextRunAt(app: Readonly<AppRow>): string | null {
+  return app.next_run_at === null ? null : new Date(app.next_run_at).toISOString();
 }
 
 /** cpu as shown: one decimal, null without a reading. */
@@ -145,14 +150,7 @@ export function hookPayload(row: ProcessRow): Record<string, unknown> {
 }
 
 /** One row as a view; app and its facts (AppFacts.of) when it has one. */
-export function toView(
-  r: Readonly<ProcessRow>,
-  u: Usage | undefined,
-  now: number,
-  saved = true,
-  app?: Readonly<AppRow>,
-  facts: AppFactsOf | undefined = app && { type: appType(readDefinition(app.spec)), groups: groupsOf(app) },
-): ProcessView {
+function toView(r: Readonly<ProcessRow>, u: Usage | undefined, now: number, saved: boolean, app: Readonly<AppRow> | undefined, facts: AppFactsOf | undefined): ProcessView {
   const v: ProcessView = {
     id: r.id,
     name: shownName(r, app),
@@ -186,7 +184,7 @@ export function toView(
     v.source = app.source;
     v.groups = facts.groups;
     v.type = facts.type;
-    v.next_run_at = app.next_run_at === null ? null : new Date(app.next_run_at).toISOString();
+    v.next_run_at = nextRunAt(app);
   }
   v.reason = r.reason;
   return v;

@@ -208,7 +208,7 @@ export async function floodRotate(ctx: Ctx): Promise<void> {
       await run({ file: 'sync', args: [] });
       const floor = typeof c === 'string' ? c : undefined;
       const m = typeof c === 'string' ? undefined : c;
-      const pipe = floor !== undefined && floor !== 'file'; // a floor row of its own (not the judged floor)
+      const sideFloor = floor !== undefined && floor !== 'file'; // a floor row of its own: not judged, no line check
       const column = m?.name ?? FLOOR;
       const wallRow = floor ? FLOOR_ROW[floor] : frRow.wall;
       const shown = floor ? FLOOR_NAME[floor] : column;
@@ -288,7 +288,7 @@ export async function floodRotate(ctx: Ctx): Promise<void> {
         }
         if (where.writer) ctx.results.add(frRow.rss, column, peak / 1048576);
         if (lcpu0 !== null && lcpu1 !== null) ctx.results.add(frRow.loggerCpu, column, lcpu1 - lcpu0);
-        if (!pipe) ctx.results.add(frRow.check, column, lines.lines !== want ? 1 : lines.whole ? 0 : 2);
+        if (!sideFloor) ctx.results.add(frRow.check, column, lines.lines !== want ? 1 : lines.whole ? 0 : 2);
         if (m && !where.logger) ctx.results.set(frRow.loggerCpu, column, missing(`no logger: ${column} writes the files itself (its CPU is the daemon row)`));
         ctx.log(
           `  ${shown} flood-rotate ${rep + 1}/${reps}: ${wall.toFixed(3)} s, ${lines.files} files, ${lines.lines}/${want} lines${lines.whole ? '' : ' (a file ends mid-line)'}` +
